@@ -1,0 +1,80 @@
+import CLZ4
+
+/// Standard LZ4 frames (liblz4 `LZ4F_*`): what sealed segments store, readable by `lz4 -d`.
+/// Content size is recorded; LZ4's own checksums are off because the block XXH3-64 covers stored bytes.
+public enum LZ4Frame {
+    public struct Failure: Error, CustomStringConvertible {
+        public var reason: String
+        public var description: String { reason }
+    }
+
+    /// Appends one frame holding `source` to `out`; returns the frame's length.
+    @discardableResult
+    public static func compress(_ source: UnsafeRawBufferPointer, appendingTo out: inout [UInt8]) -> Int {
+        var prefs = LZ4F_preferences_t()
+        prefs.frameInfo.blockSizeID = LZ4F_max64KB
+        prefs.frameInfo.contentSize = UInt64(source.count)
+        prefs.compressionLevel = 0
+        let bound = LZ4F_compressFrameBound(source.count, &prefs)
+        let start = out.count
+        out.reserveCapacity(start + bound)
+        var written = 0
+        // Grow without zero-filling twice: append uninitialized capacity, then trim.
+        out.append(contentsOf: repeatElement(0, count: bound))
+        out.withUnsafeMutableBytes { dst in
+            written = LZ4F_compressFrame(dst.baseAddress! + start, bound, source.baseAddress, source.count, &prefs)
+        }
+        precondition(LZ4F_isError(written) == 0, "LZ4F_compressFrame failed: \(String(cString: LZ4F_getErrorName(written)))")
+        out.removeLast(bound - written)
+        return written
+    }
+
+    /// A reusable decompression context (one per reader; not thread-safe).
+    public final class Decompressor {
+        private var context: OpaquePointer?
+
+        public init() {
+            let r = LZ4F_createDecompressionContext(&context, UInt32(LZ4F_VERSION))
+            precondition(LZ4F_isError(r) == 0, "LZ4F_createDecompressionContext failed")
+        }
+
+        deinit { LZ4F_freeDecompressionContext(context) }
+
+        /// Decompresses exactly one whole frame of `expectedSize` bytes into `destination`.
+        /// Throws if the frame is truncated, malformed, or does not hold exactly `expectedSize` bytes:
+        /// `LZ4F_decompress` returns 0 only when a frame is complete, so anything else is an error.
+        public func decompress(
+            _ frame: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer, expectedSize: Int
+        ) throws(Failure) {
+            precondition(destination.count >= expectedSize)
+            LZ4F_resetDecompressionContext(context)
+            var srcDone = 0
+            var dstDone = 0
+            while true {
+                var srcSize = frame.count - srcDone
+                var dstSize = expectedSize - dstDone
+                let hint = LZ4F_decompress(
+                    context, destination.baseAddress.map { $0 + dstDone }, &dstSize,
+                    frame.baseAddress.map { $0 + srcDone }, &srcSize, nil)
+                if LZ4F_isError(hint) != 0 {
+                    throw Failure(reason: "LZ4 frame is malformed: \(String(cString: LZ4F_getErrorName(hint)))")
+                }
+                srcDone += srcSize
+                dstDone += dstSize
+                if hint == 0 { break }
+                if srcSize == 0 && dstSize == 0 || srcDone >= frame.count {
+                    if dstDone >= expectedSize && srcDone >= frame.count {
+                        throw Failure(reason: "LZ4 frame holds more than the \(expectedSize) bytes recorded")
+                    }
+                    throw Failure(reason: "LZ4 frame is truncated after \(srcDone) of \(frame.count) bytes")
+                }
+            }
+            guard srcDone == frame.count else {
+                throw Failure(reason: "LZ4 frame ends at \(srcDone) but \(frame.count) bytes are recorded")
+            }
+            guard dstDone == expectedSize else {
+                throw Failure(reason: "LZ4 frame holds \(dstDone) bytes, \(expectedSize) recorded")
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+/// A commit batch of an `.open` segment: the unit of append, checksum and torn-write detection.
+public enum CommitBatch {
+    /// Groups payloads by team, in order of first appearance; returns region index per event and the teams.
+    static func regions(of drafts: [EventDraft]) throws(EventLogError) -> (index: [UInt8], teams: [String]) {
+        var teams: [String] = []
+        var lookup: [String: UInt8] = [:]
+        var index: [UInt8] = []
+        index.reserveCapacity(drafts.count)
+        for d in drafts {
+            if let i = lookup[d.team] {
+                index.append(i)
+            } else {
+                guard teams.count < 256 else {
+                    throw EventLogError(.invalidInput, "a batch may hold events of at most 256 teams")
+                }
+                let i = UInt8(teams.count)
+                lookup[d.team] = i
+                teams.append(d.team)
+                index.append(i)
+            }
+        }
+        return (index, teams)
+    }
+
+    /// Encodes a batch whose first event gets `firstLSN`, with clocks `hlcs[i]`, padded to 8 bytes.
+    /// Also returns the encoded envelope of each event's position (for the open-segment index).
+    public static func encode(_ drafts: [EventDraft], firstLSN: UInt64, hlcs: [UInt64], recordedAt: Int64)
+        throws(EventLogError) -> [UInt8]
+    {
+        precondition(!drafts.isEmpty && hlcs.count == drafts.count)
+        let (regionOf, teams) = try regions(of: drafts)
+        var payloadBytes = [Int](repeating: 0, count: teams.count)
+        var envelopeBytes = 0
+        for (i, d) in drafts.enumerated() {
+            payloadBytes[Int(regionOf[i])] += d.payload.count
+            envelopeBytes += EnvelopeCodec.encodedSize(d)
+        }
+        let tableBytes = teams.reduce(0) { $0 + 5 + $1.utf8.count }
+        let length = Format.batchHeaderSize + tableBytes + envelopeBytes + payloadBytes.reduce(0, +)
+        var w = ByteWriter(capacity: length + Format.batchAlignment)
+        w.u32(Format.batchMagic)
+        w.u32(UInt32(length))
+        w.u64(0)  // checksum, patched
+        w.u64(firstLSN)
+        w.u32(UInt32(drafts.count))
+        w.u32(0)
+        w.u64(hlcs.first!)
+        w.u64(hlcs.last!)
+        w.u32(UInt32(envelopeBytes))
+        w.u16(UInt16(teams.count))
+        w.u16(0)
+        for (r, team) in teams.enumerated() {
+            w.u32(UInt32(payloadBytes[r]))
+            w.u8(UInt8(team.utf8.count))
+            w.raw(team.utf8)
+        }
+        for (i, d) in drafts.enumerated() {
+            EnvelopeCodec.encode(d, hlc: hlcs[i], recordedAt: recordedAt, region: regionOf[i], into: &w)
+        }
+        for r in teams.indices {
+            for (i, d) in drafts.enumerated() where Int(regionOf[i]) == r { w.raw(d.payload) }
+        }
+        precondition(w.count == length, "batch length \(w.count) != computed \(length)")
+        let sum = w.bytes.withUnsafeBytes { XXH3.hash(UnsafeRawBufferPointer(rebasing: $0[16...])) }
+        w.patchU64(sum, at: 8)
+        w.zeros(padding(length))
+        return w.bytes
+    }
+
+    static func padding(_ length: Int) -> Int { (Format.batchAlignment - length % Format.batchAlignment) % Format.batchAlignment }
+}
+
+/// The parsed header of a commit batch, with the ranges of its regions (relative to the batch start).
+public struct BatchLayout: Sendable, Equatable {
+    public var length: Int
+    public var firstLSN: UInt64
+    public var count: Int
+    public var firstHLC: UInt64
+    public var lastHLC: UInt64
+    public var envelopes: Range<Int>
+    public var teams: [String]
+    public var regions: [Range<Int>]
+    /// Length including the zero padding to the next batch.
+    public var paddedLength: Int { length + CommitBatch.padding(length) }
+    public var lastLSN: UInt64 { firstLSN + UInt64(count) - 1 }
+}
+
+/// What is found at a position of an open segment.
+public enum BatchProbe: Equatable {
+    case batch(BatchLayout)
+    /// Zero bytes (or no bytes): the clean end of the data.
+    case end
+    /// The batch runs past the bytes available.
+    case incomplete(reason: String)
+    /// Checksum or structure is wrong.
+    case bad(reason: String)
+}
+
+extension CommitBatch {
+    /// Looks at the bytes at the start of `buffer` (which holds everything up to the end of the data).
+    /// Verifies the checksum and the header; the records are checked by `walk`.
+    public static func probe(_ buffer: UnsafeRawBufferPointer) -> BatchProbe {
+        if buffer.count < 8 {
+            return buffer.allSatisfy({ $0 == 0 }) ? .end : .incomplete(reason: "\(buffer.count) bytes, header needs 56")
+        }
+        let magic = buffer.loadUnaligned(fromByteOffset: 0, as: UInt32.self).littleEndian
+        let length = Int(buffer.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian)
+        if magic == 0 && length == 0 {
+            let probeEnd = min(buffer.count, Format.batchHeaderSize)
+            if UnsafeRawBufferPointer(rebasing: buffer[..<probeEnd]).allSatisfy({ $0 == 0 }) { return .end }
+            return .bad(reason: "nonzero bytes after a zero magic")
+        }
+        guard magic == Format.batchMagic else { return .bad(reason: String(format32: magic)) }
+        guard length >= Format.batchHeaderSize, length <= Limits.maxBatchBytes + (1 << 20) else {
+            return .bad(reason: "batch length \(length) is impossible")
+        }
+        guard length <= buffer.count else {
+            return .incomplete(reason: "batch of \(length) bytes but only \(buffer.count) bytes follow")
+        }
+        let stored = buffer.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian
+        let actual = XXH3.hash(UnsafeRawBufferPointer(rebasing: buffer[16..<length]))
+        guard stored == actual else {
+            return .bad(reason: "checksum mismatch (stored \(hex64(stored)), computed \(hex64(actual)))")
+        }
+        do {
+            return .batch(try layout(UnsafeRawBufferPointer(rebasing: buffer[..<length])))
+        } catch {
+            return .bad(reason: "\(error)")
+        }
+    }
+
+    static func layout(_ b: UnsafeRawBufferPointer) throws(DecodeFailure) -> BatchLayout {
+        var r = ByteReader(b, offset: 16)
+        let firstLSN = try r.u64("first lsn")
+        let count = Int(try r.u32("event count"))
+        _ = try r.u32("flags")
+        let firstHLC = try r.u64("first hlc")
+        let lastHLC = try r.u64("last hlc")
+        let envelopeLength = Int(try r.u32("envelope region length"))
+        let regionCount = Int(try r.u16("region count"))
+        _ = try r.u16("reserved")
+        guard count >= 1, count <= Limits.maxBatchEvents, firstLSN >= 1, firstHLC <= lastHLC else {
+            throw DecodeFailure(field: "batch header", offset: 16, reason: "count \(count), lsn \(firstLSN), clocks out of order")
+        }
+        var teams: [String] = []
+        var sizes: [Int] = []
+        for _ in 0..<regionCount {
+            sizes.append(Int(try r.u32("region length")))
+            let n = Int(try r.u8("team length"))
+            guard let team = String(validating: try r.bytes(n, "team"), as: UTF8.self) else {
+                throw DecodeFailure(field: "team", offset: r.offset - n, reason: "is not UTF-8")
+            }
+            teams.append(team)
+        }
+        let envStart = r.offset
+        guard envelopeLength <= b.count - envStart else {
+            throw DecodeFailure(field: "envelope region length", offset: 48, reason: "runs past the batch")
+        }
+        var at = envStart + envelopeLength
+        var regions: [Range<Int>] = []
+        for s in sizes {
+            guard s <= b.count - at else {
+                throw DecodeFailure(field: "region length", offset: at, reason: "runs past the batch")
+            }
+            regions.append(at..<at + s)
+            at += s
+        }
+        guard at == b.count else {
+            throw DecodeFailure(field: "batch length", offset: 4, reason: "regions end at \(at), batch at \(b.count)")
+        }
+        return BatchLayout(
+            length: b.count, firstLSN: firstLSN, count: count, firstHLC: firstHLC, lastHLC: lastHLC,
+            envelopes: envStart..<envStart + envelopeLength, teams: teams, regions: regions)
+    }
+
+    /// Visits every record of a probed batch (`batch` is the batch's bytes, starting at its magic).
+    public static func walk(
+        _ batch: UnsafeRawBufferPointer, _ layout: BatchLayout, fileOffset: Int,
+        _ body: (UInt64, EnvelopeView, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        let env = UnsafeRawBufferPointer(rebasing: batch[layout.envelopes])
+        let regions = layout.regions.map { UnsafeRawBufferPointer(rebasing: batch[$0]) }
+        try walkRecords(
+            envelopes: env, regions: regions, count: layout.count,
+            envelopeBase: fileOffset + layout.envelopes.lowerBound, hlcRange: layout.firstHLC...layout.lastHLC
+        ) { i, view, payload in
+            try body(layout.firstLSN + UInt64(i), view, env, payload)
+        }
+    }
+}
+
+func hex64(_ v: UInt64) -> String {
+    let s = String(v, radix: 16)
+    return String(repeating: "0", count: 16 - s.count) + s
+}
+
+extension String {
+    init(format32 magic: UInt32) {
+        self = "bad magic 0x\(String(magic, radix: 16))"
+    }
+}

@@ -1,0 +1,158 @@
+/// Builds the bytes of a sealed segment from records given in LSN order: regroups them into ~64 KiB
+/// blocks, compresses each region as an LZ4 frame, and writes the seal footer and trailer.
+struct SealBuilder {
+    private(set) var out: [UInt8]
+    private let firstLSN: UInt64
+    private var nextLSN: UInt64
+    private let previousSealHash: [UInt8]
+
+    private var blockFirstLSN: UInt64 = 0
+    private var blockFirstHLC: UInt64 = 0
+    private var blockLastHLC: UInt64 = 0
+    private var blockCount = 0
+    private var envelopes: [UInt8] = []
+    private var regionTeams: [String] = []
+    private var regionPayloads: [[UInt8]] = []
+    private var blockBytes = 0
+
+    private var blocks: [SealFooter.BlockEntry] = []
+    private var streams: [String: [UInt64]] = [:]
+    private var logical = LogicalStreamHasher()
+    private var firstHLC: UInt64 = 0
+    private var lastHLC: UInt64 = 0
+    private var minRecordedAt = Int64.max
+    private var maxRecordedAt = Int64.min
+    private var recordBytes: UInt64 = 0
+
+    init(header: SegmentHeader, previousSealHash: [UInt8]) {
+        precondition(header.kind == .sealed && previousSealHash.count == 32)
+        out = header.encode()
+        firstLSN = header.firstLSN
+        nextLSN = header.firstLSN
+        self.previousSealHash = previousSealHash
+        envelopes.reserveCapacity(Format.targetBlockBytes)
+    }
+
+    var count: UInt64 { nextLSN - firstLSN }
+
+    /// Adds the record `lsn` (must be the next one). `envelope` is its encoded envelope as stored in a batch.
+    mutating func add(
+        lsn: UInt64, view: EnvelopeView, envelope: UnsafeRawBufferPointer, envelopeRegion: UnsafeRawBufferPointer,
+        team: String, payload: UnsafeRawBufferPointer
+    ) {
+        precondition(lsn == nextLSN, "seal input must be contiguous: got \(lsn), expected \(nextLSN)")
+        if blockCount == 0 {
+            blockFirstLSN = lsn
+            blockFirstHLC = view.hlc
+        }
+        if lsn == firstLSN { firstHLC = view.hlc }
+        precondition(view.hlc >= lastHLC, "clocks must not go backwards within an origin")
+        lastHLC = view.hlc
+        blockLastHLC = view.hlc
+        minRecordedAt = min(minRecordedAt, view.recordedAt)
+        maxRecordedAt = max(maxRecordedAt, view.recordedAt)
+
+        let region: Int
+        if let r = regionTeams.firstIndex(of: team) {
+            region = r
+        } else {
+            region = regionTeams.count
+            regionTeams.append(team)
+            regionPayloads.append([])
+        }
+        let envStart = envelopes.count
+        envelopes.append(contentsOf: envelope)
+        envelopes[envStart + 6] = UInt8(region)
+        regionPayloads[region].append(contentsOf: payload)
+        Self.hashLogical(&logical, envelope: envelope, team: team, payload: payload)
+
+        for name in view.indexNames(in: envelopeRegion) { streams[name, default: []].append(lsn) }
+        blockCount += 1
+        nextLSN += 1
+        blockBytes += envelope.count + payload.count
+        recordBytes += UInt64(envelope.count + payload.count)
+        if blockBytes >= Format.targetBlockBytes { flushBlock() }
+    }
+
+    /// The logical record: envelope with its region byte zeroed, team (u8 length + bytes), payload.
+    static func hashLogical(
+        _ h: inout LogicalStreamHasher, envelope: UnsafeRawBufferPointer, team: String, payload: UnsafeRawBufferPointer
+    ) {
+        h.update(UnsafeRawBufferPointer(rebasing: envelope[0..<6]))
+        var rest: (UInt8, UInt8) = (0, UInt8(team.utf8.count))
+        withUnsafeBytes(of: &rest) { h.update($0) }
+        h.update(UnsafeRawBufferPointer(rebasing: envelope[7...]))
+        var t = team
+        t.withUTF8 { h.update(UnsafeRawBufferPointer($0)) }
+        h.update(payload)
+    }
+
+    private mutating func flushBlock() {
+        guard blockCount > 0 else { return }
+        let start = out.count
+        var w = ByteWriter(capacity: Format.blockHeaderSize + 16 * regionTeams.count)
+        w.u32(Format.blockMagic)
+        w.u32(0)  // length, patched
+        w.u64(0)  // checksum, patched
+        w.u64(blockFirstLSN)
+        w.u32(UInt32(blockCount))
+        w.u32(0)
+        w.u64(blockFirstHLC)
+        w.u64(blockLastHLC)
+        w.u32(0)  // envelope frame length, patched
+        w.u32(UInt32(envelopes.count))
+        w.u16(UInt16(regionTeams.count))
+        w.u16(0)
+        var descriptorAt: [Int] = []
+        for (r, team) in regionTeams.enumerated() {
+            descriptorAt.append(w.count)
+            w.u32(0)  // frame length, patched
+            w.u32(UInt32(regionPayloads[r].count))
+            w.u8(UInt8(team.utf8.count))
+            w.raw(team.utf8)
+        }
+        out.append(contentsOf: w.bytes)
+        let envFrame = envelopes.withUnsafeBytes { LZ4Frame.compress($0, appendingTo: &out) }
+        var frameLengths: [Int] = []
+        for p in regionPayloads { frameLengths.append(p.withUnsafeBytes { LZ4Frame.compress($0, appendingTo: &out) }) }
+        let length = out.count - start
+        func patch32(_ v: UInt32, _ at: Int) {
+            withUnsafeBytes(of: v.littleEndian) { for i in 0..<4 { out[start + at + i] = $0[i] } }
+        }
+        patch32(UInt32(length), 4)
+        patch32(UInt32(envFrame), 48)
+        for (r, at) in descriptorAt.enumerated() { patch32(UInt32(frameLengths[r]), at) }
+        let sum = out.withUnsafeBytes { XXH3.hash(UnsafeRawBufferPointer(rebasing: $0[(start + 16)..<(start + length)])) }
+        withUnsafeBytes(of: sum.littleEndian) { for i in 0..<8 { out[start + 8 + i] = $0[i] } }
+        blocks.append(
+            SealFooter.BlockEntry(
+                offset: UInt64(start), firstLSN: blockFirstLSN, firstHLC: blockFirstHLC, count: UInt32(blockCount),
+                storedLength: UInt32(length)))
+        blockCount = 0
+        blockBytes = 0
+        envelopes.removeAll(keepingCapacity: true)
+        regionTeams.removeAll()
+        regionPayloads.removeAll()
+    }
+
+    /// Finishes the segment; returns its bytes, footer and trailer. The signature area is left empty.
+    mutating func finish() -> (bytes: [UInt8], footer: SealFooter, trailer: SealTrailer) {
+        precondition(count > 0, "a sealed segment holds at least one event")
+        flushBlock()
+        let footerOffset = out.count
+        let fileHash = out.withUnsafeBytes { SHA256Digest.hash($0) }
+        let footer = SealFooter(
+            eventCount: count, firstLSN: firstLSN, lastLSN: nextLSN - 1, firstHLC: firstHLC, lastHLC: lastHLC,
+            minRecordedAt: minRecordedAt, maxRecordedAt: maxRecordedAt, previousSealHash: previousSealHash,
+            logicalHash: logical.finalize(), fileHash: fileHash, merkleRoot: [UInt8](repeating: 0, count: 32),
+            recordBytes: recordBytes, blocks: blocks,
+            streams: streams.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { ($0.key, $0.value) })
+        let footerBytes = footer.encode()
+        out.append(contentsOf: footerBytes)
+        let trailer = SealTrailer(
+            footerOffset: UInt64(footerOffset), footerLength: UInt32(footerBytes.count),
+            sealHash: SHA256Digest.hash(footerBytes), signatureAlgorithm: 0, signature: [])
+        out.append(contentsOf: trailer.encode())
+        return (out, footer, trailer)
+    }
+}

@@ -1,0 +1,141 @@
+/// `log/<origin>/CATALOG`: the derived index of an origin's sealed segments (LSN and time ranges, seal
+/// hashes, stream → segments). Opening a store reads it instead of every seal; it is rebuilt from the
+/// seals whenever it does not match the directory (contract: derived data never fails startup).
+///
+/// ```
+/// "AIBCAT01" | u32 version 1 | u32 segment count N
+/// N × (u32 epoch, u64 first LSN, u64 last LSN, u64 first HLC, u64 last HLC, i64 min recorded at,
+///      i64 max recorded at, u64 file size, 32 seal hash, 32 previous seal hash, 16 segment id)   = 148 bytes
+/// u32 stream count S | S × (LEB128 name length, name, LEB128 n, n × LEB128 segment index delta)
+/// u64 XXH3-64 of everything before
+/// ```
+public struct Catalog: Sendable, Equatable {
+    public struct Entry: Sendable, Equatable {
+        public var epoch: UInt32
+        public var firstLSN: UInt64
+        public var lastLSN: UInt64
+        public var firstHLC: UInt64
+        public var lastHLC: UInt64
+        public var minRecordedAt: Int64
+        public var maxRecordedAt: Int64
+        public var fileSize: Int64
+        public var sealHash: [UInt8]
+        public var previousSealHash: [UInt8]
+        public var segmentID: [UInt8]
+        public var fileName: String { SegmentName.make(epoch: epoch, firstLSN: firstLSN, sealed: true) }
+        public var eventCount: UInt64 { lastLSN - firstLSN + 1 }
+    }
+
+    public var entries: [Entry] = []
+    /// Stream or key → indexes into `entries`, ascending.
+    public var streams: [String: [Int]] = [:]
+
+    public static let magic: [UInt8] = Array("AIBCAT01".utf8)
+
+    public init() {}
+
+    public mutating func add(_ seg: SealedSegment) {
+        let f = seg.footer
+        let index = entries.count
+        entries.append(
+            Entry(
+                epoch: seg.header.epoch, firstLSN: f.firstLSN, lastLSN: f.lastLSN, firstHLC: f.firstHLC,
+                lastHLC: f.lastHLC, minRecordedAt: f.minRecordedAt, maxRecordedAt: f.maxRecordedAt,
+                fileSize: seg.fileSize, sealHash: seg.sealHash, previousSealHash: f.previousSealHash,
+                segmentID: seg.header.segmentID))
+        for s in f.streams { streams[s.name, default: []].append(index) }
+    }
+
+    public func encode() -> [UInt8] {
+        var w = ByteWriter(capacity: 16 + entries.count * 148 + streams.count * 24)
+        w.raw(Self.magic)
+        w.u32(1)
+        w.u32(UInt32(entries.count))
+        for e in entries {
+            w.u32(e.epoch)
+            w.u64(e.firstLSN)
+            w.u64(e.lastLSN)
+            w.u64(e.firstHLC)
+            w.u64(e.lastHLC)
+            w.i64(e.minRecordedAt)
+            w.i64(e.maxRecordedAt)
+            w.i64(e.fileSize)
+            w.raw(e.sealHash)
+            w.raw(e.previousSealHash)
+            w.raw(e.segmentID)
+        }
+        w.u32(UInt32(streams.count))
+        for name in streams.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            let list = streams[name]!
+            w.string(name)
+            w.varint(UInt64(list.count))
+            var prev = 0
+            for i in list {
+                w.varint(UInt64(i - prev))
+                prev = i
+            }
+        }
+        w.u64(XXH3.hash(w.bytes))
+        return w.bytes
+    }
+
+    public static func decode(_ bytes: [UInt8]) throws(DecodeFailure) -> Catalog {
+        try bytes.withBytes { (b) throws(DecodeFailure) -> Catalog in
+            guard b.count >= 24, Array(b[0..<8]) == magic else {
+                throw DecodeFailure(field: "catalog magic", offset: 0, reason: "not a CATALOG file")
+            }
+            let stored = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: b.count - 8, as: UInt64.self))
+            guard XXH3.hash(UnsafeRawBufferPointer(rebasing: b[..<(b.count - 8)])) == stored else {
+                throw DecodeFailure(field: "catalog checksum", offset: b.count - 8, reason: "mismatch")
+            }
+            var r = ByteReader(UnsafeRawBufferPointer(rebasing: b[..<(b.count - 8)]), offset: 8)
+            guard try r.u32("version") == 1 else { throw DecodeFailure(field: "version", offset: 8, reason: "unknown") }
+            let n = Int(try r.u32("segment count"))
+            guard n <= r.remaining / 148 else { throw DecodeFailure(field: "segment count", offset: 12, reason: "too large") }
+            var c = Catalog()
+            for _ in 0..<n {
+                c.entries.append(
+                    Entry(
+                        epoch: try r.u32("epoch"), firstLSN: try r.u64("first lsn"), lastLSN: try r.u64("last lsn"),
+                        firstHLC: try r.u64("first hlc"), lastHLC: try r.u64("last hlc"),
+                        minRecordedAt: try r.i64("min recorded at"), maxRecordedAt: try r.i64("max recorded at"),
+                        fileSize: try r.i64("file size"), sealHash: try r.array(32, "seal hash"),
+                        previousSealHash: try r.array(32, "previous seal hash"), segmentID: try r.array(16, "segment id")))
+            }
+            let s = Int(try r.u32("stream count"))
+            for _ in 0..<s {
+                let name = try r.string("stream", maxLength: Limits.maxStreamLength)
+                let k = Int(try r.varint("count"))
+                guard k <= n else { throw DecodeFailure(field: "stream segments", offset: r.offset, reason: "too many") }
+                var list: [Int] = []
+                var prev = 0
+                for _ in 0..<k {
+                    prev += Int(try r.varint("segment index"))
+                    guard prev < n else { throw DecodeFailure(field: "segment index", offset: r.offset, reason: "out of range") }
+                    list.append(prev)
+                }
+                c.streams[name] = list
+            }
+            guard r.remaining == 0 else { throw DecodeFailure(field: "catalog", offset: r.offset, reason: "trailing bytes") }
+            return c
+        }
+    }
+
+    /// Index of the entry holding `lsn` (LSNs continue across epochs, so they are unique in one origin).
+    public func entryIndex(lsn: UInt64) -> Int? {
+        var lo = 0
+        var hi = entries.count - 1
+        while lo <= hi {
+            let mid = (lo + hi) / 2
+            let e = entries[mid]
+            if e.lastLSN < lsn {
+                lo = mid + 1
+            } else if e.firstLSN > lsn {
+                hi = mid - 1
+            } else {
+                return mid
+            }
+        }
+        return nil
+    }
+}

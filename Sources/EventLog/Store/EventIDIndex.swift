@@ -1,0 +1,198 @@
+/// `log/<origin>/EVENTIDS`: the persistent, rebuildable event-id index over all of an origin's sealed
+/// segments (contract 9). A lookup reads O(1) files: this one (a bucket directory entry and one bucket)
+/// and, on a hit, the one segment holding the candidate, to compare the id verbatim.
+///
+/// ```
+/// "AIBIDX01" | u32 version 1 | u32 bucket bits b | u64 entry count N | u64 covered segments
+/// | 32 seal hash of the last covered segment | (2^b + 1) × u32 first entry of each bucket
+/// | N × (u64 XXH3-64 of the id, u64 LSN, u32 epoch, u32 reserved) sorted by hash, bucket = top b bits
+/// | u64 XXH3-64 of everything before
+/// ```
+public final class EventIDIndex: @unchecked Sendable {
+    public struct Entry: Sendable, Equatable, Comparable {
+        public var hash: UInt64
+        public var lsn: UInt64
+        public var epoch: UInt32
+        public static func < (a: Entry, b: Entry) -> Bool { (a.hash, a.epoch, a.lsn) < (b.hash, b.epoch, b.lsn) }
+    }
+
+    public static let magic: [UInt8] = Array("AIBIDX01".utf8)
+    static let headerSize = 64
+    static let entrySize = 24
+
+    public let path: String
+    public let count: UInt64
+    public let coveredSegments: UInt64
+    public let lastSealHash: [UInt8]
+    private let bucketBits: Int
+    private let fs: any FileSystem
+    private var fd: FileDescriptor?
+    /// Loaded whole after many lookups (batch appends); nil while lookups read buckets with pread.
+    private var loaded: [UInt8]?
+    private var lookups = 0
+
+    public static func bucketBits(for count: Int) -> Int {
+        var b = 0
+        while (1 << b) * 8 < count && b < 24 { b += 1 }
+        return b
+    }
+
+    public static func encode(_ entries: [Entry], coveredSegments: UInt64, lastSealHash: [UInt8]) -> [UInt8] {
+        let sorted = entries.sorted()
+        let b = bucketBits(for: sorted.count)
+        var w = ByteWriter(capacity: headerSize + ((1 << b) + 1) * 4 + sorted.count * entrySize + 8)
+        w.raw(magic)
+        w.u32(1)
+        w.u32(UInt32(b))
+        w.u64(UInt64(sorted.count))
+        w.u64(coveredSegments)
+        w.raw(lastSealHash)
+        var starts = [UInt32](repeating: 0, count: (1 << b) + 1)
+        var i = 0
+        for bucket in 0..<(1 << b) {
+            starts[bucket] = UInt32(i)
+            while i < sorted.count && bucketOf(sorted[i].hash, b) == bucket { i += 1 }
+        }
+        starts[1 << b] = UInt32(sorted.count)
+        for s in starts { w.u32(s) }
+        for e in sorted {
+            w.u64(e.hash)
+            w.u64(e.lsn)
+            w.u32(e.epoch)
+            w.u32(0)
+        }
+        w.u64(XXH3.hash(w.bytes))
+        return w.bytes
+    }
+
+    @inline(__always) static func bucketOf(_ hash: UInt64, _ bits: Int) -> Int { bits == 0 ? 0 : Int(hash >> (64 - bits)) }
+
+    /// Opens the index, reading only its header (the directory and buckets are read per lookup).
+    public init(fs: any FileSystem, path: String) throws(EventLogError) {
+        self.fs = fs
+        self.path = path
+        let fd = try fs.attempt("opening event-id index", path: path) { () throws(SystemError) in try fs.open(path, .readOnly) }
+        self.fd = fd
+        let head = try fs.attempt("reading event-id index", path: path) { () throws(SystemError) in
+            try fs.read(fd, count: Self.headerSize, at: 0)
+        }
+        let size = (try? fs.size(fd)) ?? 0
+        guard head.count == Self.headerSize, Array(head[0..<8]) == Self.magic else {
+            fs.close(fd)
+            throw EventLogError.corrupt("not an event-id index (rebuilt automatically)", path: path, offset: 0)
+        }
+        let v = head.withUnsafeBytes { b in
+            (
+                b.loadUnaligned(fromByteOffset: 8, as: UInt32.self), b.loadUnaligned(fromByteOffset: 12, as: UInt32.self),
+                b.loadUnaligned(fromByteOffset: 16, as: UInt64.self), b.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+            )
+        }
+        bucketBits = Int(v.1)
+        count = v.2
+        coveredSegments = v.3
+        lastSealHash = Array(head[32..<64])
+        let expected = Int64(Self.headerSize + ((1 << bucketBits) + 1) * 4) + Int64(count) * Int64(Self.entrySize) + 8
+        guard v.0 == 1, bucketBits <= 24, size == expected else {
+            fs.close(fd)
+            self.fd = nil
+            throw EventLogError.corrupt("event-id index size \(size) != \(expected) (rebuilt automatically)", path: path)
+        }
+    }
+
+    deinit { if let fd { fs.close(fd) } }
+
+    /// Verifies the whole file's checksum (used by `verify` and before bulk loading).
+    public func verifyChecksum() throws(EventLogError) {
+        let bytes = try wholeFile()
+        let ok = bytes.withUnsafeBytes { b in
+            XXH3.hash(UnsafeRawBufferPointer(rebasing: b[..<(b.count - 8)]))
+                == b.loadUnaligned(fromByteOffset: b.count - 8, as: UInt64.self)
+        }
+        guard ok else { throw EventLogError.corrupt("event-id index checksum mismatch (rebuilt automatically)", path: path) }
+    }
+
+    private func wholeFile() throws(EventLogError) -> [UInt8] {
+        if let loaded { return loaded }
+        guard let fd else { return [] }
+        return try fs.attempt("reading event-id index", path: path) { () throws(SystemError) in
+            try fs.read(fd, count: Int(try fs.size(fd)), at: 0)
+        }
+    }
+
+    /// Candidate (epoch, LSN) pairs whose id hashes to `hash`; the caller compares ids to rule out collisions.
+    public func candidates(hash: UInt64) throws(EventLogError) -> [(epoch: UInt32, lsn: UInt64)] {
+        guard count > 0 else { return [] }
+        lookups += 1
+        if loaded == nil && lookups > 64 {
+            let bytes = try wholeFile()
+            loaded = bytes
+            try verifyChecksum()
+        }
+        let bucket = Self.bucketOf(hash, bucketBits)
+        let dirAt = Self.headerSize + bucket * 4
+        let entriesAt = Self.headerSize + ((1 << bucketBits) + 1) * 4
+        let (lo, hi): (Int, Int)
+        if let loaded {
+            (lo, hi) = loaded.withUnsafeBytes {
+                (Int($0.loadUnaligned(fromByteOffset: dirAt, as: UInt32.self)),
+                 Int($0.loadUnaligned(fromByteOffset: dirAt + 4, as: UInt32.self)))
+            }
+        } else {
+            guard let fd else { return [] }
+            let d = try fs.attempt("reading event-id index", path: path) { () throws(SystemError) in
+                try fs.read(fd, count: 8, at: Int64(dirAt))
+            }
+            guard d.count == 8 else { throw EventLogError.corrupt("event-id index directory cut short", path: path) }
+            (lo, hi) = d.withUnsafeBytes {
+                (Int($0.loadUnaligned(fromByteOffset: 0, as: UInt32.self)), Int($0.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+            }
+        }
+        guard lo <= hi, hi <= Int(count) else { throw EventLogError.corrupt("event-id index directory is inconsistent", path: path) }
+        if lo == hi { return [] }
+        let bytes: [UInt8]
+        let base: Int
+        if let loaded {
+            bytes = loaded
+            base = entriesAt + lo * Self.entrySize
+        } else {
+            guard let fd else { return [] }
+            bytes = try fs.attempt("reading event-id index", path: path) { () throws(SystemError) in
+                try fs.read(fd, count: (hi - lo) * Self.entrySize, at: Int64(entriesAt + lo * Self.entrySize))
+            }
+            base = 0
+            guard bytes.count == (hi - lo) * Self.entrySize else {
+                throw EventLogError.corrupt("event-id index bucket cut short", path: path)
+            }
+        }
+        var out: [(epoch: UInt32, lsn: UInt64)] = []
+        bytes.withUnsafeBytes { b in
+            for k in 0..<(hi - lo) {
+                let at = base + k * Self.entrySize
+                if b.loadUnaligned(fromByteOffset: at, as: UInt64.self) == hash {
+                    out.append((b.loadUnaligned(fromByteOffset: at + 16, as: UInt32.self), b.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self)))
+                }
+            }
+        }
+        return out
+    }
+
+    /// All entries (to merge in a newly sealed segment).
+    public func allEntries() throws(EventLogError) -> [Entry] {
+        try verifyChecksum()
+        let bytes = try wholeFile()
+        let entriesAt = Self.headerSize + ((1 << bucketBits) + 1) * 4
+        var out: [Entry] = []
+        out.reserveCapacity(Int(count))
+        bytes.withUnsafeBytes { b in
+            for k in 0..<Int(count) {
+                let at = entriesAt + k * Self.entrySize
+                out.append(
+                    Entry(
+                        hash: b.loadUnaligned(fromByteOffset: at, as: UInt64.self),
+                        lsn: b.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self),
+                        epoch: b.loadUnaligned(fromByteOffset: at + 16, as: UInt32.self)))
+            }
+        }
+        return out
+    }
+}

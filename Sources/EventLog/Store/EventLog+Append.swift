@@ -1,0 +1,404 @@
+import Foundation
+
+/// One appended event's outcome.
+public struct Appended: Sendable, Equatable {
+    public var eventID: String
+    public var lsn: UInt64
+    public var hlc: UInt64
+    /// The origin already held this event id: `lsn` is the original's, nothing was written.
+    public var duplicate: Bool
+}
+
+public struct AppendResult: Sendable, Equatable {
+    public var events: [Appended]
+    /// True when the batch was fdatasynced before this returned (durability `always`).
+    public var durable: Bool
+    public var epoch: UInt32
+}
+
+/// What a precondition sees: the tail of the log, under the writer lock, before the batch is written.
+public struct AppendContext {
+    public let nextLSN: UInt64
+    public let lastHLC: UInt64
+    let log: EventLog
+    /// Events of earlier requests in the same group commit, not yet on disk (they precede this batch).
+    public let pending: [EventDraft]
+
+    /// The LSNs of a stream or key, oldest first (sealed and open segments, then `pending` excluded).
+    public func lsns(ofStream stream: String) throws(EventLogError) -> [UInt64] {
+        try log.lsnsLocked(of: stream)
+    }
+
+    /// The number of events in a stream: its version for `--expect-version`.
+    public func version(ofStream stream: String) throws(EventLogError) -> Int {
+        try lsns(ofStream: stream).count + pending.filter { $0.stream == stream || $0.keys.contains(stream) }.count
+    }
+}
+
+final class CommitRequest: @unchecked Sendable {
+    let drafts: [EventDraft]
+    let precondition: ((AppendContext) throws -> Void)?
+    var result: Result<AppendResult, EventLogError>?
+    init(_ drafts: [EventDraft], _ precondition: ((AppendContext) throws -> Void)?) {
+        self.drafts = drafts
+        self.precondition = precondition
+    }
+}
+
+extension EventLog {
+    /// Appends a batch atomically: all events or none. Returns after the batch is durable (policy
+    /// `always`). Event ids the origin already holds come back as duplicates with their original LSN.
+    /// `precondition` runs under the writer lock on the current tail; if it throws, nothing is written and
+    /// the error comes back as `preconditionFailed` (or as thrown, if it is an `EventLogError`).
+    @discardableResult
+    public func append(_ drafts: [EventDraft], precondition: ((AppendContext) throws -> Void)? = nil)
+        throws(EventLogError) -> AppendResult
+    {
+        guard !options.readOnly else { throw EventLogError(.readOnly, "this store was opened read-only") }
+        guard !drafts.isEmpty else { return AppendResult(events: [], durable: true, epoch: epoch) }
+        // Limits before anything is allocated or written.
+        guard drafts.count <= Limits.maxBatchEvents else {
+            throw EventLogError(.invalidInput, "a batch holds \(drafts.count) events; the limit is \(Limits.maxBatchEvents)")
+        }
+        var bytes = 0
+        for (i, d) in drafts.enumerated() {
+            try EnvelopeValidation.validate(d, index: i)
+            bytes += EnvelopeCodec.encodedSize(d) + d.payload.count
+        }
+        guard bytes <= Limits.maxBatchBytes else {
+            throw EventLogError(.invalidInput, "a batch holds \(bytes) bytes; the limit is \(Limits.maxBatchBytes) (64 MiB)")
+        }
+        let request = CommitRequest(drafts, precondition)
+        queueCondition.lock()
+        queue.append(request)
+        while request.result == nil {
+            if leaderActive {
+                queueCondition.wait()
+                continue
+            }
+            leaderActive = true
+            var group: [CommitRequest] = []
+            var events = 0
+            var size = 0
+            while let next = queue.first {
+                let n = next.drafts.count
+                let b = next.drafts.reduce(0) { $0 + $1.payload.count + EnvelopeCodec.encodedSize($1) }
+                if !group.isEmpty && (events + n > Limits.maxBatchEvents || size + b > Limits.maxBatchBytes) { break }
+                group.append(queue.removeFirst())
+                events += n
+                size += b
+            }
+            queueCondition.unlock()
+            commit(group)
+            queueCondition.lock()
+            leaderActive = false
+            queueCondition.broadcast()
+        }
+        queueCondition.unlock()
+        return try request.result!.get()
+    }
+
+    /// The leader's commit of a group: one lock, one batch, one fdatasync.
+    func commit(_ group: [CommitRequest]) {
+        lock.lock()
+        defer { lock.unlock() }
+        do throws(EventLogError) {
+            if let blocked = appendBlocked { throw blocked }
+            try acquireFileLock()
+            defer { releaseFileLock() }
+            try refreshUnderLock()
+            if let blocked = appendBlocked { throw blocked }
+            try writeGroup(group)
+        } catch {
+            for r in group where r.result == nil { r.result = .failure(error) }
+        }
+        if options.autoSeal, let active = opens.last, !active.isEmpty, needsRoll(active) {
+            // The group is acknowledged already; a failed seal is retried at the next roll.
+            try? rollAndSeal()
+        }
+    }
+
+    func needsRoll(_ s: OpenState) -> Bool {
+        s.dataEnd >= Int64(policies.rollBytes)
+            || options.clock() - s.header.createdAt >= Int64(policies.rollAgeSeconds) * 1000
+    }
+
+    private func writeGroup(_ group: [CommitRequest]) throws(EventLogError) {
+        if poisoned || opens.isEmpty {
+            try startSegment(afterFailure: poisoned)
+        }
+        let now = options.clock()
+        var toWrite: [EventDraft] = []
+        var hlcs: [UInt64] = []
+        var pendingIDs: [UInt64: [(String, UInt64)]] = [:]
+        var hlc = lastHLC
+        var outcomes: [(CommitRequest, [Appended])] = []
+        for r in group {
+            let context = AppendContext(nextLSN: nextLSN + UInt64(toWrite.count), lastHLC: hlc, log: self, pending: toWrite)
+            if let check = r.precondition {
+                do {
+                    try check(context)
+                } catch let e as EventLogError {
+                    r.result = .failure(e)
+                    continue
+                } catch {
+                    r.result = .failure(EventLogError(.preconditionFailed, "\(error)"))
+                    continue
+                }
+            }
+            var appended: [Appended] = []
+            var mine: [EventDraft] = []
+            var mineHLC: [UInt64] = []
+            for d in r.drafts {
+                let h = Self.idHash(d.eventID)
+                if let original = try existingLSN(of: d.eventID, hash: h) {
+                    appended.append(Appended(eventID: d.eventID, lsn: original.lsn, hlc: original.hlc, duplicate: true))
+                    continue
+                }
+                if let p = pendingIDs[h]?.first(where: { $0.0 == d.eventID }) {
+                    appended.append(Appended(eventID: d.eventID, lsn: p.1, hlc: 0, duplicate: true))
+                    continue
+                }
+                hlc = HLC.next(now: now, last: hlc)
+                let lsn = nextLSN + UInt64(toWrite.count + mine.count)
+                pendingIDs[h, default: []].append((d.eventID, lsn))
+                mine.append(d)
+                mineHLC.append(hlc)
+                appended.append(Appended(eventID: d.eventID, lsn: lsn, hlc: hlc, duplicate: false))
+            }
+            toWrite += mine
+            hlcs += mineHLC
+            outcomes.append((r, appended))
+        }
+        var durable = true
+        if !toWrite.isEmpty {
+            durable = try writeBatch(toWrite, hlcs: hlcs, recordedAt: now)
+        }
+        for (r, appended) in outcomes {
+            var a = appended
+            for i in a.indices where a[i].duplicate && a[i].hlc == 0 {
+                a[i].hlc = hlcs[Int(a[i].lsn - (nextLSN - UInt64(toWrite.count)))]
+            }
+            r.result = .success(AppendResult(events: a, durable: durable, epoch: epoch))
+        }
+    }
+
+    /// Writes one encoded batch at the end of the active segment and syncs it per policy.
+    /// On any failure nothing is acknowledged and the segment is abandoned (contract 2).
+    private func writeBatch(_ drafts: [EventDraft], hlcs: [UInt64], recordedAt: Int64) throws(EventLogError) -> Bool {
+        let active = opens.last!
+        let firstLSN = nextLSN
+        let bytes = try CommitBatch.encode(drafts, firstLSN: firstLSN, hlcs: hlcs, recordedAt: recordedAt)
+        let offset = active.dataEnd
+        let end = offset + Int64(bytes.count)
+        var durable = false
+        do throws(SystemError) {
+            if end > active.allocated {
+                // Preallocate with real zeros so later commits overwrite allocated blocks.
+                let target = (end + Int64(options.preallocationBytes) + 4095) / 4096 * 4096
+                let zeros = [UInt8](repeating: 0, count: Int(target - max(active.allocated, end)))
+                try fs.writeAll(active.fd, zeros, at: max(active.allocated, end))
+                active.allocated = target
+            }
+            try fs.writeAll(active.fd, bytes, at: offset)
+            switch policies.durability {
+            case .always:
+                try fs.fdatasync(active.fd)
+                durable = true
+            case .interval:
+                let now = OpenOptions.monotonicNanoseconds()
+                if now - lastSyncNanos >= UInt64(policies.syncIntervalMilliseconds) * 1_000_000 {
+                    try fs.fdatasync(active.fd)
+                    lastSyncNanos = now
+                    durable = true
+                }
+            case .none:
+                break
+            }
+        } catch {
+            poison(active)
+            throw EventLogError(
+                error.errno == 28 || error.errno == 122 ? .noSpace : .writeFailed,
+                "writing a batch of \(drafts.count) events failed; nothing was acknowledged and the next append starts a new segment",
+                path: active.path, offset: offset, lsn: firstLSN,
+                hint: error.errno == 28 || error.errno == 122 ? "free disk space, then retry the append" : "check the disk (dmesg), then retry",
+                underlying: error)
+        }
+        // Readers' watermark: after the sync, never before. Losing it only hides data until the next commit.
+        let mark = SegmentHeader.guardedValue(UInt64(end))
+        try? fs.writeAll(active.fd, mark, at: Format.watermarkOffset)
+        let ref = BatchRef(
+            offset: offset, firstLSN: firstLSN, count: drafts.count, firstHLC: hlcs.first!, lastHLC: hlcs.last!,
+            paddedLength: bytes.count)
+        active.batches.append(ref)
+        active.dataEnd = end
+        active.lastLSN = ref.lastLSN
+        active.lastHLC = ref.lastHLC
+        for (i, d) in drafts.enumerated() {
+            let lsn = firstLSN + UInt64(i)
+            openIDs[Self.idHash(d.eventID), default: []].append(lsn)
+            if !d.stream.isEmpty { openStreams[d.stream, default: []].append(lsn) }
+            for k in d.keys { openStreams[k, default: []].append(lsn) }
+        }
+        nextLSN = ref.lastLSN + 1
+        lastHLC = ref.lastHLC
+        return durable
+    }
+
+    /// After a failed write or sync the segment's unacknowledged tail is cut (best effort; it may not
+    /// even be on disk, fsyncgate) and the next commit starts a new segment.
+    private func poison(_ active: OpenState) {
+        poisoned = true
+        try? fs.truncate(active.fd, to: active.dataEnd)
+        active.allocated = active.dataEnd
+    }
+
+    /// Creates the next `.open` segment (durably: file, then directory) and makes it the active one.
+    func startSegment(afterFailure: Bool) throws(EventLogError) {
+        let previous = opens.last
+        let first = nextLSN
+        let name = SegmentName.make(epoch: epoch, firstLSN: first, sealed: false)
+        let path = directory + "/" + name
+        if let previous, previous.firstLSN == first {
+            // The abandoned segment holds no acknowledged event: keep it aside rather than reuse its name.
+            let kept = path + ".failed-\(UInt64(options.clock()))"
+            try fs.attempt("setting aside an abandoned segment", path: path) { () throws(SystemError) in
+                try fs.rename(path, kept)
+                try fs.fsyncDirectory(directory)
+            }
+            fs.close(previous.fd)
+            opens.removeLast()
+        }
+        let header = SegmentHeader(
+            kind: .open, codec: .none, epoch: epoch, origin: origin, segmentID: SegmentHeader.randomSegmentID(),
+            firstLSN: first, createdAt: options.clock(),
+            compatibleFeatures: afterFailure && opens.last != nil ? Format.CompatibleFeature.followsFailedSync : 0,
+            predecessorEndOffset: afterFailure ? UInt64(opens.last?.dataEnd ?? 0) : 0)
+        var bytes = header.encode()
+        bytes.replaceSubrange(96..<112, with: SegmentHeader.guardedValue(UInt64(Format.headerSize)))
+        let allocated = Int64(Format.headerSize + options.preallocationBytes)
+        bytes += [UInt8](repeating: 0, count: options.preallocationBytes)
+        let fd = try fs.attempt("creating segment", path: path) { () throws(SystemError) in
+            try fs.open(path, .createExclusive(permissions: 0o644))
+        }
+        do throws(SystemError) {
+            try fs.writeAll(fd, bytes, at: 0)
+            try fs.fdatasync(fd)
+            try fs.fsyncDirectory(directory)
+        } catch {
+            fs.close(fd)
+            try? fs.unlink(path)
+            throw EventLogError.system(error, "creating segment", path: path)
+        }
+        if let previous = opens.last {
+            // Tell processes holding the old segment open where the log went (not needed after a crash).
+            try? fs.writeAll(previous.fd, SegmentHeader.guardedValue(first), at: Format.successorOffset)
+        }
+        let scan = OpenScan(
+            header: header, batches: [], dataEnd: Int64(Format.headerSize), fileSize: allocated, tail: .clean,
+            watermark: Int64(Format.headerSize), successorFirstLSN: nil)
+        let state = OpenState(path: path, scan: scan, fd: fd, writable: true)
+        state.lastHLC = lastHLC
+        opens.append(state)
+        poisoned = false
+    }
+
+    /// Under LOCK: catch up with what other processes appended, rolled or sealed since our last commit.
+    func refreshUnderLock() throws(EventLogError) {
+        guard let active = opens.last else {
+            try reloadUnderLock()
+            return
+        }
+        let area = try fs.attempt("reading segment header", path: active.path) { () throws(SystemError) in
+            try fs.read(active.fd, count: 32, at: Format.watermarkOffset)
+        }
+        let successor = area.withUnsafeBytes { SegmentHeader.readGuardedValue($0, at: 16) }
+        if successor != nil {
+            try reloadUnderLock()
+            return
+        }
+        // After our own failed sync the bytes at our tail are not to be trusted; a new segment follows.
+        if poisoned { return }
+        // Batches appended by other processes (or left by one that died mid-commit).
+        while true {
+            let head = try fs.attempt("reading segment", path: active.path) { () throws(SystemError) in
+                try fs.read(active.fd, count: Format.batchHeaderSize, at: active.dataEnd)
+            }
+            if head.allSatisfy({ $0 == 0 }) { return }
+            let length = head.count >= 8 ? Int(head.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self) }) : 0
+            let want = min(max(length, Format.batchHeaderSize), Limits.maxBatchBytes + (1 << 20))
+            let bytes = try fs.attempt("reading segment", path: active.path) { () throws(SystemError) in
+                try fs.read(active.fd, count: want + Format.batchAlignment, at: active.dataEnd)
+            }
+            let probe = bytes.withUnsafeBytes { CommitBatch.probe($0) }
+            guard case .batch(let layout) = probe, layout.firstLSN == nextLSN else {
+                // Anything else at our tail under the lock is a dead writer's torn batch, or worse:
+                // the full reload applies the decision table to the whole file.
+                try reloadUnderLock()
+                return
+            }
+            var ids: [(UInt64, UInt64)] = []
+            var streams: [(String, UInt64)] = []
+            do {
+                try bytes.withUnsafeBytes { b in
+                    try CommitBatch.walk(UnsafeRawBufferPointer(rebasing: b[..<layout.length]), layout, fileOffset: Int(active.dataEnd)) {
+                        lsn, view, env, _ in
+                        ids.append((XXH3.hash(Self.idBytes(view, env)), lsn))
+                        for n in view.indexNames(in: env) { streams.append((n, lsn)) }
+                    }
+                }
+            } catch {
+                try reloadUnderLock()
+                return
+            }
+            for (h, l) in ids { openIDs[h, default: []].append(l) }
+            for (n, l) in streams { openStreams[n, default: []].append(l) }
+            let ref = BatchRef(
+                offset: active.dataEnd, firstLSN: layout.firstLSN, count: layout.count, firstHLC: layout.firstHLC,
+                lastHLC: layout.lastHLC, paddedLength: layout.paddedLength)
+            active.batches.append(ref)
+            active.dataEnd = ref.end
+            active.allocated = max(active.allocated, try fs.attempt("reading size", path: active.path) { () throws(SystemError) in try fs.size(active.fd) })
+            active.lastLSN = ref.lastLSN
+            active.lastHLC = ref.lastHLC
+            nextLSN = ref.lastLSN + 1
+            lastHLC = max(lastHLC, ref.lastHLC)
+        }
+    }
+
+    /// Re-reads the directory, CATALOG, EVENTIDS and every `.open` (with recovery), under LOCK.
+    func reloadUnderLock() throws(EventLogError) {
+        let names = try fs.attempt("listing the log directory", path: directory) { () throws(SystemError) in
+            try fs.listDirectory(directory)
+        }
+        let sealed = names.filter { SegmentName.parse($0)?.sealed == true }.sorted {
+            let a = SegmentName.parse($0)!
+            let b = SegmentName.parse($1)!
+            return (a.epoch, a.firstLSN) < (b.epoch, b.firstLSN)
+        }
+        if sealed != catalog.entries.map(\.fileName) {
+            sealedSegments = [:]
+            try loadCatalog(sealed, writable: true)
+        }
+        let open = names.filter { SegmentName.parse($0)?.sealed == false }.filter {
+            !sealed.contains(SegmentName.make(epoch: SegmentName.parse($0)!.epoch, firstLSN: SegmentName.parse($0)!.firstLSN, sealed: true))
+        }.sorted()
+        try loadOpenSegments(open, recover: true)
+        if idIndex?.coveredSegments != UInt64(catalog.entries.count) { try loadEventIndex(rebuild: true) }
+        poisoned = false
+    }
+
+    /// The original (LSN, HLC) of an event id, if the origin holds it (open segments, then EVENTIDS).
+    func existingLSN(of id: String, hash: UInt64) throws(EventLogError) -> (lsn: UInt64, hlc: UInt64)? {
+        if let candidates = openIDs[hash] {
+            for lsn in candidates {
+                if let e = try eventLocked(lsn: lsn), e.eventID == id { return (lsn, e.hlc) }
+            }
+        }
+        guard let idx = idIndex else { return nil }
+        for c in try idx.candidates(hash: hash) {
+            if let e = try eventLocked(lsn: c.lsn), e.eventID == id { return (c.lsn, e.hlc) }
+        }
+        return nil
+    }
+}

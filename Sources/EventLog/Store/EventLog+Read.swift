@@ -1,0 +1,247 @@
+/// One record during a scan: the parsed envelope and its bytes, valid only inside the scan callback.
+/// Filters read the envelope; the payload is never parsed here.
+public struct RecordRef {
+    public let lsn: UInt64
+    public let epoch: UInt32
+    public let envelope: EnvelopeView
+    /// The envelope region the view's ranges refer to.
+    public let envelopes: UnsafeRawBufferPointer
+    public let payload: UnsafeRawBufferPointer
+    public let team: String
+
+    public var hlc: UInt64 { envelope.hlc }
+    public var type: String { EnvelopeView.text(envelopes, envelope.ranges.1) }
+    public var stream: String { EnvelopeView.text(envelopes, envelope.ranges.2) }
+    public var eventID: String { envelope.eventID(in: envelopes) }
+
+    public func event(origin: OriginID) -> Event {
+        Event(
+            origin: origin, epoch: epoch, lsn: lsn, hlc: envelope.hlc, recordedAt: envelope.recordedAt,
+            draft: envelope.draft(in: envelopes, team: team, payload: Array(payload)))
+    }
+}
+
+extension EventLog {
+    /// Visits every record with `lsn >= from`, in LSN order, verifying every block checksum and envelope.
+    /// Sealed segments are read whole and decompressed block by block into reused buffers.
+    public func scan(from: UInt64 = 1, _ body: (RecordRef) throws -> Void) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        let decompressor = LZ4Frame.Decompressor()
+        var envScratch: [UInt8] = []
+        var payScratch: [UInt8] = []
+        for i in catalog.entries.indices where catalog.entries[i].lastLSN >= from {
+            let seg = try sealedSegment(at: i)
+            let file = try seg.readAll()
+            try file.withUnsafeBytes { raw in
+                for b in seg.footer.blocks where b.firstLSN + UInt64(b.count) > from {
+                    let stored = UnsafeRawBufferPointer(rebasing: raw[Int(b.offset)..<Int(b.offset) + Int(b.storedLength)])
+                    let layout = try BlockLayout.parse(stored, fileOffset: Int(b.offset), path: seg.path)
+                    guard layout.firstLSN == b.firstLSN, layout.count == Int(b.count) else {
+                        throw EventLogError.corrupt("block LSNs differ from the seal's index", path: seg.path, offset: Int64(b.offset))
+                    }
+                    let total = layout.regionLengths.reduce(0, +)
+                    if envScratch.count < layout.envelopeLength { envScratch = [UInt8](repeating: 0, count: layout.envelopeLength) }
+                    if payScratch.count < total { payScratch = [UInt8](repeating: 0, count: total) }
+                    try layout.decompress(
+                        stored, envelopes: &envScratch, payloads: &payScratch, decompressor: decompressor, path: seg.path,
+                        fileOffset: Int(b.offset))
+                    try envScratch.withUnsafeBytes { envAll in
+                        try payScratch.withUnsafeBytes { payAll in
+                            let env = UnsafeRawBufferPointer(rebasing: envAll[..<layout.envelopeLength])
+                            var regions: [UnsafeRawBufferPointer] = []
+                            var at = 0
+                            for n in layout.regionLengths {
+                                regions.append(UnsafeRawBufferPointer(rebasing: payAll[at..<at + n]))
+                                at += n
+                            }
+                            do {
+                                try walkRecords(
+                                    envelopes: env, regions: regions, count: layout.count, envelopeBase: 0,
+                                    hlcRange: layout.firstHLC...layout.lastHLC
+                                ) { k, view, payload in
+                                    let lsn = layout.firstLSN + UInt64(k)
+                                    if lsn >= from {
+                                        try body(
+                                            RecordRef(
+                                                lsn: lsn, epoch: seg.header.epoch, envelope: view, envelopes: env,
+                                                payload: payload, team: layout.teams[view.region]))
+                                    }
+                                }
+                            } catch let e as DecodeFailure {
+                                throw EventLogError.corrupt(
+                                    "record in block at LSN \(layout.firstLSN): \(e)", path: seg.path, offset: Int64(b.offset))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for o in opens {
+            for ref in o.batches where ref.lastLSN >= from {
+                try withBatch(o, ref) { batch, layout in
+                    try CommitBatch.walk(batch, layout, fileOffset: Int(ref.offset)) { lsn, view, env, payload in
+                        if lsn >= from {
+                            try body(
+                                RecordRef(
+                                    lsn: lsn, epoch: o.header.epoch, envelope: view, envelopes: env, payload: payload,
+                                    team: layout.teams[view.region]))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Events with LSN in `from...through`, in order; stop early by returning false.
+    public func read(from: UInt64 = 1, through: UInt64 = .max, _ body: (Event) throws -> Bool) throws {
+        struct Stop: Error {}
+        do {
+            try scan(from: from) { r in
+                if r.lsn > through { throw Stop() }
+                if try !body(r.event(origin: origin)) { throw Stop() }
+            }
+        } catch is Stop {}
+    }
+
+    /// Every event of a stream or index key, oldest first: seal stream tables through CATALOG, the open
+    /// segments' in-memory index, and cached decoded blocks (no scan).
+    public func history(stream: String) throws(EventLogError) -> [Event] {
+        lock.lock()
+        defer { lock.unlock() }
+        var out: [Event] = []
+        for i in catalog.streams[stream] ?? [] {
+            let seg = try sealedSegment(at: i)
+            let lsns = seg.lsns(of: stream)
+            out.reserveCapacity(out.count + lsns.count)
+            var blockIndex = -1
+            var block: DecodedBlock?
+            for lsn in lsns {
+                guard let b = seg.blockIndex(for: lsn) else { continue }
+                if b != blockIndex {
+                    block = try cachedBlock(seg, b)
+                    blockIndex = b
+                }
+                out.append(block!.event(Int(lsn - block!.firstLSN), origin: origin, epoch: seg.header.epoch))
+            }
+        }
+        for lsn in openStreams[stream] ?? [] {
+            if let e = try eventLocked(lsn: lsn) { out.append(e) }
+        }
+        return out
+    }
+
+    /// The event at `lsn`, or nil if the origin has no such LSN (yet).
+    public func event(lsn: UInt64) throws(EventLogError) -> Event? {
+        lock.lock()
+        defer { lock.unlock() }
+        return try eventLocked(lsn: lsn)
+    }
+
+    /// Events whose writer clock (HLC) lies in `range`, in LSN order (the HLC rises with the LSN).
+    public func events(hlcIn range: ClosedRange<UInt64>) throws -> [Event] {
+        let start = try lowestLSN(atOrAfterHLC: range.lowerBound)
+        var out: [Event] = []
+        try read(from: start) { e in
+            if e.hlc > range.upperBound { return false }
+            if range.contains(e.hlc) { out.append(e) }
+            return true
+        }
+        return out
+    }
+
+    /// The first LSN whose HLC is at least `hlc` (seal time ranges and block index, then batches).
+    func lowestLSN(atOrAfterHLC hlc: UInt64) throws(EventLogError) -> UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        if let i = catalog.entries.firstIndex(where: { $0.lastHLC >= hlc }) {
+            let seg = try sealedSegment(at: i)
+            var start = seg.footer.firstLSN
+            for b in seg.footer.blocks where b.firstHLC <= hlc { start = b.firstLSN }
+            return start
+        }
+        for o in opens {
+            if let ref = o.batches.first(where: { $0.lastHLC >= hlc }) { return ref.firstLSN }
+        }
+        return nextLSN
+    }
+
+    func eventLocked(lsn: UInt64) throws(EventLogError) -> Event? {
+        if let i = catalog.entryIndex(lsn: lsn) {
+            let seg = try sealedSegment(at: i)
+            guard let b = seg.blockIndex(for: lsn) else { return nil }
+            let block = try cachedBlock(seg, b)
+            return block.event(Int(lsn - block.firstLSN), origin: origin, epoch: seg.header.epoch)
+        }
+        for o in opens where lsn >= o.firstLSN && lsn <= o.lastLSN {
+            var lo = 0
+            var hi = o.batches.count - 1
+            while lo < hi {
+                let mid = (lo + hi + 1) / 2
+                if o.batches[mid].firstLSN <= lsn { lo = mid } else { hi = mid - 1 }
+            }
+            let ref = o.batches[lo]
+            var found: Event?
+            do {
+                try withBatch(o, ref) { batch, layout in
+                    try CommitBatch.walk(batch, layout, fileOffset: Int(ref.offset)) { l, view, env, payload in
+                        if l == lsn {
+                            found = Event(
+                                origin: origin, epoch: o.header.epoch, lsn: l, hlc: view.hlc, recordedAt: view.recordedAt,
+                                draft: view.draft(in: env, team: layout.teams[view.region], payload: Array(payload)))
+                        }
+                    }
+                }
+            } catch let e as EventLogError {
+                throw e
+            } catch {
+                throw EventLogError.corrupt("batch at LSN \(ref.firstLSN): \(error)", path: o.path, offset: ref.offset)
+            }
+            return found
+        }
+        return nil
+    }
+
+    func lsnsLocked(of stream: String) throws(EventLogError) -> [UInt64] {
+        var out: [UInt64] = []
+        for i in catalog.streams[stream] ?? [] { out += try sealedSegment(at: i).lsns(of: stream) }
+        out += openStreams[stream] ?? []
+        return out
+    }
+
+    func cachedBlock(_ seg: SealedSegment, _ b: Int) throws(EventLogError) -> DecodedBlock {
+        let key = BlockCache.Key(segmentFirstLSN: seg.footer.firstLSN, block: b)
+        if let hit = blockCache.get(key) { return hit }
+        let block = try seg.decodeBlock(b, decompressor: decompressor)
+        blockCache.put(key, block)
+        return block
+    }
+
+    /// Reads one batch of an open segment and checks it again (a reader never trusts bytes it did not check).
+    func withBatch(_ o: OpenState, _ ref: BatchRef, _ body: (UnsafeRawBufferPointer, BatchLayout) throws -> Void) throws {
+        let bytes = try fs.attempt("reading open segment", path: o.path) { () throws(SystemError) in
+            try fs.read(o.fd, count: ref.paddedLength, at: ref.offset)
+        }
+        try bytes.withUnsafeBytes { raw in
+            guard case .batch(let layout) = CommitBatch.probe(raw), layout.firstLSN == ref.firstLSN else {
+                throw EventLogError.corrupt("batch changed on disk after it was checked", path: o.path, offset: ref.offset, lsn: ref.firstLSN)
+            }
+            try body(UnsafeRawBufferPointer(rebasing: raw[..<layout.length]), layout)
+        }
+    }
+
+    /// For readers: picks up what writers appended, rolled or sealed since this store was opened.
+    public func refresh() throws(EventLogError) {
+        lock.lock()
+        defer { lock.unlock() }
+        blockCache.removeAll()
+        if options.readOnly {
+            sealedSegments = [:]
+            try loadState(recover: false)
+        } else {
+            try acquireFileLock()
+            defer { releaseFileLock() }
+            try refreshUnderLock()
+        }
+    }
+}

@@ -1,0 +1,298 @@
+/// Opening a store: discovery, CATALOG and EVENTIDS, and recovery by decision table (contract 4,
+/// FORMAT.md "Recovery"). Runs under `LOCK` unless read-only; a read-only open repairs nothing.
+extension EventLog {
+    func loadState(recover: Bool) throws(EventLogError) {
+        let names = try fs.attempt("listing the log directory", path: directory) { () throws(SystemError) in
+            try fs.listDirectory(directory)
+        }
+        var sealedNames: [(epoch: UInt32, lsn: UInt64, name: String)] = []
+        var openNames: [(epoch: UInt32, lsn: UInt64, name: String)] = []
+        for n in names {
+            if let p = SegmentName.parse(n) {
+                if p.sealed { sealedNames.append((p.epoch, p.firstLSN, n)) } else { openNames.append((p.epoch, p.firstLSN, n)) }
+            } else if recover && n.contains(".seg.tmp") {
+                // Row "crash during sealing": the tmp file is discarded and the seal is redone from the .open.
+                try fs.attempt("removing an unfinished seal", path: directory + "/" + n) { () throws(SystemError) in
+                    try fs.unlink(directory + "/" + n)
+                }
+                recoveryReport.actions.append(.removedUnfinishedSeal(file: n))
+            }
+        }
+        sealedNames.sort { ($0.epoch, $0.lsn) < ($1.epoch, $1.lsn) }
+        openNames.sort { ($0.epoch, $0.lsn) < ($1.epoch, $1.lsn) }
+        if recover && !openNames.isEmpty || recover && names.contains(where: { $0.contains(".seg.tmp") }) {
+            try fs.attempt("syncing the log directory", path: directory) { () throws(SystemError) in try fs.fsyncDirectory(directory) }
+        }
+        try loadCatalog(sealedNames.map(\.name), writable: recover)
+
+        // Row "seal finished but .open not removed": the .seg is authoritative once it opens cleanly.
+        var remaining: [String] = []
+        let sealedSet = Set(sealedNames.map(\.name))
+        for o in openNames {
+            let segName = SegmentName.make(epoch: o.epoch, firstLSN: o.lsn, sealed: true)
+            if sealedSet.contains(segName) {
+                if recover {
+                    _ = try sealedSegment(named: segName)
+                    try fs.attempt("removing a sealed .open", path: directory + "/" + o.name) { () throws(SystemError) in
+                        try fs.unlink(directory + "/" + o.name)
+                        try fs.fsyncDirectory(directory)
+                    }
+                    recoveryReport.actions.append(.finishedSeal(file: o.name))
+                }
+            } else {
+                remaining.append(o.name)
+            }
+        }
+        try loadOpenSegments(remaining, recover: recover)
+        try loadEventIndex(rebuild: recover)
+        if recover && appendBlocked == nil && opens.count > 1 {
+            // Row "rolled but not sealed": every .open but the newest is sealed now (the seal is redone).
+            while opens.count > 1 {
+                let name = opens[0].name
+                try sealOldestOpen()
+                recoveryReport.actions.append(.redidSeal(file: name))
+            }
+        }
+    }
+
+    /// Reads CATALOG; rebuilds it from the seals when it is missing, damaged, or lists other files.
+    func loadCatalog(_ sealedNames: [String], writable: Bool) throws(EventLogError) {
+        let path = directory + "/CATALOG"
+        if let bytes = try? fs.readFile(path), let c = try? Catalog.decode(bytes), c.entries.map(\.fileName) == sealedNames {
+            catalog = c
+            return
+        }
+        var c = Catalog()
+        sealedSegments = [:]
+        for (i, n) in sealedNames.enumerated() {
+            let seg = try SealedSegment(fs: fs, path: directory + "/" + n)
+            c.add(seg)
+            sealedSegments[i] = seg
+        }
+        catalog = c
+        if !sealedNames.isEmpty || (try? fs.stat(path)) != nil {
+            recoveryReport.actions.append(.rebuiltCatalog)
+        }
+        if writable { try writeCatalog() }
+    }
+
+    func writeCatalog() throws(EventLogError) {
+        let path = directory + "/CATALOG"
+        let bytes = catalog.encode()
+        try fs.attempt("writing CATALOG", path: path) { () throws(SystemError) in try fs.writeFileAtomically(path, bytes) }
+    }
+
+    /// The sealed segment at catalog index `i`, opened on first use.
+    func sealedSegment(at i: Int) throws(EventLogError) -> SealedSegment {
+        if let s = sealedSegments[i] { return s }
+        let s = try SealedSegment(fs: fs, path: directory + "/" + catalog.entries[i].fileName)
+        let e = catalog.entries[i]
+        guard s.sealHash == e.sealHash, s.footer.lastLSN == e.lastLSN else {
+            throw EventLogError.corrupt(
+                "sealed segment does not match CATALOG (seal hash or LSN range differs)", path: s.path,
+                lsn: e.firstLSN)
+        }
+        sealedSegments[i] = s
+        return s
+    }
+
+    func sealedSegment(named name: String) throws(EventLogError) -> SealedSegment {
+        if let i = catalog.entries.firstIndex(where: { $0.fileName == name }) { return try sealedSegment(at: i) }
+        return try SealedSegment(fs: fs, path: directory + "/" + name)
+    }
+
+    /// Scans the `.open` files, oldest first, applying the recovery table.
+    func loadOpenSegments(_ names: [String], recover: Bool) throws(EventLogError) {
+        for o in opens { fs.close(o.fd) }
+        opens = []
+        openIDs = [:]
+        openStreams = [:]
+        let sealedLast = catalog.entries.last
+        nextLSN = (sealedLast?.lastLSN ?? 0) + 1
+        lastHLC = sealedLast?.lastHLC ?? 0
+        // Read every file first: a successor's header bounds its predecessor.
+        var files: [(name: String, fd: FileDescriptor, bytes: [UInt8], header: SegmentHeader?)] = []
+        for n in names {
+            let path = directory + "/" + n
+            let fd = try fs.attempt("opening open segment", path: path) { () throws(SystemError) in
+                try fs.open(path, recover ? .readWrite : .readOnly)
+            }
+            let bytes = try fs.attempt("reading open segment", path: path) { () throws(SystemError) in
+                try fs.read(fd, count: Int(try fs.size(fd)), at: 0)
+            }
+            let header = try? bytes.withBytes { (b) throws(DecodeFailure) in try SegmentHeader.decode(b) }
+            files.append((n, fd, bytes, header))
+        }
+        var keep: [(name: String, fd: FileDescriptor, bytes: [UInt8], header: SegmentHeader)] = []
+        for f in files {
+            if let h = f.header {
+                keep.append((f.name, f.fd, f.bytes, h))
+                continue
+            }
+            // Row "torn segment creation": a header that is not valid, with nothing but zeros after it.
+            let path = directory + "/" + f.name
+            if f.bytes.count <= Format.headerSize || f.bytes[Format.headerSize...].allSatisfy({ $0 == 0 }) {
+                if recover {
+                    let kept = try keepAside(path, f.bytes, suffix: ".broken")
+                    fs.close(f.fd)
+                    try fs.attempt("removing a torn segment", path: path) { () throws(SystemError) in
+                        try fs.unlink(path)
+                        try fs.fsyncDirectory(directory)
+                    }
+                    recoveryReport.actions.append(.removedTornSegment(file: f.name, keptIn: kept))
+                } else {
+                    fs.close(f.fd)
+                }
+                continue
+            }
+            fs.close(f.fd)
+            let e = EventLogError.corrupt("the segment header is damaged but data follows it", path: path, offset: 0)
+            block(e)
+            throw e
+        }
+        for (i, f) in keep.enumerated() {
+            let path = directory + "/" + f.name
+            let successor = i + 1 < keep.count ? keep[i + 1].header : nil
+            let stopAt: Int64? = successor.flatMap {
+                $0.compatibleFeatures & Format.CompatibleFeature.followsFailedSync != 0 ? Int64($0.predecessorEndOffset) : nil
+            }
+            let expected = nextLSN
+            guard f.header.firstLSN == expected, f.header.origin == origin else {
+                fs.close(f.fd)
+                let e = EventLogError.corrupt(
+                    f.header.origin != origin
+                        ? "open segment belongs to origin \(f.header.origin.hex)"
+                        : "open segment starts at LSN \(f.header.firstLSN) but the log before it ends at \(expected - 1) (a gap or overlap)",
+                    path: path, lsn: f.header.firstLSN)
+                block(e)
+                throw e
+            }
+            var ids: [(UInt64, UInt64)] = []
+            var streams: [(String, UInt64)] = []
+            let scan = try f.bytes.withBytes { (b) throws(EventLogError) in
+                try OpenSegmentScanner.scan(
+                    b, path: path, stopAt: stopAt, limitLSN: successor.map { $0.firstLSN - 1 }
+                ) { lsn, view, env, _, _ in
+                    ids.append((XXH3.hash(Self.idBytes(view, env)), lsn))
+                    for n in view.indexNames(in: env) { streams.append((n, lsn)) }
+                }
+            }
+            let state = OpenState(path: path, scan: scan, fd: f.fd, writable: recover)
+            if !recover, let w = scan.watermark {
+                // Readers see only what the writer has synced (contract 2).
+                state.batches = state.batches.filter { $0.end <= w }
+                state.lastLSN = state.batches.last?.lastLSN ?? state.firstLSN - 1
+                state.lastHLC = state.batches.last?.lastHLC ?? 0
+                state.dataEnd = state.batches.last?.end ?? Int64(Format.headerSize)
+            }
+            for (h, l) in ids where l <= state.lastLSN { openIDs[h, default: []].append(l) }
+            for (n, l) in streams where l <= state.lastLSN { openStreams[n, default: []].append(l) }
+            switch scan.tail {
+            case .clean:
+                break
+            case .torn(let offset, let reason, let bytes):
+                if recover {
+                    try cutTornTail(state, at: offset, bytes: bytes, reason: reason, file: f.bytes)
+                }
+            case .corrupt(let offset, let reason):
+                let e = EventLogError.corrupt(reason, path: path, offset: offset, lsn: state.lastLSN + 1)
+                recoveryReport.actions.append(.corruption(e.description))
+                block(e)
+            }
+            if let successor, state.lastLSN != successor.firstLSN - 1 {
+                let e = EventLogError.corrupt(
+                    "segment ends at LSN \(state.lastLSN) but its successor starts at \(successor.firstLSN)", path: path,
+                    lsn: state.lastLSN)
+                block(e)
+            }
+            opens.append(state)
+            nextLSN = state.lastLSN + 1
+            lastHLC = max(lastHLC, state.lastHLC)
+        }
+    }
+
+    func block(_ e: EventLogError) {
+        if appendBlocked == nil { appendBlocked = e }
+    }
+
+    /// Row "torn tail": the bytes are kept in `<segment>.broken-<offset>`, then the file is cut there.
+    func cutTornTail(_ state: OpenState, at offset: Int64, bytes: Int, reason: String, file: [UInt8]) throws(EventLogError) {
+        var kept = "(zeros only)"
+        if bytes > 0 {
+            let start = Int(offset)
+            kept = try keepAside(state.path, Array(file[start..<min(file.count, start + bytes)]), suffix: ".broken-\(offset)")
+        }
+        try fs.attempt("cutting a torn tail", path: state.path) { () throws(SystemError) in
+            try fs.truncate(state.fd, to: offset)
+            try fs.fdatasync(state.fd)
+        }
+        state.allocated = offset
+        state.dataEnd = offset
+        recoveryReport.actions.append(
+            .cutTornTail(file: state.name, offset: offset, bytes: bytes, reason: reason, keptIn: kept))
+    }
+
+    /// Writes bytes that recovery removes into a file beside the segment, so nothing is destroyed silently.
+    func keepAside(_ path: String, _ bytes: [UInt8], suffix: String) throws(EventLogError) -> String {
+        let target = path + suffix
+        try fs.attempt("keeping damaged bytes", path: target) { () throws(SystemError) in
+            try fs.writeFileAtomically(target, bytes)
+        }
+        return lastPathComponent(target)
+    }
+
+    static func idBytes(_ view: EnvelopeView, _ env: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: env[view.ranges.0])
+    }
+
+    /// Hash of an event id as the index stores it: over the stored id bytes (16 raw bytes for hex ids).
+    static func idHash(_ id: String) -> UInt64 {
+        if EnvelopeValidation.isLowercaseHex32(id) { return XXH3.hash(bytesFromHex(id)!) }
+        return XXH3.hash(id)
+    }
+
+    /// Opens EVENTIDS if it covers exactly the sealed segments; otherwise rebuilds it (writer) or goes
+    /// without it (reader: readers never deduplicate).
+    func loadEventIndex(rebuild: Bool) throws(EventLogError) {
+        let path = directory + "/EVENTIDS"
+        idIndex = nil
+        if let idx = try? EventIDIndex(fs: fs, path: path), idx.coveredSegments == UInt64(catalog.entries.count),
+            idx.lastSealHash == (catalog.entries.last?.sealHash ?? [UInt8](repeating: 0, count: 32))
+        {
+            idIndex = idx
+            return
+        }
+        guard rebuild else { return }
+        if catalog.entries.isEmpty && (try? fs.stat(path)) == nil { return }
+        var entries: [EventIDIndex.Entry] = []
+        for i in catalog.entries.indices {
+            entries += try eventIDEntries(of: try sealedSegment(at: i))
+        }
+        try writeEventIndex(entries)
+        recoveryReport.actions.append(.rebuiltEventIndex)
+    }
+
+    func eventIDEntries(of seg: SealedSegment) throws(EventLogError) -> [EventIDIndex.Entry] {
+        var out: [EventIDIndex.Entry] = []
+        out.reserveCapacity(Int(seg.footer.eventCount))
+        let d = LZ4Frame.Decompressor()
+        for b in seg.footer.blocks.indices {
+            let block = try seg.decodeBlock(b, decompressor: d)
+            for i in 0..<block.count {
+                block.withRecord(i) { view, env, _ in
+                    out.append(.init(hash: XXH3.hash(Self.idBytes(view, env)), lsn: block.firstLSN + UInt64(i), epoch: seg.header.epoch))
+                }
+            }
+        }
+        return out
+    }
+
+    func writeEventIndex(_ entries: [EventIDIndex.Entry]) throws(EventLogError) {
+        let path = directory + "/EVENTIDS"
+        let bytes = EventIDIndex.encode(
+            entries, coveredSegments: UInt64(catalog.entries.count),
+            lastSealHash: catalog.entries.last?.sealHash ?? [UInt8](repeating: 0, count: 32))
+        try fs.attempt("writing EVENTIDS", path: path) { () throws(SystemError) in try fs.writeFileAtomically(path, bytes) }
+        idIndex = try EventIDIndex(fs: fs, path: path)
+    }
+}

@@ -1,0 +1,234 @@
+import Foundation
+
+/// The storage engine of one store: the local origin's writer, and readers over every origin's segments.
+///
+/// Concurrency rule (GRDB's form): one `EventLog` per process and store is enough; it is safe to use from
+/// many threads. Appends from many threads share fsyncs (group commit); appends from many processes take
+/// `LOCK` per commit and stay gap-free. Why: LSNs are assigned under the lock from the tail on disk, so two
+/// writers can never hand out the same LSN. Practical advice: keep one `EventLog` open for a burst of
+/// appends rather than one per event. If broken (two stores sharing an origin id through a copy), the copy
+/// is detected from store.json's fingerprint and refuses to append.
+public final class EventLog: @unchecked Sendable {
+    public let fs: any FileSystem
+    public let paths: StorePaths
+    public let origin: OriginID
+    /// `log/<origin-id>/`.
+    public let directory: String
+    public let options: OpenOptions
+    public internal(set) var config: StoreConfig
+    let policies: StoreConfig.Policies
+
+    /// Guards everything below. Held by the commit leader for a whole commit (one fsync) and by readers
+    /// only while they copy the segment lists.
+    let lock = NSRecursiveLock()
+    var catalog = Catalog()
+    var sealedSegments: [Int: SealedSegment] = [:]
+    var opens: [OpenState] = []
+    var idIndex: EventIDIndex?
+    /// Event-id hash → LSNs, for events in `.open` segments (the sealed ones are in EVENTIDS).
+    var openIDs: [UInt64: [UInt64]] = [:]
+    /// Stream or key → LSNs in `.open` segments, kept incrementally.
+    var openStreams: [String: [UInt64]] = [:]
+    var nextLSN: UInt64 = 1
+    var lastHLC: UInt64 = 0
+    /// Set after a failed write or sync: the next commit starts a new segment (contract 2).
+    var poisoned = false
+    /// Why appends are refused (copied store, corruption in the open segment); reads still work.
+    var appendBlocked: EventLogError?
+    var lockFD: FileDescriptor?
+    var lastSyncNanos: UInt64 = 0
+    var blockCache: BlockCache
+    let decompressor = LZ4Frame.Decompressor()
+    public internal(set) var recoveryReport = RecoveryReport()
+
+    // Group commit.
+    let queueCondition = NSCondition()
+    var queue: [CommitRequest] = []
+    var leaderActive = false
+
+    /// Opens the store at `root` (the `.aibrain` directory). Unless read-only, runs recovery under the lock.
+    public init(root: String, fs: any FileSystem = PosixFileSystem(), options: OpenOptions = OpenOptions())
+        throws(EventLogError)
+    {
+        self.fs = fs
+        self.options = options
+        paths = StorePaths(root: root)
+        let bytes: [UInt8]
+        do {
+            bytes = try fs.readFile(paths.config)
+        } catch where error.errno == 2 {
+            throw EventLogError(
+                .notAStore, "no store here (store.json is missing)", path: root,
+                hint: "create one with `aibrain init`, or point --store / AIBRAIN_STORE at an existing .aibrain")
+        } catch {
+            throw EventLogError.system(error, "reading store.json", path: paths.config)
+        }
+        config = try StoreConfig.decode(bytes, path: paths.config)
+        origin = config.origin
+        directory = paths.originDirectory(origin)
+        policies = options.policies ?? config.policies
+        blockCache = BlockCache(capacityBytes: options.blockCacheBytes)
+        guard let st = try fs.attempt("reading the log directory", path: directory, { () throws(SystemError) in try fs.stat(directory) }),
+            st.isDirectory
+        else {
+            throw EventLogError(.notAStore, "the origin's log directory is missing", path: directory,
+                hint: "restore log/\(origin.hex)/ from a backup, or run `aibrain recover --new-epoch`")
+        }
+        if st.inode != config.instance.logDirectoryInode {
+            appendBlocked = EventLogError(
+                .copiedStore,
+                "this store was copied, cloned or restored (log directory inode \(st.inode), store.json records \(config.instance.logDirectoryInode)); appending would reuse LSNs of the original",
+                path: paths.config, hint: "run `aibrain recover --new-epoch` to start a new epoch in this copy")
+        }
+        if options.readOnly {
+            try loadState(recover: false)
+        } else {
+            let fd = try fs.attempt("opening the writer lock", path: directory + "/LOCK") { () throws(SystemError) in
+                try fs.open(directory + "/LOCK", .createOrOpen(permissions: 0o644))
+            }
+            lockFD = fd
+            try acquireFileLock()
+            defer { fs.unlock(fd) }
+            try loadState(recover: true)
+        }
+        checkRollback()
+    }
+
+    deinit {
+        if let lockFD { fs.close(lockFD) }
+        for o in opens { fs.close(o.fd) }
+    }
+
+    /// Creates a new store at `root` (refusing if one exists) and returns its config.
+    @discardableResult
+    public static func create(
+        at root: String, name: String, fs: any FileSystem = PosixFileSystem(),
+        policies: StoreConfig.Policies = StoreConfig.Policies(), origin: OriginID = .random()
+    ) throws(EventLogError) -> StoreConfig {
+        let paths = StorePaths(root: root)
+        if try fs.attempt("checking for a store", path: paths.config, { () throws(SystemError) in try fs.stat(paths.config) }) != nil {
+            throw EventLogError(.invalidInput, "a store already exists here", path: root, hint: "use it, or choose another directory")
+        }
+        let dir = paths.originDirectory(origin)
+        try fs.attempt("creating the store", path: root) { () throws(SystemError) in
+            try fs.makeDirectories(dir)
+        }
+        guard let st = try fs.attempt("reading the log directory", path: dir, { () throws(SystemError) in try fs.stat(dir) }) else {
+            throw EventLogError(.io, "log directory vanished after creation", path: dir)
+        }
+        let config = StoreConfig(
+            format: StoreConfig.formatName, formatVersion: 1, originID: origin.hex, name: name, epoch: 1,
+            instance: .init(logDirectoryInode: st.inode), head: nil, policies: policies)
+        try fs.attempt("writing .gitignore", path: paths.gitignore) { () throws(SystemError) in
+            try fs.writeFileAtomically(
+                paths.gitignore, Array("# aibrain stores are shipped with `aibrain ship`, not committed.\n*\n".utf8))
+        }
+        try fs.attempt("writing store.json", path: paths.config) { () throws(SystemError) in
+            try fs.writeFileAtomically(paths.config, config.encoded())
+        }
+        return config
+    }
+
+    /// The epoch new segments are written in.
+    public var epoch: UInt32 { config.epoch }
+
+    /// The last LSN visible to this process's readers.
+    public var headLSN: UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return nextLSN - 1
+    }
+
+    /// Refuse appends if the sealed log ends before the head store.json says we sealed (a restore from an
+    /// older backup of the whole store): appending would reuse LSNs the original already shipped.
+    func checkRollback() {
+        guard appendBlocked == nil, let head = config.head else { return }
+        let sealedHead = catalog.entries.last { $0.epoch == head.epoch }?.lastLSN ?? 0
+        if sealedHead < head.lastSealedLSN {
+            appendBlocked = EventLogError(
+                .copiedStore,
+                "the log ends at sealed LSN \(sealedHead) but store.json says this store sealed up to \(head.lastSealedLSN): it was rolled back or restored",
+                path: paths.config, hint: "run `aibrain recover --new-epoch`")
+        }
+    }
+
+    // MARK: - The writer lock
+
+    /// Takes `LOCK` (flock), waiting up to the lock timeout; records our pid in it for error messages.
+    func acquireFileLock() throws(EventLogError) {
+        guard let fd = lockFD else { throw EventLogError(.readOnly, "this store was opened read-only") }
+        let start = OpenOptions.monotonicNanoseconds()
+        let timeout = UInt64(policies.lockTimeoutMilliseconds) * 1_000_000
+        var pause: UInt32 = 50
+        while !(try fs.attempt("locking", path: directory + "/LOCK", { () throws(SystemError) in try fs.lock(fd, nonBlocking: true) })) {
+            if OpenOptions.monotonicNanoseconds() - start > timeout {
+                let holder = (try? fs.read(fd, count: 32, at: 0)).map {
+                    String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                } ?? "?"
+                throw EventLogError(
+                    .lockTimeout,
+                    "the writer lock is held by pid \(holder.isEmpty ? "?" : holder) for more than \(policies.lockTimeoutMilliseconds) ms",
+                    path: directory + "/LOCK", hint: "wait for that process, or stop it if it hangs")
+            }
+            usleep(pause)
+            pause = min(pause * 2, 5000)
+        }
+        var text = Array("\(getpid())".utf8)
+        text += [UInt8](repeating: 0x20, count: max(0, 15 - text.count)) + [0x0A]
+        do {
+            try fs.writeAll(fd, text, at: 0)
+        } catch {
+            fs.unlock(fd)
+            throw EventLogError.system(error, "recording the lock holder", path: directory + "/LOCK")
+        }
+    }
+
+    func releaseFileLock() {
+        if let fd = lockFD { fs.unlock(fd) }
+    }
+}
+
+/// An `.open` segment as the process sees it.
+final class OpenState {
+    let path: String
+    let header: SegmentHeader
+    let fd: FileDescriptor
+    let writable: Bool
+    var batches: [BatchRef]
+    var dataEnd: Int64
+    /// Bytes allocated (preallocated zeros included).
+    var allocated: Int64
+    var lastLSN: UInt64
+    var lastHLC: UInt64
+
+    init(path: String, scan: OpenScan, fd: FileDescriptor, writable: Bool) {
+        self.path = path
+        header = scan.header
+        self.fd = fd
+        self.writable = writable
+        batches = scan.batches
+        dataEnd = scan.dataEnd
+        allocated = scan.fileSize
+        lastLSN = scan.lastLSN
+        lastHLC = scan.lastHLC
+    }
+
+    var firstLSN: UInt64 { header.firstLSN }
+    var name: String { lastPathComponent(path) }
+    var isEmpty: Bool { batches.isEmpty }
+}
+
+/// What opening the store repaired or found (recovery is never silent).
+public struct RecoveryReport: Sendable, Equatable {
+    public enum Action: Sendable, Equatable {
+        case cutTornTail(file: String, offset: Int64, bytes: Int, reason: String, keptIn: String)
+        case removedTornSegment(file: String, keptIn: String)
+        case removedUnfinishedSeal(file: String)
+        case finishedSeal(file: String)
+        case redidSeal(file: String)
+        case rebuiltCatalog
+        case rebuiltEventIndex
+        case corruption(String)
+    }
+    public var actions: [Action] = []
+}

@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// How a process opens a store.
+public struct OpenOptions: Sendable {
+    /// Readers never take the writer lock, never repair, and see only data up to the writer's watermark.
+    public var readOnly: Bool
+    /// Overrides store.json's policies for this process (e.g. a benchmark or test); nil keeps them.
+    public var policies: StoreConfig.Policies?
+    /// The writer clock, Unix milliseconds. Injected by tests; never read by projections.
+    public var clock: @Sendable () -> Int64
+    /// Decoded sealed blocks kept in memory for repeated reads (task histories).
+    public var blockCacheBytes: Int
+    /// Zeros written ahead of the data of the open segment so that commits overwrite allocated blocks and
+    /// fdatasync need not journal a size change (LIMITS.md: overwrite+fdatasync is ~25% faster than append).
+    public var preallocationBytes: Int
+    /// Roll and seal automatically when the open segment passes `rollBytes` or `rollAgeSeconds`.
+    public var autoSeal: Bool
+
+    public init(
+        readOnly: Bool = false, policies: StoreConfig.Policies? = nil,
+        clock: @escaping @Sendable () -> Int64 = OpenOptions.wallClockMilliseconds, blockCacheBytes: Int = 64 << 20,
+        preallocationBytes: Int = 1 << 20, autoSeal: Bool = true
+    ) {
+        self.readOnly = readOnly
+        self.policies = policies
+        self.clock = clock
+        self.blockCacheBytes = blockCacheBytes
+        self.preallocationBytes = preallocationBytes
+        self.autoSeal = autoSeal
+    }
+
+    @Sendable public static func wallClockMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    @Sendable public static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}

@@ -1,0 +1,157 @@
+/// `verify` as a library call: every origin's segments, the seal chain, LSN continuity, the open tail,
+/// CATALOG and EVENTIDS. Read-only; reports every problem with file, offset/LSN and cause.
+public struct VerifyReport: Sendable, Codable, Equatable {
+    public struct Problem: Sendable, Codable, Equatable {
+        public enum Kind: String, Sendable, Codable {
+            /// Damage in data that must be valid: a hard error (exit 5 in the CLI).
+            case corruption
+            /// A torn tail of an open segment that recovery will cut (no acknowledged data is lost).
+            case tornTail = "torn_tail"
+            /// Derived data (CATALOG, EVENTIDS) that is stale or damaged and will be rebuilt.
+            case derived
+        }
+        public var kind: Kind
+        public var file: String
+        public var offset: Int64?
+        public var lsn: UInt64?
+        public var message: String
+    }
+
+    public struct OriginSummary: Sendable, Codable, Equatable {
+        public var origin: String
+        public var sealedSegments: Int
+        public var openSegments: Int
+        public var events: UInt64
+        public var firstLSN: UInt64?
+        public var lastLSN: UInt64?
+        public var headSealHash: String?
+    }
+
+    public var origins: [OriginSummary] = []
+    public var problems: [Problem] = []
+    public var ok: Bool { !problems.contains { $0.kind == .corruption } }
+}
+
+public enum StoreVerifier {
+    public static func verify(root: String, fs: any FileSystem = PosixFileSystem()) throws(EventLogError) -> VerifyReport {
+        let paths = StorePaths(root: root)
+        var report = VerifyReport()
+        let origins = try fs.attempt("listing the log", path: paths.log) { () throws(SystemError) in
+            try fs.listDirectory(paths.log)
+        }
+        for o in origins where OriginID(hex: o) != nil {
+            report = try verifyOrigin(paths.log + "/" + o, origin: OriginID(hex: o)!, fs: fs, into: report)
+        }
+        return report
+    }
+
+    static func verifyOrigin(_ dir: String, origin: OriginID, fs: any FileSystem, into report: VerifyReport)
+        throws(EventLogError) -> VerifyReport
+    {
+        var report = report
+        func problem(_ kind: VerifyReport.Problem.Kind, _ file: String, _ e: EventLogError) {
+            report.problems.append(.init(kind: kind, file: file, offset: e.offset, lsn: e.lsn, message: e.message))
+        }
+        let names = try fs.attempt("listing", path: dir) { () throws(SystemError) in try fs.listDirectory(dir) }
+        let parsed = names.compactMap { n in SegmentName.parse(n).map { (n, $0) } }.sorted {
+            ($0.1.epoch, $0.1.firstLSN, $0.1.sealed ? 0 : 1) < ($1.1.epoch, $1.1.firstLSN, $1.1.sealed ? 0 : 1)
+        }
+        var summary = VerifyReport.OriginSummary(
+            origin: origin.hex, sealedSegments: 0, openSegments: 0, events: 0, firstLSN: nil, lastLSN: nil, headSealHash: nil)
+        var previousSeal = [UInt8](repeating: 0, count: 32)
+        var expectLSN: UInt64?
+        var catalog = Catalog()
+        var sealedNames: [String] = []
+        for (name, p) in parsed where p.sealed {
+            let path = dir + "/" + name
+            do throws(EventLogError) {
+                let bytes = try fs.attempt("reading", path: path) { () throws(SystemError) in try fs.readFile(path) }
+                let footer = try SealedSegmentVerifier.verify(bytes, path: path, expectedPrevious: previousSeal)
+                let header = try bytes.withBytes { (b) throws(EventLogError) in
+                    do throws(DecodeFailure) { return try SegmentHeader.decode(b) } catch {
+                        throw EventLogError.corrupt(error.description, path: path)
+                    }
+                }
+                guard header.origin == origin, header.epoch == p.epoch, header.firstLSN == p.firstLSN else {
+                    throw EventLogError.corrupt("header (origin, epoch, first LSN) does not match the file name and folder", path: path, offset: 28)
+                }
+                if let expectLSN, footer.firstLSN != expectLSN {
+                    throw EventLogError.corrupt(
+                        "LSNs jump from \(expectLSN - 1) to \(footer.firstLSN): a segment is missing", path: path, lsn: expectLSN)
+                }
+                let seg = try SealedSegment(fs: fs, path: path)
+                previousSeal = seg.sealHash
+                catalog.add(seg)
+                sealedNames.append(name)
+                expectLSN = footer.lastLSN + 1
+                summary.sealedSegments += 1
+                summary.events += footer.eventCount
+                summary.firstLSN = summary.firstLSN ?? footer.firstLSN
+                summary.lastLSN = footer.lastLSN
+                summary.headSealHash = hexString(seg.sealHash)
+            } catch {
+                problem(.corruption, name, error)
+                // Continue after a damaged segment: later ones are checked against what they claim.
+                if let seg = try? SealedSegment(fs: fs, path: path) {
+                    previousSeal = seg.sealHash
+                    expectLSN = seg.lastLSN + 1
+                } else {
+                    expectLSN = nil
+                }
+            }
+        }
+        for (name, p) in parsed where !p.sealed {
+            let path = dir + "/" + name
+            if sealedNames.contains(SegmentName.make(epoch: p.epoch, firstLSN: p.firstLSN, sealed: true)) { continue }
+            do throws(EventLogError) {
+                let bytes = try fs.attempt("reading", path: path) { () throws(SystemError) in try fs.readFile(path) }
+                let scan = try bytes.withBytes { (b) throws(EventLogError) in
+                    try OpenSegmentScanner.scan(b, path: path) { _, _, _, _, _ in }
+                }
+                if let expectLSN, scan.header.firstLSN != expectLSN, !scan.batches.isEmpty {
+                    throw EventLogError.corrupt("open segment starts at \(scan.header.firstLSN), expected \(expectLSN)", path: path)
+                }
+                switch scan.tail {
+                case .clean: break
+                case .torn(let offset, let reason, _):
+                    report.problems.append(.init(kind: .tornTail, file: name, offset: offset, lsn: scan.lastLSN + 1, message: reason))
+                case .corrupt(let offset, let reason):
+                    report.problems.append(.init(kind: .corruption, file: name, offset: offset, lsn: scan.lastLSN + 1, message: reason))
+                }
+                summary.openSegments += 1
+                let n = scan.batches.reduce(UInt64(0)) { $0 + UInt64($1.count) }
+                summary.events += n
+                if n > 0 {
+                    summary.firstLSN = summary.firstLSN ?? scan.header.firstLSN
+                    summary.lastLSN = scan.lastLSN
+                }
+                expectLSN = scan.lastLSN + 1
+            } catch {
+                problem(.corruption, name, error)
+            }
+        }
+        // Derived files: stale or damaged is not corruption (they are rebuilt on open), but say so.
+        if let bytes = try? fs.readFile(dir + "/CATALOG") {
+            if let c = try? Catalog.decode(bytes) {
+                if c.entries.map(\.fileName) != sealedNames || c != catalog {
+                    report.problems.append(.init(kind: .derived, file: "CATALOG", offset: nil, lsn: nil, message: "stale: differs from the seals (rebuilt on next open)"))
+                }
+            } else {
+                report.problems.append(.init(kind: .derived, file: "CATALOG", offset: nil, lsn: nil, message: "damaged (rebuilt on next open)"))
+            }
+        }
+        if (try? fs.stat(dir + "/EVENTIDS")) != nil {
+            do throws(EventLogError) {
+                let idx = try EventIDIndex(fs: fs, path: dir + "/EVENTIDS")
+                try idx.verifyChecksum()
+                if idx.coveredSegments != UInt64(sealedNames.count) {
+                    report.problems.append(.init(kind: .derived, file: "EVENTIDS", offset: nil, lsn: nil, message: "covers \(idx.coveredSegments) of \(sealedNames.count) sealed segments (rebuilt on next open)"))
+                }
+            } catch {
+                report.problems.append(.init(kind: .derived, file: "EVENTIDS", offset: nil, lsn: nil, message: error.message))
+            }
+        }
+        report.origins.append(summary)
+        return report
+    }
+}
