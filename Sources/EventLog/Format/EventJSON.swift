@@ -1,0 +1,198 @@
+/// Events as JSON lines: the input forms (nested with `data`, or flat as `gen_events.py` writes them) and
+/// the one machine output shape (envelope + writer fields + `data`).
+///
+/// Envelope fields of the input: `event_id`, `type`, `type_version`, `task_id` (→ stream `task/<id>`),
+/// `stream`, `keys`, `actor` (alias `agent`), `team`, `correlation_id`, `causation_id`, `occurred_at`
+/// (alias `ts`), `provenance`. In the flat form every other field goes to the payload, in input order;
+/// values are copied as text (numbers never pass through a Double), minified.
+public enum EventJSON {
+    static let envelopeKeys: Set<String> = [
+        "event_id", "type", "type_version", "task_id", "stream", "keys", "actor", "agent", "team", "correlation_id",
+        "causation_id", "occurred_at", "ts", "provenance", "data",
+    ]
+
+    /// Parses one input line into a draft. Errors name the line and the field.
+    public static func draft(fromLine line: [UInt8], lineNumber: Int) throws(EventLogError) -> EventDraft {
+        func fail(_ field: String, _ reason: String) -> EventLogError {
+            EventLogError(.invalidInput, "line \(lineNumber): field `\(field)` \(reason)")
+        }
+        let members: [JSONScanner.Member]
+        do throws(JSONScanner.Failure) {
+            members = try JSONScanner.members(of: line)
+        } catch {
+            throw EventLogError(.invalidInput, "line \(lineNumber): not a JSON object (\(error))")
+        }
+        func text(_ m: JSONScanner.Member) throws(EventLogError) -> String {
+            var s = JSONScanner(bytes: Array(m.value))
+            guard m.value.first == UInt8(ascii: "\""), let v = try? s.string(), s.i == m.value.count else {
+                throw fail(m.key, "must be a string")
+            }
+            return v
+        }
+        var d = EventDraft(eventID: "", type: "")
+        var payload: [UInt8] = [UInt8(ascii: "{")]
+        var hasData = false
+        var flatFields = 0
+        var actorSeen = false
+        var occurredSeen = false
+        var idGiven = false
+        for m in members {
+            switch m.key {
+            case "event_id":
+                d.eventID = try text(m)
+                idGiven = true
+            case "type": d.type = try text(m)
+            case "type_version":
+                guard let v = UInt16(String(decoding: m.value, as: UTF8.self)), v >= 1 else {
+                    throw fail("type_version", "must be an integer from 1 to 65535")
+                }
+                d.typeVersion = v
+            case "task_id":
+                let t = try text(m)
+                guard !t.isEmpty else { throw fail("task_id", "must not be empty") }
+                if !d.stream.isEmpty && d.stream != "task/" + t { throw fail("task_id", "disagrees with `stream`") }
+                d.stream = "task/" + t
+            case "stream":
+                let s = try text(m)
+                if !d.stream.isEmpty && d.stream != s { throw fail("stream", "disagrees with `task_id`") }
+                d.stream = s
+            case "keys":
+                var s = JSONScanner(bytes: Array(m.value))
+                guard m.value.first == UInt8(ascii: "[") else { throw fail("keys", "must be an array of strings") }
+                s.i = 1
+                var keys: [String] = []
+                s.skipSpace()
+                if s.peek != UInt8(ascii: "]") {
+                    while true {
+                        s.skipSpace()
+                        guard let k = try? s.string() else { throw fail("keys", "must be an array of strings") }
+                        keys.append(k)
+                        s.skipSpace()
+                        if s.peek == UInt8(ascii: ",") { s.i += 1; continue }
+                        break
+                    }
+                }
+                d.keys = keys
+            case "actor", "agent":
+                if actorSeen { throw fail(m.key, "given twice (`agent` is an alias of `actor`)") }
+                actorSeen = true
+                d.actor = try text(m)
+            case "team": d.team = try text(m)
+            case "correlation_id": d.correlationID = try text(m)
+            case "causation_id": d.causationID = try text(m)
+            case "occurred_at", "ts":
+                if occurredSeen { throw fail(m.key, "given twice (`ts` is an alias of `occurred_at`)") }
+                occurredSeen = true
+                d.occurredAt = try text(m)
+            case "provenance": d.provenance = try text(m)
+            case "data":
+                guard m.value.first == UInt8(ascii: "{") else { throw fail("data", "must be a JSON object") }
+                hasData = true
+                payload = []
+                JSONScanner.minify(m.value, into: &payload)
+            default:
+                if flatFields > 0 { payload.append(UInt8(ascii: ",")) }
+                flatFields += 1
+                JSONScanner.quote(m.key, into: &payload)
+                payload.append(UInt8(ascii: ":"))
+                JSONScanner.minify(m.value, into: &payload)
+                if m.key == "cost" || m.key == "usage" { d.flags |= Format.EnvelopeFlag.usage }
+            }
+        }
+        if hasData && flatFields > 0 {
+            throw EventLogError(
+                .invalidInput, "line \(lineNumber): fields beside `data` must be envelope fields (move them into `data`)")
+        }
+        if !hasData { payload.append(UInt8(ascii: "}")) }
+        if hasData, payload.contains(UInt8(ascii: "\"")) {
+            // A usage block inside `data` also sets the flag.
+            if let inner = try? JSONScanner.members(of: payload), inner.contains(where: { $0.key == "cost" || $0.key == "usage" }) {
+                d.flags |= Format.EnvelopeFlag.usage
+            }
+        }
+        guard !d.type.isEmpty else { throw fail("type", "is required") }
+        if !idGiven { d.eventID = EventDraft.randomEventID() }
+        d.payload = payload
+        return d
+    }
+
+    /// The machine output shape of a stored event (one JSON object, no newline).
+    public static func line(_ e: Event) -> [UInt8] {
+        var o: [UInt8] = []
+        o.reserveCapacity(e.payload.count + 400)
+        var first = true
+        func key(_ k: String) {
+            if !first { o.append(UInt8(ascii: ",")) }
+            first = false
+            JSONScanner.quote(k, into: &o)
+            o.append(UInt8(ascii: ":"))
+        }
+        func str(_ k: String, _ v: String, always: Bool = false) {
+            guard always || !v.isEmpty else { return }
+            key(k)
+            JSONScanner.quote(v, into: &o)
+        }
+        o.append(UInt8(ascii: "{"))
+        let d = e.draft
+        str("event_id", d.eventID, always: true)
+        str("type", d.type, always: true)
+        key("type_version")
+        o += Array(String(d.typeVersion).utf8)
+        str("stream", d.stream)
+        if !d.keys.isEmpty {
+            key("keys")
+            o.append(UInt8(ascii: "["))
+            for (i, k) in d.keys.enumerated() {
+                if i > 0 { o.append(UInt8(ascii: ",")) }
+                JSONScanner.quote(k, into: &o)
+            }
+            o.append(UInt8(ascii: "]"))
+        }
+        str("actor", d.actor)
+        str("team", d.team)
+        str("correlation_id", d.correlationID)
+        str("causation_id", d.causationID)
+        str("occurred_at", d.occurredAt)
+        str("provenance", d.provenance)
+        if d.flags != 0 {
+            key("flags")
+            o += Array(String(d.flags).utf8)
+        }
+        str("origin", e.origin.hex, always: true)
+        key("epoch")
+        o += Array(String(e.epoch).utf8)
+        key("lsn")
+        o += Array(String(e.lsn).utf8)
+        key("hlc")
+        o += Array(String(e.hlc).utf8)
+        str("recorded_at", ISO8601.format(milliseconds: e.recordedAt), always: true)
+        key("data")
+        o += d.payload.isEmpty ? Array("{}".utf8) : d.payload
+        o.append(UInt8(ascii: "}"))
+        return o
+    }
+}
+
+/// RFC 3339 UTC timestamps with milliseconds, without Foundation's formatter cost.
+public enum ISO8601 {
+    public static func format(milliseconds ms: Int64) -> String {
+        let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
+        let rem = ms - days * 86_400_000
+        // Civil from days (Howard Hinnant's algorithm).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        var y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        if m <= 2 { y += 1 }
+        func p(_ v: Int64, _ w: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, w - s.count)) + s
+        }
+        return "\(p(y, 4))-\(p(m, 2))-\(p(d, 2))T\(p(rem / 3_600_000, 2)):\(p(rem / 60_000 % 60, 2)):\(p(rem / 1000 % 60, 2)).\(p(rem % 1000, 3))Z"
+    }
+}
