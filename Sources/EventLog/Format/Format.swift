@@ -18,7 +18,7 @@
 ///
 /// Commit batch (.open, starts 8-byte aligned, zero padding after)
 ///   0  4  magic "AIBB"                  32  8  first HLC
-///   4  4  length of the batch           40  8  last HLC
+///   4  4  length (multiple of 8, padding incl.) 40  8  last HLC
 ///   8  8  XXH3-64 of bytes [16, length) 48  4  envelope region length
 ///  16  8  first LSN                     52  2  payload region count R
 ///  24  4  event count                   54  2  reserved (0)

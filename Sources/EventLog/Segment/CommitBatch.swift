@@ -36,8 +36,10 @@ public enum CommitBatch {
             envelopeBytes += EnvelopeCodec.encodedSize(d)
         }
         let tableBytes = teams.reduce(0) { $0 + 5 + $1.utf8.count }
-        let length = Format.batchHeaderSize + tableBytes + envelopeBytes + payloadBytes.reduce(0, +)
-        var w = ByteWriter(capacity: length + Format.batchAlignment)
+        let content = Format.batchHeaderSize + tableBytes + envelopeBytes + payloadBytes.reduce(0, +)
+        // The length covers the zero padding too, so the checksum protects every byte of the file.
+        let length = content + padding(content)
+        var w = ByteWriter(capacity: length)
         w.u32(Format.batchMagic)
         w.u32(UInt32(length))
         w.u64(0)  // checksum, patched
@@ -60,10 +62,10 @@ public enum CommitBatch {
         for r in teams.indices {
             for (i, d) in drafts.enumerated() where Int(regionOf[i]) == r { w.raw(d.payload) }
         }
-        precondition(w.count == length, "batch length \(w.count) != computed \(length)")
+        precondition(w.count == content, "batch length \(w.count) != computed \(content)")
+        w.zeros(length - content)
         let sum = w.bytes.withUnsafeBytes { XXH3.hash(UnsafeRawBufferPointer(rebasing: $0[16...])) }
         w.patchU64(sum, at: 8)
-        w.zeros(padding(length))
         return w.bytes
     }
 
@@ -80,8 +82,8 @@ public struct BatchLayout: Sendable, Equatable {
     public var envelopes: Range<Int>
     public var teams: [String]
     public var regions: [Range<Int>]
-    /// Length including the zero padding to the next batch.
-    public var paddedLength: Int { length + CommitBatch.padding(length) }
+    /// The batch length is a multiple of 8 and includes the zero padding after the regions.
+    public var paddedLength: Int { length }
     public var lastLSN: UInt64 { firstLSN + UInt64(count) - 1 }
 }
 
@@ -111,7 +113,7 @@ extension CommitBatch {
             return .bad(reason: "nonzero bytes after a zero magic")
         }
         guard magic == Format.batchMagic else { return .bad(reason: String(format32: magic)) }
-        guard length >= Format.batchHeaderSize, length <= Limits.maxBatchBytes + (1 << 20) else {
+        guard length >= Format.batchHeaderSize, length % Format.batchAlignment == 0, length <= Limits.maxBatchBytes + (1 << 20) else {
             return .bad(reason: "batch length \(length) is impossible")
         }
         guard length <= buffer.count else {
@@ -165,7 +167,7 @@ extension CommitBatch {
             regions.append(at..<at + s)
             at += s
         }
-        guard at == b.count else {
+        guard at <= b.count, b.count - at < Format.batchAlignment, b[at...].allSatisfy({ $0 == 0 }) else {
             throw DecodeFailure(field: "batch length", offset: 4, reason: "regions end at \(at), batch at \(b.count)")
         }
         return BatchLayout(

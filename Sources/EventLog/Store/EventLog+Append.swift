@@ -270,7 +270,7 @@ extension EventLog {
             opens.removeLast()
         }
         let header = SegmentHeader(
-            kind: .open, codec: .none, epoch: epoch, origin: origin, segmentID: SegmentHeader.randomSegmentID(),
+            kind: .open, codec: .none, epoch: epoch, origin: origin, segmentID: options.segmentIDs(),
             firstLSN: first, createdAt: options.clock(),
             compatibleFeatures: afterFailure && opens.last != nil ? Format.CompatibleFeature.followsFailedSync : 0,
             predecessorEndOffset: afterFailure ? UInt64(opens.last?.dataEnd ?? 0) : 0)

@@ -19,12 +19,16 @@ public struct OpenOptions: Sendable {
     public var preallocationBytes: Int
     /// Roll and seal automatically when the open segment passes `rollBytes` or `rollAgeSeconds`.
     public var autoSeal: Bool
+    /// Source of the random 128-bit segment ids; tests inject a fixed one for golden files.
+    public var segmentIDs: @Sendable () -> [UInt8]
 
     public init(
         readOnly: Bool = false, policies: StoreConfig.Policies? = nil,
         clock: @escaping @Sendable () -> Int64 = OpenOptions.wallClockMilliseconds, blockCacheBytes: Int = 64 << 20,
-        preallocationBytes: Int = 1 << 20, autoSeal: Bool = true
+        preallocationBytes: Int = 1 << 20, autoSeal: Bool = true,
+        segmentIDs: @escaping @Sendable () -> [UInt8] = { SegmentHeader.randomSegmentID() }
     ) {
+        self.segmentIDs = segmentIDs
         self.readOnly = readOnly
         self.policies = policies
         self.clock = clock

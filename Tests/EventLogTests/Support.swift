@@ -1,0 +1,105 @@
+import Foundation
+import StorageTesting
+import Testing
+
+@testable import EventLog
+
+let testOrigin = OriginID(hex: "0123456789abcdef0123456789abcdef")!
+
+/// A clock tests move by hand (milliseconds since the Unix epoch), starting at 2026-01-01T00:00:00Z.
+final class TestClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Int64
+    init(_ start: Int64 = 1_767_225_600_000) { value = start }
+    var now: Int64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
+    func advance(_ ms: Int64) {
+        lock.lock()
+        value += ms
+        lock.unlock()
+    }
+    var function: @Sendable () -> Int64 { { [self] in self.now } }
+}
+
+/// Deterministic segment ids: 0x5e, then a counter.
+final class CountingIDs: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n: UInt8 = 0
+    var function: @Sendable () -> [UInt8] {
+        { [self] in
+            lock.lock()
+            defer { lock.unlock() }
+            n &+= 1
+            return [0x5E] + [UInt8](repeating: 0, count: 14) + [n]
+        }
+    }
+}
+
+func draft(_ id: String, stream: String = "task/T-1", type: String = "test.event", team: String = "", payload: String? = nil)
+    -> EventDraft
+{
+    EventDraft(
+        eventID: id, type: type, stream: stream, actor: "claude-dev-1", team: team,
+        payload: Array((payload ?? "{\"id\":\"\(id)\",\"n\":1}").utf8))
+}
+
+/// A store on a simulated file system, at /s/.aibrain.
+func simulatedStore(seed: UInt64, policies: StoreConfig.Policies = .init(), origin: OriginID = testOrigin) throws
+    -> SimulatedFileSystem
+{
+    let fs = SimulatedFileSystem(seed: seed)
+    try EventLog.create(at: "/s/.aibrain", name: "test", fs: fs, policies: policies, origin: origin)
+    return fs
+}
+
+/// A fresh directory under /tmp for tests that use the real file system.
+func temporaryDirectory(_ name: String = #function) -> String {
+    let safe = name.filter { $0.isLetter || $0.isNumber }
+    let path = NSTemporaryDirectory() + "aibrain-test-\(safe)-\(UUID().uuidString.prefix(8))"
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// The package root (for fixtures and Sources/).
+let packageRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+/// Runs a tool, returning exit status and stdout.
+@discardableResult
+func runTool(_ path: String, _ args: [String], stdin: Data? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    let out = Pipe()
+    let err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+/// Finds a command on PATH, failing loudly (never skipping) when it is missing.
+func requireTool(_ name: String) throws -> String {
+    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+        let p = "\(dir)/\(name)"
+        if FileManager.default.isExecutableFile(atPath: p) { return p }
+    }
+    Issue.record("\(name) is not installed: run `make deps` (apt-get install liblz4-dev libxxhash-dev xxhash rsync)")
+    throw CancellationError()
+}
+
+/// All events of a log, in LSN order.
+func allEvents(_ log: EventLog) throws -> [Event] {
+    var out: [Event] = []
+    try log.read { out.append($0); return true }
+    return out
+}
