@@ -94,13 +94,13 @@ final class Workload {
         let path = dir + "/events-\(n).jsonl"
         let metaPath = path + ".meta.json"
         if let meta = try? readMeta(metaPath), meta.n == n, meta.seed == 42, fileSize(path) == meta.bytes {
-            log("reusing \(path)")
+            progress("reusing \(path)")
         } else {
             guard FileManager.default.isReadableFile(atPath: generator) else {
                 throw BenchError("the workload generator is not at \(generator) (pass --generator PATH)")
             }
             try? FileManager.default.removeItem(atPath: metaPath)
-            log("generating \(n) events into \(path) (gen_events.py, seed 42; takes a while)")
+            progress("generating \(n) events into \(path) (gen_events.py, seed 42; takes a while)")
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             p.arguments = ["python3", generator, String(n), path, "--seed", "42"]
@@ -117,7 +117,7 @@ final class Workload {
         do { bytes = try PosixFileSystem().readFile(path) } catch { throw BenchError("reading \(path): \(error)") }
         let w = try Workload(path: path, meta: meta, bytes: bytes)
         guard w.count == n else { throw BenchError("\(path) holds \(w.count) events, expected \(n)") }
-        log("loaded \(n) events (\(bytes.count) bytes) in \(fixed(Double(MonotonicClock.nanoseconds() - start) / 1e9, 1)) s")
+        progress("loaded \(n) events (\(bytes.count) bytes) in \(fixed(Double(MonotonicClock.nanoseconds() - start) / 1e9, 1)) s")
         return w
     }
 
@@ -172,6 +172,6 @@ struct BenchError: Error, CustomStringConvertible {
 }
 
 /// Progress goes to stderr so stdout holds only the report.
-func log(_ s: String) {
+func progress(_ s: String) {
     FileHandle.standardError.write(Data(("[aibrain-bench] " + s + "\n").utf8))
 }
