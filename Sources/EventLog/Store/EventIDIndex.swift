@@ -5,6 +5,7 @@
 /// ```
 /// "AIBIDX01" | u32 version 1 | u32 bucket bits b | u64 entry count N | u64 covered segments
 /// | 32 seal hash of the last covered segment | (2^b + 1) × u32 first entry of each bucket
+/// | u64 XXH3-64 of the header and directory (checked before the directory is used)
 /// | N × (u64 XXH3-64 of the id, u64 LSN, u32 epoch, u32 reserved) sorted by hash, bucket = top b bits
 /// | u64 XXH3-64 of everything before
 /// ```
@@ -29,6 +30,9 @@ public final class EventIDIndex: @unchecked Sendable {
     private var fd: FileDescriptor?
     /// Loaded whole after many lookups (batch appends); nil while lookups read buckets with pread.
     private var loaded: [UInt8]?
+    /// The bucket directory, read and checked at the first lookup.
+    private var directory: [UInt32]?
+    private var entriesAt: Int { Self.headerSize + ((1 << bucketBits) + 1) * 4 + 8 }
     private var lookups = 0
 
     public static func bucketBits(for count: Int) -> Int {
@@ -55,6 +59,7 @@ public final class EventIDIndex: @unchecked Sendable {
         }
         starts[1 << b] = UInt32(sorted.count)
         for s in starts { w.u32(s) }
+        w.u64(XXH3.hash(w.bytes))
         for e in sorted {
             w.u64(e.hash)
             w.u64(e.lsn)
@@ -91,7 +96,7 @@ public final class EventIDIndex: @unchecked Sendable {
         count = v.2
         coveredSegments = v.3
         lastSealHash = Array(head[32..<64])
-        let expected = Int64(Self.headerSize + ((1 << bucketBits) + 1) * 4) + Int64(count) * Int64(Self.entrySize) + 8
+        let expected = Int64(Self.headerSize + ((1 << bucketBits) + 1) * 4 + 8) + Int64(count) * Int64(Self.entrySize) + 8
         guard v.0 == 1, bucketBits <= 24, size == expected else {
             fs.close(fd)
             self.fd = nil
@@ -119,6 +124,35 @@ public final class EventIDIndex: @unchecked Sendable {
         }
     }
 
+    /// Reads and checks the bucket directory (once).
+    private func bucketDirectory() throws(EventLogError) -> [UInt32] {
+        if let directory { return directory }
+        guard let fd else { throw EventLogError.corrupt("event-id index is closed", path: path) }
+        let n = (1 << bucketBits) + 1
+        let size = entriesAt
+        let bytes: [UInt8]
+        if let loaded {
+            bytes = Array(loaded[..<size])
+        } else {
+            bytes = try fs.attempt("reading event-id index", path: path) { () throws(SystemError) in
+                try fs.read(fd, count: size, at: 0)
+            }
+        }
+        guard bytes.count == entriesAt else { throw EventLogError.corrupt("event-id index directory cut short", path: path) }
+        let dir: [UInt32]? = bytes.withUnsafeBytes { b in
+            guard XXH3.hash(UnsafeRawBufferPointer(rebasing: b[..<(entriesAt - 8)]))
+                == UInt64(littleEndian: b.loadUnaligned(fromByteOffset: entriesAt - 8, as: UInt64.self))
+            else { return nil }
+            let d = (0..<n).map { UInt32(littleEndian: b.loadUnaligned(fromByteOffset: Self.headerSize + $0 * 4, as: UInt32.self)) }
+            // Starts must rise and end at the entry count.
+            for k in 1..<n where d[k] < d[k - 1] { return nil }
+            return d.last == UInt32(count) ? d : nil
+        }
+        guard let dir else { throw EventLogError.corrupt("event-id index directory checksum mismatch (rebuilt automatically)", path: path) }
+        directory = dir
+        return dir
+    }
+
     /// Candidate (epoch, LSN) pairs whose id hashes to `hash`; the caller compares ids to rule out collisions.
     public func candidates(hash: UInt64) throws(EventLogError) -> [(epoch: UInt32, lsn: UInt64)] {
         guard count > 0 else { return [] }
@@ -128,26 +162,9 @@ public final class EventIDIndex: @unchecked Sendable {
             loaded = bytes
             try verifyChecksum()
         }
+        let dir = try bucketDirectory()
         let bucket = Self.bucketOf(hash, bucketBits)
-        let dirAt = Self.headerSize + bucket * 4
-        let entriesAt = Self.headerSize + ((1 << bucketBits) + 1) * 4
-        let (lo, hi): (Int, Int)
-        if let loaded {
-            (lo, hi) = loaded.withUnsafeBytes {
-                (Int($0.loadUnaligned(fromByteOffset: dirAt, as: UInt32.self)),
-                 Int($0.loadUnaligned(fromByteOffset: dirAt + 4, as: UInt32.self)))
-            }
-        } else {
-            guard let fd else { return [] }
-            let d = try fs.attempt("reading event-id index", path: path) { () throws(SystemError) in
-                try fs.read(fd, count: 8, at: Int64(dirAt))
-            }
-            guard d.count == 8 else { throw EventLogError.corrupt("event-id index directory cut short", path: path) }
-            (lo, hi) = d.withUnsafeBytes {
-                (Int($0.loadUnaligned(fromByteOffset: 0, as: UInt32.self)), Int($0.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
-            }
-        }
-        guard lo <= hi, hi <= Int(count) else { throw EventLogError.corrupt("event-id index directory is inconsistent", path: path) }
+        let (lo, hi) = (Int(dir[bucket]), Int(dir[bucket + 1]))
         if lo == hi { return [] }
         let bytes: [UInt8]
         let base: Int
@@ -156,8 +173,9 @@ public final class EventIDIndex: @unchecked Sendable {
             base = entriesAt + lo * Self.entrySize
         } else {
             guard let fd else { return [] }
+            let at = entriesAt
             bytes = try fs.attempt("reading event-id index", path: path) { () throws(SystemError) in
-                try fs.read(fd, count: (hi - lo) * Self.entrySize, at: Int64(entriesAt + lo * Self.entrySize))
+                try fs.read(fd, count: (hi - lo) * Self.entrySize, at: Int64(at + lo * Self.entrySize))
             }
             base = 0
             guard bytes.count == (hi - lo) * Self.entrySize else {
@@ -180,7 +198,7 @@ public final class EventIDIndex: @unchecked Sendable {
     public func allEntries() throws(EventLogError) -> [Entry] {
         try verifyChecksum()
         let bytes = try wholeFile()
-        let entriesAt = Self.headerSize + ((1 << bucketBits) + 1) * 4
+        let entriesAt = self.entriesAt
         var out: [Entry] = []
         out.reserveCapacity(Int(count))
         bytes.withUnsafeBytes { b in

@@ -396,7 +396,18 @@ extension EventLog {
             }
         }
         guard let idx = idIndex else { return nil }
-        for c in try idx.candidates(hash: hash) {
+        let found: [(epoch: UInt32, lsn: UInt64)]
+        do {
+            found = try idx.candidates(hash: hash)
+        } catch where error.code == .corruption {
+            // Derived data never fails an append: rebuild EVENTIDS from the seals and look again.
+            idIndex = nil
+            try? fs.unlink(directory + "/EVENTIDS")
+            try loadEventIndex(rebuild: true)
+            recoveryReport.actions.append(.rebuiltEventIndex)
+            return try existingLSN(of: id, hash: hash)
+        }
+        for c in found {
             if let e = try eventLocked(lsn: c.lsn), e.eventID == id { return (c.lsn, e.hlc) }
         }
         return nil

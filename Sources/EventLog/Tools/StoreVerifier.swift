@@ -66,7 +66,7 @@ public enum StoreVerifier {
             let path = dir + "/" + name
             do throws(EventLogError) {
                 let bytes = try fs.attempt("reading", path: path) { () throws(SystemError) in try fs.readFile(path) }
-                let footer = try SealedSegmentVerifier.verify(bytes, path: path, expectedPrevious: previousSeal)
+                let footer = try SealedSegmentVerifier.verify(bytes, path: path)
                 let header = try bytes.withBytes { (b) throws(EventLogError) in
                     do throws(DecodeFailure) { return try SegmentHeader.decode(b) } catch {
                         throw EventLogError.corrupt(error.description, path: path)
@@ -78,6 +78,11 @@ public enum StoreVerifier {
                 if let expectLSN, footer.firstLSN != expectLSN {
                     throw EventLogError.corrupt(
                         "LSNs jump from \(expectLSN - 1) to \(footer.firstLSN): a segment is missing", path: path, lsn: expectLSN)
+                }
+                if footer.previousSealHash != previousSeal {
+                    throw EventLogError.corrupt(
+                        "previous seal hash \(hexString(footer.previousSealHash).prefix(16))… does not match the seal before it (\(hexString(previousSeal).prefix(16))…): the seal chain is broken",
+                        path: path, lsn: footer.firstLSN)
                 }
                 let seg = try SealedSegment(fs: fs, path: path)
                 previousSeal = seg.sealHash
