@@ -206,6 +206,15 @@ import Testing
         }
         #expect(try allEvents(copy).map(\.eventID) == ["x"], "reads still work")
         try EventLog(root: dir + "/a/.aibrain").append([draft("y")])
+        // recover --new-epoch: the copy becomes a writer under epoch 2, LSNs continue, nothing is lost.
+        let config = try copy.startNewEpoch()
+        #expect(config.epoch == 2)
+        let r = try copy.append([draft("z")])
+        #expect(r.epoch == 2 && r.events[0].lsn == 2)
+        let reopened = try EventLog(root: dir + "/b/.aibrain")
+        #expect(try allEvents(reopened).map { "\($0.eventID)@\($0.epoch):\($0.lsn)" } == ["x@1:1", "z@2:2"])
+        try reopened.append([draft("w")])
+        #expect(try StoreVerifier.verify(root: dir + "/b/.aibrain").ok)
     }
 
     @Test func readersSeeNewDataAfterRefreshAndHistoriesMatchAFullRead() throws {

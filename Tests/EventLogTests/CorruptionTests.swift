@@ -10,6 +10,14 @@ import Testing
     static let sealed = try! [UInt8](Data(contentsOf: URL(fileURLWithPath: Golden.directory + "/sealed.seg")))
     static let open = try! [UInt8](Data(contentsOf: URL(fileURLWithPath: Golden.directory + "/open.open")))
 
+    /// Rewrites the readers' watermark (bytes 96..<112) to `end` (0: no watermark), as a writer that
+    /// crashed between writing a batch and syncing it would have left it.
+    static func withWatermark(_ b: [UInt8], _ end: Int64) -> [UInt8] {
+        var c = b
+        c.replaceSubrange(96..<112, with: end == 0 ? [UInt8](repeating: 0, count: 16) : SegmentHeader.guardedValue(UInt64(end)))
+        return c
+    }
+
     func flipped(_ b: [UInt8], bit: Int) -> [UInt8] {
         var c = b
         c[bit / 8] ^= 1 << UInt8(bit % 8)
@@ -30,11 +38,12 @@ import Testing
         #expect(undetected.isEmpty, "bits not detected: \(undetected.prefix(20))")
     }
 
-    /// In an open segment: a flip in the last batch is a torn tail (R2: nothing valid follows it), in an
-    /// earlier batch it is corruption (R4), in the header it is a header error, in the preallocated zeros
-    /// right after the data it is a torn tail. Flips in the rewritable area (watermark/successor) only
-    /// invalidate those advisory values, and flips deep in the zeros (beyond a batch header's reach) are
-    /// not data.
+    /// In an open segment whose last batch was written but not yet synced (the watermark ends before it):
+    /// a flip in that batch is a torn tail (R2: unacknowledged, nothing valid follows), in the synced batch
+    /// before it corruption (R3), in the header a header error, in the zeros right after the data a torn
+    /// tail. A flip in the watermark turns it off (readers then see every valid batch; recovery loses
+    /// nothing), a flip in the successor field only invalidates that advisory value, and flips deep in the
+    /// preallocated zeros (beyond a batch header's reach) are not data.
     @Test func everySingleBitFlipInAnOpenSegmentIsDetectedOrHarmless() throws {
         // Two batches, so both "last batch" and "earlier batch" are covered.
         let fs = try simulatedStore(seed: 3)
@@ -42,7 +51,9 @@ import Testing
         try log.append(Golden.openDrafts)
         try log.append([draft("x-1"), draft("x-2", team: "qa")])
         let path = "/s/.aibrain/log/\(testOrigin.hex)/00000001-00000000000000000001.open"
-        let b = try #require(fs.contents(of: path))
+        let synced = try #require(fs.contents(of: path))
+        let clean0 = try synced.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: path) }
+        let b = Self.withWatermark(synced, clean0.batches[0].end)
         let clean = try b.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: path) }
         #expect(clean.tail == .clean && clean.batches.count == 2)
         let firstEnd = Int(clean.batches[0].end)
@@ -106,9 +117,10 @@ import Testing
         }
     }
 
-    /// Open segments recover their longest valid prefix: exactly the batches that end before the cut.
+    /// Open segments recover their longest valid prefix: exactly the batches that end before the cut
+    /// (here without a watermark, as after a crash before the first sync completed).
     @Test func truncatingAnOpenSegmentKeepsTheLongestValidPrefix() throws {
-        let b = Self.open
+        let b = Self.withWatermark(Self.open, 0)
         let full = try b.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: "o") }
         let ends = full.batches.map { Int($0.end) }
         for n in 0..<b.count {
@@ -129,6 +141,22 @@ import Testing
         }
     }
 
+    /// With the watermark, a cut below it is never a torn tail: acknowledged bytes are missing (R15).
+    @Test func truncatingBelowTheWatermarkIsCorruption() throws {
+        let b = Self.open
+        let full = try b.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: "o") }
+        let end = Int(full.batches.last!.end)
+        for n in stride(from: Format.headerSize, to: end, by: 1) {
+            let s = try Array(b[..<n]).withUnsafeBytes { try OpenSegmentScanner.scan($0, path: "o") }
+            guard case .corrupt(let offset, let reason) = s.tail else {
+                Issue.record("cut at \(n): \(s.tail)")
+                continue
+            }
+            #expect(offset <= Int64(n) && reason.contains("acknowledged"))
+            #expect(s.batches.count == full.batches.filter { $0.end <= Int64(n) }.count)
+        }
+    }
+
     /// Recovery end to end: a torn last batch is cut, its bytes kept aside, and the log stays appendable.
     @Test func recoveryCutsATornTailAndKeepsTheBytes() throws {
         let fs = try simulatedStore(seed: 5)
@@ -141,7 +169,8 @@ import Testing
         var b = try #require(fs.contents(of: path))
         let s = try b.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: path) }
         let lastStart = Int(s.batches[1].offset)
-        b[lastStart + 40] ^= 0xFF  // damage the last batch
+        b = Self.withWatermark(b, s.batches[0].end)  // the last batch was written, never synced
+        b[lastStart + 40] ^= 0xFF  // and torn
         let fd = try fs.open(path, .readWrite)
         try fs.writeAll(fd, b, at: 0)
         try fs.fdatasync(fd)

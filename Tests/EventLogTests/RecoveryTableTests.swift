@@ -102,14 +102,23 @@ import Testing
     }
 
     @Test func r6DamagedHeaderWithDataIsCorruption() throws {
-        let fs = try store(seed: 6, events: 2)
-        try overwrite(fs, Self.firstOpen, [0xFF], at: 30)
-        #expect(throws: EventLogError.self) { _ = try EventLog(root: Self.root, fs: fs) }
+        var p = StoreConfig.Policies()
+        p.rollBytes = 500
+        let fs = try store(seed: 6, events: 8, policies: p)
+        let opens = try fs.listDirectory(Self.dir).filter { $0.hasSuffix(".open") }
+        let sealedEvents = try EventLog(root: Self.root, fs: fs, options: OpenOptions(readOnly: true)).catalog.entries.last!.lastLSN
+        let path = Self.dir + "/" + opens.last!
+        try overwrite(fs, path, [0xFF], at: 30)
+        let log = try EventLog(root: Self.root, fs: fs, options: OpenOptions(policies: p))
+        // Everything before the damaged segment is still readable; appends are refused.
+        #expect(try allEvents(log).map(\.lsn) == Array(1...sealedEvents))
         do {
-            _ = try EventLog(root: Self.root, fs: fs)
+            try log.append([draft("x")])
+            Issue.record("appended past a damaged segment")
         } catch let e {
-            #expect(e.code == .corruption && e.path == Self.firstOpen)
+            #expect(e.code == .corruption && e.path == path)
         }
+        #expect(fs.contents(of: path)?[30] == 0xFF, "a damaged segment is never rewritten")
     }
 
     @Test func r7AnUnfinishedSealIsRedone() throws {

@@ -37,7 +37,7 @@ enum Append1000Scenario {
         rep.add(name, jsonlName, "events/s", .perSecond, jsonl)
         rep.checkRatio(name, "events/s", peer: sqliteName, .atLeast, 5.0)
         rep.checkRatio(name, "events/s", peer: jsonlName, .atLeast, 0.7)
-        rep.add(name, Report.engine, "fdatasync per ack", .count, syncs.map { Double($0.fdatasyncs) / Double(batches.count) })
+        rep.add(name, Report.engine, "fdatasync per ack", .perAcknowledgement, syncs.map { Double($0.fdatasyncs) / Double(batches.count) })
         rep.note(
             "\(name): \(m) events, \(batches.count) acknowledgements per run; segments sealed during the timed region "
                 + "per run \(syncs.map(\.seals)); fdatasyncs \(syncs.map(\.fdatasyncs)) (one per commit, one per new segment), "
@@ -81,7 +81,7 @@ enum Append1000Scenario {
         let dir = try c.scratch.fresh("\(name)-jsonl")
         defer { c.scratch.remove(dir) }
         let file = try PlainFile(path: dir + "/events.jsonl", append: true)
-        try Array("{}\n".utf8).withUnsafeBytes { (w) throws(PeerIOError) in try file.append(w) }
+        try Array("{}\n".utf8).withUnsafeBytes { try file.append($0) }
         try file.fdatasync()
         let seconds = try c.workload.withMemory { m in
             try MonotonicClock.seconds {

@@ -36,9 +36,9 @@ enum Append1Scenario {
         rep.checkRatio(name, "events/s", peer: rawName, .atLeast, 0.85)
         let perAck = syncs.map { Double($0.fdatasyncs) / Double(k) }
         let fsyncs = syncs.map { Double($0.fsyncs) }
-        rep.add(name, Report.engine, "fdatasync per ack", .count, perAck)
+        rep.add(name, Report.engine, "fdatasync per ack", .perAcknowledgement, perAck)
         rep.add(name, Report.engine, "fsync calls in timed region", .count, fsyncs)
-        rep.check(name, "fdatasync per acknowledgement == 1.00 (every run)", measured: perAck.max()!, .count, .exactly, 1.0)
+        rep.check(name, "fdatasync per acknowledgement == 1.00 (every run)", measured: perAck.max()!, .perAcknowledgement, .exactly, 1.0)
         rep.note(
             "\(name): \(k) events per run after one untimed warm-up commit; fdatasyncs per run \(syncs.map(\.fdatasyncs)), "
                 + "fsyncs per run \(syncs.map(\.fsyncs)) (fsyncs are directory/segment-creation syncs only).")
@@ -82,7 +82,7 @@ enum Append1Scenario {
         let warmup: [UInt8] = Array("{}\n".utf8)
         let bytes = try c.workload.withMemory { m in m.linesWithNewlines(0..<k).count }
         try file.preallocateZeros((warmup.count + bytes + (1 << 20) + 4095) / 4096 * 4096)
-        try warmup.withUnsafeBytes { (w) throws(PeerIOError) in try file.write(w, at: 0) }
+        try warmup.withUnsafeBytes { try file.write($0, at: 0) }
         try file.fdatasync()
         let seconds = try c.workload.withMemory { m in
             try MonotonicClock.seconds {

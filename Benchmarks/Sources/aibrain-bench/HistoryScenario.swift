@@ -109,7 +109,7 @@ enum HistoryScenario {
         let stmt = try db.prepare("SELECT lsn, stream, type, ts, payload FROM events WHERE stream = ? ORDER BY lsn")
         func query(_ task: [UInt8]) throws -> [SQLiteRow] {
             var rows: [SQLiteRow] = []
-            try task.withUnsafeBytes { (t) throws(SQLiteError) in
+            try task.withUnsafeBytes { t in
                 try stmt.bindText(1, t)
                 while try stmt.step() {
                     rows.append(

@@ -60,12 +60,12 @@ final class PlainFile {
 
     /// Writes `count` zero bytes from offset 0 and syncs them (and the size), so later overwrites find
     /// allocated, written blocks and fdatasync has no metadata to journal (LIMITS.md's overwrite ceiling).
-    func preallocateZeros(_ count: Int) throws(PeerIOError) {
+    func preallocateZeros(_ count: Int) throws {
         let chunk = [UInt8](repeating: 0, count: 1 << 20)
         var at = 0
         while at < count {
             let n = min(chunk.count, count - at)
-            try chunk.withUnsafeBytes { (raw) throws(PeerIOError) in
+            try chunk.withUnsafeBytes { raw in
                 try write(UnsafeRawBufferPointer(rebasing: raw[..<n]), at: at)
             }
             at += n

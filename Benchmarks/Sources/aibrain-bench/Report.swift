@@ -1,6 +1,6 @@
 /// How a metric's numbers are printed.
 enum ValueFormat: String, Codable, Sendable {
-    case perSecond, microseconds, milliseconds, bytes, bytesPerEvent, ratio, count
+    case perSecond, microseconds, milliseconds, bytes, bytesPerEvent, ratio, count, perAcknowledgement
 }
 
 /// One metric of one subject (aibrain or a peer) in one scenario, over the runs.

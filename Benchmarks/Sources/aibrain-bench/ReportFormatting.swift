@@ -25,6 +25,7 @@ extension ValueFormat {
         case .bytesPerEvent: return fixed(v, 1) + " B/event"
         case .ratio: return fixed(v, 2) + "×"
         case .count: return v == v.rounded() ? grouped(v) : fixed(v, 3)
+        case .perAcknowledgement: return fixed(v, 3)
         }
     }
 }

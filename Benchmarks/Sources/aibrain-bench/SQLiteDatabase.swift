@@ -57,10 +57,13 @@ final class SQLiteStatement {
 
     deinit { sqlite3_finalize(handle) }
 
+    /// Static storage for binding an empty text (a nil pointer would bind NULL instead).
+    private static let emptyText: StaticString = ""
+
     @inline(__always)
     func bindText(_ index: Int32, _ bytes: UnsafeRawBufferPointer) throws(SQLiteError) {
-        let p = bytes.baseAddress?.assumingMemoryBound(to: CChar.self)
-        let rc = sqlite3_bind_text(handle, index, p ?? "", Int32(bytes.count), nil)
+        let p = (bytes.baseAddress ?? UnsafeRawPointer(Self.emptyText.utf8Start)).assumingMemoryBound(to: CChar.self)
+        let rc = sqlite3_bind_text(handle, index, p, Int32(bytes.count), nil)
         guard rc == SQLITE_OK else { throw database.failure(rc, "binding text \(index)") }
     }
 

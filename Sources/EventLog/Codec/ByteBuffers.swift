@@ -65,6 +65,8 @@ public struct DecodeFailure: Error, Sendable, CustomStringConvertible {
         self.reason = reason
     }
     public var description: String { "\(field) at offset \(offset): \(reason)" }
+    /// A version, cipher or incompatible feature this build does not know: not damage.
+    public var isUnsupported: Bool { ["format version", "incompatible features", "cipher"].contains(field) }
 }
 
 /// Bounds-checked little-endian reads from a buffer. Every read checks its bounds and throws; nothing

@@ -23,6 +23,19 @@ public enum XXH3 {
     }
 }
 
+/// XXH3-128 of an event id's stored bytes: the in-memory key of events in open segments. At 128 bits a
+/// collision is not a practical concern (2^-64 even after 2^32 ids), so open-segment duplicates need no re-read.
+public struct ID128: Hashable, Sendable {
+    public var low: UInt64
+    public var high: UInt64
+    @inline(__always)
+    public init(_ bytes: UnsafeRawBufferPointer) {
+        let h = XXH3_128bits(bytes.baseAddress, bytes.count)
+        low = h.low64
+        high = h.high64
+    }
+}
+
 /// SHA-256 (swift-crypto) for seals: the file bytes, the logical record stream and the seal hash chain.
 public enum SHA256Digest {
     public static func hash(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
@@ -34,8 +47,9 @@ public enum SHA256Digest {
     }
 }
 
-/// Incremental SHA-256 over the logical record stream (envelope bytes then payload bytes, record by record,
-/// in LSN order), independent of how records are grouped, compressed or encrypted.
+/// Incremental SHA-256 over the logical record stream (per record, in LSN order: the envelope with its
+/// region byte zeroed, the team as u8 length + bytes, the payload), independent of how records are
+/// grouped, compressed or encrypted.
 public struct LogicalStreamHasher {
     private var hasher = SHA256()
     public init() {}

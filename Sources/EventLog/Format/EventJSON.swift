@@ -4,7 +4,9 @@
 /// Envelope fields of the input: `event_id`, `type`, `type_version`, `task_id` (→ stream `task/<id>`),
 /// `stream`, `keys`, `actor` (alias `agent`), `team`, `correlation_id`, `causation_id`, `occurred_at`
 /// (alias `ts`), `provenance`. In the flat form every other field goes to the payload, in input order;
-/// values are copied as text (numbers never pass through a Double), minified.
+/// values are copied as text (numbers never pass through a Double), minified. The writer-assigned fields of
+/// the output shape (`origin`, `epoch`, `lsn`, `hlc`, `recorded_at`) are accepted and ignored, so an
+/// exported line parses back (the writer assigns them anew; imports record the source in `provenance`).
 public enum EventJSON {
     static let envelopeKeys: Set<String> = [
         "event_id", "type", "type_version", "task_id", "stream", "keys", "actor", "agent", "team", "correlation_id",
@@ -85,6 +87,11 @@ public enum EventJSON {
                 occurredSeen = true
                 d.occurredAt = try text(m)
             case "provenance": d.provenance = try text(m)
+            case "origin", "epoch", "lsn", "hlc", "recorded_at":
+                break
+            case "flags":
+                guard let v = UInt8(String(decoding: m.value, as: UTF8.self)) else { throw fail("flags", "must be an integer from 0 to 255") }
+                d.flags = v
             case "data":
                 guard m.value.first == UInt8(ascii: "{") else { throw fail("data", "must be a JSON object") }
                 hasData = true

@@ -66,6 +66,11 @@ public enum OpenSegmentScanner {
             let rest = UnsafeRawBufferPointer(rebasing: data[offset...])
             switch CommitBatch.probe(rest) {
             case .end:
+                // Zeros where the next batch would be are the clean end only if nothing valid follows
+                // (a zeroed batch in the middle must not silently hide the ones after it).
+                if let later = validBatch(after: offset, in: data) {
+                    tail = .corrupt(offset: Int64(offset), reason: "zero bytes where a batch belongs; a valid batch follows at offset \(later)")
+                }
                 break scanning
             case .batch(let layout):
                 guard layout.firstLSN == expectLSN, layout.firstHLC > lastHLC || batches.isEmpty else {
@@ -104,6 +109,17 @@ public enum OpenSegmentScanner {
                     tail = .torn(offset: Int64(offset), reason: reason, bytes: nonzero)
                 }
                 break scanning
+            }
+        }
+        // The watermark is written only after a successful sync, so it never points past durable data:
+        // data ending before it means acknowledged bytes were lost (R15 in FORMAT.md).
+        if let w = watermark, stopAt == nil, w > Int64(offset) {
+            switch tail {
+            case .corrupt: break
+            case .clean, .torn:
+                tail = .corrupt(
+                    offset: Int64(offset),
+                    reason: "valid data ends at offset \(offset) but data up to offset \(w) was acknowledged: acknowledged bytes are missing")
             }
         }
         return OpenScan(

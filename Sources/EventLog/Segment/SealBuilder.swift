@@ -41,6 +41,8 @@ struct SealBuilder {
         team: String, payload: UnsafeRawBufferPointer
     ) {
         precondition(lsn == nextLSN, "seal input must be contiguous: got \(lsn), expected \(nextLSN)")
+        // A block holds at most 255 payload regions (the region index is one byte).
+        if regionTeams.count == 255 && !regionTeams.contains(team) { flushBlock() }
         if blockCount == 0 {
             blockFirstLSN = lsn
             blockFirstHLC = view.hlc
@@ -79,9 +81,11 @@ struct SealBuilder {
         _ h: inout LogicalStreamHasher, envelope: UnsafeRawBufferPointer, team: String, payload: UnsafeRawBufferPointer
     ) {
         h.update(UnsafeRawBufferPointer(rebasing: envelope[0..<6]))
-        var rest: (UInt8, UInt8) = (0, UInt8(team.utf8.count))
-        withUnsafeBytes(of: &rest) { h.update($0) }
+        var zero: UInt8 = 0
+        withUnsafeBytes(of: &zero) { h.update($0) }
         h.update(UnsafeRawBufferPointer(rebasing: envelope[7...]))
+        var teamLength = UInt8(team.utf8.count)
+        withUnsafeBytes(of: &teamLength) { h.update($0) }
         var t = team
         t.withUTF8 { h.update(UnsafeRawBufferPointer($0)) }
         h.update(payload)

@@ -81,6 +81,9 @@ public final class SealedSegment: @unchecked Sendable {
 
     static func decode<T>(path: String, offset: Int64, _ body: () throws(DecodeFailure) -> T) throws(EventLogError) -> T {
         do { return try body() } catch {
+            if error.isUnsupported {
+                throw EventLogError(.unsupported, "\(error.field) \(error.reason)", path: path, hint: "open this store with a newer aibrain")
+            }
             throw EventLogError.corrupt("\(error.field) \(error.reason)", path: path, offset: Int64(error.offset))
         }
     }

@@ -5,7 +5,7 @@
 /// ```
 /// "AIBCAT01" | u32 version 1 | u32 segment count N
 /// N × (u32 epoch, u64 first LSN, u64 last LSN, u64 first HLC, u64 last HLC, i64 min recorded at,
-///      i64 max recorded at, u64 file size, 32 seal hash, 32 previous seal hash, 16 segment id)   = 148 bytes
+///      i64 max recorded at, u64 file size, 32 seal hash, 32 previous seal hash, 16 segment id)   = 140 bytes
 /// u32 stream count S | S × (LEB128 name length, name, LEB128 n, n × LEB128 segment index delta)
 /// u64 XXH3-64 of everything before
 /// ```
@@ -31,6 +31,7 @@ public struct Catalog: Sendable, Equatable {
     public var streams: [String: [Int]] = [:]
 
     public static let magic: [UInt8] = Array("AIBCAT01".utf8)
+    static let entrySize = 140
 
     public init() {}
 
@@ -47,7 +48,7 @@ public struct Catalog: Sendable, Equatable {
     }
 
     public func encode() -> [UInt8] {
-        var w = ByteWriter(capacity: 16 + entries.count * 148 + streams.count * 24)
+        var w = ByteWriter(capacity: 16 + entries.count * Self.entrySize + streams.count * 24)
         w.raw(Self.magic)
         w.u32(1)
         w.u32(UInt32(entries.count))
@@ -91,7 +92,7 @@ public struct Catalog: Sendable, Equatable {
             var r = ByteReader(UnsafeRawBufferPointer(rebasing: b[..<(b.count - 8)]), offset: 8)
             guard try r.u32("version") == 1 else { throw DecodeFailure(field: "version", offset: 8, reason: "unknown") }
             let n = Int(try r.u32("segment count"))
-            guard n <= r.remaining / 148 else { throw DecodeFailure(field: "segment count", offset: 12, reason: "too large") }
+            guard n <= r.remaining / Self.entrySize else { throw DecodeFailure(field: "segment count", offset: 12, reason: "too large") }
             var c = Catalog()
             for _ in 0..<n {
                 c.entries.append(

@@ -41,8 +41,29 @@ public final class EventIDIndex: @unchecked Sendable {
         return b
     }
 
-    public static func encode(_ entries: [Entry], coveredSegments: UInt64, lastSealHash: [UInt8]) -> [UInt8] {
-        let sorted = entries.sorted()
+    /// Merges two sorted entry lists.
+    public static func merge(_ a: [Entry], _ b: [Entry]) -> [Entry] {
+        var out: [Entry] = []
+        out.reserveCapacity(a.count + b.count)
+        var i = 0
+        var j = 0
+        while i < a.count && j < b.count {
+            if b[j] < a[i] {
+                out.append(b[j])
+                j += 1
+            } else {
+                out.append(a[i])
+                i += 1
+            }
+        }
+        out += a[i...]
+        out += b[j...]
+        return out
+    }
+
+    /// Encodes entries (sorted here unless `alreadySorted`).
+    public static func encode(_ entries: [Entry], coveredSegments: UInt64, lastSealHash: [UInt8], alreadySorted: Bool = false) -> [UInt8] {
+        let sorted = alreadySorted ? entries : entries.sorted()
         let b = bucketBits(for: sorted.count)
         var w = ByteWriter(capacity: headerSize + ((1 << b) + 1) * 4 + sorted.count * entrySize + 8)
         w.raw(magic)
@@ -88,8 +109,10 @@ public final class EventIDIndex: @unchecked Sendable {
         }
         let v = head.withUnsafeBytes { b in
             (
-                b.loadUnaligned(fromByteOffset: 8, as: UInt32.self), b.loadUnaligned(fromByteOffset: 12, as: UInt32.self),
-                b.loadUnaligned(fromByteOffset: 16, as: UInt64.self), b.loadUnaligned(fromByteOffset: 24, as: UInt64.self)
+                UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt32.self)),
+                UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 12, as: UInt32.self)),
+                UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
+                UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
             )
         }
         bucketBits = Int(v.1)
@@ -111,7 +134,7 @@ public final class EventIDIndex: @unchecked Sendable {
         let bytes = try wholeFile()
         let ok = bytes.withUnsafeBytes { b in
             XXH3.hash(UnsafeRawBufferPointer(rebasing: b[..<(b.count - 8)]))
-                == b.loadUnaligned(fromByteOffset: b.count - 8, as: UInt64.self)
+                == UInt64(littleEndian: b.loadUnaligned(fromByteOffset: b.count - 8, as: UInt64.self))
         }
         guard ok else { throw EventLogError.corrupt("event-id index checksum mismatch (rebuilt automatically)", path: path) }
     }
@@ -186,8 +209,11 @@ public final class EventIDIndex: @unchecked Sendable {
         bytes.withUnsafeBytes { b in
             for k in 0..<(hi - lo) {
                 let at = base + k * Self.entrySize
-                if b.loadUnaligned(fromByteOffset: at, as: UInt64.self) == hash {
-                    out.append((b.loadUnaligned(fromByteOffset: at + 16, as: UInt32.self), b.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self)))
+                if UInt64(littleEndian: b.loadUnaligned(fromByteOffset: at, as: UInt64.self)) == hash {
+                    out.append((
+                        UInt32(littleEndian: b.loadUnaligned(fromByteOffset: at + 16, as: UInt32.self)),
+                        UInt64(littleEndian: b.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self))
+                    ))
                 }
             }
         }
@@ -206,9 +232,9 @@ public final class EventIDIndex: @unchecked Sendable {
                 let at = entriesAt + k * Self.entrySize
                 out.append(
                     Entry(
-                        hash: b.loadUnaligned(fromByteOffset: at, as: UInt64.self),
-                        lsn: b.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self),
-                        epoch: b.loadUnaligned(fromByteOffset: at + 16, as: UInt32.self)))
+                        hash: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: at, as: UInt64.self)),
+                        lsn: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self)),
+                        epoch: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: at + 16, as: UInt32.self))))
             }
         }
         return out

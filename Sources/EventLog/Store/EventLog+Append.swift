@@ -236,7 +236,7 @@ extension EventLog {
         active.lastHLC = ref.lastHLC
         for (i, d) in drafts.enumerated() {
             let lsn = firstLSN + UInt64(i)
-            openIDs[Self.idHash(d.eventID), default: []].append(lsn)
+            openIDs[Self.idKey(d.eventID)] = (lsn, hlcs[i])
             if !d.stream.isEmpty { openStreams[d.stream, default: []].append(lsn) }
             for k in d.keys { openStreams[k, default: []].append(lsn) }
         }
@@ -337,13 +337,13 @@ extension EventLog {
                 try reloadUnderLock()
                 return
             }
-            var ids: [(UInt64, UInt64)] = []
+            var ids: [(ID128, UInt64, UInt64)] = []
             var streams: [(String, UInt64)] = []
             do {
                 try bytes.withUnsafeBytes { b in
                     try CommitBatch.walk(UnsafeRawBufferPointer(rebasing: b[..<layout.length]), layout, fileOffset: Int(active.dataEnd)) {
                         lsn, view, env, _ in
-                        ids.append((XXH3.hash(Self.idBytes(view, env)), lsn))
+                        ids.append((ID128(Self.idBytes(view, env)), lsn, view.hlc))
                         for n in view.indexNames(in: env) { streams.append((n, lsn)) }
                     }
                 }
@@ -351,7 +351,7 @@ extension EventLog {
                 try reloadUnderLock()
                 return
             }
-            for (h, l) in ids { openIDs[h, default: []].append(l) }
+            for (k, l, h) in ids { openIDs[k] = (l, h) }
             for (n, l) in streams { openStreams[n, default: []].append(l) }
             let ref = BatchRef(
                 offset: active.dataEnd, firstLSN: layout.firstLSN, count: layout.count, firstHLC: layout.firstHLC,
@@ -390,11 +390,7 @@ extension EventLog {
 
     /// The original (LSN, HLC) of an event id, if the origin holds it (open segments, then EVENTIDS).
     func existingLSN(of id: String, hash: UInt64) throws(EventLogError) -> (lsn: UInt64, hlc: UInt64)? {
-        if let candidates = openIDs[hash] {
-            for lsn in candidates {
-                if let e = try eventLocked(lsn: lsn), e.eventID == id { return (lsn, e.hlc) }
-            }
-        }
+        if let open = openIDs[Self.idKey(id)] { return open }
         guard let idx = idIndex else { return nil }
         let found: [(epoch: UInt32, lsn: UInt64)]
         do {

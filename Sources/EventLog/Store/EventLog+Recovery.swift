@@ -65,15 +65,35 @@ extension EventLog {
         var c = Catalog()
         sealedSegments = [:]
         for (i, n) in sealedNames.enumerated() {
-            let seg = try SealedSegment(fs: fs, path: directory + "/" + n)
-            c.add(seg)
-            sealedSegments[i] = seg
+            let path = directory + "/" + n
+            do throws(EventLogError) {
+                let seg = try SealedSegment(fs: fs, path: path)
+                let previous = c.entries.last
+                if seg.header.origin != origin {
+                    throw EventLogError.corrupt("sealed segment belongs to origin \(seg.header.origin.hex)", path: path, offset: 32)
+                }
+                if seg.footer.firstLSN != (previous?.lastLSN ?? 0) + 1 {
+                    throw EventLogError.corrupt(
+                        "LSNs jump from \(previous?.lastLSN ?? 0) to \(seg.footer.firstLSN): a segment is missing", path: path,
+                        lsn: seg.footer.firstLSN)
+                }
+                if seg.footer.previousSealHash != (previous?.sealHash ?? [UInt8](repeating: 0, count: 32)) {
+                    throw EventLogError.corrupt("the seal chain is broken (previous seal hash does not match)", path: path, lsn: seg.footer.firstLSN)
+                }
+                c.add(seg)
+                sealedSegments[i] = seg
+            } catch where error.code == .corruption {
+                // Contract 4: a hard error, with everything before it still readable; appends refused.
+                recoveryReport.actions.append(.corruption(error.description))
+                block(error)
+                break
+            }
         }
         catalog = c
         if !sealedNames.isEmpty || (try? fs.stat(path)) != nil {
             recoveryReport.actions.append(.rebuiltCatalog)
         }
-        if writable { try writeCatalog() }
+        if writable && appendBlocked == nil { try writeCatalog() }
     }
 
     func writeCatalog() throws(EventLogError) {
@@ -111,7 +131,7 @@ extension EventLog {
         nextLSN = (sealedLast?.lastLSN ?? 0) + 1
         lastHLC = sealedLast?.lastHLC ?? 0
         // Read every file first: a successor's header bounds its predecessor.
-        var files: [(name: String, fd: FileDescriptor, bytes: [UInt8], header: SegmentHeader?)] = []
+        var files: [(name: String, fd: FileDescriptor, bytes: [UInt8], header: SegmentHeader?, unsupported: String?)] = []
         for n in names {
             let path = directory + "/" + n
             let fd = try fs.attempt("opening open segment", path: path) { () throws(SystemError) in
@@ -120,8 +140,14 @@ extension EventLog {
             let bytes = try fs.attempt("reading open segment", path: path) { () throws(SystemError) in
                 try fs.read(fd, count: Int(try fs.size(fd)), at: 0)
             }
-            let header = try? bytes.withBytes { (b) throws(DecodeFailure) in try SegmentHeader.decode(b) }
-            files.append((n, fd, bytes, header))
+            var header: SegmentHeader?
+            var unsupported: String?
+            do throws(DecodeFailure) {
+                header = try bytes.withBytes { (b) throws(DecodeFailure) in try SegmentHeader.decode(b) }
+            } catch {
+                if error.isUnsupported { unsupported = "\(error.field): \(error.reason)" }
+            }
+            files.append((n, fd, bytes, header, unsupported))
         }
         var keep: [(name: String, fd: FileDescriptor, bytes: [UInt8], header: SegmentHeader)] = []
         for f in files {
@@ -146,9 +172,15 @@ extension EventLog {
                 continue
             }
             fs.close(f.fd)
+            if let reason = f.unsupported {
+                throw EventLogError(.unsupported, reason, path: path, hint: "open this store with a newer aibrain")
+            }
             let e = EventLogError.corrupt("the segment header is damaged but data follows it", path: path, offset: 0)
+            recoveryReport.actions.append(.corruption(e.description))
             block(e)
-            throw e
+            // Everything before this segment stays readable; nothing after it is trusted.
+            for g in files where g.name > f.name { fs.close(g.fd) }
+            break
         }
         for (i, f) in keep.enumerated() {
             let path = directory + "/" + f.name
@@ -157,23 +189,25 @@ extension EventLog {
                 $0.compatibleFeatures & Format.CompatibleFeature.followsFailedSync != 0 ? Int64($0.predecessorEndOffset) : nil
             }
             let expected = nextLSN
-            guard f.header.firstLSN == expected, f.header.origin == origin else {
-                fs.close(f.fd)
+            guard appendBlocked?.code != .corruption, f.header.firstLSN == expected, f.header.origin == origin else {
+                for g in keep[i...] { fs.close(g.fd) }
+                if appendBlocked?.code == .corruption { break }
                 let e = EventLogError.corrupt(
                     f.header.origin != origin
                         ? "open segment belongs to origin \(f.header.origin.hex)"
                         : "open segment starts at LSN \(f.header.firstLSN) but the log before it ends at \(expected - 1) (a gap or overlap)",
                     path: path, lsn: f.header.firstLSN)
+                recoveryReport.actions.append(.corruption(e.description))
                 block(e)
-                throw e
+                break
             }
-            var ids: [(UInt64, UInt64)] = []
+            var ids: [(ID128, UInt64, UInt64)] = []
             var streams: [(String, UInt64)] = []
             let scan = try f.bytes.withBytes { (b) throws(EventLogError) in
                 try OpenSegmentScanner.scan(
                     b, path: path, stopAt: stopAt, limitLSN: successor.map { $0.firstLSN - 1 }
                 ) { lsn, view, env, _, _ in
-                    ids.append((XXH3.hash(Self.idBytes(view, env)), lsn))
+                    ids.append((ID128(Self.idBytes(view, env)), lsn, view.hlc))
                     for n in view.indexNames(in: env) { streams.append((n, lsn)) }
                 }
             }
@@ -185,7 +219,7 @@ extension EventLog {
                 state.lastHLC = state.batches.last?.lastHLC ?? 0
                 state.dataEnd = state.batches.last?.end ?? Int64(Format.headerSize)
             }
-            for (h, l) in ids where l <= state.lastLSN { openIDs[h, default: []].append(l) }
+            for (k, l, h) in ids where l <= state.lastLSN { openIDs[k] = (l, h) }
             for (n, l) in streams where l <= state.lastLSN { openStreams[n, default: []].append(l) }
             switch scan.tail {
             case .clean:
@@ -199,10 +233,11 @@ extension EventLog {
                 recoveryReport.actions.append(.corruption(e.description))
                 block(e)
             }
-            if let successor, state.lastLSN != successor.firstLSN - 1 {
+            if appendBlocked?.code != .corruption, let successor, state.lastLSN != successor.firstLSN - 1 {
                 let e = EventLogError.corrupt(
                     "segment ends at LSN \(state.lastLSN) but its successor starts at \(successor.firstLSN)", path: path,
                     lsn: state.lastLSN)
+                recoveryReport.actions.append(.corruption(e.description))
                 block(e)
             }
             opens.append(state)
@@ -243,6 +278,13 @@ extension EventLog {
 
     static func idBytes(_ view: EnvelopeView, _ env: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: env[view.ranges.0])
+    }
+
+    /// The open-segment key of an event id (over its stored bytes, like `idHash`).
+    static func idKey(_ id: String) -> ID128 {
+        if EnvelopeValidation.isLowercaseHex32(id) { return bytesFromHex(id)!.withUnsafeBytes { ID128($0) } }
+        var s = id
+        return s.withUTF8 { ID128(UnsafeRawBufferPointer($0)) }
     }
 
     /// Hash of an event id as the index stores it: over the stored id bytes (16 raw bytes for hex ids).

@@ -54,6 +54,54 @@ extension EventLog {
             opens.removeFirst()
             return
         }
+        let segName = SegmentName.make(epoch: o.header.epoch, firstLSN: o.firstLSN, sealed: true)
+        let segPath = directory + "/" + segName
+        // Idempotent: a seal interrupted after the rename (in this process or before a crash) is finished,
+        // never built twice, so the chain cannot be broken by a retry.
+        let seg: SealedSegment
+        if let i = catalog.entries.firstIndex(where: { $0.firstLSN == o.firstLSN }) {
+            seg = try sealedSegment(at: i)
+        } else if try fs.attempt("checking for a sealed segment", path: segPath, { () throws(SystemError) in try fs.stat(segPath) }) != nil {
+            seg = try SealedSegment(fs: fs, path: segPath)
+        } else {
+            seg = try buildSeal(o, limit: limit, path: segPath)
+        }
+        guard seg.footer.firstLSN == o.firstLSN, seg.footer.lastLSN == limit,
+            seg.footer.previousSealHash == (catalog.entries.last(where: { $0.firstLSN < o.firstLSN })?.sealHash ?? [UInt8](repeating: 0, count: 32))
+        else {
+            throw EventLogError.corrupt(
+                "a sealed segment for LSN \(o.firstLSN) exists but does not hold LSNs \(o.firstLSN)...\(limit) after the last seal",
+                path: segPath, lsn: o.firstLSN)
+        }
+        if catalog.entries.last?.firstLSN != o.firstLSN {
+            catalog.add(seg)
+            sealedSegments[catalog.entries.count - 1] = seg
+            try writeCatalog()
+        }
+        if idIndex?.coveredSegments != UInt64(catalog.entries.count) {
+            // Both lists are sorted: a linear merge, not a sort of the whole index at every seal.
+            try writeEventIndex(EventIDIndex.merge(try idIndex?.allEntries() ?? [], try eventIDEntries(of: seg).sorted()))
+        }
+        config.head = StoreConfig.Head(epoch: seg.header.epoch, lastSealedLSN: seg.footer.lastLSN, sealHash: hexString(seg.sealHash))
+        let cfg = config.encoded()
+        try fs.attempt("writing store.json", path: paths.config) { () throws(SystemError) in
+            try fs.writeFileAtomically(paths.config, cfg)
+        }
+        try fs.attempt("removing the sealed .open", path: o.path) { () throws(SystemError) in
+            try fs.unlink(o.path)
+            try fs.fsyncDirectory(directory)
+        }
+        fs.close(o.fd)
+        opens.removeFirst()
+        openIDs = openIDs.filter { $0.value.lsn > limit }
+        openStreams = openStreams.compactMapValues { lsns in
+            let rest = lsns.filter { $0 > limit }
+            return rest.isEmpty ? nil : rest
+        }
+    }
+
+    /// Builds, checks and durably writes the `.seg` of `o` (tmp → fsync → rename → fsync dir).
+    private func buildSeal(_ o: OpenState, limit: UInt64, path segPath: String) throws(EventLogError) -> SealedSegment {
         let file = try fs.attempt("reading open segment", path: o.path) { () throws(SystemError) in
             try fs.read(o.fd, count: Int(o.batches.last { $0.lastLSN <= limit }?.end ?? 0), at: 0)
         }
@@ -86,9 +134,7 @@ extension EventLog {
             throw EventLogError.corrupt(
                 "segment holds \(builder.count) events but should hold LSNs \(o.firstLSN)...\(limit)", path: o.path)
         }
-        let (bytes, footer, _) = builder.finish()
-        let segName = SegmentName.make(epoch: header.epoch, firstLSN: header.firstLSN, sealed: true)
-        let segPath = directory + "/" + segName
+        let (bytes, _, _) = builder.finish()
         // Check what we built before it replaces the .open (style point 8: validate right before the write).
         _ = try SealedSegmentVerifier.verify(bytes, path: segPath + " (being sealed)", expectedPrevious: previous)
         let tmp = segPath + ".tmp"
@@ -102,31 +148,39 @@ extension EventLog {
             try fs.rename(tmp, segPath)
             try fs.fsyncDirectory(directory)
         }
-        let seg = try SealedSegment(fs: fs, path: segPath)
-        catalog.add(seg)
-        sealedSegments[catalog.entries.count - 1] = seg
-        try writeCatalog()
-        var entries = try idIndex?.allEntries() ?? []
-        entries += try eventIDEntries(of: seg)
-        try writeEventIndex(entries)
-        config.head = StoreConfig.Head(epoch: header.epoch, lastSealedLSN: footer.lastLSN, sealHash: hexString(seg.sealHash))
-        let cfg = config.encoded()
+        return try SealedSegment(fs: fs, path: segPath)
+    }
+
+    /// `recover --new-epoch`: makes a copied, cloned or restored store a writer again under a new epoch.
+    /// What the copy holds is sealed as it is; new events start a segment of the new epoch, so they never
+    /// share a position with events the original writes after the copy. store.json records the new
+    /// instance fingerprint and the head as found.
+    @discardableResult
+    public func startNewEpoch() throws(EventLogError) -> StoreConfig {
+        guard !options.readOnly else { throw EventLogError(.readOnly, "this store was opened read-only") }
+        lock.lock()
+        defer { lock.unlock() }
+        if let blocked = appendBlocked, blocked.code != .copiedStore { throw blocked }
+        try acquireFileLock()
+        defer { releaseFileLock() }
+        try refreshUnderLock()
+        guard let st = try fs.attempt("reading the log directory", path: directory, { () throws(SystemError) in try fs.stat(directory) }) else {
+            throw EventLogError(.notAStore, "the origin's log directory is missing", path: directory)
+        }
+        var next = config
+        next.epoch += 1
+        next.instance.logDirectoryInode = st.inode
+        next.head = catalog.entries.last.map {
+            StoreConfig.Head(epoch: $0.epoch, lastSealedLSN: $0.lastLSN, sealHash: hexString($0.sealHash))
+        }
+        let bytes = next.encoded()
         try fs.attempt("writing store.json", path: paths.config) { () throws(SystemError) in
-            try fs.writeFileAtomically(paths.config, cfg)
+            try fs.writeFileAtomically(paths.config, bytes)
         }
-        try fs.attempt("removing the sealed .open", path: o.path) { () throws(SystemError) in
-            try fs.unlink(o.path)
-            try fs.fsyncDirectory(directory)
-        }
-        fs.close(o.fd)
-        opens.removeFirst()
-        openIDs = openIDs.compactMapValues { lsns in
-            let rest = lsns.filter { $0 > limit }
-            return rest.isEmpty ? nil : rest
-        }
-        openStreams = openStreams.compactMapValues { lsns in
-            let rest = lsns.filter { $0 > limit }
-            return rest.isEmpty ? nil : rest
-        }
+        config = next
+        appendBlocked = nil
+        try startSegment(afterFailure: false)
+        while opens.count > 1 { try sealOldestOpen() }
+        return config
     }
 }

@@ -26,7 +26,7 @@ public final class EventLog: @unchecked Sendable {
     var opens: [OpenState] = []
     var idIndex: EventIDIndex?
     /// Event-id hash → LSNs, for events in `.open` segments (the sealed ones are in EVENTIDS).
-    var openIDs: [UInt64: [UInt64]] = [:]
+    var openIDs: [ID128: (lsn: UInt64, hlc: UInt64)] = [:]
     /// Stream or key → LSNs in `.open` segments, kept incrementally.
     var openStreams: [String: [UInt64]] = [:]
     var nextLSN: UInt64 = 1
