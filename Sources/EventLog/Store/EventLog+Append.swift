@@ -245,6 +245,20 @@ extension EventLog {
         return durable
     }
 
+    /// Syncs the active segment now (for the `interval` and `none` policies; a no-op cost under `always`).
+    public func sync() throws(EventLogError) {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let active = opens.last, active.writable, !poisoned else { return }
+        do throws(SystemError) {
+            try fs.fdatasync(active.fd)
+            lastSyncNanos = OpenOptions.monotonicNanoseconds()
+        } catch {
+            poison(active)
+            throw EventLogError(.writeFailed, "sync failed; events since the last sync may be lost; the next append starts a new segment", path: active.path, underlying: error)
+        }
+    }
+
     /// After a failed write or sync the segment's unacknowledged tail is cut (best effort; it may not
     /// even be on disk, fsyncgate) and the next commit starts a new segment.
     private func poison(_ active: OpenState) {

@@ -150,6 +150,11 @@ extension EventLog {
         return out
     }
 
+    /// Events whose writer clock lies in `[from, to]` (Unix milliseconds, inclusive).
+    public func events(recordedFrom from: Int64, to: Int64) throws -> [Event] {
+        try events(hlcIn: HLC.make(milliseconds: from)...HLC.make(milliseconds: to, counter: .max))
+    }
+
     /// The first LSN whose HLC is at least `hlc` (seal time ranges and block index, then batches).
     func lowestLSN(atOrAfterHLC hlc: UInt64) throws(EventLogError) -> UInt64 {
         lock.lock()
