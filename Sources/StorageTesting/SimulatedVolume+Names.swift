@@ -37,8 +37,9 @@ extension SimulatedVolume {
         }
         inodes[source.parent]!.volatileEntries[source.name] = nil
         inodes[target.parent]!.volatileEntries[target.name] = moving
-        recordRename(EntryKey(directory: source.parent, name: source.name),
-                     EntryKey(directory: target.parent, name: target.name))
+        recordRename(
+            EntryKey(directory: source.parent, name: source.name),
+            EntryKey(directory: target.parent, name: target.name))
         if let replaced { collectIfUnreferenced(replaced) }
     }
 

@@ -3,6 +3,8 @@ import EventLog
 typealias InodeID = UInt64
 
 /// Linux errno values (`asm-generic/errno-base.h`), spelled out so the model needs no libc.
+/// The names are the C ones on purpose.
+// swift-format-ignore: AlwaysUseLowerCamelCase
 enum LinuxErrno {
     static let EPERM: Int32 = 1
     static let ENOENT: Int32 = 2

@@ -84,7 +84,8 @@ struct Ingest: ParsableCommand {
             try flush()
             let secs = Date().timeIntervalSince(start)
             printLine(
-                "appended \(appended) events (\(duplicates) duplicates) from \(file) in \(String(format: "%.2f", secs)) s; head LSN \(log.headLSN)")
+                "appended \(appended) events (\(duplicates) duplicates) from \(file) in \(String(format: "%.2f", secs)) s; head LSN \(log.headLSN)"
+            )
         }
     }
 }
@@ -116,10 +117,13 @@ struct Verify: ParsableCommand {
         } else {
             for o in report.origins {
                 printLine(
-                    "origin \(o.origin): \(o.sealedSegments) sealed + \(o.openSegments) open segments, \(o.events) events, LSN \(o.firstLSN.map(String.init) ?? "-")…\(o.lastLSN.map(String.init) ?? "-"), head seal \(o.headSealHash?.prefix(16) ?? "-")")
+                    "origin \(o.origin): \(o.sealedSegments) sealed + \(o.openSegments) open segments, \(o.events) events, LSN \(o.firstLSN.map(String.init) ?? "-")…\(o.lastLSN.map(String.init) ?? "-"), head seal \(o.headSealHash?.prefix(16) ?? "-")"
+                )
             }
             for p in report.problems {
-                printLine("\(p.kind.rawValue): \(p.file)\(p.offset.map { " at offset \($0)" } ?? "")\(p.lsn.map { " (LSN \($0))" } ?? ""): \(p.message)")
+                printLine(
+                    "\(p.kind.rawValue): \(p.file)\(p.offset.map { " at offset \($0)" } ?? "")\(p.lsn.map { " (LSN \($0))" } ?? ""): \(p.message)"
+                )
             }
             printLine(report.ok ? "verify: OK" : "verify: CORRUPTION FOUND")
         }
@@ -152,7 +156,8 @@ struct Stats: ParsableCommand {
             let log = try EventLog(root: options.store, options: OpenOptions(readOnly: true))
             for o in try StoreStats.collect(log).origins {
                 printLine(
-                    "origin \(o.origin)\(o.local ? " (local)" : ""): \(o.events) events, LSN \(o.firstLSN.map(String.init) ?? "-")…\(o.lastLSN.map(String.init) ?? "-"), \(o.sealedSegments) sealed segments (\(o.sealedBytes) B, \(o.sealedRecordBytes) B of records, ratio \(o.compressionRatio.map { String(format: "%.2f", $0) } ?? "-")), \(o.openSegments) open (\(o.openBytes) B), \(o.streams) streams/keys")
+                    "origin \(o.origin)\(o.local ? " (local)" : ""): \(o.events) events, LSN \(o.firstLSN.map(String.init) ?? "-")…\(o.lastLSN.map(String.init) ?? "-"), \(o.sealedSegments) sealed segments (\(o.sealedBytes) B, \(o.sealedRecordBytes) B of records, ratio \(o.compressionRatio.map { String(format: "%.2f", $0) } ?? "-")), \(o.openSegments) open (\(o.openBytes) B), \(o.streams) streams/keys"
+                )
             }
         }
     }
@@ -173,7 +178,8 @@ struct History: ParsableCommand {
 }
 
 struct Recover: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Open the store as a writer (runs recovery) and report what was repaired.")
+    static let configuration = CommandConfiguration(
+        abstract: "Open the store as a writer (runs recovery) and report what was repaired.")
     @OptionGroup var options: StoreOption
     func run() throws {
         try aibrain_storage.run {
@@ -189,7 +195,8 @@ struct Recover: ParsableCommand {
 /// `ack <event-id> <lsn>` after each append returned, flushing stdout, so a parent that kills this
 /// process with SIGKILL knows exactly which events were acknowledged.
 struct AppendLoop: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "append-loop", abstract: "Append events and print each acknowledgement (tests).")
+    static let configuration = CommandConfiguration(
+        commandName: "append-loop", abstract: "Append events and print each acknowledgement (tests).")
     @OptionGroup var options: StoreOption
     @Option(help: "Number of appends.") var count: Int = 1000
     @Option(help: "Event id prefix.") var prefix: String = "e"

@@ -36,9 +36,13 @@ import Testing
         #expect(r.events[1].duplicate == false && r.events[1].lsn == head + 1)
         // Within one batch, the second copy is a duplicate of the first.
         let twice = try log.append([draft("twin"), draft("twin")])
-        #expect(twice.events[0].duplicate == false && twice.events[1].duplicate && twice.events[1].lsn == twice.events[0].lsn)
+        #expect(
+            twice.events[0].duplicate == false && twice.events[1].duplicate
+                && twice.events[1].lsn == twice.events[0].lsn)
         // Duplicates of events still in the open segment.
-        #expect(try log.append([draft("brand-new")]).events[0] == Appended(eventID: "brand-new", lsn: head + 1, hlc: r.events[1].hlc, duplicate: true))
+        #expect(
+            try log.append([draft("brand-new")]).events[0]
+                == Appended(eventID: "brand-new", lsn: head + 1, hlc: r.events[1].hlc, duplicate: true))
     }
 
     @Test func theEventIndexIsRebuiltWhenMissingOrDamaged() throws {
@@ -145,7 +149,8 @@ import Testing
         let fs = try simulatedStore(seed: 16)
         let log = try EventLog(root: Self.root, fs: fs)
         let before = fs.mutatingOperationCount
-        let huge = EventDraft(eventID: "huge", type: "test.event", payload: [UInt8](repeating: 0x61, count: (1 << 20) + 1))
+        let huge = EventDraft(
+            eventID: "huge", type: "test.event", payload: [UInt8](repeating: 0x61, count: (1 << 20) + 1))
         #expect(throws: EventLogError.self) { try log.append([huge]) }
         let many = (0...Limits.maxBatchEvents).map { EventDraft(eventID: "m\($0)", type: "test.event") }
         #expect(throws: EventLogError.self) { try log.append(many) }
@@ -222,7 +227,9 @@ import Testing
         p.rollBytes = 2000
         let fs = try simulatedStore(seed: 17, policies: p)
         let writer = try EventLog(root: Self.root, fs: fs, options: OpenOptions(policies: p))
-        for i in 0..<40 { try writer.append([draft("e\(i)", stream: "task/T-\(i % 3)", team: i % 2 == 0 ? "dev" : "")]) }
+        for i in 0..<40 {
+            try writer.append([draft("e\(i)", stream: "task/T-\(i % 3)", team: i % 2 == 0 ? "dev" : "")])
+        }
         let reader = try EventLog(root: Self.root, fs: fs, options: OpenOptions(readOnly: true))
         #expect(try allEvents(reader).count == 40)
         for i in 40..<50 { try writer.append([draft("e\(i)", stream: "task/T-\(i % 3)")]) }

@@ -14,7 +14,8 @@ import Testing
     /// crashed between writing a batch and syncing it would have left it.
     static func withWatermark(_ b: [UInt8], _ end: Int64) -> [UInt8] {
         var c = b
-        c.replaceSubrange(96..<112, with: end == 0 ? [UInt8](repeating: 0, count: 16) : SegmentHeader.guardedValue(UInt64(end)))
+        c.replaceSubrange(
+            96..<112, with: end == 0 ? [UInt8](repeating: 0, count: 16) : SegmentHeader.guardedValue(UInt64(end)))
         return c
     }
 
@@ -62,7 +63,9 @@ import Testing
         for bit in 0..<(b.count * 8) {
             let byte = bit / 8
             let c = flipped(b, bit: bit)
-            let result: Result<OpenScan, Error> = Result { try c.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: path) } }
+            let result: Result<OpenScan, Error> = Result {
+                try c.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: path) }
+            }
             switch byte {
             case 0..<88:
                 if case .success = result { problems.append("header bit \(bit) undetected") }
@@ -126,7 +129,9 @@ import Testing
         for n in 0..<b.count {
             let prefix = Array(b[..<n])
             if n < Format.headerSize {
-                #expect(throws: EventLogError.self) { try prefix.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: "o") } }
+                #expect(throws: EventLogError.self) {
+                    try prefix.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: "o") }
+                }
                 continue
             }
             let s = try prefix.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: "o") }

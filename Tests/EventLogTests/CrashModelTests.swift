@@ -32,12 +32,18 @@ import Testing
         var out = Outcome()
         let clock = TestClock()
         do {
-            let log = try EventLog(root: root, fs: fs, options: OpenOptions(policies: policies(), clock: clock.function, preallocationBytes: 700))
+            let log = try EventLog(
+                root: root, fs: fs,
+                options: OpenOptions(policies: policies(), clock: clock.function, preallocationBytes: 700))
             for step in 0..<steps {
                 let n = 1 + rng.next(below: 4)
                 let drafts = (0..<n).map { k in
-                    draft("s\(seed)-\(step)-\(k)", stream: "task/T-\(rng.next(below: 3))", team: ["", "dev", "qa"][rng.next(below: 3)],
-                        payload: "{\"step\":\(step),\"k\":\(k),\"pad\":\"\(String(repeating: "p", count: rng.next(below: 300)))\"}")
+                    draft(
+                        "s\(seed)-\(step)-\(k)", stream: "task/T-\(rng.next(below: 3))",
+                        team: ["", "dev", "qa"][rng.next(below: 3)],
+                        payload:
+                            "{\"step\":\(step),\"k\":\(k),\"pad\":\"\(String(repeating: "p", count: rng.next(below: 300)))\"}"
+                    )
                 }
                 out.submitted.formUnion(drafts.map(\.eventID))
                 let r = try log.append(drafts)
@@ -65,10 +71,14 @@ import Testing
                 problems.append("LSNs not gap-free: \(events.map(\.lsn).prefix(20))")
             }
             let report = try StoreVerifier.verify(root: root, fs: fs)
-            if !report.ok { problems.append("verify: \(report.problems.filter { $0.kind == .corruption }.map(\.message))") }
+            if !report.ok {
+                problems.append("verify: \(report.problems.filter { $0.kind == .corruption }.map(\.message))")
+            }
             if let some = outcome.acknowledged.first {
                 let again = try log.append([draft(some)])
-                if again.events.first?.duplicate != true { problems.append("acknowledged id \(some) not known as duplicate") }
+                if again.events.first?.duplicate != true {
+                    problems.append("acknowledged id \(some) not known as duplicate")
+                }
             }
             try log.append([draft("after-recovery")])
             if try allEvents(log).count != events.count + 1 { problems.append("append after recovery not visible") }
@@ -101,8 +111,10 @@ import Testing
 
     @Test func acknowledgedEventsSurviveEveryCrashPoint() {
         let env = ProcessInfo.processInfo.environment
-        if let s = env["AIBRAIN_CRASH_SEED"].flatMap(UInt64.init), let k = env["AIBRAIN_CRASH_POINT"].flatMap(Int.init) {
-            let problems = Self.runCase(seed: s, point: k, crashDuringRecovery: env["AIBRAIN_CRASH_RECOVERY"].flatMap(Int.init))
+        if let s = env["AIBRAIN_CRASH_SEED"].flatMap(UInt64.init), let k = env["AIBRAIN_CRASH_POINT"].flatMap(Int.init)
+        {
+            let problems = Self.runCase(
+                seed: s, point: k, crashDuringRecovery: env["AIBRAIN_CRASH_RECOVERY"].flatMap(Int.init))
             #expect(problems.isEmpty, "\(problems)")
             return
         }
@@ -121,12 +133,15 @@ import Testing
                 cases += 1
                 if !problems.isEmpty {
                     failures.append(
-                        "repro: AIBRAIN_CRASH_SEED=\(seed) AIBRAIN_CRASH_POINT=\(point)\(recoveryCrash.map { " AIBRAIN_CRASH_RECOVERY=\($0)" } ?? "") swift test --filter CrashModel — \(problems)")
+                        "repro: AIBRAIN_CRASH_SEED=\(seed) AIBRAIN_CRASH_POINT=\(point)\(recoveryCrash.map { " AIBRAIN_CRASH_RECOVERY=\($0)" } ?? "") swift test --filter CrashModel — \(problems)"
+                    )
                 }
             }
         }
         #expect(cases >= 500)
-        #expect(failures.count == 0, "\(failures.count) of \(cases) crash cases failed:\n\(failures.prefix(5).joined(separator: "\n"))")
+        #expect(
+            failures.count == 0,
+            "\(failures.count) of \(cases) crash cases failed:\n\(failures.prefix(5).joined(separator: "\n"))")
         print("crash model: \(cases) crash points over \(seeds) seeds, \(failures.count) failures")
     }
 }

@@ -12,20 +12,26 @@ enum Golden {
         EventDraft(
             eventID: "0a1b2c3d4e5f60718293a4b5c6d7e8f9", type: "session.checkpointed", stream: "task/TASK-123",
             keys: ["session/S-1"], actor: "claude-dev-1", team: "dev", occurredAt: "2026-02-07T10:15:00Z",
-            payload: Array(#"{"iteration":1,"verdict":"PASS","summary":"tests pass","cost":{"tokens_in":1200,"usd":0.0123}}"#.utf8)),
+            payload: Array(
+                #"{"iteration":1,"verdict":"PASS","summary":"tests pass","cost":{"tokens_in":1200,"usd":0.0123}}"#.utf8)
+        ),
         EventDraft(
             eventID: "wi-7:claimed", type: "work_item.transitioned", typeVersion: 1, stream: "task/TASK-123",
             keys: ["item/WI-7"], actor: "claude-qa", team: "qa", correlationID: "corr-1",
             payload: Array(#"{"from":"pending","to":"claimed","retry_count":0}"#.utf8)),
         EventDraft(
-            eventID: "decision-1", type: "decision.recorded", stream: "task/TASK-123", actor: "claude-lead", team: "dev",
+            eventID: "decision-1", type: "decision.recorded", stream: "task/TASK-123", actor: "claude-lead",
+            team: "dev",
             causationID: "wi-7:claimed", provenance: "decisions/TASK-123.jsonl:1",
             payload: Array(#"{"kind":"GUARDRAIL_OVERRIDE","value":"allow_external_api","severity":"medium"}"#.utf8)),
     ]
     static let openDrafts: [EventDraft] = [
-        EventDraft(eventID: "ko-1:consulted", type: "ko.consulted", stream: "ko/KO-cm-001", keys: ["task/TASK-123"],
+        EventDraft(
+            eventID: "ko-1:consulted", type: "ko.consulted", stream: "ko/KO-cm-001", keys: ["task/TASK-123"],
             actor: "claude-dev-1", team: "dev", payload: Array(#"{"rank":1}"#.utf8)),
-        EventDraft(eventID: "outcome-1", type: "task.outcome", stream: "task/TASK-123", payload: Array(#"{"success":true}"#.utf8)),
+        EventDraft(
+            eventID: "outcome-1", type: "task.outcome", stream: "task/TASK-123",
+            payload: Array(#"{"success":true}"#.utf8)),
     ]
 
     /// Writes the golden store on a simulated file system; returns (fs, sealed path, open path).
@@ -34,7 +40,8 @@ enum Golden {
         let clock = TestClock()
         let ids = CountingIDs()
         let log = try EventLog(
-            root: "/s/.aibrain", fs: fs, options: OpenOptions(clock: clock.function, preallocationBytes: 256, segmentIDs: ids.function))
+            root: "/s/.aibrain", fs: fs,
+            options: OpenOptions(clock: clock.function, preallocationBytes: 256, segmentIDs: ids.function))
         try log.append([drafts[0]])
         clock.advance(5)
         try log.append(Array(drafts[1...]))
@@ -60,7 +67,8 @@ enum Golden {
             try Data(openBytes).write(to: URL(fileURLWithPath: dir + "/open.open"))
             let log = try EventLog(root: "/s/.aibrain", fs: fs, options: OpenOptions(readOnly: true))
             let lines = try allEvents(log).map { String(decoding: EventJSON.line($0), as: UTF8.self) }
-            try (lines.joined(separator: "\n") + "\n").write(toFile: dir + "/events.jsonl", atomically: true, encoding: .utf8)
+            try (lines.joined(separator: "\n") + "\n").write(
+                toFile: dir + "/events.jsonl", atomically: true, encoding: .utf8)
         }
         let goldenSealed = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/sealed.seg")))
         let goldenOpen = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/open.open")))
@@ -148,7 +156,9 @@ enum Golden {
         let envelopeLength = Int(u32(b, 176))
         #expect(u16(b, 180) == 2)  // regions: dev, "" (no team)
         // Region table: u32 bytes, u8 team length, team.
-        #expect(u32(b, 184) == UInt32(Golden.openDrafts[0].payload.count) && b[188] == 3 && Array(b[189..<192]) == Array("dev".utf8))
+        #expect(
+            u32(b, 184) == UInt32(Golden.openDrafts[0].payload.count) && b[188] == 3
+                && Array(b[189..<192]) == Array("dev".utf8))
         #expect(u32(b, 192) == UInt32(Golden.openDrafts[1].payload.count) && b[196] == 0)
         // First envelope at 197.
         let e = 197
@@ -159,7 +169,9 @@ enum Golden {
         #expect(u64(b, e + 8) >> 16 == 1_767_225_600_010)  // HLC physical part = clock
         #expect(Int64(bitPattern: u64(b, e + 16)) == 1_767_225_600_010)  // recorded at
         #expect(u32(b, e + 24) == UInt32(Golden.openDrafts[0].payload.count))
-        #expect(b[e + 28] == UInt8("ko-1:consulted".utf8.count) && Array(b[(e + 29)..<(e + 43)]) == Array("ko-1:consulted".utf8))
+        #expect(
+            b[e + 28] == UInt8("ko-1:consulted".utf8.count)
+                && Array(b[(e + 29)..<(e + 43)]) == Array("ko-1:consulted".utf8))
         // Everything after the batch is preallocated zeros.
         #expect(b[(128 + batchLength)...].allSatisfy { $0 == 0 })
     }
@@ -181,7 +193,10 @@ enum Golden {
             try BlockLayout.parse(UnsafeRawBufferPointer(rebasing: raw[128...]), fileOffset: 128, path: "golden")
         }
         let dir = temporaryDirectory()
-        for (name, range, size) in [("env", layout.envelopeFrame, layout.envelopeLength), ("pay0", layout.regionFrames[0], layout.regionLengths[0])] {
+        for (name, range, size) in [
+            ("env", layout.envelopeFrame, layout.envelopeLength),
+            ("pay0", layout.regionFrames[0], layout.regionLengths[0]),
+        ] {
             let frame = Array(bytes[(128 + range.lowerBound)..<(128 + range.upperBound)])
             try Data(frame).write(to: URL(fileURLWithPath: dir + "/\(name).lz4"))
             let out = try runTool(lz4, ["-d", "-f", dir + "/\(name).lz4", dir + "/\(name).raw"])

@@ -47,12 +47,17 @@ import Testing
         for it in 0..<iterations {
             let out = dir + "/out-\(it).txt"
             let p = try launch(
-                ["append-loop", "--store", store, "--count", "100000", "--prefix", "k\(it)", "--batch", "\(1 + it % 3)",
-                 "--roll-bytes", "30000", "--payload-bytes", "300"], output: out)
+                [
+                    "append-loop", "--store", store, "--count", "100000", "--prefix", "k\(it)", "--batch",
+                    "\(1 + it % 3)",
+                    "--roll-bytes", "30000", "--payload-bytes", "300",
+                ], output: out)
             usleep(UInt32.random(in: 20_000...150_000, using: &rng))
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
-            #expect(p.terminationReason == .uncaughtSignal, "iteration \(it): the child exited on its own: \(p.terminationStatus)")
+            #expect(
+                p.terminationReason == .uncaughtSignal,
+                "iteration \(it): the child exited on its own: \(p.terminationStatus)")
             for a in try acks(out) {
                 #expect(acknowledged[a.id] == nil || acknowledged[a.id] == a.lsn)
                 acknowledged[a.id] = a.lsn
@@ -63,7 +68,9 @@ import Testing
             let events = try allEvents(log)
             let ids = events.map(\.eventID)
             #expect(Set(ids).count == ids.count, "iteration \(it): duplicates")
-            #expect(events.map(\.lsn) == Array(stride(from: UInt64(1), through: UInt64(events.count), by: 1)), "iteration \(it): gap")
+            #expect(
+                events.map(\.lsn) == Array(stride(from: UInt64(1), through: UInt64(events.count), by: 1)),
+                "iteration \(it): gap")
             let byID = Dictionary(uniqueKeysWithValues: events.map { ($0.eventID, $0.lsn) })
             let lost = acknowledged.filter { byID[$0.key] != $0.value }
             #expect(lost.isEmpty, "iteration \(it): acknowledged events lost or moved: \(lost.prefix(5))")
@@ -71,7 +78,9 @@ import Testing
         }
         let report = try StoreVerifier.verify(root: store)
         #expect(report.ok, "\(report.problems)")
-        print("kill -9 loop: \(iterations) kills, \(totalAcks) acknowledged events, 0 lost, 0 duplicated; \(report.origins.first?.sealedSegments ?? 0) sealed segments")
+        print(
+            "kill -9 loop: \(iterations) kills, \(totalAcks) acknowledged events, 0 lost, 0 duplicated; \(report.origins.first?.sealedSegments ?? 0) sealed segments"
+        )
     }
 
     @Test func fourProcessesAppendingAtOnceStayGapFreeAndOrdered() throws {
@@ -80,7 +89,9 @@ import Testing
         try EventLog.create(at: store, name: "multi")
         let n = 2000
         let procs = try (0..<4).map { k in
-            try launch(["append-loop", "--store", store, "--count", "\(n)", "--prefix", "p\(k)", "--payload-bytes", "100"], output: dir + "/p\(k).txt")
+            try launch(
+                ["append-loop", "--store", store, "--count", "\(n)", "--prefix", "p\(k)", "--payload-bytes", "100"],
+                output: dir + "/p\(k).txt")
         }
         for p in procs {
             p.waitUntilExit()

@@ -72,7 +72,8 @@ import Testing
         let fs = try store(seed: 4, events: 2)
         let s = try scan(fs, Self.firstOpen)
         // A checksummed batch claiming LSN 7 where 3 belongs.
-        let stray = try CommitBatch.encode([draft("stray")], firstLSN: 7, hlcs: [HLC.make(milliseconds: 1 << 41)], recordedAt: 0)
+        let stray = try CommitBatch.encode(
+            [draft("stray")], firstLSN: 7, hlcs: [HLC.make(milliseconds: 1 << 41)], recordedAt: 0)
         try overwrite(fs, Self.firstOpen, stray, at: s.dataEnd)
         let log = try EventLog(root: Self.root, fs: fs)
         #expect(try allEvents(log).count == 2)
@@ -106,7 +107,8 @@ import Testing
         p.rollBytes = 500
         let fs = try store(seed: 6, events: 8, policies: p)
         let opens = try fs.listDirectory(Self.dir).filter { $0.hasSuffix(".open") }
-        let sealedEvents = try EventLog(root: Self.root, fs: fs, options: OpenOptions(readOnly: true)).catalog.entries.last!.lastLSN
+        let sealedEvents = try EventLog(root: Self.root, fs: fs, options: OpenOptions(readOnly: true)).catalog.entries
+            .last!.lastLSN
         let path = Self.dir + "/" + opens.last!
         try overwrite(fs, path, [0xFF], at: 30)
         let log = try EventLog(root: Self.root, fs: fs, options: OpenOptions(policies: p))
@@ -139,7 +141,8 @@ import Testing
         try fs.writeAll(fd, [1, 2, 3], at: 0)
         fs.close(fd)
         let log = try EventLog(root: Self.root, fs: fs, options: OpenOptions(policies: p))
-        #expect(log.recoveryReport.actions.contains(.removedUnfinishedSeal(file: "00000001-00000000000000000001.seg.tmp")))
+        #expect(
+            log.recoveryReport.actions.contains(.removedUnfinishedSeal(file: "00000001-00000000000000000001.seg.tmp")))
         #expect(log.recoveryReport.actions.contains(.redidSeal(file: "00000001-00000000000000000001.open")))
         #expect(fs.exists(Self.dir + "/00000001-00000000000000000001.seg"))
         #expect(!fs.exists(Self.firstOpen))

@@ -38,7 +38,9 @@ final class CountingIDs: @unchecked Sendable {
     }
 }
 
-func draft(_ id: String, stream: String = "task/T-1", type: String = "test.event", team: String = "", payload: String? = nil)
+func draft(
+    _ id: String, stream: String = "task/T-1", type: String = "test.event", team: String = "", payload: String? = nil
+)
     -> EventDraft
 {
     EventDraft(
@@ -72,7 +74,9 @@ let packageRoot: String = {
 
 /// Runs a tool, returning exit status and stdout.
 @discardableResult
-func runTool(_ path: String, _ args: [String], stdin: Data? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+func runTool(_ path: String, _ args: [String], stdin: Data? = nil) throws -> (
+    status: Int32, stdout: String, stderr: String
+) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = args
@@ -100,6 +104,9 @@ func requireTool(_ name: String) throws -> String {
 /// All events of a log, in LSN order.
 func allEvents(_ log: EventLog) throws -> [Event] {
     var out: [Event] = []
-    try log.read { out.append($0); return true }
+    try log.read {
+        out.append($0)
+        return true
+    }
     return out
 }

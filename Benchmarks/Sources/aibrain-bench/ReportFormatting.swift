@@ -41,6 +41,9 @@ struct RunMethod: Codable {
     var workDirectory: String
     var date: String
     var kernel: String
+    /// The engine's source: git commit of the repository this harness was built from, `+dirty` when
+    /// `Sources/` had uncommitted changes.
+    var engineRevision: String
 
     static func current(_ o: BenchOptions, _ w: Workload) -> RunMethod {
         #if DEBUG
@@ -57,13 +60,35 @@ struct RunMethod: Codable {
         return RunMethod(
             build: build, cpusAllowed: allowed, nproc: ProcessInfo.processInfo.activeProcessorCount, runs: o.runs,
             events: w.count, meanEventBytes: w.meta.meanEventBytes, workDirectory: o.work, date: f.string(from: Date()),
-            kernel: kernel)
+            kernel: kernel, engineRevision: engineRevision())
+    }
+
+    /// `git rev-parse --short HEAD` of the repository holding this source file, plus `+dirty`.
+    static func engineRevision() -> String {
+        var repo = "\(#filePath)"
+        for _ in 0..<4 { repo = String(repo[..<(repo.lastIndex(of: "/") ?? repo.startIndex)]) }
+        func git(_ args: [String]) -> String? {
+            let p = Process()
+            let out = Pipe()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["git", "-C", repo] + args
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            guard (try? p.run()) != nil else { return nil }
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { return nil }
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let head = git(["rev-parse", "--short", "HEAD"]) else { return "unknown" }
+        let dirty = git(["status", "--porcelain", "--", "Sources", "Package.swift"]).map { !$0.isEmpty } ?? false
+        return head + (dirty ? "+dirty" : "")
     }
 
     var line: String {
         let pinned = cpusAllowed.contains(",") || cpusAllowed.contains("-") ? "NOT pinned (CPUs \(cpusAllowed))" : "taskset to CPU \(cpusAllowed)"
         return "Method: \(build), \(pinned), medians of \(runs) runs (min–max beside), machine nproc=\(nproc), "
             + "\(grouped(Double(events))) events (mean \(fixed(meanEventBytes, 1)) B, gen_events.py seed 42), "
-            + "work dir \(workDirectory), Linux \(kernel), \(date)."
+            + "engine \(engineRevision), work dir \(workDirectory), Linux \(kernel), \(date)."
     }
 }

@@ -10,9 +10,15 @@ public struct ByteWriter {
     public var count: Int { bytes.count }
 
     @inline(__always) public mutating func u8(_ v: UInt8) { bytes.append(v) }
-    @inline(__always) public mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
-    @inline(__always) public mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
-    @inline(__always) public mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    @inline(__always) public mutating func u16(_ v: UInt16) {
+        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+    @inline(__always) public mutating func u32(_ v: UInt32) {
+        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+    @inline(__always) public mutating func u64(_ v: UInt64) {
+        withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) }
+    }
     @inline(__always) public mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
     public mutating func raw(_ v: some Sequence<UInt8>) { bytes.append(contentsOf: v) }
     public mutating func zeros(_ n: Int) { bytes.append(contentsOf: repeatElement(0, count: n)) }
@@ -189,7 +195,9 @@ extension Array where Element == UInt8 {
     }
 
     @inline(__always)
-    public mutating func withMutableBytes<T, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> T) throws(E) -> T {
+    public mutating func withMutableBytes<T, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> T) throws(E)
+        -> T
+    {
         var result: Result<T, E>?
         withUnsafeMutableBytes { raw in result = Result { () throws(E) -> T in try body(raw) } }
         return try result!.get()

@@ -33,9 +33,13 @@ public struct JSONScanner {
                 s.skipSpace()
                 let keyAt = s.i
                 let key = try s.string()
-                guard seen.insert(key).inserted else { throw Failure(offset: keyAt, reason: "duplicate key \"\(key)\"") }
+                guard seen.insert(key).inserted else {
+                    throw Failure(offset: keyAt, reason: "duplicate key \"\(key)\"")
+                }
                 s.skipSpace()
-                guard s.peek == UInt8(ascii: ":") else { throw Failure(offset: s.i, reason: "expected ':' after a key") }
+                guard s.peek == UInt8(ascii: ":") else {
+                    throw Failure(offset: s.i, reason: "expected ':' after a key")
+                }
                 s.i += 1
                 s.skipSpace()
                 let start = s.i
@@ -80,7 +84,11 @@ public struct JSONScanner {
                 }
                 break
             }
-            if c == UInt8(ascii: "\\") { plain = false; i += 2; continue }
+            if c == UInt8(ascii: "\\") {
+                plain = false
+                i += 2
+                continue
+            }
             if c < 0x20 { throw Failure(offset: i, reason: "control character in a string") }
             i += 1
         }
@@ -91,7 +99,10 @@ public struct JSONScanner {
         while true {
             guard i < bytes.count else { throw Failure(offset: start - 1, reason: "unterminated string") }
             let c = bytes[i]
-            if c == UInt8(ascii: "\"") { i += 1; break }
+            if c == UInt8(ascii: "\"") {
+                i += 1
+                break
+            }
             if c == UInt8(ascii: "\\") {
                 guard i + 1 < bytes.count else { throw Failure(offset: i, reason: "bad escape") }
                 let e = bytes[i + 1]
@@ -108,12 +119,15 @@ public struct JSONScanner {
                 case UInt8(ascii: "u"):
                     var scalar = try hex4()
                     if (0xD800..<0xDC00).contains(scalar) {
-                        guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u") else {
+                        guard i + 1 < bytes.count, bytes[i] == UInt8(ascii: "\\"), bytes[i + 1] == UInt8(ascii: "u")
+                        else {
                             throw Failure(offset: i, reason: "unpaired surrogate")
                         }
                         i += 2
                         let low = try hex4()
-                        guard (0xDC00..<0xE000).contains(low) else { throw Failure(offset: i, reason: "bad surrogate pair") }
+                        guard (0xDC00..<0xE000).contains(low) else {
+                            throw Failure(offset: i, reason: "bad surrogate pair")
+                        }
                         scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                     }
                     guard let u = Unicode.Scalar(scalar) else { throw Failure(offset: i, reason: "invalid \\u escape") }
@@ -127,7 +141,9 @@ public struct JSONScanner {
             out.append(c)
             i += 1
         }
-        guard let s = String(validating: out, as: UTF8.self) else { throw Failure(offset: start, reason: "string is not valid UTF-8") }
+        guard let s = String(validating: out, as: UTF8.self) else {
+            throw Failure(offset: start, reason: "string is not valid UTF-8")
+        }
         return s
     }
 
@@ -151,7 +167,10 @@ public struct JSONScanner {
         case UInt8(ascii: "{"):
             i += 1
             skipSpace()
-            if peek == UInt8(ascii: "}") { i += 1; return }
+            if peek == UInt8(ascii: "}") {
+                i += 1
+                return
+            }
             while true {
                 skipSpace()
                 _ = try string()
@@ -161,7 +180,10 @@ public struct JSONScanner {
                 skipSpace()
                 try skipValue(depth: depth + 1)
                 skipSpace()
-                if peek == UInt8(ascii: ",") { i += 1; continue }
+                if peek == UInt8(ascii: ",") {
+                    i += 1
+                    continue
+                }
                 guard peek == UInt8(ascii: "}") else { throw Failure(offset: i, reason: "expected ',' or '}'") }
                 i += 1
                 return
@@ -169,12 +191,18 @@ public struct JSONScanner {
         case UInt8(ascii: "["):
             i += 1
             skipSpace()
-            if peek == UInt8(ascii: "]") { i += 1; return }
+            if peek == UInt8(ascii: "]") {
+                i += 1
+                return
+            }
             while true {
                 skipSpace()
                 try skipValue(depth: depth + 1)
                 skipSpace()
-                if peek == UInt8(ascii: ",") { i += 1; continue }
+                if peek == UInt8(ascii: ",") {
+                    i += 1
+                    continue
+                }
                 guard peek == UInt8(ascii: "]") else { throw Failure(offset: i, reason: "expected ',' or ']'") }
                 i += 1
                 return
@@ -203,13 +231,17 @@ public struct JSONScanner {
         if d == 0x30 { i += 1 } else { while let c = peek, c >= 0x30 && c <= 0x39 { i += 1 } }
         if peek == UInt8(ascii: ".") {
             i += 1
-            guard let c = peek, c >= 0x30 && c <= 0x39 else { throw Failure(offset: i, reason: "digit expected after '.'") }
+            guard let c = peek, c >= 0x30 && c <= 0x39 else {
+                throw Failure(offset: i, reason: "digit expected after '.'")
+            }
             while let c = peek, c >= 0x30 && c <= 0x39 { i += 1 }
         }
         if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
             i += 1
             if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { i += 1 }
-            guard let c = peek, c >= 0x30 && c <= 0x39 else { throw Failure(offset: i, reason: "digit expected in exponent") }
+            guard let c = peek, c >= 0x30 && c <= 0x39 else {
+                throw Failure(offset: i, reason: "digit expected in exponent")
+            }
             while let c = peek, c >= 0x30 && c <= 0x39 { i += 1 }
         }
     }
@@ -221,7 +253,13 @@ public struct JSONScanner {
         for c in raw {
             if inString {
                 out.append(c)
-                if escaped { escaped = false } else if c == UInt8(ascii: "\\") { escaped = true } else if c == UInt8(ascii: "\"") { inString = false }
+                if escaped {
+                    escaped = false
+                } else if c == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if c == UInt8(ascii: "\"") {
+                    inString = false
+                }
             } else if c == UInt8(ascii: "\"") {
                 inString = true
                 out.append(c)

@@ -24,7 +24,8 @@ public enum LZ4Frame {
         out.withUnsafeMutableBytes { dst in
             written = LZ4F_compressFrame(dst.baseAddress! + start, bound, source.baseAddress, source.count, &prefs)
         }
-        precondition(LZ4F_isError(written) == 0, "LZ4F_compressFrame failed: \(String(cString: LZ4F_getErrorName(written)))")
+        precondition(
+            LZ4F_isError(written) == 0, "LZ4F_compressFrame failed: \(String(cString: LZ4F_getErrorName(written)))")
         out.removeLast(bound - written)
         return written
     }

@@ -122,7 +122,8 @@ extension FileSystem {
     {
         var done = 0
         while done < buffer.count {
-            let n = try pread(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + Int64(done))
+            let n = try pread(
+                fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]), at: offset + Int64(done))
             if n == 0 { break }
             done += n
         }
@@ -185,7 +186,7 @@ extension FileSystem {
         }
         let parent = directoryName(of: path)
         if parent != path { try makeDirectories(parent) }
-        do { try makeDirectory(path) } catch where error.errno == 17 { return }
+        do { try makeDirectory(path) } catch  where error.errno == 17 { return }
         try fsyncDirectory(parent)
     }
 }

@@ -64,10 +64,11 @@ public struct EnvelopeView {
     public var recordedAt: Int64
     public var payloadLength: Int
     /// event id, type, stream, key0…key3, actor, correlation, causation, occurred at, provenance.
-    public var ranges: (
-        Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>,
-        Range<Int>, Range<Int>, Range<Int>, Range<Int>
-    )
+    public var ranges:
+        (
+            Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>, Range<Int>,
+            Range<Int>, Range<Int>, Range<Int>, Range<Int>
+        )
 
     /// Parses the envelope at `offset` in `buffer`, checking every length against the buffer and the limits.
     @inline(__always)
@@ -125,7 +126,8 @@ public struct EnvelopeView {
         guard s.offset == end, id.count > 0, type.count > 0 else {
             throw DecodeFailure(
                 field: "envelope", offset: base + offset,
-                reason: s.offset != end ? "fields end at \(s.offset - offset), length says \(length)" : "empty id or type")
+                reason: s.offset != end
+                    ? "fields end at \(s.offset - offset), length says \(length)" : "empty id or type")
         }
         return EnvelopeView(
             start: offset, length: length, flags: flags, keyCount: keyCount, hexEventID: kc & Format.hexEventIDBit != 0,
@@ -181,7 +183,7 @@ public struct EnvelopeView {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif

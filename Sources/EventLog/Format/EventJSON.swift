@@ -70,7 +70,10 @@ public enum EventJSON {
                         guard let k = try? s.string() else { throw fail("keys", "must be an array of strings") }
                         keys.append(k)
                         s.skipSpace()
-                        if s.peek == UInt8(ascii: ",") { s.i += 1; continue }
+                        if s.peek == UInt8(ascii: ",") {
+                            s.i += 1
+                            continue
+                        }
                         break
                     }
                 }
@@ -90,7 +93,9 @@ public enum EventJSON {
             case "origin", "epoch", "lsn", "hlc", "recorded_at":
                 break
             case "flags":
-                guard let v = UInt8(String(decoding: m.value, as: UTF8.self)) else { throw fail("flags", "must be an integer from 0 to 255") }
+                guard let v = UInt8(String(decoding: m.value, as: UTF8.self)) else {
+                    throw fail("flags", "must be an integer from 0 to 255")
+                }
                 d.flags = v
             case "data":
                 guard m.value.first == UInt8(ascii: "{") else { throw fail("data", "must be a JSON object") }
@@ -108,12 +113,15 @@ public enum EventJSON {
         }
         if hasData && flatFields > 0 {
             throw EventLogError(
-                .invalidInput, "line \(lineNumber): fields beside `data` must be envelope fields (move them into `data`)")
+                .invalidInput,
+                "line \(lineNumber): fields beside `data` must be envelope fields (move them into `data`)")
         }
         if !hasData { payload.append(UInt8(ascii: "}")) }
         if hasData, payload.contains(UInt8(ascii: "\"")) {
             // A usage block inside `data` also sets the flag.
-            if let inner = try? JSONScanner.members(of: payload), inner.contains(where: { $0.key == "cost" || $0.key == "usage" }) {
+            if let inner = try? JSONScanner.members(of: payload),
+                inner.contains(where: { $0.key == "cost" || $0.key == "usage" })
+            {
                 d.flags |= Format.EnvelopeFlag.usage
             }
         }
@@ -200,6 +208,7 @@ public enum ISO8601 {
             let s = String(v)
             return String(repeating: "0", count: max(0, w - s.count)) + s
         }
-        return "\(p(y, 4))-\(p(m, 2))-\(p(d, 2))T\(p(rem / 3_600_000, 2)):\(p(rem / 60_000 % 60, 2)):\(p(rem / 1000 % 60, 2)).\(p(rem % 1000, 3))Z"
+        return
+            "\(p(y, 4))-\(p(m, 2))-\(p(d, 2))T\(p(rem / 3_600_000, 2)):\(p(rem / 60_000 % 60, 2)):\(p(rem / 1000 % 60, 2)).\(p(rem % 1000, 3))Z"
     }
 }

@@ -68,8 +68,15 @@ public enum Format {
 
     public static let envelopeFixedSize = 28
 
-    public enum Kind: UInt8, Sendable { case open = 1, sealed = 2 }
-    public enum Codec: UInt8, Sendable { case none = 0, lz4Frame = 1 }
+    public enum Kind: UInt8, Sendable {
+        case open = 1
+        case sealed = 2
+    }
+
+    public enum Codec: UInt8, Sendable {
+        case none = 0
+        case lz4Frame = 1
+    }
 
     /// Compatible feature flags: a reader that does not know one may still read the segment.
     public enum CompatibleFeature {

@@ -24,7 +24,8 @@ func walkRecords(
                 reason: "runs past its region (\(start) + \(env.payloadLength) > \(region.count))")
         }
         guard hlcRange.contains(env.hlc) else {
-            throw DecodeFailure(field: "hlc", offset: envelopeBase + offset + 8, reason: "outside the batch's clock range")
+            throw DecodeFailure(
+                field: "hlc", offset: envelopeBase + offset + 8, reason: "outside the batch's clock range")
         }
         used[env.region] = start + env.payloadLength
         try body(i, env, UnsafeRawBufferPointer(rebasing: region[start..<start + env.payloadLength]))

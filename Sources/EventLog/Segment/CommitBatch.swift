@@ -69,7 +69,9 @@ public enum CommitBatch {
         return w.bytes
     }
 
-    static func padding(_ length: Int) -> Int { (Format.batchAlignment - length % Format.batchAlignment) % Format.batchAlignment }
+    static func padding(_ length: Int) -> Int {
+        (Format.batchAlignment - length % Format.batchAlignment) % Format.batchAlignment
+    }
 }
 
 /// The parsed header of a commit batch, with the ranges of its regions (relative to the batch start).
@@ -113,7 +115,9 @@ extension CommitBatch {
             return .bad(reason: "nonzero bytes after a zero magic")
         }
         guard magic == Format.batchMagic else { return .bad(reason: String(format32: magic)) }
-        guard length >= Format.batchHeaderSize, length % Format.batchAlignment == 0, length <= Limits.maxBatchBytes + (1 << 20) else {
+        guard length >= Format.batchHeaderSize, length % Format.batchAlignment == 0,
+            length <= Limits.maxBatchBytes + (1 << 20)
+        else {
             return .bad(reason: "batch length \(length) is impossible")
         }
         guard length <= buffer.count else {
@@ -142,7 +146,8 @@ extension CommitBatch {
         let regionCount = Int(try r.u16("region count"))
         _ = try r.u16("reserved")
         guard count >= 1, count <= Limits.maxBatchEvents, firstLSN >= 1, firstHLC <= lastHLC else {
-            throw DecodeFailure(field: "batch header", offset: 16, reason: "count \(count), lsn \(firstLSN), clocks out of order")
+            throw DecodeFailure(
+                field: "batch header", offset: 16, reason: "count \(count), lsn \(firstLSN), clocks out of order")
         }
         var teams: [String] = []
         var sizes: [Int] = []

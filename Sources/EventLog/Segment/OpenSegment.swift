@@ -46,7 +46,8 @@ public enum OpenSegmentScanner {
         do {
             header = try SegmentHeader.decode(file)
         } catch {
-            throw EventLogError.corrupt("segment header: \(error.field) \(error.reason)", path: path, offset: Int64(error.offset))
+            throw EventLogError.corrupt(
+                "segment header: \(error.field) \(error.reason)", path: path, offset: Int64(error.offset))
         }
         guard header.kind == .open else {
             throw EventLogError.corrupt("header of an .open file says it is sealed", path: path, offset: 10)
@@ -69,7 +70,9 @@ public enum OpenSegmentScanner {
                 // Zeros where the next batch would be are the clean end only if nothing valid follows
                 // (a zeroed batch in the middle must not silently hide the ones after it).
                 if let later = validBatch(after: offset, in: data) {
-                    tail = .corrupt(offset: Int64(offset), reason: "zero bytes where a batch belongs; a valid batch follows at offset \(later)")
+                    tail = .corrupt(
+                        offset: Int64(offset),
+                        reason: "zero bytes where a batch belongs; a valid batch follows at offset \(later)")
                 }
                 break scanning
             case .batch(let layout):
@@ -81,7 +84,8 @@ public enum OpenSegmentScanner {
                     break scanning
                 }
                 if let limitLSN, layout.lastLSN > limitLSN {
-                    tail = .corrupt(offset: Int64(offset), reason: "batch crosses the successor's first LSN \(limitLSN + 1)")
+                    tail = .corrupt(
+                        offset: Int64(offset), reason: "batch crosses the successor's first LSN \(limitLSN + 1)")
                     break scanning
                 }
                 let batch = UnsafeRawBufferPointer(rebasing: rest[..<layout.length])
@@ -90,12 +94,15 @@ public enum OpenSegmentScanner {
                         try visit?(lsn, view, env, payload, layout.teams[view.region])
                     }
                 } catch {
-                    tail = .corrupt(offset: Int64(offset), reason: "batch at LSN \(layout.firstLSN) has a checksum but bad records: \(error)")
+                    tail = .corrupt(
+                        offset: Int64(offset),
+                        reason: "batch at LSN \(layout.firstLSN) has a checksum but bad records: \(error)")
                     break scanning
                 }
                 batches.append(
                     BatchRef(
-                        offset: Int64(offset), firstLSN: layout.firstLSN, count: layout.count, firstHLC: layout.firstHLC,
+                        offset: Int64(offset), firstLSN: layout.firstLSN, count: layout.count,
+                        firstHLC: layout.firstHLC,
                         lastHLC: layout.lastHLC, paddedLength: layout.paddedLength))
                 expectLSN = layout.lastLSN + 1
                 lastHLC = layout.lastHLC
@@ -103,7 +110,8 @@ public enum OpenSegmentScanner {
             case .incomplete(let reason), .bad(let reason):
                 // Torn only if nothing valid follows (contract 4): look for any later valid batch.
                 if let later = validBatch(after: offset, in: data) {
-                    tail = .corrupt(offset: Int64(offset), reason: "\(reason); a valid batch follows at offset \(later)")
+                    tail = .corrupt(
+                        offset: Int64(offset), reason: "\(reason); a valid batch follows at offset \(later)")
                 } else {
                     let nonzero = data[offset...].lastIndex(where: { $0 != 0 }).map { $0 + 1 - offset } ?? 0
                     tail = .torn(offset: Int64(offset), reason: reason, bytes: nonzero)
@@ -119,7 +127,9 @@ public enum OpenSegmentScanner {
             case .clean, .torn:
                 tail = .corrupt(
                     offset: Int64(offset),
-                    reason: "valid data ends at offset \(offset) but data up to offset \(w) was acknowledged: acknowledged bytes are missing")
+                    reason:
+                        "valid data ends at offset \(offset) but data up to offset \(w) was acknowledged: acknowledged bytes are missing"
+                )
             }
         }
         return OpenScan(

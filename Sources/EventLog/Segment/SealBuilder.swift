@@ -126,7 +126,9 @@ struct SealBuilder {
         patch32(UInt32(length), 4)
         patch32(UInt32(envFrame), 48)
         for (r, at) in descriptorAt.enumerated() { patch32(UInt32(frameLengths[r]), at) }
-        let sum = out.withUnsafeBytes { XXH3.hash(UnsafeRawBufferPointer(rebasing: $0[(start + 16)..<(start + length)])) }
+        let sum = out.withUnsafeBytes {
+            XXH3.hash(UnsafeRawBufferPointer(rebasing: $0[(start + 16)..<(start + length)]))
+        }
         withUnsafeBytes(of: sum.littleEndian) { for i in 0..<8 { out[start + 8 + i] = $0[i] } }
         blocks.append(
             SealFooter.BlockEntry(

@@ -134,13 +134,16 @@ public struct SealFooter: Sendable, Equatable {
                 firstHLC: try r.u64("block first hlc"), count: try r.u32("block count"),
                 storedLength: try r.u32("block length"))
             guard e.firstLSN == expected, e.count >= 1 else {
-                throw DecodeFailure(field: "block index", offset: base + r.offset - 32, reason: "LSNs are not contiguous")
+                throw DecodeFailure(
+                    field: "block index", offset: base + r.offset - 32, reason: "LSNs are not contiguous")
             }
             expected += UInt64(e.count)
             blocks.append(e)
         }
         guard expected == last + 1 else {
-            throw DecodeFailure(field: "block index", offset: base + r.offset, reason: "blocks cover \(expected - first) of \(count) events")
+            throw DecodeFailure(
+                field: "block index", offset: base + r.offset,
+                reason: "blocks cover \(expected - first) of \(count) events")
         }
         var streams: [(name: String, lsns: [UInt64])] = []
         streams.reserveCapacity(streamCount)
@@ -156,8 +159,9 @@ public struct SealFooter: Sendable, Equatable {
             for i in 0..<Int(n) {
                 let d = try r.varint("stream lsn delta")
                 let l = prev &+ d
-                guard (i == 0 || d > 0), l <= last, l >= prev else {
-                    throw DecodeFailure(field: "stream lsn", offset: base + r.offset, reason: "not ascending within the segment")
+                guard i == 0 || d > 0, l <= last, l >= prev else {
+                    throw DecodeFailure(
+                        field: "stream lsn", offset: base + r.offset, reason: "not ascending within the segment")
                 }
                 lsns.append(l)
                 prev = l
@@ -204,7 +208,9 @@ public struct SealTrailer: Sendable, Equatable {
             throw DecodeFailure(field: "seal trailer", offset: base, reason: "needs 256 bytes")
         }
         guard Array(b[248..<256]) == magic else {
-            throw DecodeFailure(field: "seal trailer magic", offset: base + 248, reason: "missing: the segment is truncated or not sealed")
+            throw DecodeFailure(
+                field: "seal trailer magic", offset: base + 248,
+                reason: "missing: the segment is truncated or not sealed")
         }
         let stored = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 240, as: UInt64.self))
         guard XXH3.hash(UnsafeRawBufferPointer(rebasing: b[0..<240])) == stored else {
@@ -220,6 +226,7 @@ public struct SealTrailer: Sendable, Equatable {
             throw DecodeFailure(field: "signature length", offset: base + 12, reason: "\(sigLen) > 192")
         }
         let sig = try r.array(sigLen, "signature")
-        return SealTrailer(footerOffset: off, footerLength: len, sealHash: hash, signatureAlgorithm: alg, signature: sig)
+        return SealTrailer(
+            footerOffset: off, footerLength: len, sealHash: hash, signatureAlgorithm: alg, signature: sig)
     }
 }

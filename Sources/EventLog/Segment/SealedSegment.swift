@@ -15,7 +15,9 @@ public final class SealedSegment: @unchecked Sendable {
     public init(fs: any FileSystem, path: String) throws(EventLogError) {
         self.fs = fs
         self.path = path
-        let fd = try fs.attempt("opening sealed segment", path: path) { () throws(SystemError) in try fs.open(path, .readOnly) }
+        let fd = try fs.attempt("opening sealed segment", path: path) { () throws(SystemError) in
+            try fs.open(path, .readOnly)
+        }
         self.fd = fd
         do throws(EventLogError) {
             fileSize = try fs.attempt("reading size", path: path) { () throws(SystemError) in try fs.size(fd) }
@@ -59,17 +61,20 @@ public final class SealedSegment: @unchecked Sendable {
             }
             guard footer.firstLSN == header.firstLSN else {
                 throw EventLogError.corrupt(
-                    "footer first LSN \(footer.firstLSN) != header first LSN \(header.firstLSN)", path: path, offset: fo + 16)
+                    "footer first LSN \(footer.firstLSN) != header first LSN \(header.firstLSN)", path: path,
+                    offset: fo + 16)
             }
             var expect = UInt64(Format.headerSize)
             for b in footer.blocks {
                 guard b.offset == expect else {
-                    throw EventLogError.corrupt("block index entry points to \(b.offset), expected \(expect)", path: path, offset: fo)
+                    throw EventLogError.corrupt(
+                        "block index entry points to \(b.offset), expected \(expect)", path: path, offset: fo)
                 }
                 expect += UInt64(b.storedLength)
             }
             guard expect == trailer.footerOffset else {
-                throw EventLogError.corrupt("blocks end at \(expect) but the footer starts at \(fo)", path: path, offset: fo)
+                throw EventLogError.corrupt(
+                    "blocks end at \(expect) but the footer starts at \(fo)", path: path, offset: fo)
             }
         } catch {
             fs.close(fd)
@@ -79,10 +84,13 @@ public final class SealedSegment: @unchecked Sendable {
 
     deinit { fs.close(fd) }
 
-    static func decode<T>(path: String, offset: Int64, _ body: () throws(DecodeFailure) -> T) throws(EventLogError) -> T {
+    static func decode<T>(path: String, offset: Int64, _ body: () throws(DecodeFailure) -> T) throws(EventLogError) -> T
+    {
         do { return try body() } catch {
             if error.isUnsupported {
-                throw EventLogError(.unsupported, "\(error.field) \(error.reason)", path: path, hint: "open this store with a newer aibrain")
+                throw EventLogError(
+                    .unsupported, "\(error.field) \(error.reason)", path: path,
+                    hint: "open this store with a newer aibrain")
             }
             throw EventLogError.corrupt("\(error.field) \(error.reason)", path: path, offset: Int64(error.offset))
         }
@@ -183,7 +191,8 @@ public final class DecodedBlock: @unchecked Sendable {
             total += n
         }
         var pay = [UInt8](repeating: 0, count: total)
-        try layout.decompress(stored, envelopes: &env, payloads: &pay, decompressor: decompressor, path: path, fileOffset: fileOffset)
+        try layout.decompress(
+            stored, envelopes: &env, payloads: &pay, decompressor: decompressor, path: path, fileOffset: fileOffset)
         var eo = [Int32]()
         var pr = [UInt8]()
         var po = [Int32]()
@@ -196,7 +205,8 @@ public final class DecodedBlock: @unchecked Sendable {
             try env.withUnsafeBytes { envBuf in
                 try pay.withUnsafeBytes { payBuf in
                     let regionBufs = layout.regionLengths.indices.map { r in
-                        UnsafeRawBufferPointer(rebasing: payBuf[regionStart[r]..<regionStart[r] + layout.regionLengths[r]])
+                        UnsafeRawBufferPointer(
+                            rebasing: payBuf[regionStart[r]..<regionStart[r] + layout.regionLengths[r]])
                     }
                     var offset = 0
                     try walkRecords(
@@ -213,7 +223,8 @@ public final class DecodedBlock: @unchecked Sendable {
             }
         } catch let e as DecodeFailure {
             throw EventLogError.corrupt(
-                "record in block at LSN \(firstLSN): \(e.field) at envelope offset \(e.offset): \(e.reason)", path: path,
+                "record in block at LSN \(firstLSN): \(e.field) at envelope offset \(e.offset): \(e.reason)",
+                path: path,
                 offset: Int64(fileOffset))
         } catch {
             throw EventLogError.corrupt("record in block: \(error)", path: path, offset: Int64(fileOffset))
@@ -240,7 +251,9 @@ public final class DecodedBlock: @unchecked Sendable {
     }
 
     /// The envelope of record `i` and its bytes, for filters that must not parse payloads.
-    public func withRecord<T>(_ i: Int, _ body: (EnvelopeView, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> T) -> T {
+    public func withRecord<T>(_ i: Int, _ body: (EnvelopeView, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> T)
+        -> T
+    {
         envelopes.withUnsafeBytes { env in
             payloads.withUnsafeBytes { pay in
                 let view = try! EnvelopeView.parse(env, at: Int(envelopeOffsets[i]))
@@ -265,8 +278,12 @@ struct BlockLayout {
     var regionFrames: [Range<Int>]
 
     /// Checks magic, length and XXH3-64 of a block whose bytes start `stored`.
-    static func parse(_ stored: UnsafeRawBufferPointer, fileOffset: Int, path: String) throws(EventLogError) -> BlockLayout {
-        func bad(_ why: String) -> EventLogError { EventLogError.corrupt("block: \(why)", path: path, offset: Int64(fileOffset)) }
+    static func parse(_ stored: UnsafeRawBufferPointer, fileOffset: Int, path: String) throws(EventLogError)
+        -> BlockLayout
+    {
+        func bad(_ why: String) -> EventLogError {
+            EventLogError.corrupt("block: \(why)", path: path, offset: Int64(fileOffset))
+        }
         guard stored.count >= Format.blockHeaderSize else { throw bad("shorter than a block header") }
         let magic = UInt32(littleEndian: stored.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
         guard magic == Format.blockMagic else { throw bad("bad magic 0x\(String(magic, radix: 16))") }
@@ -297,7 +314,9 @@ struct BlockLayout {
                 lengths.append(Int(try r.u32("region length")))
                 guard lengths.last! <= 64 << 20 else { throw bad("region length too large") }
                 let n = Int(try r.u8("team length"))
-                guard let t = String(validating: try r.bytes(n, "team"), as: UTF8.self) else { throw bad("team not UTF-8") }
+                guard let t = String(validating: try r.bytes(n, "team"), as: UTF8.self) else {
+                    throw bad("team not UTF-8")
+                }
                 teams.append(t)
             }
             var at = r.offset

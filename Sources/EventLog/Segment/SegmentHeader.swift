@@ -62,7 +62,8 @@ public struct SegmentHeader: Sendable, Equatable {
     /// Decodes and checks magic, version, checksum and feature flags.
     public static func decode(_ b: UnsafeRawBufferPointer) throws(DecodeFailure) -> SegmentHeader {
         guard b.count >= Format.headerSize else {
-            throw DecodeFailure(field: "segment header", offset: 0, reason: "file is \(b.count) bytes, header needs 128")
+            throw DecodeFailure(
+                field: "segment header", offset: 0, reason: "file is \(b.count) bytes, header needs 128")
         }
         guard Array(b[0..<8]) == Format.segmentMagic else {
             throw DecodeFailure(field: "magic", offset: 0, reason: "not an aibrain segment")
@@ -71,11 +72,14 @@ public struct SegmentHeader: Sendable, Equatable {
         let stored = UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 88, as: UInt64.self))
         let actual = XXH3.hash(UnsafeRawBufferPointer(rebasing: b[0..<88]))
         guard stored == actual else {
-            throw DecodeFailure(field: "header checksum", offset: 88, reason: "mismatch (stored \(hex64(stored)), computed \(hex64(actual)))")
+            throw DecodeFailure(
+                field: "header checksum", offset: 88,
+                reason: "mismatch (stored \(hex64(stored)), computed \(hex64(actual)))")
         }
         let version = try r.u16("format version")
         guard version == Format.formatVersion else {
-            throw DecodeFailure(field: "format version", offset: 8, reason: "version \(version); this build reads version 1")
+            throw DecodeFailure(
+                field: "format version", offset: 8, reason: "version \(version); this build reads version 1")
         }
         guard let kind = Format.Kind(rawValue: try r.u8("kind")) else {
             throw DecodeFailure(field: "kind", offset: 10, reason: "unknown segment kind")

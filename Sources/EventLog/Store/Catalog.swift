@@ -92,7 +92,9 @@ public struct Catalog: Sendable, Equatable {
             var r = ByteReader(UnsafeRawBufferPointer(rebasing: b[..<(b.count - 8)]), offset: 8)
             guard try r.u32("version") == 1 else { throw DecodeFailure(field: "version", offset: 8, reason: "unknown") }
             let n = Int(try r.u32("segment count"))
-            guard n <= r.remaining / Self.entrySize else { throw DecodeFailure(field: "segment count", offset: 12, reason: "too large") }
+            guard n <= r.remaining / Self.entrySize else {
+                throw DecodeFailure(field: "segment count", offset: 12, reason: "too large")
+            }
             var c = Catalog()
             for _ in 0..<n {
                 c.entries.append(
@@ -101,23 +103,30 @@ public struct Catalog: Sendable, Equatable {
                         firstHLC: try r.u64("first hlc"), lastHLC: try r.u64("last hlc"),
                         minRecordedAt: try r.i64("min recorded at"), maxRecordedAt: try r.i64("max recorded at"),
                         fileSize: try r.i64("file size"), sealHash: try r.array(32, "seal hash"),
-                        previousSealHash: try r.array(32, "previous seal hash"), segmentID: try r.array(16, "segment id")))
+                        previousSealHash: try r.array(32, "previous seal hash"),
+                        segmentID: try r.array(16, "segment id")))
             }
             let s = Int(try r.u32("stream count"))
             for _ in 0..<s {
                 let name = try r.string("stream", maxLength: Limits.maxStreamLength)
                 let k = Int(try r.varint("count"))
-                guard k <= n else { throw DecodeFailure(field: "stream segments", offset: r.offset, reason: "too many") }
+                guard k <= n else {
+                    throw DecodeFailure(field: "stream segments", offset: r.offset, reason: "too many")
+                }
                 var list: [Int] = []
                 var prev = 0
                 for _ in 0..<k {
                     prev += Int(try r.varint("segment index"))
-                    guard prev < n else { throw DecodeFailure(field: "segment index", offset: r.offset, reason: "out of range") }
+                    guard prev < n else {
+                        throw DecodeFailure(field: "segment index", offset: r.offset, reason: "out of range")
+                    }
                     list.append(prev)
                 }
                 c.streams[name] = list
             }
-            guard r.remaining == 0 else { throw DecodeFailure(field: "catalog", offset: r.offset, reason: "trailing bytes") }
+            guard r.remaining == 0 else {
+                throw DecodeFailure(field: "catalog", offset: r.offset, reason: "trailing bytes")
+            }
             return c
         }
     }

@@ -62,7 +62,9 @@ public final class EventIDIndex: @unchecked Sendable {
     }
 
     /// Encodes entries (sorted here unless `alreadySorted`).
-    public static func encode(_ entries: [Entry], coveredSegments: UInt64, lastSealHash: [UInt8], alreadySorted: Bool = false) -> [UInt8] {
+    public static func encode(
+        _ entries: [Entry], coveredSegments: UInt64, lastSealHash: [UInt8], alreadySorted: Bool = false
+    ) -> [UInt8] {
         let sorted = alreadySorted ? entries : entries.sorted()
         let b = bucketBits(for: sorted.count)
         var w = ByteWriter(capacity: headerSize + ((1 << b) + 1) * 4 + sorted.count * entrySize + 8)
@@ -91,13 +93,17 @@ public final class EventIDIndex: @unchecked Sendable {
         return w.bytes
     }
 
-    @inline(__always) static func bucketOf(_ hash: UInt64, _ bits: Int) -> Int { bits == 0 ? 0 : Int(hash >> (64 - bits)) }
+    @inline(__always) static func bucketOf(_ hash: UInt64, _ bits: Int) -> Int {
+        bits == 0 ? 0 : Int(hash >> (64 - bits))
+    }
 
     /// Opens the index, reading only its header (the directory and buckets are read per lookup).
     public init(fs: any FileSystem, path: String) throws(EventLogError) {
         self.fs = fs
         self.path = path
-        let fd = try fs.attempt("opening event-id index", path: path) { () throws(SystemError) in try fs.open(path, .readOnly) }
+        let fd = try fs.attempt("opening event-id index", path: path) { () throws(SystemError) in
+            try fs.open(path, .readOnly)
+        }
         self.fd = fd
         let head = try fs.attempt("reading event-id index", path: path) { () throws(SystemError) in
             try fs.read(fd, count: Self.headerSize, at: 0)
@@ -119,11 +125,13 @@ public final class EventIDIndex: @unchecked Sendable {
         count = v.2
         coveredSegments = v.3
         lastSealHash = Array(head[32..<64])
-        let expected = Int64(Self.headerSize + ((1 << bucketBits) + 1) * 4 + 8) + Int64(count) * Int64(Self.entrySize) + 8
+        let expected =
+            Int64(Self.headerSize + ((1 << bucketBits) + 1) * 4 + 8) + Int64(count) * Int64(Self.entrySize) + 8
         guard v.0 == 1, bucketBits <= 24, size == expected else {
             fs.close(fd)
             self.fd = nil
-            throw EventLogError.corrupt("event-id index size \(size) != \(expected) (rebuilt automatically)", path: path)
+            throw EventLogError.corrupt(
+                "event-id index size \(size) != \(expected) (rebuilt automatically)", path: path)
         }
     }
 
@@ -136,7 +144,9 @@ public final class EventIDIndex: @unchecked Sendable {
             XXH3.hash(UnsafeRawBufferPointer(rebasing: b[..<(b.count - 8)]))
                 == UInt64(littleEndian: b.loadUnaligned(fromByteOffset: b.count - 8, as: UInt64.self))
         }
-        guard ok else { throw EventLogError.corrupt("event-id index checksum mismatch (rebuilt automatically)", path: path) }
+        guard ok else {
+            throw EventLogError.corrupt("event-id index checksum mismatch (rebuilt automatically)", path: path)
+        }
     }
 
     private func wholeFile() throws(EventLogError) -> [UInt8] {
@@ -161,17 +171,25 @@ public final class EventIDIndex: @unchecked Sendable {
                 try fs.read(fd, count: size, at: 0)
             }
         }
-        guard bytes.count == entriesAt else { throw EventLogError.corrupt("event-id index directory cut short", path: path) }
+        guard bytes.count == entriesAt else {
+            throw EventLogError.corrupt("event-id index directory cut short", path: path)
+        }
         let dir: [UInt32]? = bytes.withUnsafeBytes { b in
-            guard XXH3.hash(UnsafeRawBufferPointer(rebasing: b[..<(entriesAt - 8)]))
-                == UInt64(littleEndian: b.loadUnaligned(fromByteOffset: entriesAt - 8, as: UInt64.self))
+            guard
+                XXH3.hash(UnsafeRawBufferPointer(rebasing: b[..<(entriesAt - 8)]))
+                    == UInt64(littleEndian: b.loadUnaligned(fromByteOffset: entriesAt - 8, as: UInt64.self))
             else { return nil }
-            let d = (0..<n).map { UInt32(littleEndian: b.loadUnaligned(fromByteOffset: Self.headerSize + $0 * 4, as: UInt32.self)) }
+            let d = (0..<n).map {
+                UInt32(littleEndian: b.loadUnaligned(fromByteOffset: Self.headerSize + $0 * 4, as: UInt32.self))
+            }
             // Starts must rise and end at the entry count.
             for k in 1..<n where d[k] < d[k - 1] { return nil }
             return d.last == UInt32(count) ? d : nil
         }
-        guard let dir else { throw EventLogError.corrupt("event-id index directory checksum mismatch (rebuilt automatically)", path: path) }
+        guard let dir else {
+            throw EventLogError.corrupt(
+                "event-id index directory checksum mismatch (rebuilt automatically)", path: path)
+        }
         directory = dir
         return dir
     }
@@ -210,10 +228,11 @@ public final class EventIDIndex: @unchecked Sendable {
             for k in 0..<(hi - lo) {
                 let at = base + k * Self.entrySize
                 if UInt64(littleEndian: b.loadUnaligned(fromByteOffset: at, as: UInt64.self)) == hash {
-                    out.append((
-                        UInt32(littleEndian: b.loadUnaligned(fromByteOffset: at + 16, as: UInt32.self)),
-                        UInt64(littleEndian: b.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self))
-                    ))
+                    out.append(
+                        (
+                            UInt32(littleEndian: b.loadUnaligned(fromByteOffset: at + 16, as: UInt32.self)),
+                            UInt64(littleEndian: b.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self))
+                        ))
                 }
             }
         }

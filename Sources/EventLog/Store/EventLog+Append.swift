@@ -58,7 +58,8 @@ extension EventLog {
         guard !drafts.isEmpty else { return AppendResult(events: [], durable: true, epoch: epoch) }
         // Limits before anything is allocated or written.
         guard drafts.count <= Limits.maxBatchEvents else {
-            throw EventLogError(.invalidInput, "a batch holds \(drafts.count) events; the limit is \(Limits.maxBatchEvents)")
+            throw EventLogError(
+                .invalidInput, "a batch holds \(drafts.count) events; the limit is \(Limits.maxBatchEvents)")
         }
         var bytes = 0
         for (i, d) in drafts.enumerated() {
@@ -66,7 +67,8 @@ extension EventLog {
             bytes += EnvelopeCodec.encodedSize(d) + d.payload.count
         }
         guard bytes <= Limits.maxBatchBytes else {
-            throw EventLogError(.invalidInput, "a batch holds \(bytes) bytes; the limit is \(Limits.maxBatchBytes) (64 MiB)")
+            throw EventLogError(
+                .invalidInput, "a batch holds \(bytes) bytes; the limit is \(Limits.maxBatchBytes) (64 MiB)")
         }
         let request = CommitRequest(drafts, precondition)
         queueCondition.lock()
@@ -134,7 +136,8 @@ extension EventLog {
         var hlc = lastHLC
         var outcomes: [(CommitRequest, [Appended])] = []
         for r in group {
-            let context = AppendContext(nextLSN: nextLSN + UInt64(toWrite.count), lastHLC: hlc, log: self, pending: toWrite)
+            let context = AppendContext(
+                nextLSN: nextLSN + UInt64(toWrite.count), lastHLC: hlc, log: self, pending: toWrite)
             if let check = r.precondition {
                 do {
                     try check(context)
@@ -221,7 +224,8 @@ extension EventLog {
                 error.errno == 28 || error.errno == 122 ? .noSpace : .writeFailed,
                 "writing a batch of \(drafts.count) events failed; nothing was acknowledged and the next append starts a new segment",
                 path: active.path, offset: offset, lsn: firstLSN,
-                hint: error.errno == 28 || error.errno == 122 ? "free disk space, then retry the append" : "check the disk (dmesg), then retry",
+                hint: error.errno == 28 || error.errno == 122
+                    ? "free disk space, then retry the append" : "check the disk (dmesg), then retry",
                 underlying: error)
         }
         // Readers' watermark: after the sync, never before. Losing it only hides data until the next commit.
@@ -255,7 +259,10 @@ extension EventLog {
             lastSyncNanos = OpenOptions.monotonicNanoseconds()
         } catch {
             poison(active)
-            throw EventLogError(.writeFailed, "sync failed; events since the last sync may be lost; the next append starts a new segment", path: active.path, underlying: error)
+            throw EventLogError(
+                .writeFailed,
+                "sync failed; events since the last sync may be lost; the next append starts a new segment",
+                path: active.path, underlying: error)
         }
     }
 
@@ -339,7 +346,8 @@ extension EventLog {
                 try fs.read(active.fd, count: Format.batchHeaderSize, at: active.dataEnd)
             }
             if head.allSatisfy({ $0 == 0 }) { return }
-            let length = head.count >= 8 ? Int(head.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self) }) : 0
+            let length =
+                head.count >= 8 ? Int(head.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self) }) : 0
             let want = min(max(length, Format.batchHeaderSize), Limits.maxBatchBytes + (1 << 20))
             let bytes = try fs.attempt("reading segment", path: active.path) { () throws(SystemError) in
                 try fs.read(active.fd, count: want + Format.batchAlignment, at: active.dataEnd)
@@ -355,7 +363,9 @@ extension EventLog {
             var streams: [(String, UInt64)] = []
             do {
                 try bytes.withUnsafeBytes { b in
-                    try CommitBatch.walk(UnsafeRawBufferPointer(rebasing: b[..<layout.length]), layout, fileOffset: Int(active.dataEnd)) {
+                    try CommitBatch.walk(
+                        UnsafeRawBufferPointer(rebasing: b[..<layout.length]), layout, fileOffset: Int(active.dataEnd)
+                    ) {
                         lsn, view, env, _ in
                         ids.append((ID128(Self.idBytes(view, env)), lsn, view.hlc))
                         for n in view.indexNames(in: env) { streams.append((n, lsn)) }
@@ -372,7 +382,9 @@ extension EventLog {
                 lastHLC: layout.lastHLC, paddedLength: layout.paddedLength)
             active.batches.append(ref)
             active.dataEnd = ref.end
-            active.allocated = max(active.allocated, try fs.attempt("reading size", path: active.path) { () throws(SystemError) in try fs.size(active.fd) })
+            active.allocated = max(
+                active.allocated,
+                try fs.attempt("reading size", path: active.path) { () throws(SystemError) in try fs.size(active.fd) })
             active.lastLSN = ref.lastLSN
             active.lastHLC = ref.lastHLC
             nextLSN = ref.lastLSN + 1
@@ -395,7 +407,9 @@ extension EventLog {
             try loadCatalog(sealed, writable: true)
         }
         let open = names.filter { SegmentName.parse($0)?.sealed == false }.filter {
-            !sealed.contains(SegmentName.make(epoch: SegmentName.parse($0)!.epoch, firstLSN: SegmentName.parse($0)!.firstLSN, sealed: true))
+            !sealed.contains(
+                SegmentName.make(
+                    epoch: SegmentName.parse($0)!.epoch, firstLSN: SegmentName.parse($0)!.firstLSN, sealed: true))
         }.sorted()
         try loadOpenSegments(open, recover: true)
         if idIndex?.coveredSegments != UInt64(catalog.entries.count) { try loadEventIndex(rebuild: true) }
@@ -409,7 +423,7 @@ extension EventLog {
         let found: [(epoch: UInt32, lsn: UInt64)]
         do {
             found = try idx.candidates(hash: hash)
-        } catch where error.code == .corruption {
+        } catch  where error.code == .corruption {
             // Derived data never fails an append: rebuild EVENTIDS from the seals and look again.
             idIndex = nil
             try? fs.unlink(directory + "/EVENTIDS")

@@ -35,16 +35,21 @@ extension EventLog {
             let file = try seg.readAll()
             try file.withUnsafeBytes { raw in
                 for b in seg.footer.blocks where b.firstLSN + UInt64(b.count) > from {
-                    let stored = UnsafeRawBufferPointer(rebasing: raw[Int(b.offset)..<Int(b.offset) + Int(b.storedLength)])
+                    let stored = UnsafeRawBufferPointer(
+                        rebasing: raw[Int(b.offset)..<Int(b.offset) + Int(b.storedLength)])
                     let layout = try BlockLayout.parse(stored, fileOffset: Int(b.offset), path: seg.path)
                     guard layout.firstLSN == b.firstLSN, layout.count == Int(b.count) else {
-                        throw EventLogError.corrupt("block LSNs differ from the seal's index", path: seg.path, offset: Int64(b.offset))
+                        throw EventLogError.corrupt(
+                            "block LSNs differ from the seal's index", path: seg.path, offset: Int64(b.offset))
                     }
                     let total = layout.regionLengths.reduce(0, +)
-                    if envScratch.count < layout.envelopeLength { envScratch = [UInt8](repeating: 0, count: layout.envelopeLength) }
+                    if envScratch.count < layout.envelopeLength {
+                        envScratch = [UInt8](repeating: 0, count: layout.envelopeLength)
+                    }
                     if payScratch.count < total { payScratch = [UInt8](repeating: 0, count: total) }
                     try layout.decompress(
-                        stored, envelopes: &envScratch, payloads: &payScratch, decompressor: decompressor, path: seg.path,
+                        stored, envelopes: &envScratch, payloads: &payScratch, decompressor: decompressor,
+                        path: seg.path,
                         fileOffset: Int(b.offset))
                     try envScratch.withUnsafeBytes { envAll in
                         try payScratch.withUnsafeBytes { payAll in
@@ -70,7 +75,8 @@ extension EventLog {
                                 }
                             } catch let e as DecodeFailure {
                                 throw EventLogError.corrupt(
-                                    "record in block at LSN \(layout.firstLSN): \(e)", path: seg.path, offset: Int64(b.offset))
+                                    "record in block at LSN \(layout.firstLSN): \(e)", path: seg.path,
+                                    offset: Int64(b.offset))
                             }
                         }
                     }
@@ -192,7 +198,8 @@ extension EventLog {
                     try CommitBatch.walk(batch, layout, fileOffset: Int(ref.offset)) { l, view, env, payload in
                         if l == lsn {
                             found = Event(
-                                origin: origin, epoch: o.header.epoch, lsn: l, hlc: view.hlc, recordedAt: view.recordedAt,
+                                origin: origin, epoch: o.header.epoch, lsn: l, hlc: view.hlc,
+                                recordedAt: view.recordedAt,
                                 draft: view.draft(in: env, team: layout.teams[view.region], payload: Array(payload)))
                         }
                     }
@@ -223,13 +230,15 @@ extension EventLog {
     }
 
     /// Reads one batch of an open segment and checks it again (a reader never trusts bytes it did not check).
-    func withBatch(_ o: OpenState, _ ref: BatchRef, _ body: (UnsafeRawBufferPointer, BatchLayout) throws -> Void) throws {
+    func withBatch(_ o: OpenState, _ ref: BatchRef, _ body: (UnsafeRawBufferPointer, BatchLayout) throws -> Void) throws
+    {
         let bytes = try fs.attempt("reading open segment", path: o.path) { () throws(SystemError) in
             try fs.read(o.fd, count: ref.paddedLength, at: ref.offset)
         }
         try bytes.withUnsafeBytes { raw in
             guard case .batch(let layout) = CommitBatch.probe(raw), layout.firstLSN == ref.firstLSN else {
-                throw EventLogError.corrupt("batch changed on disk after it was checked", path: o.path, offset: ref.offset, lsn: ref.firstLSN)
+                throw EventLogError.corrupt(
+                    "batch changed on disk after it was checked", path: o.path, offset: ref.offset, lsn: ref.firstLSN)
             }
             try body(UnsafeRawBufferPointer(rebasing: raw[..<layout.length]), layout)
         }

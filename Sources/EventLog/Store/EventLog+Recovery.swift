@@ -9,7 +9,11 @@ extension EventLog {
         var openNames: [(epoch: UInt32, lsn: UInt64, name: String)] = []
         for n in names {
             if let p = SegmentName.parse(n) {
-                if p.sealed { sealedNames.append((p.epoch, p.firstLSN, n)) } else { openNames.append((p.epoch, p.firstLSN, n)) }
+                if p.sealed {
+                    sealedNames.append((p.epoch, p.firstLSN, n))
+                } else {
+                    openNames.append((p.epoch, p.firstLSN, n))
+                }
             } else if recover && n.contains(".seg.tmp") {
                 // Row "crash during sealing": the tmp file is discarded and the seal is redone from the .open.
                 try fs.attempt("removing an unfinished seal", path: directory + "/" + n) { () throws(SystemError) in
@@ -21,7 +25,9 @@ extension EventLog {
         sealedNames.sort { ($0.epoch, $0.lsn) < ($1.epoch, $1.lsn) }
         openNames.sort { ($0.epoch, $0.lsn) < ($1.epoch, $1.lsn) }
         if recover && !openNames.isEmpty || recover && names.contains(where: { $0.contains(".seg.tmp") }) {
-            try fs.attempt("syncing the log directory", path: directory) { () throws(SystemError) in try fs.fsyncDirectory(directory) }
+            try fs.attempt("syncing the log directory", path: directory) { () throws(SystemError) in
+                try fs.fsyncDirectory(directory)
+            }
         }
         try loadCatalog(sealedNames.map(\.name), writable: recover)
 
@@ -33,7 +39,8 @@ extension EventLog {
             if sealedSet.contains(segName) {
                 if recover {
                     _ = try sealedSegment(named: segName)
-                    try fs.attempt("removing a sealed .open", path: directory + "/" + o.name) { () throws(SystemError) in
+                    try fs.attempt("removing a sealed .open", path: directory + "/" + o.name) {
+                        () throws(SystemError) in
                         try fs.unlink(directory + "/" + o.name)
                         try fs.fsyncDirectory(directory)
                     }
@@ -58,7 +65,9 @@ extension EventLog {
     /// Reads CATALOG; rebuilds it from the seals when it is missing, damaged, or lists other files.
     func loadCatalog(_ sealedNames: [String], writable: Bool) throws(EventLogError) {
         let path = directory + "/CATALOG"
-        if let bytes = try? fs.readFile(path), let c = try? Catalog.decode(bytes), c.entries.map(\.fileName) == sealedNames {
+        if let bytes = try? fs.readFile(path), let c = try? Catalog.decode(bytes),
+            c.entries.map(\.fileName) == sealedNames
+        {
             catalog = c
             return
         }
@@ -70,19 +79,23 @@ extension EventLog {
                 let seg = try SealedSegment(fs: fs, path: path)
                 let previous = c.entries.last
                 if seg.header.origin != origin {
-                    throw EventLogError.corrupt("sealed segment belongs to origin \(seg.header.origin.hex)", path: path, offset: 32)
+                    throw EventLogError.corrupt(
+                        "sealed segment belongs to origin \(seg.header.origin.hex)", path: path, offset: 32)
                 }
                 if seg.footer.firstLSN != (previous?.lastLSN ?? 0) + 1 {
                     throw EventLogError.corrupt(
-                        "LSNs jump from \(previous?.lastLSN ?? 0) to \(seg.footer.firstLSN): a segment is missing", path: path,
+                        "LSNs jump from \(previous?.lastLSN ?? 0) to \(seg.footer.firstLSN): a segment is missing",
+                        path: path,
                         lsn: seg.footer.firstLSN)
                 }
                 if seg.footer.previousSealHash != (previous?.sealHash ?? [UInt8](repeating: 0, count: 32)) {
-                    throw EventLogError.corrupt("the seal chain is broken (previous seal hash does not match)", path: path, lsn: seg.footer.firstLSN)
+                    throw EventLogError.corrupt(
+                        "the seal chain is broken (previous seal hash does not match)", path: path,
+                        lsn: seg.footer.firstLSN)
                 }
                 c.add(seg)
                 sealedSegments[i] = seg
-            } catch where error.code == .corruption {
+            } catch  where error.code == .corruption {
                 // Contract 4: a hard error, with everything before it still readable; appends refused.
                 recoveryReport.actions.append(.corruption(error.description))
                 block(error)
@@ -99,7 +112,9 @@ extension EventLog {
     func writeCatalog() throws(EventLogError) {
         let path = directory + "/CATALOG"
         let bytes = catalog.encode()
-        try fs.attempt("writing CATALOG", path: path) { () throws(SystemError) in try fs.writeFileAtomically(path, bytes) }
+        try fs.attempt("writing CATALOG", path: path) { () throws(SystemError) in
+            try fs.writeFileAtomically(path, bytes)
+        }
     }
 
     /// The sealed segment at catalog index `i`, opened on first use.
@@ -131,7 +146,8 @@ extension EventLog {
         nextLSN = (sealedLast?.lastLSN ?? 0) + 1
         lastHLC = sealedLast?.lastHLC ?? 0
         // Read every file first: a successor's header bounds its predecessor.
-        var files: [(name: String, fd: FileDescriptor, bytes: [UInt8], header: SegmentHeader?, unsupported: String?)] = []
+        var files: [(name: String, fd: FileDescriptor, bytes: [UInt8], header: SegmentHeader?, unsupported: String?)] =
+            []
         for n in names {
             let path = directory + "/" + n
             let fd = try fs.attempt("opening open segment", path: path) { () throws(SystemError) in
@@ -186,7 +202,8 @@ extension EventLog {
             let path = directory + "/" + f.name
             let successor = i + 1 < keep.count ? keep[i + 1].header : nil
             let stopAt: Int64? = successor.flatMap {
-                $0.compatibleFeatures & Format.CompatibleFeature.followsFailedSync != 0 ? Int64($0.predecessorEndOffset) : nil
+                $0.compatibleFeatures & Format.CompatibleFeature.followsFailedSync != 0
+                    ? Int64($0.predecessorEndOffset) : nil
             }
             let expected = nextLSN
             guard appendBlocked?.code != .corruption, f.header.firstLSN == expected, f.header.origin == origin else {
@@ -235,7 +252,8 @@ extension EventLog {
             }
             if appendBlocked?.code != .corruption, let successor, state.lastLSN != successor.firstLSN - 1 {
                 let e = EventLogError.corrupt(
-                    "segment ends at LSN \(state.lastLSN) but its successor starts at \(successor.firstLSN)", path: path,
+                    "segment ends at LSN \(state.lastLSN) but its successor starts at \(successor.firstLSN)",
+                    path: path,
                     lsn: state.lastLSN)
                 recoveryReport.actions.append(.corruption(e.description))
                 block(e)
@@ -251,11 +269,14 @@ extension EventLog {
     }
 
     /// Row "torn tail": the bytes are kept in `<segment>.broken-<offset>`, then the file is cut there.
-    func cutTornTail(_ state: OpenState, at offset: Int64, bytes: Int, reason: String, file: [UInt8]) throws(EventLogError) {
+    func cutTornTail(_ state: OpenState, at offset: Int64, bytes: Int, reason: String, file: [UInt8])
+        throws(EventLogError)
+    {
         var kept = "(zeros only)"
         if bytes > 0 {
             let start = Int(offset)
-            kept = try keepAside(state.path, Array(file[start..<min(file.count, start + bytes)]), suffix: ".broken-\(offset)")
+            kept = try keepAside(
+                state.path, Array(file[start..<min(file.count, start + bytes)]), suffix: ".broken-\(offset)")
         }
         try fs.attempt("cutting a torn tail", path: state.path) { () throws(SystemError) in
             try fs.truncate(state.fd, to: offset)
@@ -322,7 +343,10 @@ extension EventLog {
             let block = try seg.decodeBlock(b, decompressor: d)
             for i in 0..<block.count {
                 block.withRecord(i) { view, env, _ in
-                    out.append(.init(hash: XXH3.hash(Self.idBytes(view, env)), lsn: block.firstLSN + UInt64(i), epoch: seg.header.epoch))
+                    out.append(
+                        .init(
+                            hash: XXH3.hash(Self.idBytes(view, env)), lsn: block.firstLSN + UInt64(i),
+                            epoch: seg.header.epoch))
                 }
             }
         }
@@ -334,7 +358,9 @@ extension EventLog {
         let bytes = EventIDIndex.encode(
             entries, coveredSegments: UInt64(catalog.entries.count),
             lastSealHash: catalog.entries.last?.sealHash ?? [UInt8](repeating: 0, count: 32))
-        try fs.attempt("writing EVENTIDS", path: path) { () throws(SystemError) in try fs.writeFileAtomically(path, bytes) }
+        try fs.attempt("writing EVENTIDS", path: path) { () throws(SystemError) in
+            try fs.writeFileAtomically(path, bytes)
+        }
         idIndex = try EventIDIndex(fs: fs, path: path)
     }
 }

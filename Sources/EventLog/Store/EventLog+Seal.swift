@@ -61,13 +61,17 @@ extension EventLog {
         let seg: SealedSegment
         if let i = catalog.entries.firstIndex(where: { $0.firstLSN == o.firstLSN }) {
             seg = try sealedSegment(at: i)
-        } else if try fs.attempt("checking for a sealed segment", path: segPath, { () throws(SystemError) in try fs.stat(segPath) }) != nil {
+        } else if try fs.attempt(
+            "checking for a sealed segment", path: segPath, { () throws(SystemError) in try fs.stat(segPath) }) != nil
+        {
             seg = try SealedSegment(fs: fs, path: segPath)
         } else {
             seg = try buildSeal(o, limit: limit, path: segPath)
         }
         guard seg.footer.firstLSN == o.firstLSN, seg.footer.lastLSN == limit,
-            seg.footer.previousSealHash == (catalog.entries.last(where: { $0.firstLSN < o.firstLSN })?.sealHash ?? [UInt8](repeating: 0, count: 32))
+            seg.footer.previousSealHash
+                == (catalog.entries.last(where: { $0.firstLSN < o.firstLSN })?.sealHash
+                    ?? [UInt8](repeating: 0, count: 32))
         else {
             throw EventLogError.corrupt(
                 "a sealed segment for LSN \(o.firstLSN) exists but does not hold LSNs \(o.firstLSN)...\(limit) after the last seal",
@@ -80,9 +84,11 @@ extension EventLog {
         }
         if idIndex?.coveredSegments != UInt64(catalog.entries.count) {
             // Both lists are sorted: a linear merge, not a sort of the whole index at every seal.
-            try writeEventIndex(EventIDIndex.merge(try idIndex?.allEntries() ?? [], try eventIDEntries(of: seg).sorted()))
+            try writeEventIndex(
+                EventIDIndex.merge(try idIndex?.allEntries() ?? [], try eventIDEntries(of: seg).sorted()))
         }
-        config.head = StoreConfig.Head(epoch: seg.header.epoch, lastSealedLSN: seg.footer.lastLSN, sealHash: hexString(seg.sealHash))
+        config.head = StoreConfig.Head(
+            epoch: seg.header.epoch, lastSealedLSN: seg.footer.lastLSN, sealHash: hexString(seg.sealHash))
         let cfg = config.encoded()
         try fs.attempt("writing store.json", path: paths.config) { () throws(SystemError) in
             try fs.writeFileAtomically(paths.config, cfg)
@@ -117,11 +123,16 @@ extension EventLog {
                 for ref in o.batches where ref.lastLSN <= limit {
                     let slice = UnsafeRawBufferPointer(rebasing: raw[Int(ref.offset)..<Int(ref.end)])
                     guard case .batch(let layout) = CommitBatch.probe(slice) else {
-                        throw EventLogError.corrupt("batch changed on disk since it was checked", path: o.path, offset: ref.offset)
+                        throw EventLogError.corrupt(
+                            "batch changed on disk since it was checked", path: o.path, offset: ref.offset)
                     }
-                    try CommitBatch.walk(UnsafeRawBufferPointer(rebasing: slice[..<layout.length]), layout, fileOffset: Int(ref.offset)) {
+                    try CommitBatch.walk(
+                        UnsafeRawBufferPointer(rebasing: slice[..<layout.length]), layout, fileOffset: Int(ref.offset)
+                    ) {
                         lsn, view, env, payload in
-                        builder.add(lsn: lsn, view: view, envelope: view.bytes(in: env), envelopeRegion: env, team: layout.teams[view.region], payload: payload)
+                        builder.add(
+                            lsn: lsn, view: view, envelope: view.bytes(in: env), envelopeRegion: env,
+                            team: layout.teams[view.region], payload: payload)
                     }
                 }
             }
@@ -164,7 +175,10 @@ extension EventLog {
         try acquireFileLock()
         defer { releaseFileLock() }
         try refreshUnderLock()
-        guard let st = try fs.attempt("reading the log directory", path: directory, { () throws(SystemError) in try fs.stat(directory) }) else {
+        guard
+            let st = try fs.attempt(
+                "reading the log directory", path: directory, { () throws(SystemError) in try fs.stat(directory) })
+        else {
             throw EventLogError(.notAStore, "the origin's log directory is missing", path: directory)
         }
         var next = config

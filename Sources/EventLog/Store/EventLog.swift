@@ -56,7 +56,7 @@ public final class EventLog: @unchecked Sendable {
         let bytes: [UInt8]
         do {
             bytes = try fs.readFile(paths.config)
-        } catch where error.errno == 2 {
+        } catch  where error.errno == 2 {
             throw EventLogError(
                 .notAStore, "no store here (store.json is missing)", path: root,
                 hint: "create one with `aibrain init`, or point --store / AIBRAIN_STORE at an existing .aibrain")
@@ -68,10 +68,13 @@ public final class EventLog: @unchecked Sendable {
         directory = paths.originDirectory(origin)
         policies = options.policies ?? config.policies
         blockCache = BlockCache(capacityBytes: options.blockCacheBytes)
-        guard let st = try fs.attempt("reading the log directory", path: directory, { () throws(SystemError) in try fs.stat(directory) }),
+        guard
+            let st = try fs.attempt(
+                "reading the log directory", path: directory, { () throws(SystemError) in try fs.stat(directory) }),
             st.isDirectory
         else {
-            throw EventLogError(.notAStore, "the origin's log directory is missing", path: directory,
+            throw EventLogError(
+                .notAStore, "the origin's log directory is missing", path: directory,
                 hint: "restore log/\(origin.hex)/ from a backup, or run `aibrain recover --new-epoch`")
         }
         if st.inode != config.instance.logDirectoryInode {
@@ -110,14 +113,20 @@ public final class EventLog: @unchecked Sendable {
         policies: StoreConfig.Policies = StoreConfig.Policies(), origin: OriginID = .random()
     ) throws(EventLogError) -> StoreConfig {
         let paths = StorePaths(root: root)
-        if try fs.attempt("checking for a store", path: paths.config, { () throws(SystemError) in try fs.stat(paths.config) }) != nil {
-            throw EventLogError(.invalidInput, "a store already exists here", path: root, hint: "use it, or choose another directory")
+        if try fs.attempt(
+            "checking for a store", path: paths.config, { () throws(SystemError) in try fs.stat(paths.config) }) != nil
+        {
+            throw EventLogError(
+                .invalidInput, "a store already exists here", path: root, hint: "use it, or choose another directory")
         }
         let dir = paths.originDirectory(origin)
         try fs.attempt("creating the store", path: root) { () throws(SystemError) in
             try fs.makeDirectories(dir)
         }
-        guard let st = try fs.attempt("reading the log directory", path: dir, { () throws(SystemError) in try fs.stat(dir) }) else {
+        guard
+            let st = try fs.attempt(
+                "reading the log directory", path: dir, { () throws(SystemError) in try fs.stat(dir) })
+        else {
             throw EventLogError(.io, "log directory vanished after creation", path: dir)
         }
         let config = StoreConfig(
@@ -164,11 +173,14 @@ public final class EventLog: @unchecked Sendable {
         let start = OpenOptions.monotonicNanoseconds()
         let timeout = UInt64(policies.lockTimeoutMilliseconds) * 1_000_000
         var pause: UInt32 = 50
-        while !(try fs.attempt("locking", path: directory + "/LOCK", { () throws(SystemError) in try fs.lock(fd, nonBlocking: true) })) {
+        while !(try fs.attempt(
+            "locking", path: directory + "/LOCK", { () throws(SystemError) in try fs.lock(fd, nonBlocking: true) }))
+        {
             if OpenOptions.monotonicNanoseconds() - start > timeout {
-                let holder = (try? fs.read(fd, count: 32, at: 0)).map {
-                    String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                } ?? "?"
+                let holder =
+                    (try? fs.read(fd, count: 32, at: 0)).map {
+                        String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                    } ?? "?"
                 throw EventLogError(
                     .lockTimeout,
                     "the writer lock is held by pid \(holder.isEmpty ? "?" : holder) for more than \(policies.lockTimeoutMilliseconds) ms",

@@ -95,7 +95,8 @@ public struct StoreConfig: Codable, Sendable, Equatable {
         }
         guard c.format == formatName, c.formatVersion == 1 else {
             throw EventLogError(
-                .unsupported, "store.json has format \(c.format) version \(c.formatVersion); this build reads version 1",
+                .unsupported,
+                "store.json has format \(c.format) version \(c.formatVersion); this build reads version 1",
                 path: path)
         }
         guard OriginID(hex: c.originID) != nil else {

@@ -11,13 +11,17 @@ public enum SealedSegmentVerifier {
                 EventLogError.corrupt(m, path: path, offset: offset.map(Int64.init))
             }
             func decoded<T>(_ body: () throws(DecodeFailure) -> T) throws(EventLogError) -> T {
-                do throws(DecodeFailure) { return try body() } catch { throw corrupt("\(error.field) \(error.reason)", error.offset) }
+                do throws(DecodeFailure) { return try body() } catch {
+                    throw corrupt("\(error.field) \(error.reason)", error.offset)
+                }
             }
             guard raw.count >= Format.headerSize + SealTrailer.size + SealFooter.fixedSize else {
                 throw corrupt("\(raw.count) bytes is shorter than any sealed segment: truncated", raw.count)
             }
             let header = try decoded { () throws(DecodeFailure) in try SegmentHeader.decode(raw) }
-            guard header.kind == .sealed, header.codec == .lz4Frame else { throw corrupt("header is not a sealed LZ4 segment", 10) }
+            guard header.kind == .sealed, header.codec == .lz4Frame else {
+                throw corrupt("header is not a sealed LZ4 segment", 10)
+            }
             let trailerAt = raw.count - SealTrailer.size
             let trailer = try decoded { () throws(DecodeFailure) in
                 try SealTrailer.decode(UnsafeRawBufferPointer(rebasing: raw[trailerAt...]), base: trailerAt)
@@ -27,15 +31,21 @@ public enum SealedSegmentVerifier {
                 throw corrupt("seal footer does not end at the trailer", trailerAt)
             }
             let footerBytes = UnsafeRawBufferPointer(rebasing: raw[fo..<trailerAt])
-            guard SHA256Digest.hash(footerBytes) == trailer.sealHash else { throw corrupt("seal hash does not match the footer", fo) }
+            guard SHA256Digest.hash(footerBytes) == trailer.sealHash else {
+                throw corrupt("seal hash does not match the footer", fo)
+            }
             let footer = try decoded { () throws(DecodeFailure) in try SealFooter.decode(footerBytes, base: fo) }
             guard SHA256Digest.hash(UnsafeRawBufferPointer(rebasing: raw[..<fo])) == footer.fileHash else {
                 throw corrupt("SHA-256 of the file bytes does not match the seal", 0)
             }
             if let expectedPrevious, footer.previousSealHash != expectedPrevious {
-                throw corrupt("previous seal hash breaks the chain (expected \(hexString(expectedPrevious).prefix(16))…)", fo + 72)
+                throw corrupt(
+                    "previous seal hash breaks the chain (expected \(hexString(expectedPrevious).prefix(16))…)", fo + 72
+                )
             }
-            guard footer.firstLSN == header.firstLSN else { throw corrupt("footer and header disagree on the first LSN", fo + 16) }
+            guard footer.firstLSN == header.firstLSN else {
+                throw corrupt("footer and header disagree on the first LSN", fo + 16)
+            }
             var logical = LogicalStreamHasher()
             var streams: [String: [UInt64]] = [:]
             let d = LZ4Frame.Decompressor()
@@ -46,11 +56,13 @@ public enum SealedSegmentVerifier {
             var recordBytes: UInt64 = 0
             for b in footer.blocks {
                 guard Int(b.offset) == expectOffset, Int(b.offset) + Int(b.storedLength) <= fo else {
-                    throw corrupt("block index entry for LSN \(b.firstLSN) points to \(b.offset), expected \(expectOffset)", fo)
+                    throw corrupt(
+                        "block index entry for LSN \(b.firstLSN) points to \(b.offset), expected \(expectOffset)", fo)
                 }
                 let stored = UnsafeRawBufferPointer(rebasing: raw[Int(b.offset)..<Int(b.offset) + Int(b.storedLength)])
                 let block = try DecodedBlock(
-                    stored: stored, fileOffset: Int(b.offset), expectedFirstLSN: b.firstLSN, expectedCount: Int(b.count),
+                    stored: stored, fileOffset: Int(b.offset), expectedFirstLSN: b.firstLSN,
+                    expectedCount: Int(b.count),
                     path: path, decompressor: d)
                 guard b.firstHLC == block.withRecord(0, { v, _, _ in v.hlc }) else {
                     throw corrupt("block index HLC differs from the block's first record", Int(b.offset))
@@ -63,7 +75,9 @@ public enum SealedSegmentVerifier {
                         minRec = min(minRec, view.recordedAt)
                         maxRec = max(maxRec, view.recordedAt)
                         recordBytes += UInt64(view.length + payload.count)
-                        SealBuilder.hashLogical(&logical, envelope: view.bytes(in: env), team: block.teams[Int(block.payloadRegion[i])], payload: payload)
+                        SealBuilder.hashLogical(
+                            &logical, envelope: view.bytes(in: env), team: block.teams[Int(block.payloadRegion[i])],
+                            payload: payload)
                         for n in view.indexNames(in: env) { streams[n, default: []].append(lsn) }
                         return nil
                     }
@@ -71,14 +85,17 @@ public enum SealedSegmentVerifier {
                 }
                 expectOffset += Int(b.storedLength)
             }
-            guard expectOffset == fo else { throw corrupt("blocks end at \(expectOffset), the footer starts at \(fo)", expectOffset) }
+            guard expectOffset == fo else {
+                throw corrupt("blocks end at \(expectOffset), the footer starts at \(fo)", expectOffset)
+            }
             guard logical.finalize() == footer.logicalHash else {
                 throw corrupt("SHA-256 of the logical records does not match the seal", fo + 104)
             }
             guard lastHLC == footer.lastHLC, minRec == footer.minRecordedAt, maxRec == footer.maxRecordedAt,
                 recordBytes == footer.recordBytes
             else { throw corrupt("seal ranges (clock, recorded-at, sizes) differ from the records", fo + 32) }
-            guard streams.count == footer.streams.count, footer.streams.allSatisfy({ streams[$0.name] == $0.lsns }) else {
+            guard streams.count == footer.streams.count, footer.streams.allSatisfy({ streams[$0.name] == $0.lsns })
+            else {
                 throw corrupt("stream table differs from the records", fo)
             }
             return footer

@@ -61,15 +61,20 @@ public struct SegmentDump: Sendable, Codable, Equatable {
         }
         var d = SegmentDump(
             file: path, kind: header.kind == .sealed ? "sealed" : "open", formatVersion: Format.formatVersion,
-            origin: header.origin.hex, epoch: header.epoch, segmentID: hexString(header.segmentID), firstLSN: header.firstLSN,
+            origin: header.origin.hex, epoch: header.epoch, segmentID: hexString(header.segmentID),
+            firstLSN: header.firstLSN,
             codec: header.codec.rawValue, cipher: header.cipher, keyVersion: header.keyVersion,
             compatibleFeatures: header.compatibleFeatures, incompatibleFeatures: header.incompatibleFeatures)
-        func record(_ lsn: UInt64, _ view: EnvelopeView, _ env: UnsafeRawBufferPointer, _ payload: UnsafeRawBufferPointer, _ team: String) {
+        func record(
+            _ lsn: UInt64, _ view: EnvelopeView, _ env: UnsafeRawBufferPointer, _ payload: UnsafeRawBufferPointer,
+            _ team: String
+        ) {
             guard records else { return }
             let draft = view.draft(in: env, team: team, payload: [])
             d.records.append(
                 Record(
-                    lsn: lsn, eventID: draft.eventID, type: draft.type, typeVersion: draft.typeVersion, stream: draft.stream,
+                    lsn: lsn, eventID: draft.eventID, type: draft.type, typeVersion: draft.typeVersion,
+                    stream: draft.stream,
                     keys: draft.keys, actor: draft.actor, team: team, hlc: view.hlc, recordedAt: view.recordedAt,
                     occurredAt: draft.occurredAt, flags: view.flags, payload: String(decoding: payload, as: UTF8.self)))
         }
@@ -85,7 +90,10 @@ public struct SegmentDump: Sendable, Codable, Equatable {
             let dec = LZ4Frame.Decompressor()
             for (i, b) in footer.blocks.enumerated() {
                 let block = try seg.decodeBlock(i, decompressor: dec)
-                d.units.append(Unit(kind: "block", offset: Int64(b.offset), storedBytes: Int(b.storedLength), firstLSN: b.firstLSN, count: Int(b.count), teams: block.teams))
+                d.units.append(
+                    Unit(
+                        kind: "block", offset: Int64(b.offset), storedBytes: Int(b.storedLength), firstLSN: b.firstLSN,
+                        count: Int(b.count), teams: block.teams))
                 for k in 0..<block.count {
                     block.withRecord(k) { view, env, payload in
                         record(block.firstLSN + UInt64(k), view, env, payload, block.teams[Int(block.payloadRegion[k])])
@@ -95,14 +103,21 @@ public struct SegmentDump: Sendable, Codable, Equatable {
         } else {
             var units: [Unit] = []
             let scan = try bytes.withBytes { (b) throws(EventLogError) in
-                try OpenSegmentScanner.scan(b, path: path) { lsn, view, env, payload, team in record(lsn, view, env, payload, team) }
+                try OpenSegmentScanner.scan(b, path: path) { lsn, view, env, payload, team in
+                    record(lsn, view, env, payload, team)
+                }
             }
             for ref in scan.batches {
                 let teams = bytes.withUnsafeBytes { b -> [String] in
-                    if case .batch(let l) = CommitBatch.probe(UnsafeRawBufferPointer(rebasing: b[Int(ref.offset)...])) { return l.teams }
+                    if case .batch(let l) = CommitBatch.probe(UnsafeRawBufferPointer(rebasing: b[Int(ref.offset)...])) {
+                        return l.teams
+                    }
                     return []
                 }
-                units.append(Unit(kind: "batch", offset: ref.offset, storedBytes: ref.paddedLength, firstLSN: ref.firstLSN, count: ref.count, teams: teams))
+                units.append(
+                    Unit(
+                        kind: "batch", offset: ref.offset, storedBytes: ref.paddedLength, firstLSN: ref.firstLSN,
+                        count: ref.count, teams: teams))
             }
             d.units = units
             d.events = scan.batches.reduce(0) { $0 + UInt64($1.count) }
@@ -117,15 +132,20 @@ public struct SegmentDump: Sendable, Codable, Equatable {
 
     /// Human-readable rendering.
     public func text() -> String {
-        var s = "\(file)\n  \(kind) segment, format \(formatVersion), origin \(origin), epoch \(epoch), first LSN \(firstLSN)\n"
-        s += "  segment id \(segmentID), codec \(codec), cipher \(cipher), key version \(keyVersion), features \(compatibleFeatures)/\(incompatibleFeatures)\n"
+        var s =
+            "\(file)\n  \(kind) segment, format \(formatVersion), origin \(origin), epoch \(epoch), first LSN \(firstLSN)\n"
+        s +=
+            "  segment id \(segmentID), codec \(codec), cipher \(cipher), key version \(keyVersion), features \(compatibleFeatures)/\(incompatibleFeatures)\n"
         s += "  \(events) events in \(units.count) \(kind == "sealed" ? "blocks" : "batches")"
         if let streams { s += ", \(streams) streams/keys" }
         s += "\n"
-        if let sealHash { s += "  seal hash \(sealHash)\n  previous  \(previousSealHash ?? "")\n  logical   \(logicalHash ?? "")\n" }
+        if let sealHash {
+            s += "  seal hash \(sealHash)\n  previous  \(previousSealHash ?? "")\n  logical   \(logicalHash ?? "")\n"
+        }
         if let tail { s += "  tail: \(tail)\n" }
         for u in units {
-            s += "  \(u.kind) @\(u.offset) \(u.storedBytes) B: LSN \(u.firstLSN)…\(u.firstLSN + UInt64(u.count) - 1) teams \(u.teams.map { $0.isEmpty ? "-" : $0 })\n"
+            s +=
+                "  \(u.kind) @\(u.offset) \(u.storedBytes) B: LSN \(u.firstLSN)…\(u.firstLSN + UInt64(u.count) - 1) teams \(u.teams.map { $0.isEmpty ? "-" : $0 })\n"
         }
         for r in records {
             s += "  \(r.lsn) \(r.type) v\(r.typeVersion) id=\(r.eventID) stream=\(r.stream)"

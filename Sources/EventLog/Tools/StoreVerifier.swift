@@ -33,7 +33,9 @@ public struct VerifyReport: Sendable, Codable, Equatable {
 }
 
 public enum StoreVerifier {
-    public static func verify(root: String, fs: any FileSystem = PosixFileSystem()) throws(EventLogError) -> VerifyReport {
+    public static func verify(root: String, fs: any FileSystem = PosixFileSystem()) throws(EventLogError)
+        -> VerifyReport
+    {
         let paths = StorePaths(root: root)
         var report = VerifyReport()
         let origins = try fs.attempt("listing the log", path: paths.log) { () throws(SystemError) in
@@ -57,7 +59,8 @@ public enum StoreVerifier {
             ($0.1.epoch, $0.1.firstLSN, $0.1.sealed ? 0 : 1) < ($1.1.epoch, $1.1.firstLSN, $1.1.sealed ? 0 : 1)
         }
         var summary = VerifyReport.OriginSummary(
-            origin: origin.hex, sealedSegments: 0, openSegments: 0, events: 0, firstLSN: nil, lastLSN: nil, headSealHash: nil)
+            origin: origin.hex, sealedSegments: 0, openSegments: 0, events: 0, firstLSN: nil, lastLSN: nil,
+            headSealHash: nil)
         var previousSeal = [UInt8](repeating: 0, count: 32)
         var expectLSN: UInt64?
         var catalog = Catalog()
@@ -73,11 +76,14 @@ public enum StoreVerifier {
                     }
                 }
                 guard header.origin == origin, header.epoch == p.epoch, header.firstLSN == p.firstLSN else {
-                    throw EventLogError.corrupt("header (origin, epoch, first LSN) does not match the file name and folder", path: path, offset: 28)
+                    throw EventLogError.corrupt(
+                        "header (origin, epoch, first LSN) does not match the file name and folder", path: path,
+                        offset: 28)
                 }
                 if let expectLSN, footer.firstLSN != expectLSN {
                     throw EventLogError.corrupt(
-                        "LSNs jump from \(expectLSN - 1) to \(footer.firstLSN): a segment is missing", path: path, lsn: expectLSN)
+                        "LSNs jump from \(expectLSN - 1) to \(footer.firstLSN): a segment is missing", path: path,
+                        lsn: expectLSN)
                 }
                 if footer.previousSealHash != previousSeal {
                     throw EventLogError.corrupt(
@@ -114,14 +120,17 @@ public enum StoreVerifier {
                     try OpenSegmentScanner.scan(b, path: path) { _, _, _, _, _ in }
                 }
                 if let expectLSN, scan.header.firstLSN != expectLSN, !scan.batches.isEmpty {
-                    throw EventLogError.corrupt("open segment starts at \(scan.header.firstLSN), expected \(expectLSN)", path: path)
+                    throw EventLogError.corrupt(
+                        "open segment starts at \(scan.header.firstLSN), expected \(expectLSN)", path: path)
                 }
                 switch scan.tail {
                 case .clean: break
                 case .torn(let offset, let reason, _):
-                    report.problems.append(.init(kind: .tornTail, file: name, offset: offset, lsn: scan.lastLSN + 1, message: reason))
+                    report.problems.append(
+                        .init(kind: .tornTail, file: name, offset: offset, lsn: scan.lastLSN + 1, message: reason))
                 case .corrupt(let offset, let reason):
-                    report.problems.append(.init(kind: .corruption, file: name, offset: offset, lsn: scan.lastLSN + 1, message: reason))
+                    report.problems.append(
+                        .init(kind: .corruption, file: name, offset: offset, lsn: scan.lastLSN + 1, message: reason))
                 }
                 summary.openSegments += 1
                 let n = scan.batches.reduce(UInt64(0)) { $0 + UInt64($1.count) }
@@ -139,10 +148,16 @@ public enum StoreVerifier {
         if let bytes = try? fs.readFile(dir + "/CATALOG") {
             if let c = try? Catalog.decode(bytes) {
                 if c.entries.map(\.fileName) != sealedNames || c != catalog {
-                    report.problems.append(.init(kind: .derived, file: "CATALOG", offset: nil, lsn: nil, message: "stale: differs from the seals (rebuilt on next open)"))
+                    report.problems.append(
+                        .init(
+                            kind: .derived, file: "CATALOG", offset: nil, lsn: nil,
+                            message: "stale: differs from the seals (rebuilt on next open)"))
                 }
             } else {
-                report.problems.append(.init(kind: .derived, file: "CATALOG", offset: nil, lsn: nil, message: "damaged (rebuilt on next open)"))
+                report.problems.append(
+                    .init(
+                        kind: .derived, file: "CATALOG", offset: nil, lsn: nil,
+                        message: "damaged (rebuilt on next open)"))
             }
         }
         if (try? fs.stat(dir + "/EVENTIDS")) != nil {
@@ -150,10 +165,16 @@ public enum StoreVerifier {
                 let idx = try EventIDIndex(fs: fs, path: dir + "/EVENTIDS")
                 try idx.verifyChecksum()
                 if idx.coveredSegments != UInt64(sealedNames.count) {
-                    report.problems.append(.init(kind: .derived, file: "EVENTIDS", offset: nil, lsn: nil, message: "covers \(idx.coveredSegments) of \(sealedNames.count) sealed segments (rebuilt on next open)"))
+                    report.problems.append(
+                        .init(
+                            kind: .derived, file: "EVENTIDS", offset: nil, lsn: nil,
+                            message:
+                                "covers \(idx.coveredSegments) of \(sealedNames.count) sealed segments (rebuilt on next open)"
+                        ))
                 }
             } catch {
-                report.problems.append(.init(kind: .derived, file: "EVENTIDS", offset: nil, lsn: nil, message: error.message))
+                report.problems.append(
+                    .init(kind: .derived, file: "EVENTIDS", offset: nil, lsn: nil, message: error.message))
             }
         }
         report.origins.append(summary)
