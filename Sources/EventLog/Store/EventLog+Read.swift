@@ -251,7 +251,7 @@ extension EventLog {
         blockCache.removeAll()
         if options.readOnly {
             sealedSegments = [:]
-            try loadState(recover: false)
+            try loadReadOnlyState()
         } else {
             try acquireFileLock()
             defer { releaseFileLock() }

@@ -1,6 +1,22 @@
 /// Opening a store: discovery, CATALOG and EVENTIDS, and recovery by decision table (contract 4,
 /// FORMAT.md "Recovery"). Runs under `LOCK` unless read-only; a read-only open repairs nothing.
 extension EventLog {
+    /// Readers take no lock, so a writer may seal (and remove) an `.open` between our directory listing
+    /// and our open of it: that race is retried, never reported as an error.
+    func loadReadOnlyState() throws(EventLogError) {
+        var attempt = 0
+        while true {
+            do {
+                try loadState(recover: false)
+                return
+            } catch where error.underlying?.errno == 2 && attempt < 5 {
+                attempt += 1
+                sealedSegments = [:]
+                appendBlocked = nil
+            }
+        }
+    }
+
     func loadState(recover: Bool) throws(EventLogError) {
         let names = try fs.attempt("listing the log directory", path: directory) { () throws(SystemError) in
             try fs.listDirectory(directory)

@@ -84,7 +84,7 @@ public final class EventLog: @unchecked Sendable {
                 path: paths.config, hint: "run `aibrain recover --new-epoch` to start a new epoch in this copy")
         }
         if options.readOnly {
-            try loadState(recover: false)
+            try loadReadOnlyState()
         } else {
             let fd = try fs.attempt("opening the writer lock", path: directory + "/LOCK") { () throws(SystemError) in
                 try fs.open(directory + "/LOCK", .createOrOpen(permissions: 0o644))
