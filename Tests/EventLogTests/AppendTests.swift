@@ -195,7 +195,11 @@ import Testing
     @Test func aCopiedStoreRefusesToAppend() throws {
         let dir = temporaryDirectory()
         try EventLog.create(at: dir + "/a/.aibrain", name: "a")
-        try EventLog(root: dir + "/a/.aibrain").append([draft("x")])
+        do {
+            let original = try EventLog(root: dir + "/a/.aibrain")
+            try original.append([draft("x")])
+            try original.seal()  // the copy's newest .open is empty, the usual state
+        }
         let cp = Process()
         cp.executableURL = URL(fileURLWithPath: "/bin/cp")
         cp.arguments = ["-a", dir + "/a", dir + "/b"]

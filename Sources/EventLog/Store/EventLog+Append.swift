@@ -114,7 +114,7 @@ extension EventLog {
         } catch {
             for r in group where r.result == nil { r.result = .failure(error) }
         }
-        if options.autoSeal, let active = opens.last, !active.isEmpty, needsRoll(active) {
+        if options.autoSeal, appendBlocked == nil, let active = opens.last, !active.isEmpty, needsRoll(active) {
             // The group is acknowledged already; a failed seal is retried at the next roll.
             try? rollAndSeal()
         }
@@ -275,23 +275,28 @@ extension EventLog {
     }
 
     /// Creates the next `.open` segment (durably: file, then directory) and makes it the active one.
-    func startSegment(afterFailure: Bool) throws(EventLogError) {
+    func startSegment(afterFailure: Bool, epoch newEpoch: UInt32? = nil) throws(EventLogError) {
+        let segmentEpoch = newEpoch ?? epoch
         let previous = opens.last
         let first = nextLSN
-        let name = SegmentName.make(epoch: epoch, firstLSN: first, sealed: false)
+        let name = SegmentName.make(epoch: segmentEpoch, firstLSN: first, sealed: false)
         let path = directory + "/" + name
-        if let previous, previous.firstLSN == first {
-            // The abandoned segment holds no acknowledged event: keep it aside rather than reuse its name.
-            let kept = path + ".failed-\(UInt64(options.clock()))"
-            try fs.attempt("setting aside an abandoned segment", path: path) { () throws(SystemError) in
-                try fs.rename(path, kept)
+        if let previous, previous.isEmpty {
+            // The predecessor holds no event: after a failure it is kept aside (its bytes were never
+            // acknowledged), otherwise it is simply removed; either way its name is free again.
+            try fs.attempt("retiring an empty segment", path: previous.path) { () throws(SystemError) in
+                if afterFailure {
+                    try fs.rename(previous.path, previous.path + ".failed-\(UInt64(options.clock()))")
+                } else {
+                    try fs.unlink(previous.path)
+                }
                 try fs.fsyncDirectory(directory)
             }
             fs.close(previous.fd)
             opens.removeLast()
         }
         let header = SegmentHeader(
-            kind: .open, codec: .none, epoch: epoch, origin: origin, segmentID: options.segmentIDs(),
+            kind: .open, codec: .none, epoch: segmentEpoch, origin: origin, segmentID: options.segmentIDs(),
             firstLSN: first, createdAt: options.clock(),
             compatibleFeatures: afterFailure && opens.last != nil ? Format.CompatibleFeature.followsFailedSync : 0,
             predecessorEndOffset: afterFailure ? UInt64(opens.last?.dataEnd ?? 0) : 0)
@@ -419,6 +424,10 @@ extension EventLog {
     /// The original (LSN, HLC) of an event id, if the origin holds it (open segments, then EVENTIDS).
     func existingLSN(of id: String, hash: UInt64) throws(EventLogError) -> (lsn: UInt64, hlc: UInt64)? {
         if let open = openIDs[Self.idKey(id)] { return open }
+        if idIndex == nil && !catalog.entries.isEmpty {
+            // A writer never checks duplicates without the sealed segments' index: rebuild it (or fail).
+            try loadEventIndex(rebuild: true)
+        }
         guard let idx = idIndex else { return nil }
         let found: [(epoch: UInt32, lsn: UInt64)]
         do {

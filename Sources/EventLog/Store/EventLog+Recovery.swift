@@ -80,6 +80,7 @@ extension EventLog {
 
     /// Reads CATALOG; rebuilds it from the seals when it is missing, damaged, or lists other files.
     func loadCatalog(_ sealedNames: [String], writable: Bool) throws(EventLogError) {
+        catalogDamaged = false
         let path = directory + "/CATALOG"
         if let bytes = try? fs.readFile(path), let c = try? Catalog.decode(bytes),
             c.entries.map(\.fileName) == sealedNames
@@ -115,6 +116,7 @@ extension EventLog {
                 // Contract 4: a hard error, with everything before it still readable; appends refused.
                 recoveryReport.actions.append(.corruption(error.description))
                 block(error)
+                catalogDamaged = true
                 break
             }
         }
@@ -187,8 +189,12 @@ extension EventLog {
                 keep.append((f.name, f.fd, f.bytes, h))
                 continue
             }
-            // Row "torn segment creation": a header that is not valid, with nothing but zeros after it.
             let path = directory + "/" + f.name
+            if let reason = f.unsupported {
+                fs.close(f.fd)
+                throw EventLogError(.unsupported, reason, path: path, hint: "open this store with a newer aibrain")
+            }
+            // Row "torn segment creation": a header that is not valid, with nothing but zeros after it.
             if f.bytes.count <= Format.headerSize || f.bytes[Format.headerSize...].allSatisfy({ $0 == 0 }) {
                 if recover {
                     let kept = try keepAside(path, f.bytes, suffix: ".broken")
@@ -214,6 +220,8 @@ extension EventLog {
             for g in files where g.name > f.name { fs.close(g.fd) }
             break
         }
+        // After corruption in one segment, later ones are not loaded (nothing after damage is trusted).
+        var stop = catalogDamaged
         for (i, f) in keep.enumerated() {
             let path = directory + "/" + f.name
             let successor = i + 1 < keep.count ? keep[i + 1].header : nil
@@ -222,9 +230,9 @@ extension EventLog {
                     ? Int64($0.predecessorEndOffset) : nil
             }
             let expected = nextLSN
-            guard appendBlocked?.code != .corruption, f.header.firstLSN == expected, f.header.origin == origin else {
+            guard !stop, f.header.firstLSN == expected, f.header.origin == origin else {
                 for g in keep[i...] { fs.close(g.fd) }
-                if appendBlocked?.code == .corruption { break }
+                if stop { break }
                 let e = EventLogError.corrupt(
                     f.header.origin != origin
                         ? "open segment belongs to origin \(f.header.origin.hex)"
@@ -265,14 +273,16 @@ extension EventLog {
                 let e = EventLogError.corrupt(reason, path: path, offset: offset, lsn: state.lastLSN + 1)
                 recoveryReport.actions.append(.corruption(e.description))
                 block(e)
+                stop = true
             }
-            if appendBlocked?.code != .corruption, let successor, state.lastLSN != successor.firstLSN - 1 {
+            if !stop, let successor, state.lastLSN != successor.firstLSN - 1 {
                 let e = EventLogError.corrupt(
                     "segment ends at LSN \(state.lastLSN) but its successor starts at \(successor.firstLSN)",
                     path: path,
                     lsn: state.lastLSN)
                 recoveryReport.actions.append(.corruption(e.description))
                 block(e)
+                stop = true
             }
             opens.append(state)
             nextLSN = state.lastLSN + 1
@@ -280,8 +290,9 @@ extension EventLog {
         }
     }
 
+    /// Refuses appends; corruption takes precedence over a copied-store block (the first corruption is kept).
     func block(_ e: EventLogError) {
-        if appendBlocked == nil { appendBlocked = e }
+        if appendBlocked == nil || (e.code == .corruption && appendBlocked?.code != .corruption) { appendBlocked = e }
     }
 
     /// Row "torn tail": the bytes are kept in `<segment>.broken-<offset>`, then the file is cut there.

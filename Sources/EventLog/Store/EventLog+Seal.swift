@@ -34,6 +34,8 @@ extension EventLog {
     }
 
     private func rollLocked() throws(EventLogError) {
+        // Never seal past damage: a blocked store keeps its segments exactly as found.
+        if let blocked = appendBlocked, blocked.code == .corruption { throw blocked }
         if let active = opens.last, !active.isEmpty {
             try startSegment(afterFailure: false)
         }
@@ -83,9 +85,19 @@ extension EventLog {
             try writeCatalog()
         }
         if idIndex?.coveredSegments != UInt64(catalog.entries.count) {
-            // Both lists are sorted: a linear merge, not a sort of the whole index at every seal.
-            try writeEventIndex(
-                EventIDIndex.merge(try idIndex?.allEntries() ?? [], try eventIDEntries(of: seg).sorted()))
+            let earlier: [EventIDIndex.Entry]?
+            if let idx = idIndex, idx.coveredSegments == UInt64(catalog.entries.count - 1) {
+                earlier = try idx.allEntries()
+            } else {
+                earlier = catalog.entries.count == 1 ? [] : nil
+            }
+            if let earlier {
+                // Both lists are sorted: a linear merge, not a sort of the whole index at every seal.
+                try writeEventIndex(EventIDIndex.merge(earlier, try eventIDEntries(of: seg).sorted()))
+            } else {
+                // No index for the earlier segments (damaged, or never built): rebuild it from every seal.
+                try loadEventIndex(rebuild: true)
+            }
         }
         config.head = StoreConfig.Head(
             epoch: seg.header.epoch, lastSealedLSN: seg.footer.lastLSN, sealHash: hexString(seg.sealHash))
@@ -187,13 +199,14 @@ extension EventLog {
         next.head = catalog.entries.last.map {
             StoreConfig.Head(epoch: $0.epoch, lastSealedLSN: $0.lastLSN, sealHash: hexString($0.sealHash))
         }
+        // First the new epoch's segment, so no event can be appended in the old epoch afterwards.
+        try startSegment(afterFailure: false, epoch: next.epoch)
         let bytes = next.encoded()
         try fs.attempt("writing store.json", path: paths.config) { () throws(SystemError) in
             try fs.writeFileAtomically(paths.config, bytes)
         }
         config = next
         appendBlocked = nil
-        try startSegment(afterFailure: false)
         while opens.count > 1 { try sealOldestOpen() }
         return config
     }
