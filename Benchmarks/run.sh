@@ -6,4 +6,5 @@ if ! command -v taskset >/dev/null 2>&1; then
     echo "run.sh: taskset is missing (Debian package util-linux); refusing to run unpinned" >&2
     exit 1
 fi
-cd "$(dirname "$0")" && swift build -c release && taskset -c 0 .build/release/aibrain-bench "$@"
+# The build log goes to stderr so that stdout holds only the report.
+cd "$(dirname "$0")" && swift build -c release >&2 && taskset -c 0 .build/release/aibrain-bench "$@"

@@ -10,13 +10,12 @@ import Testing
     static let sealed = try! [UInt8](Data(contentsOf: URL(fileURLWithPath: Golden.directory + "/sealed.seg")))
     static let open = try! [UInt8](Data(contentsOf: URL(fileURLWithPath: Golden.directory + "/open.open")))
 
-    /// Rewrites the readers' watermark (bytes 96..<112) to `end` (0: no watermark), as a writer that
-    /// crashed between writing a batch and syncing it would have left it.
-    static func withWatermark(_ b: [UInt8], _ end: Int64) -> [UInt8] {
-        var c = b
-        c.replaceSubrange(
-            96..<112, with: end == 0 ? [UInt8](repeating: 0, count: 16) : SegmentHeader.guardedValue(UInt64(end)))
-        return c
+    /// Sets the readers' watermark in LOCK, as a writer that crashed between writing a batch and syncing
+    /// it would have left it.
+    static func setWatermark(_ fs: SimulatedFileSystem, end: Int64) throws {
+        let fd = try fs.open("/s/.aibrain/log/\(testOrigin.hex)/LOCK", .readWrite)
+        try fs.writeAll(fd, LockWatermark(epoch: 1, segmentFirstLSN: 1, end: end).encode(), at: LockWatermark.offset)
+        fs.close(fd)
     }
 
     func flipped(_ b: [UInt8], bit: Int) -> [UInt8] {
@@ -52,10 +51,10 @@ import Testing
         try log.append(Golden.openDrafts)
         try log.append([draft("x-1"), draft("x-2", team: "qa")])
         let path = "/s/.aibrain/log/\(testOrigin.hex)/00000001-00000000000000000001.open"
-        let synced = try #require(fs.contents(of: path))
-        let clean0 = try synced.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: path) }
-        let b = Self.withWatermark(synced, clean0.batches[0].end)
-        let clean = try b.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: path) }
+        let b = try #require(fs.contents(of: path))
+        let clean0 = try b.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: path) }
+        let mark = clean0.batches[0].end  // the second batch was written but never synced
+        let clean = try b.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: path, watermark: mark) }
         #expect(clean.tail == .clean && clean.batches.count == 2)
         let firstEnd = Int(clean.batches[0].end)
         let dataEnd = Int(clean.dataEnd)
@@ -64,7 +63,7 @@ import Testing
             let byte = bit / 8
             let c = flipped(b, bit: bit)
             let result: Result<OpenScan, Error> = Result {
-                try c.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: path) }
+                try c.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: path, watermark: mark) }
             }
             switch byte {
             case 0..<88:
@@ -123,7 +122,7 @@ import Testing
     /// Open segments recover their longest valid prefix: exactly the batches that end before the cut
     /// (here without a watermark, as after a crash before the first sync completed).
     @Test func truncatingAnOpenSegmentKeepsTheLongestValidPrefix() throws {
-        let b = Self.withWatermark(Self.open, 0)
+        let b = Self.open
         let full = try b.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: "o") }
         let ends = full.batches.map { Int($0.end) }
         for n in 0..<b.count {
@@ -152,7 +151,9 @@ import Testing
         let full = try b.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: "o") }
         let end = Int(full.batches.last!.end)
         for n in stride(from: Format.headerSize, to: end, by: 1) {
-            let s = try Array(b[..<n]).withUnsafeBytes { try OpenSegmentScanner.scan($0, path: "o") }
+            let s = try Array(b[..<n]).withUnsafeBytes {
+                try OpenSegmentScanner.scan($0, path: "o", watermark: Int64(end))
+            }
             guard case .corrupt(let offset, let reason) = s.tail else {
                 Issue.record("cut at \(n): \(s.tail)")
                 continue
@@ -174,7 +175,7 @@ import Testing
         var b = try #require(fs.contents(of: path))
         let s = try b.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: path) }
         let lastStart = Int(s.batches[1].offset)
-        b = Self.withWatermark(b, s.batches[0].end)  // the last batch was written, never synced
+        try Self.setWatermark(fs, end: s.batches[0].end)  // the last batch was written, never synced
         b[lastStart + 40] ^= 0xFF  // and torn
         let fd = try fs.open(path, .readWrite)
         try fs.writeAll(fd, b, at: 0)

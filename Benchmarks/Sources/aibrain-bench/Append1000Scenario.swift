@@ -37,11 +37,14 @@ enum Append1000Scenario {
         rep.add(name, jsonlName, "events/s", .perSecond, jsonl)
         rep.checkRatio(name, "events/s", peer: sqliteName, .atLeast, 5.0)
         rep.checkRatio(name, "events/s", peer: jsonlName, .atLeast, 0.7)
-        rep.add(name, Report.engine, "fdatasync per ack", .perAcknowledgement, syncs.map { Double($0.fdatasyncs) / Double(batches.count) })
+        rep.add(
+            name, Report.engine, "fdatasync per ack", .perAcknowledgement,
+            syncs.map { Double($0.fdatasyncs) / Double(batches.count) })
         rep.note(
             "\(name): \(m) events, \(batches.count) acknowledgements per run; segments sealed during the timed region "
                 + "per run \(syncs.map(\.seals)); fdatasyncs \(syncs.map(\.fdatasyncs)) (one per commit, one per new segment), "
-                + "fsyncs \(syncs.map(\.fsyncs)) (sealed file, directory, CATALOG/EVENTIDS/store.json rewrites at each seal).")
+                + "fsyncs \(syncs.map(\.fsyncs)) (sealed file, directory, CATALOG/EVENTIDS/store.json rewrites at each seal)."
+        )
     }
 
     static func aibrain(_ c: BenchContext, _ batches: [[EventDraft]], _ run: Int) throws -> (Double, (Int, Int, Int)) {
@@ -68,7 +71,8 @@ enum Append1000Scenario {
         let dir = try c.scratch.fresh("\(name)-sqlite")
         defer { c.scratch.remove(dir) }
         let table = try SQLiteEventTable.create(path: dir + "/events.db")
-        try table.database.execute("INSERT INTO events(stream, type, ts, payload) VALUES ('bench/warmup', 'bench.warmup', '', x'7b7d')")
+        try table.database.execute(
+            "INSERT INTO events(stream, type, ts, payload) VALUES ('bench/warmup', 'bench.warmup', '', x'7b7d')")
         let seconds = try c.workload.withMemory { m in
             try MonotonicClock.seconds {
                 for r in ranges { try table.insertTransaction(r, m) }

@@ -38,7 +38,9 @@ enum Append1Scenario {
         let fsyncs = syncs.map { Double($0.fsyncs) }
         rep.add(name, Report.engine, "fdatasync per ack", .perAcknowledgement, perAck)
         rep.add(name, Report.engine, "fsync calls in timed region", .count, fsyncs)
-        rep.check(name, "fdatasync per acknowledgement == 1.00 (every run)", measured: perAck.max()!, .perAcknowledgement, .exactly, 1.0)
+        rep.check(
+            name, "fdatasync per acknowledgement == 1.00 (every run)", measured: perAck.max()!, .perAcknowledgement,
+            .exactly, 1.0)
         rep.note(
             "\(name): \(k) events per run after one untimed warm-up commit; fdatasyncs per run \(syncs.map(\.fdatasyncs)), "
                 + "fsyncs per run \(syncs.map(\.fsyncs)) (fsyncs are directory/segment-creation syncs only).")
@@ -66,7 +68,8 @@ enum Append1Scenario {
         let dir = try c.scratch.fresh("\(name)-sqlite")
         defer { c.scratch.remove(dir) }
         let table = try SQLiteEventTable.create(path: dir + "/events.db")
-        try table.database.execute("INSERT INTO events(stream, type, ts, payload) VALUES ('bench/warmup', 'bench.warmup', '', x'7b7d')")
+        try table.database.execute(
+            "INSERT INTO events(stream, type, ts, payload) VALUES ('bench/warmup', 'bench.warmup', '', x'7b7d')")
         let seconds = try c.workload.withMemory { m in
             try MonotonicClock.seconds {
                 for i in 0..<k { try table.insertTransaction(i..<i + 1, m) }

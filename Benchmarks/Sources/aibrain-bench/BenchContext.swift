@@ -45,7 +45,8 @@ enum BenchStore {
         p.durability = durability
         return try EventLog(
             root: root, fs: fs,
-            options: OpenOptions(readOnly: false, policies: durability == policies.durability ? nil : p, blockCacheBytes: 64 << 20))
+            options: OpenOptions(
+                readOnly: false, policies: durability == policies.durability ? nil : p, blockCacheBytes: 64 << 20))
     }
 
     /// A synthetic event appended before the timed region, so that segment creation (file + directory
@@ -59,7 +60,9 @@ enum BenchStore {
         guard let e = FileManager.default.enumerator(atPath: path) else { return 0 }
         var total = 0
         while let rel = e.nextObject() as? String {
-            guard let attrs = e.fileAttributes, attrs[.type] as? FileAttributeType == .typeRegular, matching(rel) else { continue }
+            guard let attrs = e.fileAttributes, attrs[.type] as? FileAttributeType == .typeRegular, matching(rel) else {
+                continue
+            }
             total += (attrs[.size] as? Int) ?? 0
         }
         return total

@@ -23,7 +23,9 @@ enum HistoryScenario {
     static func run(_ c: BenchContext, _ stores: LoadedStores) throws {
         let w = c.workload
         let tasks = tasks(w)
-        guard w.streamEvents[tasks[0]] != nil else { throw BenchError("\(name): the query task \(tasks[0]) is not in the workload") }
+        guard w.streamEvents[tasks[0]] != nil else {
+            throw BenchError("\(name): the query task \(tasks[0]) is not in the workload")
+        }
         let expected = tasks.map { w.streamEvents[$0]!.map { w.drafts[$0].eventID } }
         progress("\(name): \(tasks.count) tasks × \(c.options.runs) runs")
         var warm: [Double] = []
@@ -83,7 +85,9 @@ enum HistoryScenario {
         rep.add(name, Report.engine, "cold open+query median", .milliseconds, coldMedian)
         rep.add(name, Report.engine, "cold open+query p90", .milliseconds, coldP90)
         rep.checkRatio(name, "warm per-query median", peer: sqliteName, .atMost, 2.0)
-        rep.check(name, "\(Report.engine) cold open+query median ≤ 5 ms", measured: Samples(coldMedian).median, .milliseconds, .atMost, 5)
+        rep.check(
+            name, "\(Report.engine) cold open+query median ≤ 5 ms", measured: Samples(coldMedian).median, .milliseconds,
+            .atMost, 5)
         rep.check(
             name, "histories equal the input's events (count and ids in order; wrong tasks == 0)",
             measured: Double(wrong.count), .count, .exactly, 0)

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The one clock the harness times with: `clock_gettime(CLOCK_MONOTONIC)` (never the wall clock, which NTP

@@ -14,7 +14,11 @@ struct Measurement {
 
 /// A target from the brief, checked against medians measured in this run.
 struct TargetCheck {
-    enum Comparison: String, Codable, Sendable { case atLeast = ">=", atMost = "<=", exactly = "==" }
+    enum Comparison: String, Codable, Sendable {
+        case atLeast = ">="
+        case atMost = "<="
+        case exactly = "=="
+    }
 
     var scenario: String
     var target: String
@@ -45,7 +49,8 @@ final class Report {
         -> Samples
     {
         let s = Samples(values)
-        measurements.append(Measurement(scenario: scenario, subject: subject, metric: metric, format: format, samples: s))
+        measurements.append(
+            Measurement(scenario: scenario, subject: subject, metric: metric, format: format, samples: s))
         return s
     }
 
@@ -61,7 +66,8 @@ final class Report {
     }
 
     func check(
-        _ scenario: String, _ target: String, measured: Double, _ format: ValueFormat, _ comparison: TargetCheck.Comparison,
+        _ scenario: String, _ target: String, measured: Double, _ format: ValueFormat,
+        _ comparison: TargetCheck.Comparison,
         _ required: Double
     ) {
         targets.append(
@@ -71,12 +77,15 @@ final class Report {
     }
 
     /// Checks `aibrain ÷ peer` of a metric against a required ratio.
-    func checkRatio(_ scenario: String, _ metric: String, peer: String, _ comparison: TargetCheck.Comparison, _ required: Double) {
+    func checkRatio(
+        _ scenario: String, _ metric: String, peer: String, _ comparison: TargetCheck.Comparison, _ required: Double
+    ) {
         guard let mine = median(scenario, Self.engine, metric), let theirs = median(scenario, peer, metric), theirs != 0
         else { return }
         let sign = comparison == .atLeast ? "≥" : "≤"
         check(
-            scenario, "\(Self.engine) \(metric) \(sign) \(fixed(required, 2))× \(peer)", measured: mine / theirs, .ratio,
+            scenario, "\(Self.engine) \(metric) \(sign) \(fixed(required, 2))× \(peer)", measured: mine / theirs,
+            .ratio,
             comparison, required)
     }
 

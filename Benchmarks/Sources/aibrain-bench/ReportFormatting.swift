@@ -52,7 +52,8 @@ struct RunMethod: Codable {
             let build = "release build"
         #endif
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        let allowed = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
+        let allowed =
+            status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
             .map { $0.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces) } ?? "?"
         let kernel = ((try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8)) ?? "?")
             .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -86,7 +87,9 @@ struct RunMethod: Codable {
     }
 
     var line: String {
-        let pinned = cpusAllowed.contains(",") || cpusAllowed.contains("-") ? "NOT pinned (CPUs \(cpusAllowed))" : "taskset to CPU \(cpusAllowed)"
+        let pinned =
+            cpusAllowed.contains(",") || cpusAllowed.contains("-")
+            ? "NOT pinned (CPUs \(cpusAllowed))" : "taskset to CPU \(cpusAllowed)"
         return "Method: \(build), \(pinned), medians of \(runs) runs (min–max beside), machine nproc=\(nproc), "
             + "\(grouped(Double(events))) events (mean \(fixed(meanEventBytes, 1)) B, gen_events.py seed 42), "
             + "engine \(engineRevision), work dir \(workDirectory), Linux \(kernel), \(date)."

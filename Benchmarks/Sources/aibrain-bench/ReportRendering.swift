@@ -8,12 +8,15 @@ extension Report {
         s += "|---|---|---|---:|---:|---:|---:|\n"
         for m in measurements {
             let r = ratio(m).map { fixed($0, 2) + "×" } ?? ""
-            s += "| \(m.scenario) | \(m.subject) | \(m.metric) | \(m.format.render(m.samples.median)) | "
+            s +=
+                "| \(m.scenario) | \(m.subject) | \(m.metric) | \(m.format.render(m.samples.median)) | "
                 + "\(m.format.render(m.samples.min)) | \(m.format.render(m.samples.max)) | \(r) |\n"
         }
         s += "\n| scenario | target | measured | result |\n|---|---|---:|---|\n"
         for t in targets {
-            s += "| \(t.scenario) | \(t.target) | \(t.format.render(t.measured)) | \(t.pass ? "PASS" : "**MISS**") |\n"
+            // Ratios get a third decimal here, so that 0.998× does not print as a failing "1.00×".
+            let measured = t.format == .ratio ? fixed(t.measured, 3) + "×" : t.format.render(t.measured)
+            s += "| \(t.scenario) | \(t.target) | \(measured) | \(t.pass ? "PASS" : "**MISS**") |\n"
         }
         let missed = targets.filter { !$0.pass }.count
         s += "\n\(targets.count - missed) of \(targets.count) targets met.\n"

@@ -40,7 +40,9 @@ enum ScanScenario {
         rep.add(name, Report.engine, "events/s", .perSecond, mine)
         rep.add(name, sqliteName, "events/s", .perSecond, sqlite)
         rep.add(name, Report.engine, "read-only open", .milliseconds, opens)
-        rep.check(name, "\(Report.engine) scan ≥ 3,500,000 events/s (one core)", measured: Samples(mine).median, .perSecond, .atLeast, 3_500_000)
+        rep.check(
+            name, "\(Report.engine) scan ≥ 3,500,000 events/s (one core)", measured: Samples(mine).median, .perSecond,
+            .atLeast, 3_500_000)
     }
 
     static func sqliteScan(_ stores: LoadedStores, _ n: Int) throws -> Double {
@@ -53,7 +55,8 @@ enum ScanScenario {
             while try stmt.step() {
                 let payload = stmt.bytes(4)
                 count &+= 1
-                sum &+= UInt64(stmt.int64(0)) &+ UInt64(stmt.bytes(1).count &+ stmt.bytes(2).count &+ stmt.bytes(3).count)
+                sum &+=
+                    UInt64(stmt.int64(0)) &+ UInt64(stmt.bytes(1).count &+ stmt.bytes(2).count &+ stmt.bytes(3).count)
                 sum &+= UInt64(payload.count) &+ UInt64(payload.first ?? 0)
             }
         }

@@ -27,11 +27,14 @@ enum SizeScenario {
         rep.checkRatio(name, "bytes on disk", peer: jsonlName, .atMost, 0.45)
         rep.note(
             "\(name): log/ holds \(grouped(Double(sealed))) B of sealed segments, \(grouped(Double(open))) B of "
-                + "(empty, preallocated) .open segment, \(grouped(Double(total - sealed - open))) B of CATALOG, EVENTIDS and LOCK.")
+                + "(empty, preallocated) .open segment, \(grouped(Double(total - sealed - open))) B of CATALOG, EVENTIDS and LOCK."
+        )
 
         progress("\(name): round-trip check of \(c.workload.count) events")
         let check = try RoundTripCheck.run(c.workload, try stores.reader())
-        rep.check(name, "round-trip: every input field reproduced (mismatched events == 0)", measured: Double(check.mismatches), .count, .exactly, 0)
+        rep.check(
+            name, "round-trip: every input field reproduced (mismatched events == 0)",
+            measured: Double(check.mismatches), .count, .exactly, 0)
         rep.note(
             "\(name): round trip read \(grouped(Double(check.events))) events back with `read` and rendered them with "
                 + "`EventJSON.line`: \(check.mismatches) mismatched events"
@@ -89,7 +92,9 @@ enum RoundTripCheck {
             for m in inMembers {
                 let key = String(decoding: input[m.key], as: UTF8.self)
                 let value = UnsafeRawBufferPointer(rebasing: input[m.value])
-                let renamed: String? = ["event_id": "event_id", "type": "type", "agent": "actor", "task_id": "stream", "ts": "occurred_at"][key]
+                let renamed: String? = [
+                    "event_id": "event_id", "type": "type", "agent": "actor", "task_id": "stream", "ts": "occurred_at",
+                ][key]
                 guard let renamed else {
                     if data.count > 1 { data.append(UInt8(ascii: ",")) }
                     data += input[m.whole]
@@ -98,7 +103,8 @@ enum RoundTripCheck {
                 guard let got = outValue(renamed) else { return "`\(renamed)` (from `\(key)`) is missing" }
                 let expected: [UInt8] = key == "task_id" ? Array("\"task/".utf8) + value.dropFirst() : Array(value)
                 if !sameString(expected, Array(got)) {
-                    return "`\(renamed)` is \(String(decoding: got, as: UTF8.self)), expected \(String(decoding: expected, as: UTF8.self))"
+                    return
+                        "`\(renamed)` is \(String(decoding: got, as: UTF8.self)), expected \(String(decoding: expected, as: UTF8.self))"
                 }
             }
             data.append(UInt8(ascii: "}"))

@@ -117,7 +117,9 @@ final class Workload {
         do { bytes = try PosixFileSystem().readFile(path) } catch { throw BenchError("reading \(path): \(error)") }
         let w = try Workload(path: path, meta: meta, bytes: bytes)
         guard w.count == n else { throw BenchError("\(path) holds \(w.count) events, expected \(n)") }
-        progress("loaded \(n) events (\(bytes.count) bytes) in \(fixed(Double(MonotonicClock.nanoseconds() - start) / 1e9, 1)) s")
+        progress(
+            "loaded \(n) events (\(bytes.count) bytes) in \(fixed(Double(MonotonicClock.nanoseconds() - start) / 1e9, 1)) s"
+        )
         return w
     }
 
@@ -144,7 +146,8 @@ final class Workload {
 
         /// Lines `range`, each with its newline, as they lie in the file.
         @inline(__always) func linesWithNewlines(_ range: Range<Int>) -> UnsafeRawBufferPointer {
-            UnsafeRawBufferPointer(rebasing: bytes[lines[range.lowerBound].lowerBound..<lines[range.upperBound - 1].upperBound + 1])
+            UnsafeRawBufferPointer(
+                rebasing: bytes[lines[range.lowerBound].lowerBound..<lines[range.upperBound - 1].upperBound + 1])
         }
 
         @inline(__always) func arenaBytes(_ r: Range<Int>) -> UnsafeRawBufferPointer {

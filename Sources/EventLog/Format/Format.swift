@@ -9,8 +9,8 @@
 ///  11  1  codec (0 none, 1 LZ4 frame)            data of the previous segment ended (set after a failed sync)
 ///  12  1  cipher (0 none)               88  8  XXH3-64 of bytes [0, 88)
 ///  13  3  reserved (0)                  -- rewritable area (.open only; zero in .seg), not under the checksum:
-///  16  4  key version (0 = none)        96  8  durable end offset (readers' watermark)
-///  20  4  compatible feature flags     104  8  XXH3-64 of bytes [96, 104)
+///  16  4  key version (0 = none)        96 16  reserved (0)
+///  20  4  compatible feature flags
 ///  24  4  incompatible feature flags   112  8  successor first LSN (0 = none): set when this segment rolled
 ///  28  4  epoch                        120  8  XXH3-64 of bytes [112, 120)
 ///  32 16  origin id
@@ -54,7 +54,7 @@ public enum Format {
     public static let formatVersion: UInt16 = 1
     public static let headerSize = 128
     public static let headerChecksummedBytes = 88
-    public static let watermarkOffset: Int64 = 96
+    public static let rewritableOffset: Int64 = 96
     public static let successorOffset: Int64 = 112
 
     public static let batchMagic: UInt32 = 0x4242_4941  // "AIBB"

@@ -39,7 +39,8 @@ public enum OpenSegmentScanner {
     /// sync) ends the data there; `limitLSN` ends it at the successor's first LSN - 1. Records are visited
     /// (and so validated) when `visit` is given.
     public static func scan(
-        _ file: UnsafeRawBufferPointer, path: String, stopAt: Int64? = nil, limitLSN: UInt64? = nil,
+        _ file: UnsafeRawBufferPointer, path: String, watermark: Int64? = nil, stopAt: Int64? = nil,
+        limitLSN: UInt64? = nil,
         visit: ((UInt64, EnvelopeView, UnsafeRawBufferPointer, UnsafeRawBufferPointer, String) throws -> Void)? = nil
     ) throws(EventLogError) -> OpenScan {
         let header: SegmentHeader
@@ -52,7 +53,6 @@ public enum OpenSegmentScanner {
         guard header.kind == .open else {
             throw EventLogError.corrupt("header of an .open file says it is sealed", path: path, offset: 10)
         }
-        let watermark = SegmentHeader.readGuardedValue(file, at: Int(Format.watermarkOffset)).map { Int64($0) }
         let successor = SegmentHeader.readGuardedValue(file, at: Int(Format.successorOffset))
         var end = file.count
         if let stopAt { end = min(end, Int(stopAt)) }

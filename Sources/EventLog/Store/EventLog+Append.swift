@@ -228,9 +228,8 @@ extension EventLog {
                     ? "free disk space, then retry the append" : "check the disk (dmesg), then retry",
                 underlying: error)
         }
-        // Readers' watermark: after the sync, never before. Losing it only hides data until the next commit.
-        let mark = SegmentHeader.guardedValue(UInt64(end))
-        try? fs.writeAll(active.fd, mark, at: Format.watermarkOffset)
+        // Readers' watermark: only after a successful sync, never before (contract 2).
+        if durable { publishWatermark(active, end: end) }
         let ref = BatchRef(
             offset: offset, firstLSN: firstLSN, count: drafts.count, firstHLC: hlcs.first!, lastHLC: hlcs.last!,
             paddedLength: bytes.count)
@@ -249,6 +248,13 @@ extension EventLog {
         return durable
     }
 
+    /// Publishes the synced end of `state` to readers (LOCK bytes 16..<48; best effort, never synced).
+    func publishWatermark(_ state: OpenState, end: Int64) {
+        guard let fd = lockFD else { return }
+        let mark = LockWatermark(epoch: state.header.epoch, segmentFirstLSN: state.firstLSN, end: end).encode()
+        try? fs.writeAll(fd, mark, at: LockWatermark.offset)
+    }
+
     /// Syncs the active segment now (for the `interval` and `none` policies; a no-op cost under `always`).
     public func sync() throws(EventLogError) {
         lock.lock()
@@ -257,6 +263,7 @@ extension EventLog {
         do throws(SystemError) {
             try fs.fdatasync(active.fd)
             lastSyncNanos = OpenOptions.monotonicNanoseconds()
+            publishWatermark(active, end: active.dataEnd)
         } catch {
             poison(active)
             throw EventLogError(
@@ -301,7 +308,6 @@ extension EventLog {
             compatibleFeatures: afterFailure && opens.last != nil ? Format.CompatibleFeature.followsFailedSync : 0,
             predecessorEndOffset: afterFailure ? UInt64(opens.last?.dataEnd ?? 0) : 0)
         var bytes = header.encode()
-        bytes.replaceSubrange(96..<112, with: SegmentHeader.guardedValue(UInt64(Format.headerSize)))
         let allocated = Int64(Format.headerSize + options.preallocationBytes)
         bytes += [UInt8](repeating: 0, count: options.preallocationBytes)
         let fd = try fs.attempt("creating segment", path: path) { () throws(SystemError) in
@@ -327,6 +333,7 @@ extension EventLog {
         state.lastHLC = lastHLC
         opens.append(state)
         poisoned = false
+        publishWatermark(state, end: Int64(Format.headerSize))
     }
 
     /// Under LOCK: catch up with what other processes appended, rolled or sealed since our last commit.
@@ -336,7 +343,7 @@ extension EventLog {
             return
         }
         let area = try fs.attempt("reading segment header", path: active.path) { () throws(SystemError) in
-            try fs.read(active.fd, count: 32, at: Format.watermarkOffset)
+            try fs.read(active.fd, count: 32, at: Format.rewritableOffset)
         }
         let successor = area.withUnsafeBytes { SegmentHeader.readGuardedValue($0, at: 16) }
         if successor != nil {

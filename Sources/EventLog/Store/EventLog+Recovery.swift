@@ -183,6 +183,7 @@ extension EventLog {
             }
             files.append((n, fd, bytes, header, unsupported))
         }
+        let mark = readLockWatermark()
         var keep: [(name: String, fd: FileDescriptor, bytes: [UInt8], header: SegmentHeader)] = []
         for f in files {
             if let h = f.header {
@@ -244,9 +245,10 @@ extension EventLog {
             }
             var ids: [(ID128, UInt64, UInt64)] = []
             var streams: [(String, UInt64)] = []
+            let synced = mark?.end(forSegment: f.header.epoch, firstLSN: f.header.firstLSN)
             let scan = try f.bytes.withBytes { (b) throws(EventLogError) in
                 try OpenSegmentScanner.scan(
-                    b, path: path, stopAt: stopAt, limitLSN: successor.map { $0.firstLSN - 1 }
+                    b, path: path, watermark: synced, stopAt: stopAt, limitLSN: successor.map { $0.firstLSN - 1 }
                 ) { lsn, view, env, _, _ in
                     ids.append((ID128(Self.idBytes(view, env)), lsn, view.hlc))
                     for n in view.indexNames(in: env) { streams.append((n, lsn)) }
@@ -288,6 +290,17 @@ extension EventLog {
             nextLSN = state.lastLSN + 1
             lastHLC = max(lastHLC, state.lastHLC)
         }
+    }
+
+    /// The readers' watermark from LOCK (nil if there is no LOCK or its bytes do not check).
+    func readLockWatermark() -> LockWatermark? {
+        let path = directory + "/LOCK"
+        if let fd = lockFD {
+            return (try? fs.read(fd, count: LockWatermark.size, at: LockWatermark.offset)).flatMap(LockWatermark.decode)
+        }
+        guard let fd = try? fs.open(path, .readOnly) else { return nil }
+        defer { fs.close(fd) }
+        return (try? fs.read(fd, count: LockWatermark.size, at: LockWatermark.offset)).flatMap(LockWatermark.decode)
     }
 
     /// Refuses appends; corruption takes precedence over a copied-store block (the first corruption is kept).

@@ -101,8 +101,10 @@ public final class EventLog: @unchecked Sendable {
 
     deinit {
         // Lazy policies: what was acknowledged as not durable is synced when the log is closed.
-        if policies.durability != .always, !options.readOnly, !poisoned, let active = opens.last, active.writable {
-            try? fs.fdatasync(active.fd)
+        if policies.durability != .always, !options.readOnly, !poisoned, let active = opens.last, active.writable,
+            (try? fs.fdatasync(active.fd)) != nil
+        {
+            publishWatermark(active, end: active.dataEnd)
         }
         if let lockFD { fs.close(lockFD) }
         for o in opens { fs.close(o.fd) }

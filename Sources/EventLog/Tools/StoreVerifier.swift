@@ -111,13 +111,20 @@ public enum StoreVerifier {
                 }
             }
         }
+        let mark: LockWatermark? = {
+            guard let fd = try? fs.open(dir + "/LOCK", .readOnly) else { return nil }
+            defer { fs.close(fd) }
+            return (try? fs.read(fd, count: LockWatermark.size, at: LockWatermark.offset)).flatMap(LockWatermark.decode)
+        }()
         for (name, p) in parsed where !p.sealed {
             let path = dir + "/" + name
             if sealedNames.contains(SegmentName.make(epoch: p.epoch, firstLSN: p.firstLSN, sealed: true)) { continue }
             do throws(EventLogError) {
                 let bytes = try fs.attempt("reading", path: path) { () throws(SystemError) in try fs.readFile(path) }
                 let scan = try bytes.withBytes { (b) throws(EventLogError) in
-                    try OpenSegmentScanner.scan(b, path: path) { _, _, _, _, _ in }
+                    try OpenSegmentScanner.scan(
+                        b, path: path, watermark: mark?.end(forSegment: p.epoch, firstLSN: p.firstLSN)
+                    ) { _, _, _, _, _ in }
                 }
                 if let expectLSN, scan.header.firstLSN != expectLSN, !scan.batches.isEmpty {
                     throw EventLogError.corrupt(
