@@ -47,6 +47,18 @@ public enum SHA256Digest {
     }
 }
 
+/// Streaming XXH3-64 (libxxhash state): a fast check that sealing wrote exactly the records it read.
+public final class XXH3Stream {
+    private let state: OpaquePointer
+    public init() {
+        state = XXH3_createState()
+        XXH3_64bits_reset(state)
+    }
+    deinit { XXH3_freeState(state) }
+    @inline(__always) public func update(_ bytes: UnsafeRawBufferPointer) { XXH3_64bits_update(state, bytes.baseAddress, bytes.count) }
+    public func digest() -> UInt64 { XXH3_64bits_digest(state) }
+}
+
 /// Incremental SHA-256 over the logical record stream (per record, in LSN order: the envelope with its
 /// region byte zeroed, the team as u8 length + bytes, the payload), independent of how records are
 /// grouped, compressed or encrypted.

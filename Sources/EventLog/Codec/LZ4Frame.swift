@@ -30,6 +30,23 @@ public enum LZ4Frame {
         return written
     }
 
+    /// Appends one frame to `out`, compressing into a reusable `scratch` buffer (no zero-fill of `out`).
+    @discardableResult
+    public static func compress(_ source: UnsafeRawBufferPointer, appendingTo out: inout [UInt8], scratch: inout [UInt8]) -> Int {
+        var prefs = LZ4F_preferences_t()
+        prefs.frameInfo.blockSizeID = LZ4F_max64KB
+        prefs.frameInfo.contentSize = UInt64(source.count)
+        prefs.compressionLevel = 0
+        let bound = LZ4F_compressFrameBound(source.count, &prefs)
+        if scratch.count < bound { scratch = [UInt8](repeating: 0, count: bound) }
+        let written = scratch.withUnsafeMutableBytes { dst in
+            LZ4F_compressFrame(dst.baseAddress, bound, source.baseAddress, source.count, &prefs)
+        }
+        precondition(LZ4F_isError(written) == 0, "LZ4F_compressFrame failed: \(String(cString: LZ4F_getErrorName(written)))")
+        scratch.withUnsafeBytes { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[..<written])) }
+        return written
+    }
+
     /// A reusable decompression context (one per reader; not thread-safe).
     public final class Decompressor {
         private var context: OpaquePointer?

@@ -18,6 +18,12 @@ struct SealBuilder {
     private var blocks: [SealFooter.BlockEntry] = []
     private var streams: [String: [UInt64]] = [:]
     private var logical = LogicalStreamHasher()
+    /// XXH3-64 of the same logical stream, for the fast self-check before the seal is written.
+    private let logicalXXH3 = XXH3Stream()
+    /// (XXH3-64 of the stored id, LSN) of every record, for EVENTIDS.
+    private(set) var ids: [EventIDIndex.Entry] = []
+    private let epoch: UInt32
+    private var scratch: [UInt8] = []
     private var firstHLC: UInt64 = 0
     private var lastHLC: UInt64 = 0
     private var minRecordedAt = Int64.max
@@ -29,6 +35,7 @@ struct SealBuilder {
         out = header.encode()
         firstLSN = header.firstLSN
         nextLSN = header.firstLSN
+        epoch = header.epoch
         self.previousSealHash = previousSealHash
         envelopes.reserveCapacity(Format.targetBlockBytes)
     }
@@ -67,6 +74,8 @@ struct SealBuilder {
         envelopes[envStart + 6] = UInt8(region)
         regionPayloads[region].append(contentsOf: payload)
         Self.hashLogical(&logical, envelope: envelope, team: team, payload: payload)
+        Self.hashLogical(logicalXXH3, envelope: envelope, team: team, payload: payload)
+        ids.append(.init(hash: XXH3.hash(UnsafeRawBufferPointer(rebasing: envelopeRegion[view.ranges.0])), lsn: lsn, epoch: epoch))
 
         for name in view.indexNames(in: envelopeRegion) { streams[name, default: []].append(lsn) }
         blockCount += 1
@@ -90,6 +99,22 @@ struct SealBuilder {
         t.withUTF8 { h.update(UnsafeRawBufferPointer($0)) }
         h.update(payload)
     }
+
+    static func hashLogical(
+        _ h: XXH3Stream, envelope: UnsafeRawBufferPointer, team: String, payload: UnsafeRawBufferPointer
+    ) {
+        h.update(UnsafeRawBufferPointer(rebasing: envelope[0..<6]))
+        var zero: UInt8 = 0
+        withUnsafeBytes(of: &zero) { h.update($0) }
+        h.update(UnsafeRawBufferPointer(rebasing: envelope[7...]))
+        var teamLength = UInt8(team.utf8.count)
+        withUnsafeBytes(of: &teamLength) { h.update($0) }
+        var t = team
+        t.withUTF8 { h.update(UnsafeRawBufferPointer($0)) }
+        h.update(payload)
+    }
+
+    var logicalXXH3Digest: UInt64 { logicalXXH3.digest() }
 
     private mutating func flushBlock() {
         guard blockCount > 0 else { return }
@@ -116,9 +141,11 @@ struct SealBuilder {
             w.raw(team.utf8)
         }
         out.append(contentsOf: w.bytes)
-        let envFrame = envelopes.withUnsafeBytes { LZ4Frame.compress($0, appendingTo: &out) }
+        let envFrame = envelopes.withUnsafeBytes { LZ4Frame.compress($0, appendingTo: &out, scratch: &scratch) }
         var frameLengths: [Int] = []
-        for p in regionPayloads { frameLengths.append(p.withUnsafeBytes { LZ4Frame.compress($0, appendingTo: &out) }) }
+        for p in regionPayloads {
+            frameLengths.append(p.withUnsafeBytes { LZ4Frame.compress($0, appendingTo: &out, scratch: &scratch) })
+        }
         let length = out.count - start
         func patch32(_ v: UInt32, _ at: Int) {
             withUnsafeBytes(of: v.littleEndian) { for i in 0..<4 { out[start + at + i] = $0[i] } }

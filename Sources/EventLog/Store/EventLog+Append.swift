@@ -132,7 +132,8 @@ extension EventLog {
         let now = options.clock()
         var toWrite: [EventDraft] = []
         var hlcs: [UInt64] = []
-        var pendingIDs: [UInt64: [(String, UInt64)]] = [:]
+        var pendingIDs: [ID128: UInt64] = [:]
+        var keys: [ID128] = []
         var hlc = lastHLC
         var outcomes: [(CommitRequest, [Appended])] = []
         for r in group {
@@ -153,18 +154,19 @@ extension EventLog {
             var mine: [EventDraft] = []
             var mineHLC: [UInt64] = []
             for d in r.drafts {
-                let h = Self.idHash(d.eventID)
-                if let original = try existingLSN(of: d.eventID, hash: h) {
+                let (key, h) = Self.idKeys(d.eventID)
+                if let original = try existingLSN(of: d.eventID, key: key, hash: h) {
                     appended.append(Appended(eventID: d.eventID, lsn: original.lsn, hlc: original.hlc, duplicate: true))
                     continue
                 }
-                if let p = pendingIDs[h]?.first(where: { $0.0 == d.eventID }) {
-                    appended.append(Appended(eventID: d.eventID, lsn: p.1, hlc: 0, duplicate: true))
+                if let p = pendingIDs[key] {
+                    appended.append(Appended(eventID: d.eventID, lsn: p, hlc: 0, duplicate: true))
                     continue
                 }
                 hlc = HLC.next(now: now, last: hlc)
                 let lsn = nextLSN + UInt64(toWrite.count + mine.count)
-                pendingIDs[h, default: []].append((d.eventID, lsn))
+                pendingIDs[key] = lsn
+                keys.append(key)
                 mine.append(d)
                 mineHLC.append(hlc)
                 appended.append(Appended(eventID: d.eventID, lsn: lsn, hlc: hlc, duplicate: false))
@@ -175,7 +177,7 @@ extension EventLog {
         }
         var durable = true
         if !toWrite.isEmpty {
-            durable = try writeBatch(toWrite, hlcs: hlcs, recordedAt: now)
+            durable = try writeBatch(toWrite, keys: keys, hlcs: hlcs, recordedAt: now)
         }
         for (r, appended) in outcomes {
             var a = appended
@@ -188,7 +190,9 @@ extension EventLog {
 
     /// Writes one encoded batch at the end of the active segment and syncs it per policy.
     /// On any failure nothing is acknowledged and the segment is abandoned (contract 2).
-    private func writeBatch(_ drafts: [EventDraft], hlcs: [UInt64], recordedAt: Int64) throws(EventLogError) -> Bool {
+    private func writeBatch(_ drafts: [EventDraft], keys: [ID128], hlcs: [UInt64], recordedAt: Int64)
+        throws(EventLogError) -> Bool
+    {
         let active = opens.last!
         let firstLSN = nextLSN
         let bytes = try CommitBatch.encode(drafts, firstLSN: firstLSN, hlcs: hlcs, recordedAt: recordedAt)
@@ -196,8 +200,11 @@ extension EventLog {
         let end = offset + Int64(bytes.count)
         var durable = false
         do throws(SystemError) {
-            if end > active.allocated {
-                // Preallocate with real zeros so later commits overwrite allocated blocks.
+            if end > active.allocated && bytes.count >= 64 << 10 {
+                // A large commit pays its own size change; zero-filling ahead would double its writes.
+                active.allocated = end
+            } else if end > active.allocated {
+                // Preallocate with real zeros so later small commits overwrite allocated blocks.
                 let target = (end + Int64(options.preallocationBytes) + 4095) / 4096 * 4096
                 let zeros = [UInt8](repeating: 0, count: Int(target - max(active.allocated, end)))
                 try fs.writeAll(active.fd, zeros, at: max(active.allocated, end))
@@ -239,7 +246,7 @@ extension EventLog {
         active.lastHLC = ref.lastHLC
         for (i, d) in drafts.enumerated() {
             let lsn = firstLSN + UInt64(i)
-            openIDs[Self.idKey(d.eventID)] = (lsn, hlcs[i])
+            openIDs[keys[i]] = (lsn, hlcs[i])
             if !d.stream.isEmpty { openStreams[d.stream, default: []].append(lsn) }
             for k in d.keys { openStreams[k, default: []].append(lsn) }
         }
@@ -429,8 +436,8 @@ extension EventLog {
     }
 
     /// The original (LSN, HLC) of an event id, if the origin holds it (open segments, then EVENTIDS).
-    func existingLSN(of id: String, hash: UInt64) throws(EventLogError) -> (lsn: UInt64, hlc: UInt64)? {
-        if let open = openIDs[Self.idKey(id)] { return open }
+    func existingLSN(of id: String, key: ID128, hash: UInt64) throws(EventLogError) -> (lsn: UInt64, hlc: UInt64)? {
+        if let open = openIDs[key] { return open }
         if idIndex == nil && !catalog.entries.isEmpty {
             // A writer never checks duplicates without the sealed segments' index: rebuild it (or fail).
             try loadEventIndex(rebuild: true)
@@ -445,7 +452,7 @@ extension EventLog {
             try? fs.unlink(directory + "/EVENTIDS")
             try loadEventIndex(rebuild: true)
             recoveryReport.actions.append(.rebuiltEventIndex)
-            return try existingLSN(of: id, hash: hash)
+            return try existingLSN(of: id, key: key, hash: hash)
         }
         for c in found {
             if let e = try eventLocked(lsn: c.lsn), e.eventID == id { return (c.lsn, e.hlc) }

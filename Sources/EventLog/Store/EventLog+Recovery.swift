@@ -342,16 +342,43 @@ extension EventLog {
     }
 
     /// The open-segment key of an event id (over its stored bytes, like `idHash`).
-    static func idKey(_ id: String) -> ID128 {
-        if EnvelopeValidation.isLowercaseHex32(id) { return bytesFromHex(id)!.withUnsafeBytes { ID128($0) } }
-        var s = id
-        return s.withUTF8 { ID128(UnsafeRawBufferPointer($0)) }
-    }
+    static func idKey(_ id: String) -> ID128 { withStoredID(id) { ID128($0) } }
 
     /// Hash of an event id as the index stores it: over the stored id bytes (16 raw bytes for hex ids).
-    static func idHash(_ id: String) -> UInt64 {
-        if EnvelopeValidation.isLowercaseHex32(id) { return XXH3.hash(bytesFromHex(id)!) }
-        return XXH3.hash(id)
+    static func idHash(_ id: String) -> UInt64 { withStoredID(id) { XXH3.hash($0) } }
+
+    /// Both keys of an id, from one pass over its stored bytes.
+    static func idKeys(_ id: String) -> (key: ID128, hash: UInt64) { withStoredID(id) { (ID128($0), XXH3.hash($0)) } }
+
+    /// Calls `body` with the bytes an envelope stores for `id` (16 raw bytes for 32 lowercase hex digits,
+    /// the UTF-8 otherwise), without allocating.
+    @inline(__always)
+    static func withStoredID<T>(_ id: String, _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        var s = id
+        return s.withUTF8 { utf8 in
+            guard utf8.count == 32 else { return body(UnsafeRawBufferPointer(utf8)) }
+            var raw: (UInt64, UInt64) = (0, 0)
+            let ok = withUnsafeMutableBytes(of: &raw) { out -> Bool in
+                for i in 0..<16 {
+                    let hi = utf8[2 * i]
+                    let lo = utf8[2 * i + 1]
+                    guard let h = lowerHex(hi), let l = lowerHex(lo) else { return false }
+                    out[i] = h << 4 | l
+                }
+                return true
+            }
+            guard ok else { return body(UnsafeRawBufferPointer(utf8)) }
+            return withUnsafeBytes(of: &raw) { body($0) }
+        }
+    }
+
+    @inline(__always)
+    static func lowerHex(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x30...0x39: return c - 0x30
+        case 0x61...0x66: return c - 0x61 + 10
+        default: return nil
+        }
     }
 
     /// Opens EVENTIDS if it covers exactly the sealed segments; otherwise rebuilds it (writer) or goes

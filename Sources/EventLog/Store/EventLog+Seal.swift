@@ -70,6 +70,7 @@ extension EventLog {
         } else {
             seg = try buildSeal(o, limit: limit, path: segPath)
         }
+        defer { builtIDs = nil }
         guard seg.footer.firstLSN == o.firstLSN, seg.footer.lastLSN == limit,
             seg.footer.previousSealHash
                 == (catalog.entries.last(where: { $0.firstLSN < o.firstLSN })?.sealHash
@@ -93,7 +94,9 @@ extension EventLog {
             }
             if let earlier {
                 // Both lists are sorted: a linear merge, not a sort of the whole index at every seal.
-                try writeEventIndex(EventIDIndex.merge(earlier, try eventIDEntries(of: seg).sorted()))
+                let mine: [EventIDIndex.Entry]
+                if let builtIDs { mine = builtIDs } else { mine = try eventIDEntries(of: seg) }
+                try writeEventIndex(EventIDIndex.merge(earlier, mine.sorted()))
             } else {
                 // No index for the earlier segments (damaged, or never built): rebuild it from every seal.
                 try loadEventIndex(rebuild: true)
@@ -159,7 +162,9 @@ extension EventLog {
         }
         let (bytes, _, _) = builder.finish()
         // Check what we built before it replaces the .open (style point 8: validate right before the write).
-        _ = try SealedSegmentVerifier.verify(bytes, path: segPath + " (being sealed)", expectedPrevious: previous)
+        _ = try SealedSegmentVerifier.verify(
+            bytes, path: segPath + " (being sealed)", expectedPrevious: previous, selfCheck: builder.logicalXXH3Digest)
+        builtIDs = builder.ids
         let tmp = segPath + ".tmp"
         try fs.attempt("writing sealed segment", path: tmp) { () throws(SystemError) in
             if try fs.stat(tmp) != nil { try fs.unlink(tmp) }

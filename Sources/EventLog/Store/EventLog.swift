@@ -35,6 +35,8 @@ public final class EventLog: @unchecked Sendable {
     var poisoned = false
     /// Why appends are refused (copied store, corruption in the open segment); reads still work.
     var appendBlocked: EventLogError?
+    /// Event-id entries collected by the seal being built (so EVENTIDS need not decode it again).
+    var builtIDs: [EventIDIndex.Entry]?
     /// The last CATALOG rebuild stopped at a damaged or discontinuous sealed segment.
     var catalogDamaged = false
     var lockFD: FileDescriptor?
