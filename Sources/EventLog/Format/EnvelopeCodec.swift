@@ -75,59 +75,94 @@ public struct EnvelopeView {
     public static func parse(_ buffer: UnsafeRawBufferPointer, at offset: Int, base: Int = 0)
         throws(DecodeFailure) -> EnvelopeView
     {
-        var r = ByteReader(buffer, offset: offset, base: base)
-        let length = Int(try r.u16("envelope length"))
+        // The hot path of every read: one bounds check for the fixed part, then each string bounded by the
+        // envelope's own end. Errors name the field and the offset.
+        guard offset >= 0, buffer.count - offset >= Format.envelopeFixedSize, let basePointer = buffer.baseAddress else {
+            throw DecodeFailure(field: "envelope", offset: base + offset, reason: "fewer than 28 bytes remain")
+        }
+        let p = basePointer + offset
+        let length = Int(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
         guard length >= Format.envelopeFixedSize, length <= buffer.count - offset else {
             throw DecodeFailure(
                 field: "envelope length", offset: base + offset,
                 reason: "\(length) is outside [\(Format.envelopeFixedSize), \(buffer.count - offset)]")
         }
-        let flags = try r.u8("envelope flags")
-        let kc = try r.u8("key count")
+        let flags = p.load(fromByteOffset: 2, as: UInt8.self)
+        let kc = p.load(fromByteOffset: 3, as: UInt8.self)
         let keyCount = Int(kc & Format.keyCountMask)
         guard kc & ~(Format.keyCountMask | Format.hexEventIDBit) == 0, keyCount <= Limits.maxKeys else {
             throw DecodeFailure(field: "key count", offset: base + offset + 3, reason: "invalid value \(kc)")
         }
-        let typeVersion = try r.u16("type version")
-        let region = Int(try r.u8("payload region"))
-        _ = try r.u8("reserved")
-        let hlc = try r.u64("hlc")
-        let recordedAt = try r.i64("recorded at")
-        let payloadLength = Int(try r.u32("payload length"))
+        let typeVersion = UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 4, as: UInt16.self))
+        let region = Int(p.load(fromByteOffset: 6, as: UInt8.self))
+        let hlc = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        let recordedAt = Int64(littleEndian: p.loadUnaligned(fromByteOffset: 16, as: Int64.self))
+        let payloadLength = Int(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 24, as: UInt32.self)))
         guard payloadLength <= Limits.maxEventBytes else {
             throw DecodeFailure(field: "payload length", offset: base + offset + 24, reason: "\(payloadLength) > 1 MiB")
         }
         let end = offset + length
-        let bounded = UnsafeRawBufferPointer(rebasing: buffer[..<end])
-        var s = ByteReader(bounded, offset: r.offset, base: base)
+        var at = offset + Format.envelopeFixedSize
+        var failed: (String, Int)?
+        /// A LEB128 length (1 or 2 bytes: every limit is below 16384) and that many bytes, within the envelope.
+        @inline(__always) func string(_ field: String, _ maxLength: Int) -> Range<Int> {
+            guard failed == nil, at < end else {
+                if failed == nil { failed = (field, at) }
+                return end..<end
+            }
+            var n = Int(basePointer.load(fromByteOffset: at, as: UInt8.self))
+            at += 1
+            if n >= 0x80 {
+                guard at < end else {
+                    failed = (field, at)
+                    return end..<end
+                }
+                let b = Int(basePointer.load(fromByteOffset: at, as: UInt8.self))
+                at += 1
+                guard b < 0x80 else {
+                    failed = (field, at - 1)
+                    return end..<end
+                }
+                n = (n & 0x7F) | b << 7
+            }
+            guard n <= maxLength, n <= end - at else {
+                failed = (field, at)
+                return end..<end
+            }
+            defer { at += n }
+            return at..<at + n
+        }
         let id: Range<Int>
         if kc & Format.hexEventIDBit != 0 {
-            _ = try s.bytes(16, "event id")
-            id = (s.offset - 16)..<s.offset
+            if end - at >= 16 {
+                id = at..<at + 16
+                at += 16
+            } else {
+                failed = ("event id", at)
+                id = end..<end
+            }
         } else {
-            id = try s.stringRange("event id", maxLength: Limits.maxIDLength)
+            id = string("event id", Limits.maxIDLength)
         }
-        let type = try s.stringRange("type", maxLength: Limits.maxTypeLength)
-        let stream = try s.stringRange("stream", maxLength: Limits.maxStreamLength)
+        let type = string("type", Limits.maxTypeLength)
+        let stream = string("stream", Limits.maxStreamLength)
         let none = end..<end
-        var k0 = none
-        var k1 = none
-        var k2 = none
-        var k3 = none
-        if keyCount > 0 { k0 = try s.stringRange("key", maxLength: Limits.maxStreamLength) }
-        if keyCount > 1 { k1 = try s.stringRange("key", maxLength: Limits.maxStreamLength) }
-        if keyCount > 2 { k2 = try s.stringRange("key", maxLength: Limits.maxStreamLength) }
-        if keyCount > 3 { k3 = try s.stringRange("key", maxLength: Limits.maxStreamLength) }
-        let actor = try s.stringRange("actor", maxLength: Limits.maxShortFieldLength)
-        let corr = try s.stringRange("correlation id", maxLength: Limits.maxShortFieldLength)
-        let caus = try s.stringRange("causation id", maxLength: Limits.maxShortFieldLength)
-        let occ = try s.stringRange("occurred at", maxLength: Limits.maxShortFieldLength)
-        let prov = try s.stringRange("provenance", maxLength: Limits.maxProvenanceLength)
-        guard s.offset == end, id.count > 0, type.count > 0 else {
+        let k0 = keyCount > 0 ? string("key", Limits.maxStreamLength) : none
+        let k1 = keyCount > 1 ? string("key", Limits.maxStreamLength) : none
+        let k2 = keyCount > 2 ? string("key", Limits.maxStreamLength) : none
+        let k3 = keyCount > 3 ? string("key", Limits.maxStreamLength) : none
+        let actor = string("actor", Limits.maxShortFieldLength)
+        let corr = string("correlation id", Limits.maxShortFieldLength)
+        let caus = string("causation id", Limits.maxShortFieldLength)
+        let occ = string("occurred at", Limits.maxShortFieldLength)
+        let prov = string("provenance", Limits.maxProvenanceLength)
+        if let (field, where_) = failed {
+            throw DecodeFailure(field: field, offset: base + where_, reason: "length runs past the envelope or its limit")
+        }
+        guard at == end, id.count > 0, type.count > 0 else {
             throw DecodeFailure(
                 field: "envelope", offset: base + offset,
-                reason: s.offset != end
-                    ? "fields end at \(s.offset - offset), length says \(length)" : "empty id or type")
+                reason: at != end ? "fields end at \(at - offset), length says \(length)" : "empty id or type")
         }
         return EnvelopeView(
             start: offset, length: length, flags: flags, keyCount: keyCount, hexEventID: kc & Format.hexEventIDBit != 0,

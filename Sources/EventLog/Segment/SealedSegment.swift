@@ -146,6 +146,20 @@ public final class SealedSegment: @unchecked Sendable {
         }
     }
 
+    /// Reads the whole file into `buffer` (reused across segments by scans: no allocation, no zero-fill);
+    /// returns the number of bytes.
+    public func readAll(into buffer: inout [UInt8]) throws(EventLogError) -> Int {
+        let size = Int(fileSize)
+        if buffer.count < size { buffer = [UInt8](repeating: 0, count: size + size / 4) }
+        let got = try buffer.withMutableBytes { (raw) throws(EventLogError) -> Int in
+            try fs.attempt("reading sealed segment", path: path) { () throws(SystemError) in
+                try fs.readFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[..<size]), at: 0)
+            }
+        }
+        guard got == size else { throw EventLogError.corrupt("sealed segment shrank while being read", path: path, offset: Int64(got)) }
+        return size
+    }
+
     /// Reads the whole file (for full scans and verification).
     public func readAll() throws(EventLogError) -> [UInt8] {
         try fs.attempt("reading sealed segment", path: path) { () throws(SystemError) in

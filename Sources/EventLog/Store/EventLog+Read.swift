@@ -28,12 +28,14 @@ extension EventLog {
         lock.lock()
         defer { lock.unlock() }
         let decompressor = LZ4Frame.Decompressor()
+        var fileScratch: [UInt8] = []
         var envScratch: [UInt8] = []
         var payScratch: [UInt8] = []
         for i in catalog.entries.indices where catalog.entries[i].lastLSN >= from {
             let seg = try sealedSegment(at: i)
-            let file = try seg.readAll()
-            try file.withUnsafeBytes { raw in
+            let size = try seg.readAll(into: &fileScratch)
+            try fileScratch.withUnsafeBytes { whole in
+                let raw = UnsafeRawBufferPointer(rebasing: whole[..<size])
                 for b in seg.footer.blocks where b.firstLSN + UInt64(b.count) > from {
                     let stored = UnsafeRawBufferPointer(
                         rebasing: raw[Int(b.offset)..<Int(b.offset) + Int(b.storedLength)])
