@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// `log/<origin>/CATALOG`: the derived index of an origin's sealed segments (LSN and time ranges, seal
 /// hashes, stream → segments). Opening a store reads it instead of every seal; it is rebuilt from the
 /// seals whenever it does not match the directory (contract: derived data never fails startup).
@@ -27,8 +33,21 @@ public struct Catalog: Sendable, Equatable {
     }
 
     public var entries: [Entry] = []
-    /// Stream or key → indexes into `entries`, ascending.
-    public var streams: [String: [Int]] = [:]
+    /// Stream or key → indexes into `entries`, ascending. Decoded lazily: opening a store for one query
+    /// scans the encoded table (`segments(ofStream:)`) instead of building this map.
+    public var streams: [String: [Int]] {
+        get { streamMap ?? Self.decodeStreams(rawStreams, segments: entries.count) }
+        set {
+            streamMap = newValue
+            rawStreams = []
+        }
+    }
+    private var streamMap: [String: [Int]]? = [:]
+    /// The encoded stream table (count, then entries) as read from CATALOG, while `streamMap` is nil.
+    private var rawStreams: [UInt8] = []
+    private var rawLookups = 0
+
+    public static func == (a: Catalog, b: Catalog) -> Bool { a.entries == b.entries && a.streams == b.streams }
 
     public static let magic: [UInt8] = Array("AIBCAT01".utf8)
     static let entrySize = 140
@@ -36,6 +55,7 @@ public struct Catalog: Sendable, Equatable {
     public init() {}
 
     public mutating func add(_ seg: SealedSegment) {
+        if streamMap == nil { streams = streams }
         let f = seg.footer
         let index = entries.count
         entries.append(
@@ -44,7 +64,7 @@ public struct Catalog: Sendable, Equatable {
                 lastHLC: f.lastHLC, minRecordedAt: f.minRecordedAt, maxRecordedAt: f.maxRecordedAt,
                 fileSize: seg.fileSize, sealHash: seg.sealHash, previousSealHash: f.previousSealHash,
                 segmentID: seg.header.segmentID))
-        for s in f.streams { streams[s.name, default: []].append(index) }
+        for s in f.streams { streamMap![s.name, default: []].append(index) }
     }
 
     public func encode() -> [UInt8] {
@@ -65,6 +85,7 @@ public struct Catalog: Sendable, Equatable {
             w.raw(e.previousSealHash)
             w.raw(e.segmentID)
         }
+        let streams = self.streams
         w.u32(UInt32(streams.count))
         for name in streams.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
             let list = streams[name]!
@@ -106,28 +127,87 @@ public struct Catalog: Sendable, Equatable {
                         previousSealHash: try r.array(32, "previous seal hash"),
                         segmentID: try r.array(16, "segment id")))
             }
+            // Validate the stream table once (so later lazy scans can trust its structure), keep it encoded.
+            let tableStart = r.offset
             let s = Int(try r.u32("stream count"))
             for _ in 0..<s {
-                let name = try r.string("stream", maxLength: Limits.maxStreamLength)
+                _ = try r.stringRange("stream", maxLength: Limits.maxStreamLength)
                 let k = Int(try r.varint("count"))
-                guard k <= n else {
-                    throw DecodeFailure(field: "stream segments", offset: r.offset, reason: "too many")
-                }
-                var list: [Int] = []
+                guard k <= n else { throw DecodeFailure(field: "stream segments", offset: r.offset, reason: "too many") }
                 var prev = 0
                 for _ in 0..<k {
                     prev += Int(try r.varint("segment index"))
                     guard prev < n else {
                         throw DecodeFailure(field: "segment index", offset: r.offset, reason: "out of range")
                     }
-                    list.append(prev)
                 }
-                c.streams[name] = list
             }
+            c.rawStreams = Array(b[tableStart..<r.offset])
+            c.streamMap = nil
             guard r.remaining == 0 else {
                 throw DecodeFailure(field: "catalog", offset: r.offset, reason: "trailing bytes")
             }
             return c
+        }
+    }
+
+    /// The segments (indexes into `entries`) holding a stream or key. Scans the encoded table while it is
+    /// not decoded; after many lookups (a long-lived reader) the map is built once.
+    public mutating func segments(ofStream name: String) -> [Int] {
+        if let streamMap { return streamMap[name] ?? [] }
+        rawLookups += 1
+        if rawLookups > 32 {
+            streams = streams
+            return streamMap?[name] ?? []
+        }
+        var target = name
+        return target.withUTF8 { want in
+            rawStreams.withUnsafeBytes { raw in Self.scan(raw, for: UnsafeRawBufferPointer(want)) }
+        }
+    }
+
+    /// Linear scan of an encoded (already validated) stream table.
+    static func scan(_ raw: UnsafeRawBufferPointer, for want: UnsafeRawBufferPointer) -> [Int] {
+        var r = ByteReader(raw)
+        guard let count = try? r.u32("count") else { return [] }
+        for _ in 0..<count {
+            guard let name = try? r.stringRange("stream", maxLength: Limits.maxStreamLength),
+                let k = try? r.varint("count")
+            else { return [] }
+            let match = name.count == want.count
+                && (name.isEmpty || memcmp(raw.baseAddress! + name.lowerBound, want.baseAddress!, name.count) == 0)
+            var list: [Int] = []
+            var prev = 0
+            for _ in 0..<k {
+                guard let d = try? r.varint("segment index") else { return [] }
+                prev += Int(d)
+                if match { list.append(prev) }
+            }
+            if match { return list }
+        }
+        return []
+    }
+
+    static func decodeStreams(_ raw: [UInt8], segments: Int) -> [String: [Int]] {
+        guard !raw.isEmpty else { return [:] }
+        return raw.withUnsafeBytes { b in
+            var r = ByteReader(b)
+            var out: [String: [Int]] = [:]
+            guard let count = try? r.u32("count") else { return [:] }
+            out.reserveCapacity(Int(count))
+            for _ in 0..<count {
+                guard let name = try? r.string("stream", maxLength: Limits.maxStreamLength), let k = try? r.varint("count")
+                else { return out }
+                var list: [Int] = []
+                var prev = 0
+                for _ in 0..<k {
+                    guard let d = try? r.varint("segment index") else { return out }
+                    prev += Int(d)
+                    list.append(prev)
+                }
+                out[name] = list
+            }
+            return out
         }
     }
 

@@ -118,7 +118,7 @@ extension EventLog {
         lock.lock()
         defer { lock.unlock() }
         var out: [Event] = []
-        for i in catalog.streams[stream] ?? [] {
+        for i in catalog.segments(ofStream: stream) {
             let seg = try sealedSegment(at: i)
             let lsns = seg.lsns(of: stream)
             out.reserveCapacity(out.count + lsns.count)
@@ -218,7 +218,7 @@ extension EventLog {
 
     func lsnsLocked(of stream: String) throws(EventLogError) -> [UInt64] {
         var out: [UInt64] = []
-        for i in catalog.streams[stream] ?? [] { out += try sealedSegment(at: i).lsns(of: stream) }
+        for i in catalog.segments(ofStream: stream) { out += try sealedSegment(at: i).lsns(of: stream) }
         out += openStreams[stream] ?? []
         return out
     }

@@ -163,6 +163,7 @@ extension EventLog {
         let sealedLast = catalog.entries.last
         nextLSN = (sealedLast?.lastLSN ?? 0) + 1
         lastHLC = sealedLast?.lastHLC ?? 0
+        let early = readLockWatermark()
         // Read every file first: a successor's header bounds its predecessor.
         var files: [(name: String, fd: FileDescriptor, bytes: [UInt8], header: SegmentHeader?, unsupported: String?)] =
             []
@@ -171,8 +172,12 @@ extension EventLog {
             let fd = try fs.attempt("opening open segment", path: path) { () throws(SystemError) in
                 try fs.open(path, recover ? .readWrite : .readOnly)
             }
+            // Readers need only what the writer has synced; recovery reads everything (torn tails, zeros).
+            let name = SegmentName.parse(n)
+            let synced = recover ? nil : name.flatMap { early?.end(forSegment: $0.epoch, firstLSN: $0.firstLSN) }
             let bytes = try fs.attempt("reading open segment", path: path) { () throws(SystemError) in
-                try fs.read(fd, count: Int(try fs.size(fd)), at: 0)
+                let size = Int(try fs.size(fd))
+                return try fs.read(fd, count: synced.map { min(size, max(Int($0), Format.headerSize)) } ?? size, at: 0)
             }
             var header: SegmentHeader?
             var unsupported: String?
@@ -183,7 +188,7 @@ extension EventLog {
             }
             files.append((n, fd, bytes, header, unsupported))
         }
-        let mark = readLockWatermark()
+        let mark = early
         var keep: [(name: String, fd: FileDescriptor, bytes: [UInt8], header: SegmentHeader)] = []
         for f in files {
             if let h = f.header {
