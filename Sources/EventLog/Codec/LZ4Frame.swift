@@ -13,6 +13,8 @@ public enum LZ4Frame {
     public static func compress(_ source: UnsafeRawBufferPointer, appendingTo out: inout [UInt8]) -> Int {
         var prefs = LZ4F_preferences_t()
         prefs.frameInfo.blockSizeID = LZ4F_max64KB
+        // Independent blocks: the decoder keeps no history window, so it never copies what it decodes.
+        prefs.frameInfo.blockMode = LZ4F_blockIndependent
         prefs.frameInfo.contentSize = UInt64(source.count)
         prefs.compressionLevel = 0
         let bound = LZ4F_compressFrameBound(source.count, &prefs)
@@ -35,6 +37,8 @@ public enum LZ4Frame {
     public static func compress(_ source: UnsafeRawBufferPointer, appendingTo out: inout [UInt8], scratch: inout [UInt8]) -> Int {
         var prefs = LZ4F_preferences_t()
         prefs.frameInfo.blockSizeID = LZ4F_max64KB
+        // Independent blocks: the decoder keeps no history window, so it never copies what it decodes.
+        prefs.frameInfo.blockMode = LZ4F_blockIndependent
         prefs.frameInfo.contentSize = UInt64(source.count)
         prefs.compressionLevel = 0
         let bound = LZ4F_compressFrameBound(source.count, &prefs)
@@ -58,7 +62,9 @@ public enum LZ4Frame {
 
         deinit { LZ4F_freeDecompressionContext(context) }
 
-        /// Decompresses exactly one whole frame of `expectedSize` bytes into `destination`.
+        /// Decompresses exactly one whole frame of `expectedSize` bytes into `destination`. Give it room
+        /// for 64 KiB more than expected and liblz4 decodes straight into it instead of through its own
+        /// buffer (one copy less per byte read); a frame that would hold more than `expectedSize` is refused.
         /// Throws if the frame is truncated, malformed, or does not hold exactly `expectedSize` bytes:
         /// `LZ4F_decompress` returns 0 only when a frame is complete, so anything else is an error.
         public func decompress(
@@ -70,7 +76,7 @@ public enum LZ4Frame {
             var dstDone = 0
             while true {
                 var srcSize = frame.count - srcDone
-                var dstSize = expectedSize - dstDone
+                var dstSize = destination.count - dstDone
                 let hint = LZ4F_decompress(
                     context, destination.baseAddress.map { $0 + dstDone }, &dstSize,
                     frame.baseAddress.map { $0 + srcDone }, &srcSize, nil)

@@ -358,21 +358,25 @@ struct BlockLayout {
 
     /// Decompresses the envelope frame into `envelopes` and the payload frames, back to back, into `payloads`
     /// (both sized by the caller from this layout).
+    /// With `slack`, each frame may use the rest of the buffer as room (scratch buffers of the scan path
+    /// have 64 KiB spare), so liblz4 decodes in place.
     func decompress(
         _ stored: UnsafeRawBufferPointer, envelopes: inout [UInt8], payloads: inout [UInt8],
-        decompressor: LZ4Frame.Decompressor, path: String, fileOffset: Int
+        decompressor: LZ4Frame.Decompressor, path: String, fileOffset: Int, slack: Bool = false
     ) throws(EventLogError) {
         do {
             try envelopes.withMutableBytes { (dst) throws(LZ4Frame.Failure) in
                 try decompressor.decompress(
-                    UnsafeRawBufferPointer(rebasing: stored[envelopeFrame]), into: dst, expectedSize: envelopeLength)
+                    UnsafeRawBufferPointer(rebasing: stored[envelopeFrame]),
+                    into: slack ? dst : UnsafeMutableRawBufferPointer(rebasing: dst[..<envelopeLength]),
+                    expectedSize: envelopeLength)
             }
             try payloads.withMutableBytes { (dst) throws(LZ4Frame.Failure) in
                 var at = 0
                 for r in regionFrames.indices {
                     try decompressor.decompress(
                         UnsafeRawBufferPointer(rebasing: stored[regionFrames[r]]),
-                        into: UnsafeMutableRawBufferPointer(rebasing: dst[at..<at + regionLengths[r]]),
+                        into: UnsafeMutableRawBufferPointer(rebasing: slack ? dst[at...] : dst[at..<at + regionLengths[r]]),
                         expectedSize: regionLengths[r])
                     at += regionLengths[r]
                 }

@@ -151,9 +151,11 @@ extension EventLog {
                 }
             }
             var appended: [Appended] = []
-            var mine: [EventDraft] = []
+            appended.reserveCapacity(r.drafts.count)
+            var fresh: [Int] = []
             var mineHLC: [UInt64] = []
-            for d in r.drafts {
+            mineHLC.reserveCapacity(r.drafts.count)
+            for (index, d) in r.drafts.enumerated() {
                 let (key, h) = Self.idKeys(d.eventID)
                 if let original = try existingLSN(of: d.eventID, key: key, hash: h) {
                     appended.append(Appended(eventID: d.eventID, lsn: original.lsn, hlc: original.hlc, duplicate: true))
@@ -164,14 +166,19 @@ extension EventLog {
                     continue
                 }
                 hlc = HLC.next(now: now, last: hlc)
-                let lsn = nextLSN + UInt64(toWrite.count + mine.count)
+                let lsn = nextLSN + UInt64(toWrite.count + fresh.count)
                 pendingIDs[key] = lsn
                 keys.append(key)
-                mine.append(d)
+                fresh.append(index)
                 mineHLC.append(hlc)
                 appended.append(Appended(eventID: d.eventID, lsn: lsn, hlc: hlc, duplicate: false))
             }
-            toWrite += mine
+            // The common case (every event new, one request) shares the caller's array: no draft is copied.
+            if fresh.count == r.drafts.count {
+                if toWrite.isEmpty { toWrite = r.drafts } else { toWrite += r.drafts }
+            } else {
+                toWrite += fresh.map { r.drafts[$0] }
+            }
             hlcs += mineHLC
             outcomes.append((r, appended))
         }

@@ -45,14 +45,15 @@ extension EventLog {
                             "block LSNs differ from the seal's index", path: seg.path, offset: Int64(b.offset))
                     }
                     let total = layout.regionLengths.reduce(0, +)
-                    if envScratch.count < layout.envelopeLength {
-                        envScratch = [UInt8](repeating: 0, count: layout.envelopeLength)
+                    // 64 KiB of room beyond the data lets liblz4 decode in place (no internal copy).
+                    let slack = 64 << 10
+                    if envScratch.count < layout.envelopeLength + slack {
+                        envScratch = [UInt8](repeating: 0, count: layout.envelopeLength + slack)
                     }
-                    if payScratch.count < total { payScratch = [UInt8](repeating: 0, count: total) }
+                    if payScratch.count < total + slack { payScratch = [UInt8](repeating: 0, count: total + slack) }
                     try layout.decompress(
                         stored, envelopes: &envScratch, payloads: &payScratch, decompressor: decompressor,
-                        path: seg.path,
-                        fileOffset: Int(b.offset))
+                        path: seg.path, fileOffset: Int(b.offset), slack: true)
                     try envScratch.withUnsafeBytes { envAll in
                         try payScratch.withUnsafeBytes { payAll in
                             let env = UnsafeRawBufferPointer(rebasing: envAll[..<layout.envelopeLength])
