@@ -6,16 +6,19 @@ public enum CommitBatch {
         var lookup: [String: UInt8] = [:]
         var index: [UInt8] = []
         index.reserveCapacity(drafts.count)
-        for d in drafts {
-            if let i = lookup[d.team] {
+        for k in drafts.indices {
+            let team = drafts[k].team
+            if let last = teams.last, last == team {
+                index.append(UInt8(teams.count - 1))
+            } else if let i = lookup[team] {
                 index.append(i)
             } else {
                 guard teams.count < 256 else {
                     throw EventLogError(.invalidInput, "a batch may hold events of at most 256 teams")
                 }
                 let i = UInt8(teams.count)
-                lookup[d.team] = i
-                teams.append(d.team)
+                lookup[team] = i
+                teams.append(team)
                 index.append(i)
             }
         }
@@ -31,9 +34,9 @@ public enum CommitBatch {
         let (regionOf, teams) = try regions(of: drafts)
         var payloadBytes = [Int](repeating: 0, count: teams.count)
         var envelopeBytes = 0
-        for (i, d) in drafts.enumerated() {
-            payloadBytes[Int(regionOf[i])] += d.payload.count
-            envelopeBytes += EnvelopeCodec.encodedSize(d)
+        for i in drafts.indices {
+            payloadBytes[Int(regionOf[i])] += drafts[i].payload.count
+            envelopeBytes += EnvelopeCodec.encodedSize(drafts[i])
         }
         let tableBytes = teams.reduce(0) { $0 + 5 + $1.utf8.count }
         let content = Format.batchHeaderSize + tableBytes + envelopeBytes + payloadBytes.reduce(0, +)
@@ -56,11 +59,11 @@ public enum CommitBatch {
             w.u8(UInt8(team.utf8.count))
             w.raw(team.utf8)
         }
-        for (i, d) in drafts.enumerated() {
-            EnvelopeCodec.encode(d, hlc: hlcs[i], recordedAt: recordedAt, region: regionOf[i], into: &w)
+        for i in drafts.indices {
+            EnvelopeCodec.encode(drafts[i], hlc: hlcs[i], recordedAt: recordedAt, region: regionOf[i], into: &w)
         }
         for r in teams.indices {
-            for (i, d) in drafts.enumerated() where Int(regionOf[i]) == r { w.raw(d.payload) }
+            for i in drafts.indices where Int(regionOf[i]) == r { w.raw(drafts[i].payload) }
         }
         precondition(w.count == content, "batch length \(w.count) != computed \(content)")
         w.zeros(length - content)
