@@ -16,7 +16,7 @@ struct SealBuilder {
     private var blockBytes = 0
 
     private var blocks: [SealFooter.BlockEntry] = []
-    private var streams: [String: [UInt64]] = [:]
+    private var streams = StreamTableBuilder()
     private var logical = LogicalStreamHasher()
     /// XXH3-64 of the same logical stream, for the fast self-check before the seal is written.
     private let logicalXXH3 = XXH3Stream()
@@ -77,7 +77,7 @@ struct SealBuilder {
         Self.hashLogical(logicalXXH3, envelope: envelope, team: team, payload: payload)
         ids.append(.init(hash: XXH3.hash(UnsafeRawBufferPointer(rebasing: envelopeRegion[view.ranges.0])), lsn: lsn, epoch: epoch))
 
-        for name in view.indexNames(in: envelopeRegion) { streams[name, default: []].append(lsn) }
+        streams.add(view, in: envelopeRegion, lsn: lsn)
         blockCount += 1
         nextLSN += 1
         blockBytes += envelope.count + payload.count
@@ -179,7 +179,7 @@ struct SealBuilder {
             minRecordedAt: minRecordedAt, maxRecordedAt: maxRecordedAt, previousSealHash: previousSealHash,
             logicalHash: logical.finalize(), fileHash: fileHash, merkleRoot: [UInt8](repeating: 0, count: 32),
             recordBytes: recordBytes, blocks: blocks,
-            streams: streams.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }.map { ($0.key, $0.value) })
+            streams: streams.table())
         let footerBytes = footer.encode()
         out.append(contentsOf: footerBytes)
         let trailer = SealTrailer(

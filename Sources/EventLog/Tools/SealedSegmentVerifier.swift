@@ -53,7 +53,7 @@ public enum SealedSegmentVerifier {
             }
             var logical = LogicalStreamHasher()
             let quick = XXH3Stream()
-            var streams: [String: [UInt64]] = [:]
+            var streams = StreamTableBuilder()
             let d = LZ4Frame.Decompressor()
             var expectOffset = Format.headerSize
             var lastHLC: UInt64 = 0
@@ -87,7 +87,7 @@ public enum SealedSegmentVerifier {
                         } else {
                             SealBuilder.hashLogical(&logical, envelope: view.bytes(in: env), team: team, payload: payload)
                         }
-                        for n in view.indexNames(in: env) { streams[n, default: []].append(lsn) }
+                        streams.add(view, in: env, lsn: lsn)
                         return nil
                     }
                     if let bad { throw corrupt(bad, Int(b.offset)) }
@@ -106,7 +106,9 @@ public enum SealedSegmentVerifier {
             guard lastHLC == footer.lastHLC, minRec == footer.minRecordedAt, maxRec == footer.maxRecordedAt,
                 recordBytes == footer.recordBytes
             else { throw corrupt("seal ranges (clock, recorded-at, sizes) differ from the records", fo + 32) }
-            guard streams.count == footer.streams.count, footer.streams.allSatisfy({ streams[$0.name] == $0.lsns })
+            let rebuilt = streams.table()
+            guard rebuilt.count == footer.streams.count,
+                zip(rebuilt, footer.streams).allSatisfy({ $0.name == $1.name && $0.lsns == $1.lsns })
             else {
                 throw corrupt("stream table differs from the records", fo)
             }
