@@ -9,12 +9,13 @@ struct BenchContext {
     let scratch: ScratchSpace
 }
 
-/// Fresh directories under `<work>/scratch/`, removed after each use (and at start, after a killed run).
+/// Fresh directories under `<work>/scratch-<pid>/`, removed after each use. Per process, so that a second
+/// harness sharing the work directory (and its cached workload) cannot delete this one's stores.
 struct ScratchSpace {
     let root: String
 
     init(work: String) throws {
-        root = work + "/scratch"
+        root = work + "/scratch-\(ProcessInfo.processInfo.processIdentifier)"
         try? FileManager.default.removeItem(atPath: root)
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
     }

@@ -21,6 +21,7 @@ struct BenchMain {
         try FileManager.default.createDirectory(atPath: o.work, withIntermediateDirectories: true)
         let workload = try Workload.load(events: o.events, dir: o.work, generator: o.generator)
         let c = BenchContext(options: o, workload: workload, report: Report(), scratch: try ScratchSpace(work: o.work))
+        defer { c.scratch.remove(c.scratch.root) }
         let method = RunMethod.current(o, workload)
         progress(method.line)
         if o.wants(Append1Scenario.name) { try Append1Scenario.run(c) }
@@ -32,7 +33,6 @@ struct BenchMain {
             if o.wants(SizeScenario.name) { try SizeScenario.run(c, stores) }
             if o.wants(HistoryScenario.name) { try HistoryScenario.run(c, stores) }
         }
-        c.scratch.remove(c.scratch.root)
         print(c.report.markdown(method))
         if let path = o.json {
             try c.report.json(method).write(to: URL(fileURLWithPath: path))

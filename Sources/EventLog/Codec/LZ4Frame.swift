@@ -11,25 +11,8 @@ public enum LZ4Frame {
     /// Appends one frame holding `source` to `out`; returns the frame's length.
     @discardableResult
     public static func compress(_ source: UnsafeRawBufferPointer, appendingTo out: inout [UInt8]) -> Int {
-        var prefs = LZ4F_preferences_t()
-        prefs.frameInfo.blockSizeID = LZ4F_max64KB
-        // Independent blocks: the decoder keeps no history window, so it never copies what it decodes.
-        prefs.frameInfo.blockMode = LZ4F_blockIndependent
-        prefs.frameInfo.contentSize = UInt64(source.count)
-        prefs.compressionLevel = 0
-        let bound = LZ4F_compressFrameBound(source.count, &prefs)
-        let start = out.count
-        out.reserveCapacity(start + bound)
-        var written = 0
-        // Grow without zero-filling twice: append uninitialized capacity, then trim.
-        out.append(contentsOf: repeatElement(0, count: bound))
-        out.withUnsafeMutableBytes { dst in
-            written = LZ4F_compressFrame(dst.baseAddress! + start, bound, source.baseAddress, source.count, &prefs)
-        }
-        precondition(
-            LZ4F_isError(written) == 0, "LZ4F_compressFrame failed: \(String(cString: LZ4F_getErrorName(written)))")
-        out.removeLast(bound - written)
-        return written
+        var scratch: [UInt8] = []
+        return compress(source, appendingTo: &out, scratch: &scratch)
     }
 
     /// Appends one frame to `out`, compressing into a reusable `scratch` buffer (no zero-fill of `out`).

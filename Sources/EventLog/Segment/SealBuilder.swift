@@ -86,32 +86,33 @@ struct SealBuilder {
     }
 
     /// The logical record: envelope with its region byte zeroed, team (u8 length + bytes), payload.
+    /// The pieces in order, for any hash.
+    @inline(__always)
+    static func logicalPieces(
+        envelope: UnsafeRawBufferPointer, team: String, payload: UnsafeRawBufferPointer,
+        _ update: (UnsafeRawBufferPointer) -> Void
+    ) {
+        update(UnsafeRawBufferPointer(rebasing: envelope[0..<6]))
+        var zero: UInt8 = 0
+        withUnsafeBytes(of: &zero) { update($0) }
+        update(UnsafeRawBufferPointer(rebasing: envelope[7...]))
+        var teamLength = UInt8(team.utf8.count)
+        withUnsafeBytes(of: &teamLength) { update($0) }
+        var t = team
+        t.withUTF8 { update(UnsafeRawBufferPointer($0)) }
+        update(payload)
+    }
+
     static func hashLogical(
         _ h: inout LogicalStreamHasher, envelope: UnsafeRawBufferPointer, team: String, payload: UnsafeRawBufferPointer
     ) {
-        h.update(UnsafeRawBufferPointer(rebasing: envelope[0..<6]))
-        var zero: UInt8 = 0
-        withUnsafeBytes(of: &zero) { h.update($0) }
-        h.update(UnsafeRawBufferPointer(rebasing: envelope[7...]))
-        var teamLength = UInt8(team.utf8.count)
-        withUnsafeBytes(of: &teamLength) { h.update($0) }
-        var t = team
-        t.withUTF8 { h.update(UnsafeRawBufferPointer($0)) }
-        h.update(payload)
+        logicalPieces(envelope: envelope, team: team, payload: payload) { h.update($0) }
     }
 
     static func hashLogical(
         _ h: XXH3Stream, envelope: UnsafeRawBufferPointer, team: String, payload: UnsafeRawBufferPointer
     ) {
-        h.update(UnsafeRawBufferPointer(rebasing: envelope[0..<6]))
-        var zero: UInt8 = 0
-        withUnsafeBytes(of: &zero) { h.update($0) }
-        h.update(UnsafeRawBufferPointer(rebasing: envelope[7...]))
-        var teamLength = UInt8(team.utf8.count)
-        withUnsafeBytes(of: &teamLength) { h.update($0) }
-        var t = team
-        t.withUTF8 { h.update(UnsafeRawBufferPointer($0)) }
-        h.update(payload)
+        logicalPieces(envelope: envelope, team: team, payload: payload) { h.update($0) }
     }
 
     var logicalXXH3Digest: UInt64 { logicalXXH3.digest() }
