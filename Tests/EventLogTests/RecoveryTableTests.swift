@@ -254,3 +254,109 @@ import Testing
         }
     }
 }
+
+/// Rows R15–R19 of the recovery table (FORMAT.md).
+@Suite struct RecoveryTableMoreTests {
+    static let root = RecoveryTableTests.root
+    static let dir = RecoveryTableTests.dir
+    static let firstOpen = RecoveryTableTests.firstOpen
+
+    func open(_ fs: SimulatedFileSystem) throws -> EventLog { try EventLog(root: Self.root, fs: fs) }
+
+    func writeBytes(_ fs: SimulatedFileSystem, _ path: String, _ bytes: [UInt8], at offset: Int64) throws {
+        let fd = try fs.open(path, .readWrite)
+        try fs.writeAll(fd, bytes, at: offset)
+        try fs.fdatasync(fd)
+        fs.close(fd)
+    }
+
+    func expectBlocked(_ log: EventLog, path: String, _ words: String) {
+        do {
+            try log.append([draft("blocked")])
+            Issue.record("appended past damage")
+        } catch let e {
+            #expect(e.code == .corruption && e.path == path, "\(e)")
+            #expect(e.message.contains(words), "\(e.message)")
+        }
+    }
+
+    @Test func r15AZeroedBatchBeforeValidOnesIsCorruption() throws {
+        let fs = try simulatedStore(seed: 15)
+        do {
+            let log = try open(fs)
+            for id in ["a", "b", "c"] { try log.append([draft(id)]) }
+        }
+        let s = try fs.contents(of: Self.firstOpen)!.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: "") }
+        let b = s.batches[1]
+        try writeBytes(fs, Self.firstOpen, [UInt8](repeating: 0, count: b.paddedLength), at: b.offset)
+        let log = try open(fs)
+        #expect(try allEvents(log).map(\.eventID) == ["a"])
+        expectBlocked(log, path: Self.firstOpen, "zero bytes where a batch belongs")
+    }
+
+    @Test func r16EventsMissingBetweenTwoOpenSegmentsIsCorruption() throws {
+        let fs = try simulatedStore(seed: 16)
+        do {
+            let log = try EventLog(root: Self.root, fs: fs, options: OpenOptions(autoSeal: false))
+            try log.append([draft("a"), draft("b")])
+            log.lock.lock()
+            try log.acquireFileLock()
+            try log.startSegment(afterFailure: false)
+            log.releaseFileLock()
+            log.lock.unlock()
+            try log.append([draft("c")])
+        }
+        // The first segment loses its last batch (truncated), so it ends before the second begins.
+        let s = try fs.contents(of: Self.firstOpen)!.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: "") }
+        let fd = try fs.open(Self.firstOpen, .readWrite)
+        try fs.writeAll(fd, [UInt8](repeating: 0, count: s.batches[0].paddedLength), at: s.batches[0].offset)
+        try fs.fdatasync(fd)
+        fs.close(fd)
+        let log = try open(fs)
+        #expect(try allEvents(log).isEmpty)
+        expectBlocked(log, path: Self.firstOpen, "its successor starts at 3")
+    }
+
+    @Test func r17AnOpenSegmentOfAnotherOriginIsCorruption() throws {
+        let fs = try simulatedStore(seed: 17)
+        try open(fs).append([draft("a")])
+        var b = try #require(fs.contents(of: Self.firstOpen))
+        for i in 32..<48 { b[i] ^= 0x5A }  // another origin id, header checksum fixed up
+        let sum = XXH3.hash(Array(b[0..<88]))
+        withUnsafeBytes(of: sum.littleEndian) { for i in 0..<8 { b[88 + i] = $0[i] } }
+        try writeBytes(fs, Self.firstOpen, b, at: 0)
+        let log = try open(fs)
+        #expect(try allEvents(log).isEmpty)
+        expectBlocked(log, path: Self.firstOpen, "belongs to origin")
+    }
+
+    @Test func r18LeftoverTemporariesAreIgnoredAndReplaced() throws {
+        let fs = try simulatedStore(seed: 18)
+        try open(fs).append([draft("a")])
+        for name in ["CATALOG.tmp", "EVENTIDS.tmp"] {
+            let fd = try fs.open(Self.dir + "/" + name, .createExclusive(permissions: 0o644))
+            try fs.writeAll(fd, [9, 9, 9], at: 0)
+            fs.close(fd)
+        }
+        let log = try open(fs)
+        try log.seal()
+        #expect(try allEvents(log).map(\.eventID) == ["a"])
+        #expect(!fs.exists(Self.dir + "/CATALOG.tmp"), "the next atomic write replaced it")
+        #expect(try StoreVerifier.verify(root: Self.root, fs: fs).ok)
+    }
+
+    @Test func r19AcknowledgedBytesMissingBelowTheWatermarkIsCorruption() throws {
+        let fs = try simulatedStore(seed: 19)
+        do {
+            let log = try open(fs)
+            for id in ["a", "b", "c"] { try log.append([draft(id)]) }
+        }
+        let s = try fs.contents(of: Self.firstOpen)!.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: "") }
+        // The last, acknowledged batch is damaged: a torn tail would be cut, but LOCK says it was synced.
+        try writeBytes(fs, Self.firstOpen, [0xFF, 0xFF], at: s.batches[2].offset + 60)
+        let log = try open(fs)
+        #expect(try allEvents(log).map(\.eventID) == ["a", "b"])
+        expectBlocked(log, path: Self.firstOpen, "acknowledged bytes are missing")
+        #expect(!log.recoveryReport.actions.contains { if case .cutTornTail = $0 { return true } else { return false } })
+    }
+}

@@ -251,13 +251,22 @@ extension EventLog {
             var ids: [(ID128, UInt64, UInt64)] = []
             var streams: [(String, UInt64)] = []
             let synced = mark?.end(forSegment: f.header.epoch, firstLSN: f.header.firstLSN)
-            let scan = try f.bytes.withBytes { (b) throws(EventLogError) in
-                try OpenSegmentScanner.scan(
-                    b, path: path, watermark: synced, stopAt: stopAt, limitLSN: successor.map { $0.firstLSN - 1 }
-                ) { lsn, view, env, _, _ in
-                    ids.append((ID128(Self.idBytes(view, env)), lsn, view.hlc))
-                    for n in view.indexNames(in: env) { streams.append((n, lsn)) }
+            let scan: OpenScan
+            do throws(EventLogError) {
+                scan = try f.bytes.withBytes { (b) throws(EventLogError) in
+                    try OpenSegmentScanner.scan(
+                        b, path: path, watermark: synced, stopAt: stopAt, limitLSN: successor.map { $0.firstLSN - 1 }
+                    ) { lsn, view, env, _, _ in
+                        ids.append((ID128(Self.idBytes(view, env)), lsn, view.hlc))
+                        for n in view.indexNames(in: env) { streams.append((n, lsn)) }
+                    }
                 }
+            } catch where error.code == .corruption {
+                // A header that decodes but cannot be an open segment: corruption, earlier data readable.
+                for g in keep[i...] { fs.close(g.fd) }
+                recoveryReport.actions.append(.corruption(error.description))
+                block(error)
+                break
             }
             let state = OpenState(path: path, scan: scan, fd: f.fd, writable: recover)
             if !recover, let w = scan.watermark {
