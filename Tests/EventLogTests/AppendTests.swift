@@ -163,6 +163,11 @@ import Testing
         #expect(throws: EventLogError.self) {
             try log.append([EventDraft(eventID: "k", type: "a.b", keys: ["1", "2", "3", "4", "5"])])
         }
+        for keys in [["task/T-1"], ["item/1", "item/1"]] {
+            #expect(throws: EventLogError.self) {
+                try log.append([EventDraft(eventID: "dup-keys", type: "a.b", stream: "task/T-1", keys: keys)])
+            }
+        }
         #expect(fs.mutatingOperationCount == before, "a refused batch must not write")
         // Exactly at the limit is fine.
         let max = EventDraft(eventID: "max", type: "test.event")

@@ -38,12 +38,12 @@ import Testing
         #expect(undetected.isEmpty, "bits not detected: \(undetected.prefix(20))")
     }
 
-    /// In an open segment whose last batch was written but not yet synced (the watermark ends before it):
-    /// a flip in that batch is a torn tail (R2: unacknowledged, nothing valid follows), in the synced batch
-    /// before it corruption (R3), in the header a header error, in the zeros right after the data a torn
-    /// tail. A flip in the watermark turns it off (readers then see every valid batch; recovery loses
-    /// nothing), a flip in the successor field only invalidates that advisory value, and flips deep in the
-    /// preallocated zeros (beyond a batch header's reach) are not data.
+    /// In an open segment whose last batch was written but not yet synced (the watermark in LOCK ends
+    /// before it): a flip in that batch is a torn tail (R2: unacknowledged, nothing valid follows), in the
+    /// synced batch before it corruption (R3), in the header a header error, in the zeros right after the
+    /// data a torn tail. Flips in the header's rewritable area (reserved bytes, successor marker) only
+    /// invalidate an advisory value, and flips deep in the preallocated zeros (beyond a batch header's
+    /// reach) are not data.
     @Test func everySingleBitFlipInAnOpenSegmentIsDetectedOrHarmless() throws {
         // Two batches, so both "last batch" and "earlier batch" are covered.
         let fs = try simulatedStore(seed: 3)
@@ -145,7 +145,7 @@ import Testing
         }
     }
 
-    /// With the watermark, a cut below it is never a torn tail: acknowledged bytes are missing (R15).
+    /// With the watermark, a cut below it is never a torn tail: acknowledged bytes are missing (R19).
     @Test func truncatingBelowTheWatermarkIsCorruption() throws {
         let b = Self.open
         let full = try b.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: "o") }

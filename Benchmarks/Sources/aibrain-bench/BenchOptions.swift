@@ -18,16 +18,17 @@ struct BenchOptions {
           --work DIR        work directory (default /tmp/aibrain-bench); scenario stores are removed after use
           --only NAMES      comma-separated subset of: \(scenarioNames.joined(separator: ", "))
           --json FILE       also write machine-readable results to FILE
-          --generator PATH  gen_events.py (default: shared/bench/gen_events.py beside the repository)
+          --generator PATH  gen_events.py (default: Benchmarks/gen_events.py, a copy of shared/bench/gen_events.py)
         Run it through Benchmarks/run.sh, which builds in release mode and pins the process to core 0.
         """
 
-    /// `shared/bench/gen_events.py` next to the repository that holds this source file
+    /// `Benchmarks/gen_events.py` (the repository's copy of `shared/bench/gen_events.py`, so a fresh
+    /// clone can run the benchmarks), found from this source file's path
     /// (`<repo>/Benchmarks/Sources/aibrain-bench/BenchOptions.swift`).
     static var defaultGenerator: String {
         var path = "\(#filePath)"
-        for _ in 0..<5 { path = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]) }
-        return path + "/shared/bench/gen_events.py"
+        for _ in 0..<3 { path = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]) }
+        return path + "/gen_events.py"
     }
 
     static func parse(_ args: [String]) throws -> BenchOptions {

@@ -57,9 +57,11 @@ public enum EnvelopeValidation {
             if v.utf8.count > max { throw fail(name, "is \(v.utf8.count) bytes; at most \(max)") }
         }
         try short("stream", d.stream, Limits.maxStreamLength)
-        for k in d.keys {
+        for (i, k) in d.keys.enumerated() {
             try short("keys", k, Limits.maxStreamLength)
             if k.isEmpty { throw fail("keys", "contains an empty key") }
+            // An event is indexed once per name: a key repeating the stream or another key is refused.
+            if k == d.stream || d.keys[..<i].contains(k) { throw fail("keys", "repeats the stream or another key") }
         }
         try short("team", d.team, Limits.maxTeamLength)
         try short("actor", d.actor, Limits.maxShortFieldLength)

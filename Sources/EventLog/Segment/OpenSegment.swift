@@ -120,7 +120,7 @@ public enum OpenSegmentScanner {
             }
         }
         // The watermark is written only after a successful sync, so it never points past durable data:
-        // data ending before it means acknowledged bytes were lost (R15 in FORMAT.md).
+        // data ending before it means acknowledged bytes were lost (R19 in FORMAT.md).
         if let w = watermark, stopAt == nil, w > Int64(offset) {
             switch tail {
             case .corrupt: break

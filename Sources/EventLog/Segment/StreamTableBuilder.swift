@@ -10,7 +10,8 @@ struct StreamTableBuilder {
         let h = XXH3.hash(name)
         if let candidates = byHash[h] {
             for c in candidates where names[c].elementsEqual(name) {
-                lsns[c].append(lsn)
+                // A name listed twice by one record (possible only in data not written by this engine) counts once.
+                if lsns[c].last != lsn { lsns[c].append(lsn) }
                 return
             }
         }

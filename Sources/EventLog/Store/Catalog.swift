@@ -196,8 +196,10 @@ public struct Catalog: Sendable, Equatable {
             guard let count = try? r.u32("count") else { return [:] }
             out.reserveCapacity(Int(count))
             for _ in 0..<count {
-                guard let name = try? r.string("stream", maxLength: Limits.maxStreamLength), let k = try? r.varint("count")
+                // The table passed its checksum and structure check at load; names are decoded (repaired if need be), never dropped.
+                guard let range = try? r.stringRange("stream", maxLength: Limits.maxStreamLength), let k = try? r.varint("count")
                 else { return out }
+                let name = String(decoding: UnsafeRawBufferPointer(rebasing: b[range]), as: UTF8.self)
                 var list: [Int] = []
                 var prev = 0
                 for _ in 0..<k {
