@@ -40,6 +40,9 @@ final class CommitRequest: @unchecked Sendable {
     let precondition: ((AppendContext) throws -> Void)?
     /// Encoded size (envelopes + payloads), computed once by `append`.
     let bytes: Int
+    /// Written by the leader under `lock`; copied to `result` under `queueCondition`.
+    var outcome: Result<AppendResult, EventLogError>?
+    /// Read and written only under `queueCondition`.
     var result: Result<AppendResult, EventLogError>?
     init(_ drafts: [EventDraft], _ precondition: ((AppendContext) throws -> Void)?, bytes: Int) {
         self.drafts = drafts
@@ -97,6 +100,8 @@ extension EventLog {
             queueCondition.unlock()
             commit(group)
             queueCondition.lock()
+            // Results become visible to the waiting appenders only under queueCondition.
+            for r in group { r.result = r.outcome }
             leaderActive = false
             queueCondition.broadcast()
         }
@@ -110,13 +115,18 @@ extension EventLog {
         defer { lock.unlock() }
         do throws(EventLogError) {
             if let blocked = appendBlocked { throw blocked }
+            if hardFailure {
+                throw EventLogError(
+                    .writeFailed, "an earlier write failed and its bytes could not be cut; nothing more is appended by this process",
+                    path: opens.last?.path, hint: "check the disk (dmesg), then reopen the store (recovery runs)")
+            }
             try acquireFileLock()
             defer { releaseFileLock() }
             try refreshUnderLock()
             if let blocked = appendBlocked { throw blocked }
             try writeGroup(group)
         } catch {
-            for r in group where r.result == nil { r.result = .failure(error) }
+            for r in group where r.outcome == nil { r.outcome = .failure(error) }
         }
         if options.autoSeal, appendBlocked == nil, let active = opens.last, !active.isEmpty, needsRoll(active) {
             // The group is acknowledged already; a failed seal is retried at the next roll.
@@ -147,10 +157,10 @@ extension EventLog {
                 do {
                     try check(context)
                 } catch let e as EventLogError {
-                    r.result = .failure(e)
+                    r.outcome = .failure(e)
                     continue
                 } catch {
-                    r.result = .failure(EventLogError(.preconditionFailed, "\(error)"))
+                    r.outcome = .failure(EventLogError(.preconditionFailed, "\(error)"))
                     continue
                 }
             }
@@ -196,7 +206,7 @@ extension EventLog {
             for i in a.indices where a[i].duplicate && a[i].hlc == 0 {
                 a[i].hlc = hlcs[Int(a[i].lsn - (nextLSN - UInt64(toWrite.count)))]
             }
-            r.result = .success(AppendResult(events: a, durable: durable, epoch: epoch))
+            r.outcome = .success(AppendResult(events: a, durable: durable, epoch: epoch))
         }
     }
 
@@ -239,6 +249,10 @@ extension EventLog {
             }
         } catch {
             poison(active)
+            // Still under LOCK: start the successor now, so that no other process appends behind the
+            // failed batch (which may linger in the page cache, fsyncgate). If that fails too, the next
+            // commit retries it before anything else.
+            if !hardFailure { try? startSegment(afterFailure: true) }
             throw EventLogError(
                 error.errno == 28 || error.errno == 122 ? .noSpace : .writeFailed,
                 "writing a batch of \(drafts.count) events failed; nothing was acknowledged and the next append starts a new segment",
@@ -267,6 +281,18 @@ extension EventLog {
         return durable
     }
 
+    /// Batches another (perhaps dead) writer left may never have been synced: sync them before any
+    /// acknowledgement builds on them or reports them as duplicates.
+    func syncAdopted() {
+        adoptedUnsynced = false
+        guard let active = opens.last, active.writable else { return }
+        if (try? fs.fdatasync(active.fd)) != nil {
+            publishWatermark(active, end: active.dataEnd)
+        } else {
+            poisoned = true
+        }
+    }
+
     /// Publishes the synced end of `state` to readers (LOCK bytes 16..<48; best effort, never synced).
     func publishWatermark(_ state: OpenState, end: Int64) {
         guard let fd = lockFD else { return }
@@ -276,15 +302,20 @@ extension EventLog {
 
     /// Syncs the active segment now (for the `interval` and `none` policies; a no-op cost under `always`).
     public func sync() throws(EventLogError) {
+        guard !options.readOnly else { return }
         lock.lock()
         defer { lock.unlock() }
+        try acquireFileLock()
+        defer { releaseFileLock() }
+        try refreshUnderLock()
         guard let active = opens.last, active.writable, !poisoned else { return }
         do throws(SystemError) {
             try fs.fdatasync(active.fd)
             lastSyncNanos = OpenOptions.monotonicNanoseconds()
             publishWatermark(active, end: active.dataEnd)
         } catch {
-            poison(active)
+            // Never cut here: other processes' acknowledged batches may follow ours in this file.
+            poisoned = true
             throw EventLogError(
                 .writeFailed,
                 "sync failed; events since the last sync may be lost; the next append starts a new segment",
@@ -296,7 +327,13 @@ extension EventLog {
     /// even be on disk, fsyncgate) and the next commit starts a new segment.
     private func poison(_ active: OpenState) {
         poisoned = true
-        try? fs.truncate(active.fd, to: active.dataEnd)
+        do throws(SystemError) {
+            try fs.truncate(active.fd, to: active.dataEnd)
+        } catch {
+            // The failed bytes may stay visible; this process must not build on them: refuse further
+            // appends (acknowledged data is untouched; reopening the store recovers).
+            hardFailure = true
+        }
         active.allocated = active.dataEnd
     }
 
@@ -307,10 +344,19 @@ extension EventLog {
         let first = nextLSN
         let name = SegmentName.make(epoch: segmentEpoch, firstLSN: first, sealed: false)
         let path = directory + "/" + name
+        if let previous, !afterFailure, previous.writable, !previous.isEmpty {
+            // Lazy policies: what the old segment holds is made durable before the log moves past it
+            // (a successor after unsynced data would turn an ordinary power loss into a gap).
+            try fs.attempt("syncing the segment before rolling", path: previous.path) { () throws(SystemError) in
+                try fs.fdatasync(previous.fd)
+            }
+        }
         if let previous, previous.isEmpty {
             // The predecessor holds no event: after a failure it is kept aside (its bytes were never
-            // acknowledged), otherwise it is simply removed; either way its name is free again.
+            // acknowledged), otherwise it is simply removed; either way its name is free again. It is
+            // marked superseded first, so a process still writing through it moves on.
             try fs.attempt("retiring an empty segment", path: previous.path) { () throws(SystemError) in
+                try fs.writeAll(previous.fd, SegmentHeader.guardedValue(first), at: Format.successorOffset)
                 if afterFailure {
                     try fs.rename(previous.path, previous.path + ".failed-\(UInt64(options.clock()))")
                 } else {
@@ -342,8 +388,15 @@ extension EventLog {
             throw EventLogError.system(error, "creating segment", path: path)
         }
         if let previous = opens.last {
-            // Tell processes holding the old segment open where the log went (not needed after a crash).
-            try? fs.writeAll(previous.fd, SegmentHeader.guardedValue(first), at: Format.successorOffset)
+            // Tell processes holding the old segment open where the log went (not needed after a crash,
+            // but needed now: without it another writer would keep appending to the old segment).
+            do throws(SystemError) {
+                try fs.writeAll(previous.fd, SegmentHeader.guardedValue(first), at: Format.successorOffset)
+            } catch {
+                fs.close(fd)
+                try? fs.unlink(path)
+                throw EventLogError.system(error, "marking the segment superseded", path: previous.path)
+            }
         }
         let scan = OpenScan(
             header: header, batches: [], dataEnd: Int64(Format.headerSize), fileSize: allocated, tail: .clean,
@@ -357,6 +410,7 @@ extension EventLog {
 
     /// Under LOCK: catch up with what other processes appended, rolled or sealed since our last commit.
     func refreshUnderLock() throws(EventLogError) {
+        defer { if adoptedUnsynced { syncAdopted() } }
         guard let active = opens.last else {
             try reloadUnderLock()
             return
@@ -369,8 +423,9 @@ extension EventLog {
             try reloadUnderLock()
             return
         }
-        // After our own failed sync the bytes at our tail are not to be trusted; a new segment follows.
-        if poisoned { return }
+        // After our own failed write the bytes at our tail were cut; batches found there now are other
+        // processes' (a hard failure refuses appends before this point).
+
         // Batches appended by other processes (or left by one that died mid-commit).
         while true {
             let head = try fs.attempt("reading segment", path: active.path) { () throws(SystemError) in
@@ -420,11 +475,13 @@ extension EventLog {
             active.lastHLC = ref.lastHLC
             nextLSN = ref.lastLSN + 1
             lastHLC = max(lastHLC, ref.lastHLC)
+            adoptedUnsynced = true
         }
     }
 
     /// Re-reads the directory, CATALOG, EVENTIDS and every `.open` (with recovery), under LOCK.
     func reloadUnderLock() throws(EventLogError) {
+        reloadConfig()
         let names = try fs.attempt("listing the log directory", path: directory) { () throws(SystemError) in
             try fs.listDirectory(directory)
         }
@@ -450,7 +507,7 @@ extension EventLog {
     /// The original (LSN, HLC) of an event id, if the origin holds it (open segments, then EVENTIDS).
     func existingLSN(of id: String, key: ID128, hash: UInt64) throws(EventLogError) -> (lsn: UInt64, hlc: UInt64)? {
         if let open = openIDs[key] { return open }
-        if idIndex == nil && !catalog.entries.isEmpty {
+        if !catalog.entries.isEmpty && idIndex?.coveredSegments != UInt64(catalog.entries.count) {
             // A writer never checks duplicates without the sealed segments' index: rebuild it (or fail).
             try loadEventIndex(rebuild: true)
         }
@@ -463,7 +520,7 @@ extension EventLog {
             idIndex = nil
             try? fs.unlink(directory + "/EVENTIDS")
             try loadEventIndex(rebuild: true)
-            recoveryReport.actions.append(.rebuiltEventIndex)
+            recoveryActions.actions.append(.rebuiltEventIndex)
             return try existingLSN(of: id, key: key, hash: hash)
         }
         for c in found {

@@ -35,7 +35,7 @@ extension EventLog {
                 try fs.attempt("removing an unfinished seal", path: directory + "/" + n) { () throws(SystemError) in
                     try fs.unlink(directory + "/" + n)
                 }
-                recoveryReport.actions.append(.removedUnfinishedSeal(file: n))
+                recoveryActions.actions.append(.removedUnfinishedSeal(file: n))
             }
         }
         sealedNames.sort { ($0.epoch, $0.lsn) < ($1.epoch, $1.lsn) }
@@ -60,7 +60,7 @@ extension EventLog {
                         try fs.unlink(directory + "/" + o.name)
                         try fs.fsyncDirectory(directory)
                     }
-                    recoveryReport.actions.append(.finishedSeal(file: o.name))
+                    recoveryActions.actions.append(.finishedSeal(file: o.name))
                 }
             } else {
                 remaining.append(o.name)
@@ -73,7 +73,7 @@ extension EventLog {
             while opens.count > 1 {
                 let name = opens[0].name
                 try sealOldestOpen()
-                recoveryReport.actions.append(.redidSeal(file: name))
+                recoveryActions.actions.append(.redidSeal(file: name))
             }
         }
     }
@@ -114,7 +114,7 @@ extension EventLog {
                 sealedSegments[i] = seg
             } catch  where error.code == .corruption {
                 // Contract 4: a hard error, with everything before it still readable; appends refused.
-                recoveryReport.actions.append(.corruption(error.description))
+                recoveryActions.actions.append(.corruption(error.description))
                 block(error)
                 catalogDamaged = true
                 break
@@ -122,7 +122,7 @@ extension EventLog {
         }
         catalog = c
         if !sealedNames.isEmpty || (try? fs.stat(path)) != nil {
-            recoveryReport.actions.append(.rebuiltCatalog)
+            recoveryActions.actions.append(.rebuiltCatalog)
         }
         if writable && appendBlocked == nil { try writeCatalog() }
     }
@@ -209,7 +209,7 @@ extension EventLog {
                         try fs.unlink(path)
                         try fs.fsyncDirectory(directory)
                     }
-                    recoveryReport.actions.append(.removedTornSegment(file: f.name, keptIn: kept))
+                    recoveryActions.actions.append(.removedTornSegment(file: f.name, keptIn: kept))
                 } else {
                     fs.close(f.fd)
                 }
@@ -220,7 +220,7 @@ extension EventLog {
                 throw EventLogError(.unsupported, reason, path: path, hint: "open this store with a newer aibrain")
             }
             let e = EventLogError.corrupt("the segment header is damaged but data follows it", path: path, offset: 0)
-            recoveryReport.actions.append(.corruption(e.description))
+            recoveryActions.actions.append(.corruption(e.description))
             block(e)
             // Everything before this segment stays readable; nothing after it is trusted.
             for g in files where g.name > f.name { fs.close(g.fd) }
@@ -244,7 +244,7 @@ extension EventLog {
                         ? "open segment belongs to origin \(f.header.origin.hex)"
                         : "open segment starts at LSN \(f.header.firstLSN) but the log before it ends at \(expected - 1) (a gap or overlap)",
                     path: path, lsn: f.header.firstLSN)
-                recoveryReport.actions.append(.corruption(e.description))
+                recoveryActions.actions.append(.corruption(e.description))
                 block(e)
                 break
             }
@@ -264,7 +264,7 @@ extension EventLog {
             } catch where error.code == .corruption {
                 // A header that decodes but cannot be an open segment: corruption, earlier data readable.
                 for g in keep[i...] { fs.close(g.fd) }
-                recoveryReport.actions.append(.corruption(error.description))
+                recoveryActions.actions.append(.corruption(error.description))
                 block(error)
                 break
             }
@@ -281,13 +281,20 @@ extension EventLog {
             switch scan.tail {
             case .clean:
                 break
+            case .torn(let offset, let reason, _) where successor != nil && stopAt == nil:
+                // A segment the log already moved past holds only synced data: its end is never torn.
+                let e = EventLogError.corrupt(
+                    "\(reason) in a segment that has a successor", path: path, offset: offset, lsn: state.lastLSN + 1)
+                recoveryActions.actions.append(.corruption(e.description))
+                block(e)
+                stop = true
             case .torn(let offset, let reason, let bytes):
                 if recover {
                     try cutTornTail(state, at: offset, bytes: bytes, reason: reason, file: f.bytes)
                 }
             case .corrupt(let offset, let reason):
                 let e = EventLogError.corrupt(reason, path: path, offset: offset, lsn: state.lastLSN + 1)
-                recoveryReport.actions.append(.corruption(e.description))
+                recoveryActions.actions.append(.corruption(e.description))
                 block(e)
                 stop = true
             }
@@ -296,7 +303,7 @@ extension EventLog {
                     "segment ends at LSN \(state.lastLSN) but its successor starts at \(successor.firstLSN)",
                     path: path,
                     lsn: state.lastLSN)
-                recoveryReport.actions.append(.corruption(e.description))
+                recoveryActions.actions.append(.corruption(e.description))
                 block(e)
                 stop = true
             }
@@ -338,7 +345,7 @@ extension EventLog {
         }
         state.allocated = offset
         state.dataEnd = offset
-        recoveryReport.actions.append(
+        recoveryActions.actions.append(
             .cutTornTail(file: state.name, offset: offset, bytes: bytes, reason: reason, keptIn: kept))
     }
 
@@ -413,7 +420,7 @@ extension EventLog {
             entries += try eventIDEntries(of: try sealedSegment(at: i))
         }
         try writeEventIndex(entries)
-        recoveryReport.actions.append(.rebuiltEventIndex)
+        recoveryActions.actions.append(.rebuiltEventIndex)
     }
 
     func eventIDEntries(of seg: SealedSegment) throws(EventLogError) -> [EventIDIndex.Entry] {

@@ -66,7 +66,9 @@ extension EventLog {
         } else if try fs.attempt(
             "checking for a sealed segment", path: segPath, { () throws(SystemError) in try fs.stat(segPath) }) != nil
         {
+            // A .seg left by an interrupted seal replaces the .open only after a full check.
             seg = try SealedSegment(fs: fs, path: segPath)
+            try SealedSegmentVerifier.verify(try seg.readAll(), path: segPath)
         } else {
             seg = try buildSeal(o, limit: limit, path: segPath)
         }
@@ -83,8 +85,17 @@ extension EventLog {
         if catalog.entries.last?.firstLSN != o.firstLSN {
             catalog.add(seg)
             sealedSegments[catalog.entries.count - 1] = seg
-            try writeCatalog()
         }
+        // From here the events are served from the .seg: the .open leaves the in-memory view at once, so a
+        // later step that fails (and is redone by the next seal or open) never shows them twice.
+        opens.removeFirst()
+        openIDs = openIDs.filter { $0.value.lsn > limit }
+        openStreams = openStreams.compactMapValues { lsns in
+            let rest = lsns.filter { $0 > limit }
+            return rest.isEmpty ? nil : rest
+        }
+        defer { fs.close(o.fd) }
+        try writeCatalog()
         if idIndex?.coveredSegments != UInt64(catalog.entries.count) {
             let earlier: [EventIDIndex.Entry]?
             if let idx = idIndex, idx.coveredSegments == UInt64(catalog.entries.count - 1) {
@@ -102,22 +113,17 @@ extension EventLog {
                 try loadEventIndex(rebuild: true)
             }
         }
-        config.head = StoreConfig.Head(
+        // Only the head changes: start from store.json as it is now (another process may have moved the epoch).
+        reloadConfig()
+        storedConfig.head = StoreConfig.Head(
             epoch: seg.header.epoch, lastSealedLSN: seg.footer.lastLSN, sealHash: hexString(seg.sealHash))
-        let cfg = config.encoded()
+        let cfg = storedConfig.encoded()
         try fs.attempt("writing store.json", path: paths.config) { () throws(SystemError) in
             try fs.writeFileAtomically(paths.config, cfg)
         }
         try fs.attempt("removing the sealed .open", path: o.path) { () throws(SystemError) in
             try fs.unlink(o.path)
             try fs.fsyncDirectory(directory)
-        }
-        fs.close(o.fd)
-        opens.removeFirst()
-        openIDs = openIDs.filter { $0.value.lsn > limit }
-        openStreams = openStreams.compactMapValues { lsns in
-            let rest = lsns.filter { $0 > limit }
-            return rest.isEmpty ? nil : rest
         }
     }
 
@@ -192,13 +198,15 @@ extension EventLog {
         try acquireFileLock()
         defer { releaseFileLock() }
         try refreshUnderLock()
+        if let blocked = appendBlocked, blocked.code != .copiedStore { throw blocked }
         guard
             let st = try fs.attempt(
                 "reading the log directory", path: directory, { () throws(SystemError) in try fs.stat(directory) })
         else {
             throw EventLogError(.notAStore, "the origin's log directory is missing", path: directory)
         }
-        var next = config
+        reloadConfig()
+        var next = storedConfig
         next.epoch += 1
         next.instance.logDirectoryInode = st.inode
         next.head = catalog.entries.last.map {
@@ -210,9 +218,9 @@ extension EventLog {
         try fs.attempt("writing store.json", path: paths.config) { () throws(SystemError) in
             try fs.writeFileAtomically(paths.config, bytes)
         }
-        config = next
+        storedConfig = next
         appendBlocked = nil
         while opens.count > 1 { try sealOldestOpen() }
-        return config
+        return storedConfig
     }
 }

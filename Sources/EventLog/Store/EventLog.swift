@@ -15,7 +15,13 @@ public final class EventLog: @unchecked Sendable {
     /// `log/<origin-id>/`.
     public let directory: String
     public let options: OpenOptions
-    public internal(set) var config: StoreConfig
+    /// store.json as this process last read or wrote it (guarded by `lock`).
+    var storedConfig: StoreConfig
+    public var config: StoreConfig {
+        lock.lock()
+        defer { lock.unlock() }
+        return storedConfig
+    }
     let policies: StoreConfig.Policies
 
     /// Guards everything below. Held by the commit leader for a whole commit (one fsync) and by readers
@@ -35,6 +41,10 @@ public final class EventLog: @unchecked Sendable {
     var poisoned = false
     /// Why appends are refused (copied store, corruption in the open segment); reads still work.
     var appendBlocked: EventLogError?
+    /// A failed write whose bytes could not be cut: this process appends no more.
+    var hardFailure = false
+    /// Batches picked up from another writer's tail that may not be synced yet.
+    var adoptedUnsynced = false
     /// Event-id entries collected by the seal being built (so EVENTIDS need not decode it again).
     var builtIDs: [EventIDIndex.Entry]?
     /// The last CATALOG rebuild stopped at a damaged or discontinuous sealed segment.
@@ -43,7 +53,13 @@ public final class EventLog: @unchecked Sendable {
     var lastSyncNanos: UInt64 = 0
     var blockCache: BlockCache
     let decompressor = LZ4Frame.Decompressor()
-    public internal(set) var recoveryReport = RecoveryReport()
+    var recoveryActions = RecoveryReport()
+    /// What opening (and later commits) repaired or found.
+    public var recoveryReport: RecoveryReport {
+        lock.lock()
+        defer { lock.unlock() }
+        return recoveryActions
+    }
 
     // Group commit.
     let queueCondition = NSCondition()
@@ -67,7 +83,8 @@ public final class EventLog: @unchecked Sendable {
         } catch {
             throw EventLogError.system(error, "reading store.json", path: paths.config)
         }
-        config = try StoreConfig.decode(bytes, path: paths.config)
+        let config = try StoreConfig.decode(bytes, path: paths.config)
+        storedConfig = config
         origin = config.origin
         directory = paths.originDirectory(origin)
         policies = options.policies ?? config.policies
@@ -150,6 +167,15 @@ public final class EventLog: @unchecked Sendable {
 
     /// The epoch new segments are written in.
     public var epoch: UInt32 { config.epoch }
+
+    /// Re-reads store.json (another process may have started a new epoch); keeps the current one if unreadable.
+    func reloadConfig() {
+        if let bytes = try? fs.readFile(paths.config), let c = try? StoreConfig.decode(bytes, path: paths.config),
+            c.originID == storedConfig.originID
+        {
+            storedConfig = c
+        }
+    }
 
     /// The last LSN visible to this process's readers.
     public var headLSN: UInt64 {
