@@ -144,3 +144,53 @@ import Testing
         #expect(try allEvents(log).map(\.eventID) == ["a", "b"])
     }
 }
+
+/// Two writers ("processes": separate EventLog instances with their own descriptors and locks) on one
+/// store, with failures in between.
+@Suite struct TwoWriterTests {
+    static let root = "/s/.aibrain"
+
+    @Test func aWriterWhoseSyncFailedNeverHidesAnotherWritersEvents() throws {
+        let fs = try simulatedStore(seed: 31)
+        let a = try EventLog(root: Self.root, fs: fs)
+        let b = try EventLog(root: Self.root, fs: fs)
+        try a.append([draft("a1")])
+        try b.append([draft("b1")])
+        try a.append([draft("a1b")])  // A picks up B's batch first
+        fs.faultPlan.failSync(errno: 5, .once, paths: .suffix(".open"))
+        #expect(throws: EventLogError.self) { try a.append([draft("a-failed")]) }
+        let b2 = try b.append([draft("b2")])
+        let a2 = try a.append([draft("a2")])
+        #expect(b2.events[0].lsn != a2.events[0].lsn)
+        fs.crash()
+        let log = try EventLog(root: Self.root, fs: fs)
+        let events = try allEvents(log)
+        let ids = events.map(\.eventID)
+        for acked in ["a1", "b1", "a1b", "b2", "a2"] { #expect(ids.contains(acked), "\(acked) lost: \(ids)") }
+        #expect(Set(ids).count == ids.count)
+        #expect(events.map(\.lsn) == Array(1...UInt64(events.count)))
+        #expect(try StoreVerifier.verify(root: Self.root, fs: fs).ok)
+    }
+
+    @Test func writersFollowEachOthersRollsAndSeals() throws {
+        var p = StoreConfig.Policies()
+        p.rollBytes = 700
+        let fs = try simulatedStore(seed: 32, policies: p)
+        let a = try EventLog(root: Self.root, fs: fs, options: OpenOptions(policies: p))
+        let b = try EventLog(root: Self.root, fs: fs, options: OpenOptions(policies: p))
+        var acked: [String: UInt64] = [:]
+        for i in 0..<40 {
+            let w = i % 3 == 0 ? b : a
+            let r = try w.append([draft("w\(i)", stream: "task/T-\(i % 2)")])
+            acked["w\(i)"] = r.events[0].lsn
+        }
+        try b.seal()
+        try a.append([draft("after-seal")])
+        let reader = try EventLog(root: Self.root, fs: fs, options: OpenOptions(readOnly: true))
+        let events = try allEvents(reader)
+        #expect(events.map(\.lsn) == Array(1...UInt64(events.count)))
+        for (id, lsn) in acked { #expect(events[Int(lsn) - 1].eventID == id) }
+        #expect(try reader.history(stream: "task/T-0").count == 20)
+        #expect(try StoreVerifier.verify(root: Self.root, fs: fs).ok)
+    }
+}
