@@ -120,10 +120,8 @@ public final class EventLog: @unchecked Sendable {
 
     deinit {
         // Lazy policies: what was acknowledged as not durable is synced when the log is closed.
-        if policies.durability != .always, !options.readOnly, !poisoned, let active = opens.last, active.writable,
-            (try? fs.fdatasync(active.fd)) != nil
-        {
-            publishWatermark(active, end: active.dataEnd)
+        if policies.durability != .always, !options.readOnly, !poisoned {
+            try? sync()  // under LOCK, from a fresh view of the tail
         }
         if let lockFD { fs.close(lockFD) }
         for o in opens { fs.close(o.fd) }
