@@ -286,6 +286,12 @@ extension EventLog {
     func syncAdopted() {
         adoptedUnsynced = false
         guard let active = opens.last, active.writable else { return }
+        // Their writer published a watermark covering them after its own sync: nothing to do (the usual case).
+        if let mark = readLockWatermark()?.end(forSegment: active.header.epoch, firstLSN: active.firstLSN),
+            mark >= active.dataEnd
+        {
+            return
+        }
         if (try? fs.fdatasync(active.fd)) != nil {
             publishWatermark(active, end: active.dataEnd)
         } else {
