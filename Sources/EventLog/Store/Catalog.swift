@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// `log/<origin>/CATALOG`: the derived index of an origin's sealed segments (LSN and time ranges, seal
@@ -133,7 +133,9 @@ public struct Catalog: Sendable, Equatable {
             for _ in 0..<s {
                 _ = try r.stringRange("stream", maxLength: Limits.maxStreamLength)
                 let k = Int(try r.varint("count"))
-                guard k <= n else { throw DecodeFailure(field: "stream segments", offset: r.offset, reason: "too many") }
+                guard k <= n else {
+                    throw DecodeFailure(field: "stream segments", offset: r.offset, reason: "too many")
+                }
                 var prev = 0
                 for _ in 0..<k {
                     prev += Int(try r.varint("segment index"))
@@ -152,11 +154,11 @@ public struct Catalog: Sendable, Equatable {
     }
 
     /// The segments (indexes into `entries`) holding a stream or key. Scans the encoded table while it is
-    /// not decoded; after many lookups (a long-lived reader) the map is built once.
+    /// not decoded (a one-query open stays cheap); from the third lookup on (a long-lived reader) the map is built once.
     public mutating func segments(ofStream name: String) -> [Int] {
         if let streamMap { return streamMap[name] ?? [] }
         rawLookups += 1
-        if rawLookups > 32 {
+        if rawLookups > 2 {
             streams = streams
             return streamMap?[name] ?? []
         }
@@ -174,7 +176,8 @@ public struct Catalog: Sendable, Equatable {
             guard let name = try? r.stringRange("stream", maxLength: Limits.maxStreamLength),
                 let k = try? r.varint("count")
             else { return [] }
-            let match = name.count == want.count
+            let match =
+                name.count == want.count
                 && (name.isEmpty || memcmp(raw.baseAddress! + name.lowerBound, want.baseAddress!, name.count) == 0)
             var list: [Int] = []
             var prev = 0
@@ -197,7 +200,8 @@ public struct Catalog: Sendable, Equatable {
             out.reserveCapacity(Int(count))
             for _ in 0..<count {
                 // The table passed its checksum and structure check at load; names are decoded (repaired if need be), never dropped.
-                guard let range = try? r.stringRange("stream", maxLength: Limits.maxStreamLength), let k = try? r.varint("count")
+                guard let range = try? r.stringRange("stream", maxLength: Limits.maxStreamLength),
+                    let k = try? r.varint("count")
                 else { return out }
                 let name = String(decoding: UnsafeRawBufferPointer(rebasing: b[range]), as: UTF8.self)
                 var list: [Int] = []
