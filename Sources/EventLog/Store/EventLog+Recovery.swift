@@ -9,7 +9,7 @@ extension EventLog {
             do {
                 try loadState(recover: false)
                 return
-            } catch where error.underlying?.errno == 2 && attempt < 5 {
+            } catch  where error.underlying?.errno == 2 && attempt < 5 {
                 attempt += 1
                 sealedSegments = [:]
                 appendBlocked = nil
@@ -261,7 +261,7 @@ extension EventLog {
                         for n in view.indexNames(in: env) { streams.append((n, lsn)) }
                     }
                 }
-            } catch where error.code == .corruption {
+            } catch  where error.code == .corruption {
                 // A header that decodes but cannot be an open segment: corruption, earlier data readable.
                 for g in keep[i...] { fs.close(g.fd) }
                 recoveryActions.actions.append(.corruption(error.description))
@@ -351,11 +351,20 @@ extension EventLog {
 
     /// Writes bytes that recovery removes into a file beside the segment, so nothing is destroyed silently.
     func keepAside(_ path: String, _ bytes: [UInt8], suffix: String) throws(EventLogError) -> String {
-        let target = path + suffix
-        try fs.attempt("keeping damaged bytes", path: target) { () throws(SystemError) in
-            try fs.writeFileAtomically(target, bytes)
+        // Never replace bytes kept earlier (the same offset can tear twice): number the next file.
+        var target = path + suffix
+        var n = 1
+        while try fs.attempt("checking kept bytes", path: target, { () throws(SystemError) in try fs.stat(target) })
+            != nil
+        {
+            n += 1
+            target = path + suffix + ".\(n)"
         }
-        return lastPathComponent(target)
+        let chosen = target
+        try fs.attempt("keeping damaged bytes", path: chosen) { () throws(SystemError) in
+            try fs.writeFileAtomically(chosen, bytes)
+        }
+        return lastPathComponent(chosen)
     }
 
     static func idBytes(_ view: EnvelopeView, _ env: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
