@@ -56,6 +56,21 @@ import Testing
         #expect(try allEvents(log).count == 2)
         try log.append([draft("next")])
         #expect(try allEvents(log).last?.lsn == 3)
+        // A second tear at the same offset keeps its bytes in a new file; the first is not replaced.
+        let end = try scan(fs, Self.firstOpen).dataEnd
+        try overwrite(fs, Self.firstOpen, w.bytes, at: end)
+        let second = try EventLog(root: Self.root, fs: fs)
+        try overwrite(fs, Self.firstOpen, w.bytes + [0x77], at: end)
+        let third = try EventLog(root: Self.root, fs: fs)
+        guard case .cutTornTail(_, _, _, _, let k2) = second.recoveryReport.actions.first,
+            case .cutTornTail(_, _, _, _, let k3) = third.recoveryReport.actions.first
+        else {
+            Issue.record("\(second.recoveryReport.actions) \(third.recoveryReport.actions)")
+            return
+        }
+        #expect(k3 == k2 + ".2", "\(k2) \(k3)")
+        #expect(fs.contents(of: Self.dir + "/" + k2) == Array(w.bytes.prefix(10)))
+        #expect(fs.contents(of: Self.dir + "/" + k3)?.last == 0x77)
     }
 
     @Test func r3BadBatchFollowedByAValidOneIsCorruption() throws {
