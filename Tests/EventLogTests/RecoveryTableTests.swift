@@ -372,6 +372,7 @@ import Testing
         let log = try open(fs)
         #expect(try allEvents(log).map(\.eventID) == ["a", "b"])
         expectBlocked(log, path: Self.firstOpen, "acknowledged bytes are missing")
-        #expect(!log.recoveryReport.actions.contains { if case .cutTornTail = $0 { return true } else { return false } })
+        #expect(
+            !log.recoveryReport.actions.contains { if case .cutTornTail = $0 { return true } else { return false } })
     }
 }

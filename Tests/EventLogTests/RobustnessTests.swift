@@ -31,7 +31,8 @@ import Testing
         let fs = try simulatedStore(seed: 22)
         let log = try EventLog(root: Self.root, fs: fs)
         for chunk in 0..<3 {
-            try log.append((0..<200).map { i in draft("t\(chunk)-\(i)", team: "team-\(chunk * 200 + i)", payload: "{}") })
+            try log.append(
+                (0..<200).map { i in draft("t\(chunk)-\(i)", team: "team-\(chunk * 200 + i)", payload: "{}") })
         }
         try log.seal()
         let seg = try #require(try fs.listDirectory(Self.dir).first { $0.hasSuffix(".seg") })
@@ -103,13 +104,16 @@ import Testing
     }
 
     @Test func flatAndNestedInputFormsMapToTheEnvelope() throws {
-        let flat = Array(#"{"event_id":"e-1","type":"work_item.transitioned","ts":"2025-01-01T00:00:00.109Z","agent":"claude-dev-2","task_id":"T-1","from":"pending","n":1.50,"cost":{"usd":0.1}}"#.utf8)
+        let flat = Array(
+            #"{"event_id":"e-1","type":"work_item.transitioned","ts":"2025-01-01T00:00:00.109Z","agent":"claude-dev-2","task_id":"T-1","from":"pending","n":1.50,"cost":{"usd":0.1}}"#
+                .utf8)
         let d = try EventJSON.draft(fromLine: flat, lineNumber: 7)
         #expect(d.eventID == "e-1" && d.stream == "task/T-1" && d.actor == "claude-dev-2")
         #expect(d.occurredAt == "2025-01-01T00:00:00.109Z")
         #expect(String(decoding: d.payload, as: UTF8.self) == #"{"from":"pending","n":1.50,"cost":{"usd":0.1}}"#)
         #expect(d.flags == Format.EnvelopeFlag.usage)
-        let nested = Array(#"{"type":"decision.recorded","task_id":"T-2","data":{ "kind" : "APPROACH" },"actor":"x"}"#.utf8)
+        let nested = Array(
+            #"{"type":"decision.recorded","task_id":"T-2","data":{ "kind" : "APPROACH" },"actor":"x"}"#.utf8)
         let n = try EventJSON.draft(fromLine: nested, lineNumber: 1)
         #expect(String(decoding: n.payload, as: UTF8.self) == #"{"kind":"APPROACH"}"#)
         #expect(n.eventID.count == 32, "a random 128-bit id when none is given")

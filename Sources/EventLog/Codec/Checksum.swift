@@ -55,7 +55,9 @@ public final class XXH3Stream {
         XXH3_64bits_reset(state)
     }
     deinit { XXH3_freeState(state) }
-    @inline(__always) public func update(_ bytes: UnsafeRawBufferPointer) { XXH3_64bits_update(state, bytes.baseAddress, bytes.count) }
+    @inline(__always) public func update(_ bytes: UnsafeRawBufferPointer) {
+        XXH3_64bits_update(state, bytes.baseAddress, bytes.count)
+    }
     public func digest() -> UInt64 { XXH3_64bits_digest(state) }
 }
 

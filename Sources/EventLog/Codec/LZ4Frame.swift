@@ -17,7 +17,9 @@ public enum LZ4Frame {
 
     /// Appends one frame to `out`, compressing into a reusable `scratch` buffer (no zero-fill of `out`).
     @discardableResult
-    public static func compress(_ source: UnsafeRawBufferPointer, appendingTo out: inout [UInt8], scratch: inout [UInt8]) -> Int {
+    public static func compress(
+        _ source: UnsafeRawBufferPointer, appendingTo out: inout [UInt8], scratch: inout [UInt8]
+    ) -> Int {
         var prefs = LZ4F_preferences_t()
         prefs.frameInfo.blockSizeID = LZ4F_max64KB
         // Independent blocks: the decoder keeps no history window, so it never copies what it decodes.
@@ -29,7 +31,8 @@ public enum LZ4Frame {
         let written = scratch.withUnsafeMutableBytes { dst in
             LZ4F_compressFrame(dst.baseAddress, bound, source.baseAddress, source.count, &prefs)
         }
-        precondition(LZ4F_isError(written) == 0, "LZ4F_compressFrame failed: \(String(cString: LZ4F_getErrorName(written)))")
+        precondition(
+            LZ4F_isError(written) == 0, "LZ4F_compressFrame failed: \(String(cString: LZ4F_getErrorName(written)))")
         scratch.withUnsafeBytes { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[..<written])) }
         return written
     }

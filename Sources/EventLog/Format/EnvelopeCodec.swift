@@ -77,7 +77,8 @@ public struct EnvelopeView {
     {
         // The hot path of every read: one bounds check for the fixed part, then each string bounded by the
         // envelope's own end. Errors name the field and the offset.
-        guard offset >= 0, buffer.count - offset >= Format.envelopeFixedSize, let basePointer = buffer.baseAddress else {
+        guard offset >= 0, buffer.count - offset >= Format.envelopeFixedSize, let basePointer = buffer.baseAddress
+        else {
             throw DecodeFailure(field: "envelope", offset: base + offset, reason: "fewer than 28 bytes remain")
         }
         let p = basePointer + offset
@@ -157,7 +158,8 @@ public struct EnvelopeView {
         let occ = string("occurred at", Limits.maxShortFieldLength)
         let prov = string("provenance", Limits.maxProvenanceLength)
         if let (field, where_) = failed {
-            throw DecodeFailure(field: field, offset: base + where_, reason: "length runs past the envelope or its limit")
+            throw DecodeFailure(
+                field: field, offset: base + where_, reason: "length runs past the envelope or its limit")
         }
         guard at == end, id.count > 0, type.count > 0 else {
             throw DecodeFailure(

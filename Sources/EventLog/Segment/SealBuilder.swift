@@ -75,7 +75,10 @@ struct SealBuilder {
         regionPayloads[region].append(contentsOf: payload)
         Self.hashLogical(&logical, envelope: envelope, team: team, payload: payload)
         Self.hashLogical(logicalXXH3, envelope: envelope, team: team, payload: payload)
-        ids.append(.init(hash: XXH3.hash(UnsafeRawBufferPointer(rebasing: envelopeRegion[view.ranges.0])), lsn: lsn, epoch: epoch))
+        ids.append(
+            .init(
+                hash: XXH3.hash(UnsafeRawBufferPointer(rebasing: envelopeRegion[view.ranges.0])), lsn: lsn, epoch: epoch
+            ))
 
         streams.add(view, in: envelopeRegion, lsn: lsn)
         blockCount += 1

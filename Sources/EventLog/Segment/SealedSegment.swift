@@ -156,7 +156,9 @@ public final class SealedSegment: @unchecked Sendable {
                 try fs.readFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[..<size]), at: 0)
             }
         }
-        guard got == size else { throw EventLogError.corrupt("sealed segment shrank while being read", path: path, offset: Int64(got)) }
+        guard got == size else {
+            throw EventLogError.corrupt("sealed segment shrank while being read", path: path, offset: Int64(got))
+        }
         return size
     }
 
@@ -376,7 +378,8 @@ struct BlockLayout {
                 for r in regionFrames.indices {
                     try decompressor.decompress(
                         UnsafeRawBufferPointer(rebasing: stored[regionFrames[r]]),
-                        into: UnsafeMutableRawBufferPointer(rebasing: slack ? dst[at...] : dst[at..<at + regionLengths[r]]),
+                        into: UnsafeMutableRawBufferPointer(
+                            rebasing: slack ? dst[at...] : dst[at..<at + regionLengths[r]]),
                         expectedSize: regionLengths[r])
                     at += regionLengths[r]
                 }

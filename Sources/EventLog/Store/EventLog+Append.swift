@@ -117,7 +117,8 @@ extension EventLog {
             if let blocked = appendBlocked { throw blocked }
             if hardFailure {
                 throw EventLogError(
-                    .writeFailed, "an earlier write failed and its bytes could not be cut; nothing more is appended by this process",
+                    .writeFailed,
+                    "an earlier write failed and its bytes could not be cut; nothing more is appended by this process",
                     path: opens.last?.path, hint: "check the disk (dmesg), then reopen the store (recovery runs)")
             }
             try acquireFileLock()

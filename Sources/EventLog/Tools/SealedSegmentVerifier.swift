@@ -40,7 +40,8 @@ public enum SealedSegmentVerifier {
                 throw corrupt("seal hash does not match the footer", fo)
             }
             let footer = try decoded { () throws(DecodeFailure) in try SealFooter.decode(footerBytes, base: fo) }
-            guard selfCheck != nil || SHA256Digest.hash(UnsafeRawBufferPointer(rebasing: raw[..<fo])) == footer.fileHash else {
+            guard selfCheck != nil || SHA256Digest.hash(UnsafeRawBufferPointer(rebasing: raw[..<fo])) == footer.fileHash
+            else {
                 throw corrupt("SHA-256 of the file bytes does not match the seal", 0)
             }
             if let expectedPrevious, footer.previousSealHash != expectedPrevious {
@@ -85,7 +86,8 @@ public enum SealedSegmentVerifier {
                         if selfCheck != nil {
                             SealBuilder.hashLogical(quick, envelope: view.bytes(in: env), team: team, payload: payload)
                         } else {
-                            SealBuilder.hashLogical(&logical, envelope: view.bytes(in: env), team: team, payload: payload)
+                            SealBuilder.hashLogical(
+                                &logical, envelope: view.bytes(in: env), team: team, payload: payload)
                         }
                         streams.add(view, in: env, lsn: lsn)
                         return nil
