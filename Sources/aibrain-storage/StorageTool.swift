@@ -61,27 +61,33 @@ struct Ingest: ParsableCommand {
     @Option(help: "Events per atomic batch.") var batch: Int = 1000
     func run() throws {
         try aibrain_storage.run {
-            let log = try EventLog(root: options.store)
             let bytes = try PosixFileSystem().readFile(file)
-            var drafts: [EventDraft] = []
+            // Every line is parsed and validated before the first byte is written: a bad line (named by
+            // number and field) appends nothing.
+            var all: [EventDraft] = []
             var lineNumber = 0
-            var appended = 0
-            var duplicates = 0
-            let start = Date()
-            func flush() throws {
-                guard !drafts.isEmpty else { return }
-                let r = try log.append(drafts)
-                appended += r.events.filter { !$0.duplicate }.count
-                duplicates += r.events.filter(\.duplicate).count
-                drafts.removeAll(keepingCapacity: true)
-            }
             for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false) {
                 lineNumber += 1
                 if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) { continue }
-                drafts.append(try EventJSON.draft(fromLine: Array(line), lineNumber: lineNumber))
-                if drafts.count >= batch { try flush() }
+                let d = try EventJSON.draft(fromLine: Array(line), lineNumber: lineNumber)
+                do throws(EventLogError) {
+                    try EnvelopeValidation.validate(d, index: all.count)
+                } catch {
+                    throw EventLogError(.invalidInput, "\(file): line \(lineNumber): \(error.message)")
+                }
+                all.append(d)
             }
-            try flush()
+            let log = try EventLog(root: options.store)
+            var appended = 0
+            var duplicates = 0
+            let start = Date()
+            var at = 0
+            while at < all.count {
+                let r = try log.append(Array(all[at..<min(all.count, at + max(1, batch))]))
+                appended += r.events.filter { !$0.duplicate }.count
+                duplicates += r.events.filter(\.duplicate).count
+                at += max(1, batch)
+            }
             let secs = Date().timeIntervalSince(start)
             printLine(
                 "appended \(appended) events (\(duplicates) duplicates) from \(file) in \(String(format: "%.2f", secs)) s; head LSN \(log.headLSN)"
