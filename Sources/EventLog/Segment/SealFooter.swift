@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
-
 /// The seal of a sealed segment: footer (covered by the seal hash) and fixed-size trailer at end of file.
 ///
 /// ```
@@ -48,12 +42,8 @@ public struct SealFooter: Sendable, Equatable {
     public var merkleRoot: [UInt8]
     public var recordBytes: UInt64
     public var blocks: [BlockEntry]
-    /// Stream or key name → LSNs, ascending. Sorted by name in the file. Empty when decoded with
-    /// `decodeStreams: false` (then `streamTable` holds the encoded table, covered by the seal hash).
+    /// Stream or key name → LSNs, ascending. Sorted by name in the file.
     public var streams: [(name: String, lsns: [UInt64])]
-    /// The encoded stream table, kept when the footer was decoded without it (readers decode lazily).
-    public var streamTable: [UInt8] = []
-    public var streamCount: Int = 0
 
     public static let magic: UInt32 = 0x4642_4941  // "AIBF"
     public static let fixedSize = 216
@@ -106,9 +96,7 @@ public struct SealFooter: Sendable, Equatable {
         return w.bytes
     }
 
-    public static func decode(_ b: UnsafeRawBufferPointer, base: Int, decodeStreams: Bool = true)
-        throws(DecodeFailure) -> SealFooter
-    {
+    public static func decode(_ b: UnsafeRawBufferPointer, base: Int) throws(DecodeFailure) -> SealFooter {
         var r = ByteReader(b, base: base)
         guard try r.u32("footer magic") == magic else {
             throw DecodeFailure(field: "footer magic", offset: base, reason: "not a seal footer")
@@ -157,33 +145,12 @@ public struct SealFooter: Sendable, Equatable {
                 field: "block index", offset: base + r.offset,
                 reason: "blocks cover \(expected - first) of \(count) events")
         }
-        let tableAt = r.offset
-        let table = UnsafeRawBufferPointer(rebasing: b[tableAt...])
-        var streams: [(name: String, lsns: [UInt64])] = []
-        var raw: [UInt8] = []
-        if decodeStreams {
-            streams = try decodeStreamTable(table, count: streamCount, first: first, last: last, base: base + tableAt)
-        } else {
-            raw = Array(table)
-        }
-        return SealFooter(
-            eventCount: count, firstLSN: first, lastLSN: last, firstHLC: firstHLC, lastHLC: lastHLC,
-            minRecordedAt: minRec, maxRecordedAt: maxRec, previousSealHash: prev, logicalHash: logical,
-            fileHash: file, merkleRoot: merkle, recordBytes: recordBytes, blocks: blocks, streams: streams,
-            streamTable: raw, streamCount: streamCount)
-    }
-
-    /// Decodes (and checks) an encoded stream table of `count` entries for LSNs `first...last`.
-    public static func decodeStreamTable(
-        _ b: UnsafeRawBufferPointer, count streamCount: Int, first: UInt64, last: UInt64, base: Int
-    ) throws(DecodeFailure) -> [(name: String, lsns: [UInt64])] {
-        var r = ByteReader(b, base: base)
         var streams: [(name: String, lsns: [UInt64])] = []
         streams.reserveCapacity(streamCount)
         for _ in 0..<streamCount {
             let name = try r.string("stream name", maxLength: Limits.maxStreamLength)
             let n = try r.varint("stream event count")
-            guard n >= 1, n <= last - first + 1 else {
+            guard n >= 1, n <= count else {
                 throw DecodeFailure(field: "stream event count", offset: base + r.offset, reason: "\(n) is impossible")
             }
             var lsns: [UInt64] = []
@@ -204,31 +171,10 @@ public struct SealFooter: Sendable, Equatable {
         guard r.remaining == 0 else {
             throw DecodeFailure(field: "footer", offset: base + r.offset, reason: "\(r.remaining) trailing bytes")
         }
-        return streams
-    }
-
-    /// The LSNs of one name, by a linear scan of an encoded table (no allocation but the result).
-    public static func lsns(
-        in b: UnsafeRawBufferPointer, count streamCount: Int, of name: UnsafeRawBufferPointer, first: UInt64
-    ) -> [UInt64]? {
-        var r = ByteReader(b)
-        for _ in 0..<streamCount {
-            guard let range = try? r.stringRange("stream name", maxLength: Limits.maxStreamLength),
-                let n = try? r.varint("stream event count")
-            else { return nil }
-            let match =
-                range.count == name.count
-                && (range.isEmpty || memcmp(b.baseAddress! + range.lowerBound, name.baseAddress!, range.count) == 0)
-            var out: [UInt64] = []
-            var prev = first
-            for _ in 0..<n {
-                guard let d = try? r.varint("stream lsn delta") else { return nil }
-                prev &+= d
-                if match { out.append(prev) }
-            }
-            if match { return out }
-        }
-        return []
+        return SealFooter(
+            eventCount: count, firstLSN: first, lastLSN: last, firstHLC: firstHLC, lastHLC: lastHLC,
+            minRecordedAt: minRec, maxRecordedAt: maxRec, previousSealHash: prev, logicalHash: logical,
+            fileHash: file, merkleRoot: merkle, recordBytes: recordBytes, blocks: blocks, streams: streams)
     }
 }
 

@@ -9,7 +9,6 @@ public final class SealedSegment: @unchecked Sendable {
     private let fs: any FileSystem
     private let fd: FileDescriptor
     private var streamIndex: [String: [UInt64]]?
-    private var lookups = 0
 
     /// Opens a sealed segment, checking header, trailer, footer and the seal hash (SHA-256 of the footer).
     /// Any failure is corruption: sealed segments are durable by definition, so truncation is a hard error.
@@ -58,9 +57,7 @@ public final class SealedSegment: @unchecked Sendable {
                 throw EventLogError.corrupt("seal hash does not match the footer bytes", path: path, offset: fo)
             }
             footer = try Self.decode(path: path, offset: fo) { () throws(DecodeFailure) in
-                try fb.withBytes { (b) throws(DecodeFailure) in
-                    try SealFooter.decode(b, base: Int(fo), decodeStreams: false)
-                }
+                try fb.withBytes { (b) throws(DecodeFailure) in try SealFooter.decode(b, base: Int(fo)) }
             }
             guard footer.firstLSN == header.firstLSN else {
                 throw EventLogError.corrupt(
@@ -103,38 +100,15 @@ public final class SealedSegment: @unchecked Sendable {
     public var sealHash: [UInt8] { trailer.sealHash }
     public var name: String { lastPathComponent(path) }
 
-    /// LSNs of a stream or key in this segment (from the seal's stream table). The first lookup scans the
-    /// encoded table (an open for one query decodes nothing else); the second builds the map once.
-    public func lsns(of stream: String) throws(EventLogError) -> [UInt64] {
-        if let streamIndex { return streamIndex[stream] ?? [] }
-        lookups += 1
-        if lookups == 1 {
-            var name = stream
-            let found = name.withUTF8 { want in
-                footer.streamTable.withUnsafeBytes { raw in
-                    SealFooter.lsns(
-                        in: raw, count: footer.streamCount, of: UnsafeRawBufferPointer(want), first: footer.firstLSN)
-                }
-            }
-            if let found { return found }
+    /// LSNs of a stream or key in this segment (from the seal's stream table).
+    public func lsns(of stream: String) -> [UInt64] {
+        if streamIndex == nil {
+            var d: [String: [UInt64]] = [:]
+            d.reserveCapacity(footer.streams.count)
+            for s in footer.streams { d[s.name] = s.lsns }
+            streamIndex = d
         }
-        var d: [String: [UInt64]] = [:]
-        let all = try allStreams()
-        d.reserveCapacity(all.count)
-        for s in all { d[s.name] = s.lsns }
-        streamIndex = d
-        return d[stream] ?? []
-    }
-
-    /// Every stream of the seal, decoded and checked.
-    public func allStreams() throws(EventLogError) -> [(name: String, lsns: [UInt64])] {
-        if footer.streamTable.isEmpty { return footer.streams }
-        let f = footer
-        return try Self.decode(path: path, offset: Int64(trailer.footerOffset)) { () throws(DecodeFailure) in
-            try f.streamTable.withBytes { (raw) throws(DecodeFailure) in
-                try SealFooter.decodeStreamTable(raw, count: f.streamCount, first: f.firstLSN, last: f.lastLSN, base: 0)
-            }
-        }
+        return streamIndex?[stream] ?? []
     }
 
     /// Index of the block holding `lsn` (binary search over the sparse index).

@@ -54,7 +54,7 @@ public struct Catalog: Sendable, Equatable {
 
     public init() {}
 
-    public mutating func add(_ seg: SealedSegment) throws(EventLogError) {
+    public mutating func add(_ seg: SealedSegment) {
         if streamMap == nil { streams = streams }
         let f = seg.footer
         let index = entries.count
@@ -64,7 +64,7 @@ public struct Catalog: Sendable, Equatable {
                 lastHLC: f.lastHLC, minRecordedAt: f.minRecordedAt, maxRecordedAt: f.maxRecordedAt,
                 fileSize: seg.fileSize, sealHash: seg.sealHash, previousSealHash: f.previousSealHash,
                 segmentID: seg.header.segmentID))
-        for s in try seg.allStreams() { streamMap![s.name, default: []].append(index) }
+        for s in f.streams { streamMap![s.name, default: []].append(index) }
     }
 
     public func encode() -> [UInt8] {

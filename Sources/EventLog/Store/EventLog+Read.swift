@@ -121,7 +121,7 @@ extension EventLog {
         var out: [Event] = []
         for i in catalog.segments(ofStream: stream) {
             let seg = try sealedSegment(at: i)
-            let lsns = try seg.lsns(of: stream)
+            let lsns = seg.lsns(of: stream)
             out.reserveCapacity(out.count + lsns.count)
             var blockIndex = -1
             var block: DecodedBlock?

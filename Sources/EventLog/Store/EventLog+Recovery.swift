@@ -110,7 +110,7 @@ extension EventLog {
                         "the seal chain is broken (previous seal hash does not match)", path: path,
                         lsn: seg.footer.firstLSN)
                 }
-                try c.add(seg)
+                c.add(seg)
                 sealedSegments[i] = seg
             } catch  where error.code == .corruption {
                 // Contract 4: a hard error, with everything before it still readable; appends refused.

@@ -83,7 +83,7 @@ extension EventLog {
                 path: segPath, lsn: o.firstLSN)
         }
         if catalog.entries.last?.firstLSN != o.firstLSN {
-            try catalog.add(seg)
+            catalog.add(seg)
             sealedSegments[catalog.entries.count - 1] = seg
         }
         // From here the events are served from the .seg: the .open leaves the in-memory view at once, so a

@@ -92,7 +92,7 @@ public enum StoreVerifier {
                 }
                 let seg = try SealedSegment(fs: fs, path: path)
                 previousSeal = seg.sealHash
-                try catalog.add(seg)
+                catalog.add(seg)
                 sealedNames.append(name)
                 expectLSN = footer.lastLSN + 1
                 summary.sealedSegments += 1
