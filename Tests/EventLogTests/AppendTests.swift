@@ -58,9 +58,7 @@ import Testing
         #expect(log.recoveryReport.actions.contains(.rebuiltEventIndex))
         #expect(try log.append([draft("e-0")]).events[0].duplicate)
         // Damaged CATALOG: rebuilt from the seals.
-        let fd = try fs.open(dir + "/CATALOG", .readWrite)
-        try fs.writeAll(fd, [0xFF, 0xFF], at: 20)
-        fs.close(fd)
+        try overwriteDurably(fs, dir + "/CATALOG", [0xFF, 0xFF], at: 20)
         let again = try EventLog(root: Self.root, fs: fs, options: OpenOptions(policies: p))
         #expect(again.recoveryReport.actions.contains(.rebuiltCatalog))
         #expect(try allEvents(again).map(\.eventID) == (0..<30).map { "e-\($0)" })

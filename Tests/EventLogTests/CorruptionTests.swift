@@ -13,9 +13,10 @@ import Testing
     /// Sets the readers' watermark in LOCK, as a writer that crashed between writing a batch and syncing
     /// it would have left it.
     static func setWatermark(_ fs: SimulatedFileSystem, end: Int64) throws {
-        let fd = try fs.open("/s/.aibrain/log/\(testOrigin.hex)/LOCK", .readWrite)
-        try fs.writeAll(fd, LockWatermark(epoch: 1, segmentFirstLSN: 1, end: end).encode(), at: LockWatermark.offset)
-        fs.close(fd)
+        try overwriteDurably(
+            fs, "/s/.aibrain/log/\(testOrigin.hex)/LOCK",
+            LockWatermark(epoch: 1, segmentFirstLSN: 1, end: end).encode(),
+            at: LockWatermark.offset)
     }
 
     func flipped(_ b: [UInt8], bit: Int) -> [UInt8] {
@@ -177,10 +178,7 @@ import Testing
         let lastStart = Int(s.batches[1].offset)
         try Self.setWatermark(fs, end: s.batches[0].end)  // the last batch was written, never synced
         b[lastStart + 40] ^= 0xFF  // and torn
-        let fd = try fs.open(path, .readWrite)
-        try fs.writeAll(fd, b, at: 0)
-        try fs.fdatasync(fd)
-        fs.close(fd)
+        try overwriteDurably(fs, path, b)
         let log = try EventLog(root: "/s/.aibrain", fs: fs)
         #expect(try allEvents(log).map(\.eventID) == ["a"])
         guard case .cutTornTail(_, let offset, _, _, let kept) = log.recoveryReport.actions.first else {
@@ -205,10 +203,7 @@ import Testing
         var b = try #require(fs.contents(of: path))
         let s = try b.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: path) }
         b[Int(s.batches[1].offset) + 60] ^= 0x01
-        let fd = try fs.open(path, .readWrite)
-        try fs.writeAll(fd, b, at: 0)
-        try fs.fdatasync(fd)
-        fs.close(fd)
+        try overwriteDurably(fs, path, b)
         let log = try EventLog(root: "/s/.aibrain", fs: fs)
         #expect(try allEvents(log).map(\.eventID) == ["a"])
         do {

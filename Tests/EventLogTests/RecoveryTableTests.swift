@@ -18,13 +18,6 @@ import Testing
         return fs
     }
 
-    func overwrite(_ fs: SimulatedFileSystem, _ path: String, _ bytes: [UInt8], at offset: Int64 = 0) throws {
-        let fd = try fs.open(path, .readWrite)
-        try fs.writeAll(fd, bytes, at: offset)
-        try fs.fdatasync(fd)
-        fs.close(fd)
-    }
-
     func scan(_ fs: SimulatedFileSystem, _ path: String) throws -> OpenScan {
         try fs.contents(of: path)!.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: path) }
     }
@@ -44,7 +37,7 @@ import Testing
         w.u32(Format.batchMagic)
         w.u32(4096)
         w.u64(0x1234)
-        try overwrite(fs, Self.firstOpen, w.bytes, at: s.dataEnd)
+        try overwriteDurably(fs, Self.firstOpen, w.bytes, at: s.dataEnd)
         let log = try EventLog(root: Self.root, fs: fs)
         guard case .cutTornTail(_, let offset, let bytes, _, let kept) = log.recoveryReport.actions.first else {
             Issue.record("\(log.recoveryReport.actions)")
@@ -58,9 +51,9 @@ import Testing
         #expect(try allEvents(log).last?.lsn == 3)
         // A second tear at the same offset keeps its bytes in a new file; the first is not replaced.
         let end = try scan(fs, Self.firstOpen).dataEnd
-        try overwrite(fs, Self.firstOpen, w.bytes, at: end)
+        try overwriteDurably(fs, Self.firstOpen, w.bytes, at: end)
         let second = try EventLog(root: Self.root, fs: fs)
-        try overwrite(fs, Self.firstOpen, w.bytes + [0x77], at: end)
+        try overwriteDurably(fs, Self.firstOpen, w.bytes + [0x77], at: end)
         let third = try EventLog(root: Self.root, fs: fs)
         guard case .cutTornTail(_, _, _, _, let k2) = second.recoveryReport.actions.first,
             case .cutTornTail(_, _, _, _, let k3) = third.recoveryReport.actions.first
@@ -76,7 +69,7 @@ import Testing
     @Test func r3BadBatchFollowedByAValidOneIsCorruption() throws {
         let fs = try store(seed: 3, events: 3)
         let s = try scan(fs, Self.firstOpen)
-        try overwrite(fs, Self.firstOpen, [0xEE], at: s.batches[0].offset + 30)
+        try overwriteDurably(fs, Self.firstOpen, [0xEE], at: s.batches[0].offset + 30)
         let log = try EventLog(root: Self.root, fs: fs)
         #expect(try allEvents(log).isEmpty)
         #expect(throws: EventLogError.self) { try log.append([draft("x")]) }
@@ -89,7 +82,7 @@ import Testing
         // A checksummed batch claiming LSN 7 where 3 belongs.
         let stray = try CommitBatch.encode(
             [draft("stray")], firstLSN: 7, hlcs: [HLC.make(milliseconds: 1 << 41)], recordedAt: 0)
-        try overwrite(fs, Self.firstOpen, stray, at: s.dataEnd)
+        try overwriteDurably(fs, Self.firstOpen, stray, at: s.dataEnd)
         let log = try EventLog(root: Self.root, fs: fs)
         #expect(try allEvents(log).count == 2)
         do {
@@ -125,7 +118,7 @@ import Testing
         let sealedEvents = try EventLog(root: Self.root, fs: fs, options: OpenOptions(readOnly: true)).catalog.entries
             .last!.lastLSN
         let path = Self.dir + "/" + opens.last!
-        try overwrite(fs, path, [0xFF], at: 30)
+        try overwriteDurably(fs, path, [0xFF], at: 30)
         let log = try EventLog(root: Self.root, fs: fs, options: OpenOptions(policies: p))
         // Everything before the damaged segment is still readable; appends are refused.
         #expect(try allEvents(log).map(\.lsn) == Array(1...sealedEvents))
@@ -204,7 +197,7 @@ import Testing
         // The failed batch is still visible in the page cache of the old segment; put it back to be sure.
         let s = try scan(fs, Self.firstOpen)
         let stray = try CommitBatch.encode([draft("failed")], firstLSN: 3, hlcs: [s.lastHLC + 1], recordedAt: 0)
-        try overwrite(fs, Self.firstOpen, stray, at: s.dataEnd)
+        try overwriteDurably(fs, Self.firstOpen, stray, at: s.dataEnd)
         try log.append([draft("after")])
         let reopened = try EventLog(root: Self.root, fs: fs)
         #expect(try allEvents(reopened).map(\.eventID) == ["e0", "e1", "after"])
@@ -232,7 +225,7 @@ import Testing
         let sealed = try fs.listDirectory(Self.dir).filter { $0.hasSuffix(".seg") }
         let path = Self.dir + "/" + sealed[0]
         let size = fs.contents(of: path)!.count
-        try overwrite(fs, path, [0x42], at: Int64(size / 2))
+        try overwriteDurably(fs, path, [0x42], at: Int64(size / 2))
         let report = try StoreVerifier.verify(root: Self.root, fs: fs)
         #expect(report.problems.first { $0.kind == .corruption }?.file == sealed[0])
         let log = try EventLog(root: Self.root, fs: fs)
@@ -244,7 +237,7 @@ import Testing
         p.rollBytes = 500
         let fs = try store(seed: 13, events: 8, policies: p)
         try fs.unlink(Self.dir + "/CATALOG")
-        try overwrite(fs, Self.dir + "/EVENTIDS", [0xFF], at: 70)
+        try overwriteDurably(fs, Self.dir + "/EVENTIDS", [0xFF], at: 70)
         let log = try EventLog(root: Self.root, fs: fs, options: OpenOptions(policies: p))
         #expect(log.recoveryReport.actions.contains(.rebuiltCatalog))
         #expect(try allEvents(log).count == 8)
@@ -278,13 +271,6 @@ import Testing
 
     func open(_ fs: SimulatedFileSystem) throws -> EventLog { try EventLog(root: Self.root, fs: fs) }
 
-    func writeBytes(_ fs: SimulatedFileSystem, _ path: String, _ bytes: [UInt8], at offset: Int64) throws {
-        let fd = try fs.open(path, .readWrite)
-        try fs.writeAll(fd, bytes, at: offset)
-        try fs.fdatasync(fd)
-        fs.close(fd)
-    }
-
     func expectBlocked(_ log: EventLog, path: String, _ words: String) {
         do {
             try log.append([draft("blocked")])
@@ -303,7 +289,7 @@ import Testing
         }
         let s = try fs.contents(of: Self.firstOpen)!.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: "") }
         let b = s.batches[1]
-        try writeBytes(fs, Self.firstOpen, [UInt8](repeating: 0, count: b.paddedLength), at: b.offset)
+        try overwriteDurably(fs, Self.firstOpen, [UInt8](repeating: 0, count: b.paddedLength), at: b.offset)
         let log = try open(fs)
         #expect(try allEvents(log).map(\.eventID) == ["a"])
         expectBlocked(log, path: Self.firstOpen, "zero bytes where a batch belongs")
@@ -323,10 +309,8 @@ import Testing
         }
         // The first segment loses its last batch (truncated), so it ends before the second begins.
         let s = try fs.contents(of: Self.firstOpen)!.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: "") }
-        let fd = try fs.open(Self.firstOpen, .readWrite)
-        try fs.writeAll(fd, [UInt8](repeating: 0, count: s.batches[0].paddedLength), at: s.batches[0].offset)
-        try fs.fdatasync(fd)
-        fs.close(fd)
+        try overwriteDurably(
+            fs, Self.firstOpen, [UInt8](repeating: 0, count: s.batches[0].paddedLength), at: s.batches[0].offset)
         let log = try open(fs)
         #expect(try allEvents(log).isEmpty)
         expectBlocked(log, path: Self.firstOpen, "its successor starts at 3")
@@ -339,7 +323,7 @@ import Testing
         for i in 32..<48 { b[i] ^= 0x5A }  // another origin id, header checksum fixed up
         let sum = XXH3.hash(Array(b[0..<88]))
         withUnsafeBytes(of: sum.littleEndian) { for i in 0..<8 { b[88 + i] = $0[i] } }
-        try writeBytes(fs, Self.firstOpen, b, at: 0)
+        try overwriteDurably(fs, Self.firstOpen, b, at: 0)
         let log = try open(fs)
         #expect(try allEvents(log).isEmpty)
         expectBlocked(log, path: Self.firstOpen, "belongs to origin")
@@ -368,7 +352,7 @@ import Testing
         }
         let s = try fs.contents(of: Self.firstOpen)!.withUnsafeBytes { try OpenSegmentScanner.scan($0, path: "") }
         // The last, acknowledged batch is damaged: a torn tail would be cut, but LOCK says it was synced.
-        try writeBytes(fs, Self.firstOpen, [0xFF, 0xFF], at: s.batches[2].offset + 60)
+        try overwriteDurably(fs, Self.firstOpen, [0xFF, 0xFF], at: s.batches[2].offset + 60)
         let log = try open(fs)
         #expect(try allEvents(log).map(\.eventID) == ["a", "b"])
         expectBlocked(log, path: Self.firstOpen, "acknowledged bytes are missing")

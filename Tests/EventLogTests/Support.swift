@@ -110,3 +110,11 @@ func allEvents(_ log: EventLog) throws -> [Event] {
     }
     return out
 }
+
+/// Byte surgery on a simulated file: writes `bytes` at `offset` and syncs them (so a crash keeps them).
+func overwriteDurably(_ fs: SimulatedFileSystem, _ path: String, _ bytes: [UInt8], at offset: Int64 = 0) throws {
+    let fd = try fs.open(path, .readWrite)
+    defer { fs.close(fd) }
+    try fs.writeAll(fd, bytes, at: offset)
+    try fs.fdatasync(fd)
+}

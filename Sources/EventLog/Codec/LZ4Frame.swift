@@ -8,13 +8,6 @@ public enum LZ4Frame {
         public var description: String { reason }
     }
 
-    /// Appends one frame holding `source` to `out`; returns the frame's length.
-    @discardableResult
-    public static func compress(_ source: UnsafeRawBufferPointer, appendingTo out: inout [UInt8]) -> Int {
-        var scratch: [UInt8] = []
-        return compress(source, appendingTo: &out, scratch: &scratch)
-    }
-
     /// Appends one frame to `out`, compressing into a reusable `scratch` buffer (no zero-fill of `out`).
     @discardableResult
     public static func compress(

@@ -79,6 +79,7 @@ public enum CommitBatch {
 
 /// The parsed header of a commit batch, with the ranges of its regions (relative to the batch start).
 public struct BatchLayout: Sendable, Equatable {
+    /// The whole batch: a multiple of 8, the zero padding after the regions included.
     public var length: Int
     public var firstLSN: UInt64
     public var count: Int
@@ -87,8 +88,6 @@ public struct BatchLayout: Sendable, Equatable {
     public var envelopes: Range<Int>
     public var teams: [String]
     public var regions: [Range<Int>]
-    /// The batch length is a multiple of 8 and includes the zero padding after the regions.
-    public var paddedLength: Int { length }
     public var lastLSN: UInt64 { firstLSN + UInt64(count) - 1 }
 }
 

@@ -103,10 +103,10 @@ public enum OpenSegmentScanner {
                     BatchRef(
                         offset: Int64(offset), firstLSN: layout.firstLSN, count: layout.count,
                         firstHLC: layout.firstHLC,
-                        lastHLC: layout.lastHLC, paddedLength: layout.paddedLength))
+                        lastHLC: layout.lastHLC, paddedLength: layout.length))
                 expectLSN = layout.lastLSN + 1
                 lastHLC = layout.lastHLC
-                offset += layout.paddedLength
+                offset += layout.length
             case .incomplete(let reason), .bad(let reason):
                 // Torn only if nothing valid follows (contract 4): look for any later valid batch.
                 if let later = validBatch(after: offset, in: data) {

@@ -472,7 +472,7 @@ extension EventLog {
             for (n, l) in streams { openStreams[n, default: []].append(l) }
             let ref = BatchRef(
                 offset: active.dataEnd, firstLSN: layout.firstLSN, count: layout.count, firstHLC: layout.firstHLC,
-                lastHLC: layout.lastHLC, paddedLength: layout.paddedLength)
+                lastHLC: layout.lastHLC, paddedLength: layout.length)
             active.batches.append(ref)
             active.dataEnd = ref.end
             active.allocated = max(

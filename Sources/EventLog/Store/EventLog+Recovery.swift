@@ -21,6 +21,7 @@ extension EventLog {
         let names = try fs.attempt("listing the log directory", path: directory) { () throws(SystemError) in
             try fs.listDirectory(directory)
         }
+        var removedTemporary = false
         var sealedNames: [(epoch: UInt32, lsn: UInt64, name: String)] = []
         var openNames: [(epoch: UInt32, lsn: UInt64, name: String)] = []
         for n in names {
@@ -36,11 +37,13 @@ extension EventLog {
                     try fs.unlink(directory + "/" + n)
                 }
                 recoveryActions.actions.append(.removedUnfinishedSeal(file: n))
+                removedTemporary = true
             }
         }
         sealedNames.sort { ($0.epoch, $0.lsn) < ($1.epoch, $1.lsn) }
         openNames.sort { ($0.epoch, $0.lsn) < ($1.epoch, $1.lsn) }
-        if recover && !openNames.isEmpty || recover && names.contains(where: { $0.contains(".seg.tmp") }) {
+        if removedTemporary {
+            // Only a removal changed the directory; opening a store otherwise costs no directory fsync.
             try fs.attempt("syncing the log directory", path: directory) { () throws(SystemError) in
                 try fs.fsyncDirectory(directory)
             }
