@@ -10,6 +10,9 @@ let package = Package(
     products: [
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "StorageTesting", targets: ["StorageTesting"]),
+        .library(name: "BrainEvents", targets: ["BrainEvents"]),
+        .library(name: "AIBrainCLI", targets: ["AIBrainCLI"]),
+        .executable(name: "aibrain", targets: ["aibrain"]),
         .executable(name: "aibrain-storage", targets: ["aibrain-storage"]),
     ],
     dependencies: [
@@ -27,6 +30,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(name: "BrainEvents", dependencies: ["EventLog"], swiftSettings: strict),
+        .target(
+            name: "AIBrainCLI",
+            dependencies: [
+                "EventLog", "BrainEvents", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "aibrain", dependencies: ["AIBrainCLI"], swiftSettings: strict),
         .target(name: "StorageTesting", dependencies: ["EventLog"], swiftSettings: strict),
         .executableTarget(
             name: "aibrain-storage",
@@ -36,6 +48,11 @@ let package = Package(
         .testTarget(
             name: "EventLogTests",
             dependencies: ["EventLog", "StorageTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "AIBrainCLITests",
+            dependencies: ["AIBrainCLI", "BrainEvents", "EventLog"],
             swiftSettings: strict
         ),
     ]

@@ -247,6 +247,22 @@ public struct JSONScanner {
     }
 
     /// Removes insignificant whitespace from a raw (already validated) value.
+    /// The text of one JSON string literal (quotes included), escapes resolved; nil if it is not one.
+    public static func unescape(_ quoted: ArraySlice<UInt8>) -> String? {
+        var s = JSONScanner(bytes: Array(quoted))
+        guard let v = try? s.string(), s.i == quoted.count else { return nil }
+        return v
+    }
+
+    /// Checks that `bytes` is exactly one JSON value (RFC 8259), surrounding white space allowed.
+    public static func validate(_ bytes: [UInt8]) throws(Failure) {
+        var s = JSONScanner(bytes: bytes)
+        s.skipSpace()
+        try s.skipValue(depth: 0)
+        s.skipSpace()
+        guard s.i == bytes.count else { throw Failure(offset: s.i, reason: "bytes after the JSON value") }
+    }
+
     public static func minify(_ raw: ArraySlice<UInt8>, into out: inout [UInt8]) {
         var inString = false
         var escaped = false

@@ -13,8 +13,26 @@ public enum EventJSON {
         "causation_id", "occurred_at", "ts", "provenance", "data",
     ]
 
+    /// The writer-assigned members of an output-shape line, as written (imports record them as provenance).
+    public struct WriterFields: Sendable, Equatable {
+        public var origin: String?
+        public var epoch: String?
+        public var lsn: String?
+        /// Whether the line gave an `event_id` (else the draft holds a fresh random one).
+        public var eventIDGiven = false
+        public init() {}
+    }
+
     /// Parses one input line into a draft. Errors name the line and the field.
     public static func draft(fromLine line: [UInt8], lineNumber: Int) throws(EventLogError) -> EventDraft {
+        var ignored = WriterFields()
+        return try draft(fromLine: line, lineNumber: lineNumber, writer: &ignored)
+    }
+
+    /// Parses one input line into a draft, also returning the writer fields an exported line carries.
+    public static func draft(fromLine line: [UInt8], lineNumber: Int, writer: inout WriterFields)
+        throws(EventLogError) -> EventDraft
+    {
         func fail(_ field: String, _ reason: String) -> EventLogError {
             EventLogError(.invalidInput, "line \(lineNumber): field `\(field)` \(reason)")
         }
@@ -90,7 +108,10 @@ public enum EventJSON {
                 occurredSeen = true
                 d.occurredAt = try text(m)
             case "provenance": d.provenance = try text(m)
-            case "origin", "epoch", "lsn", "hlc", "recorded_at":
+            case "origin": writer.origin = (try? text(m)) ?? String(decoding: m.value, as: UTF8.self)
+            case "epoch": writer.epoch = String(decoding: m.value, as: UTF8.self)
+            case "lsn": writer.lsn = String(decoding: m.value, as: UTF8.self)
+            case "hlc", "recorded_at":
                 break
             case "flags":
                 guard let v = UInt8(String(decoding: m.value, as: UTF8.self)) else {
@@ -127,6 +148,7 @@ public enum EventJSON {
         }
         guard !d.type.isEmpty else { throw fail("type", "is required") }
         if !idGiven { d.eventID = EventDraft.randomEventID() }
+        writer.eventIDGiven = idGiven
         d.payload = payload
         return d
     }

@@ -29,6 +29,12 @@ public struct AppendContext {
         try log.lsnsLocked(of: stream)
     }
 
+    /// The LSN of an event id this origin already holds (sealed or open segments), or nil.
+    public func existingLSN(ofEventID id: String) throws(EventLogError) -> UInt64? {
+        let (key, hash) = EventLog.idKeys(id)
+        return try log.existingLSN(of: id, key: key, hash: hash)?.lsn
+    }
+
     /// The number of events in a stream: its version for `--expect-version`.
     public func version(ofStream stream: String) throws(EventLogError) -> Int {
         try lsns(ofStream: stream).count + pending.filter { $0.stream == stream || $0.keys.contains(stream) }.count

@@ -85,7 +85,13 @@ public final class EventLog: @unchecked Sendable {
         }
         let config = try StoreConfig.decode(bytes, path: paths.config)
         storedConfig = config
-        origin = config.origin
+        let foreign = options.origin.map { $0 != config.origin } ?? false
+        guard !foreign || options.readOnly else {
+            throw EventLogError(
+                .readOnly, "only the store's own origin can be written; other origins are opened read-only",
+                path: root)
+        }
+        origin = options.origin ?? config.origin
         directory = paths.originDirectory(origin)
         policies = options.policies ?? config.policies
         blockCache = BlockCache(capacityBytes: options.blockCacheBytes)
@@ -98,7 +104,7 @@ public final class EventLog: @unchecked Sendable {
                 .notAStore, "the origin's log directory is missing", path: directory,
                 hint: "restore log/\(origin.hex)/ from a backup, or run `aibrain recover --new-epoch`")
         }
-        if st.inode != config.instance.logDirectoryInode {
+        if !foreign && st.inode != config.instance.logDirectoryInode {
             appendBlocked = EventLogError(
                 .copiedStore,
                 "this store was copied, cloned or restored (log directory inode \(st.inode), store.json records \(config.instance.logDirectoryInode)); appending would reuse LSNs of the original",
@@ -115,7 +121,7 @@ public final class EventLog: @unchecked Sendable {
             defer { fs.unlock(fd) }
             try loadState(recover: true)
         }
-        checkRollback()
+        if !foreign { checkRollback() }
     }
 
     deinit {
@@ -153,9 +159,16 @@ public final class EventLog: @unchecked Sendable {
         let config = StoreConfig(
             format: StoreConfig.formatName, formatVersion: 1, originID: origin.hex, name: name, epoch: 1,
             instance: .init(logDirectoryInode: st.inode), head: nil, policies: policies)
+        // Beside older file-based memory in the same `.aibrain/`, only the store's own parts are ignored,
+        // and lines the user already has are kept.
+        let existing = (try? fs.readFile(paths.gitignore)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let have = Set(existing.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
+        var ignore = existing
+        if !ignore.isEmpty && !ignore.hasSuffix("\n") { ignore += "\n" }
+        if ignore.isEmpty { ignore = "# aibrain store: shipped between repos with `aibrain ship` (rsync), never committed.\n" }
+        for line in StorePaths.ignoredEntries where !have.contains(line) { ignore += line + "\n" }
         try fs.attempt("writing .gitignore", path: paths.gitignore) { () throws(SystemError) in
-            try fs.writeFileAtomically(
-                paths.gitignore, Array("# aibrain stores are shipped with `aibrain ship`, not committed.\n*\n".utf8))
+            try fs.writeFileAtomically(paths.gitignore, Array(ignore.utf8))
         }
         try fs.attempt("writing store.json", path: paths.config) { () throws(SystemError) in
             try fs.writeFileAtomically(paths.config, config.encoded())

@@ -8,6 +8,9 @@
 public struct OpenOptions: Sendable {
     /// Readers never take the writer lock, never repair, and see only data up to the writer's watermark.
     public var readOnly: Bool
+    /// The origin whose `log/<origin-id>/` to open; nil is the store's own. Other origins (adopted from
+    /// peers) open only read-only: this store never writes them.
+    public var origin: OriginID?
     /// Overrides store.json's policies for this process (e.g. a benchmark or test); nil keeps them.
     public var policies: StoreConfig.Policies?
     /// The writer clock, Unix milliseconds. Injected by tests; never read by projections.
@@ -23,13 +26,14 @@ public struct OpenOptions: Sendable {
     public var segmentIDs: @Sendable () -> [UInt8]
 
     public init(
-        readOnly: Bool = false, policies: StoreConfig.Policies? = nil,
+        readOnly: Bool = false, origin: OriginID? = nil, policies: StoreConfig.Policies? = nil,
         clock: @escaping @Sendable () -> Int64 = OpenOptions.wallClockMilliseconds, blockCacheBytes: Int = 64 << 20,
         preallocationBytes: Int = 1 << 20, autoSeal: Bool = true,
         segmentIDs: @escaping @Sendable () -> [UInt8] = { SegmentHeader.randomSegmentID() }
     ) {
         self.segmentIDs = segmentIDs
         self.readOnly = readOnly
+        self.origin = origin
         self.policies = policies
         self.clock = clock
         self.blockCacheBytes = blockCacheBytes

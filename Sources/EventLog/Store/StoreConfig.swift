@@ -117,4 +117,8 @@ public struct StorePaths: Sendable {
     public var quarantine: String { root + "/quarantine" }
     public var projections: String { root + "/projections" }
     public var gitignore: String { root + "/.gitignore" }
+    /// What `.aibrain/.gitignore` lists: every part of the store (handoff files stay visible to git).
+    public static let ignoredEntries = [
+        "/store.json", "/log/", "/incoming/", "/quarantine/", "/projections/", "/keys/", "*.tmp",
+    ]
 }

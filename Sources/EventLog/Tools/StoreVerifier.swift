@@ -9,12 +9,28 @@ public struct VerifyReport: Sendable, Codable, Equatable {
             case tornTail = "torn_tail"
             /// Derived data (CATALOG, EVENTIDS) that is stale or damaged and will be rebuilt.
             case derived
+            /// (`verify --deep`) A record that decodes but breaks a rule our writer enforces: a payload that
+            /// is not JSON, an envelope field outside its schema.
+            case invalidRecord = "invalid_record"
         }
         public var kind: Kind
         public var file: String
         public var offset: Int64?
         public var lsn: UInt64?
         public var message: String
+        /// The origin whose `log/<origin-id>/` holds `file`.
+        public var origin: String? = nil
+
+        public init(
+            kind: Kind, file: String, offset: Int64?, lsn: UInt64?, message: String, origin: String? = nil
+        ) {
+            self.kind = kind
+            self.file = file
+            self.offset = offset
+            self.lsn = lsn
+            self.message = message
+            self.origin = origin
+        }
     }
 
     public struct OriginSummary: Sendable, Codable, Equatable {
@@ -29,7 +45,7 @@ public struct VerifyReport: Sendable, Codable, Equatable {
 
     public var origins: [OriginSummary] = []
     public var problems: [Problem] = []
-    public var ok: Bool { !problems.contains { $0.kind == .corruption } }
+    public var ok: Bool { !problems.contains { $0.kind == .corruption || $0.kind == .invalidRecord } }
 }
 
 public enum StoreVerifier {
@@ -51,6 +67,7 @@ public enum StoreVerifier {
         throws(EventLogError) -> VerifyReport
     {
         var report = report
+        let firstProblem = report.problems.count
         func problem(_ kind: VerifyReport.Problem.Kind, _ file: String, _ e: EventLogError) {
             report.problems.append(.init(kind: kind, file: file, offset: e.offset, lsn: e.lsn, message: e.message))
         }
@@ -185,6 +202,7 @@ public enum StoreVerifier {
             }
         }
         report.origins.append(summary)
+        for i in firstProblem..<report.problems.count { report.problems[i].origin = origin.hex }
         return report
     }
 }

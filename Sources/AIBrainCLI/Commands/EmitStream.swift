@@ -1,0 +1,141 @@
+import BrainEvents
+import EventLog
+import Foundation
+
+/// `emit --stream`: events from a pipe, committed in groups (≤ 1,000 lines, or 5 ms after the group's
+/// first line), one fsync per group, then one ack line per input line, in input order:
+/// `{"line":N,"event_id":…,"lsn":…,"duplicate":false,"cursor":…,"durable":true}`, or
+/// `{"line":N,"error":{"code":…,"message":…,"exit":…}}` for a line that was refused (nothing of it is
+/// appended; the other lines of its group are). The exit status is the worst line's.
+struct EmitStream {
+    static let maxGroup = 1000
+    static let windowNanos: UInt64 = 5_000_000
+
+    let pii: PIIOptions
+
+    func run(root: String) throws {
+        let log = try EventLog(root: root)
+        var input = pii.input()
+        var pending: [(number: Int, bytes: [UInt8])] = []
+        var windowStart: UInt64 = 0
+        var partial: [UInt8] = []
+        var lineNumber = 0
+        var worst = ExitStatus.ok
+        var eof = false
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+
+        func commitPending() throws {
+            guard !pending.isEmpty else { return }
+            var acks = [JSONOut?](repeating: nil, count: pending.count)
+            var drafts: [EventDraft] = []
+            var slots: [Int] = []
+            for (i, p) in pending.enumerated() {
+                do throws(CLIError) {
+                    let line = try input.parse(p.bytes, number: p.number, source: "stdin")
+                    drafts.append(line.draft)
+                    slots.append(i)
+                } catch {
+                    acks[i] = Self.errorAck(line: p.number, error)
+                    if error.status.rawValue > worst.rawValue { worst = error.status }
+                }
+            }
+            PIIOptions.printWarnings(input)
+            input.warnings = []
+            if !drafts.isEmpty {
+                let result: AppendResult
+                do {
+                    result = try log.append(drafts)
+                } catch {
+                    // Nothing of this group was acknowledged: say so for each of its lines, then stop.
+                    let error = CLIError(error)
+                    for i in slots { acks[i] = Self.errorAck(line: pending[i].number, error) }
+                    try flush(acks)
+                    throw error
+                }
+                for (k, a) in result.events.enumerated() {
+                    let d = drafts[k]
+                    let e = Event(origin: log.origin, epoch: result.epoch, lsn: a.lsn, hlc: a.hlc, recordedAt: 0, draft: d)
+                    var cursor = TailCursor()
+                    cursor.advance(to: a.duplicate ? (try log.event(lsn: a.lsn) ?? e) : e)
+                    acks[slots[k]] = .object([
+                        ("line", .int(Int64(pending[slots[k]].number))), ("event_id", .string(a.eventID)),
+                        ("lsn", .uint(a.lsn)), ("duplicate", .bool(a.duplicate)), ("cursor", .string(cursor.token)),
+                        ("durable", .bool(result.durable)),
+                    ])
+                }
+            }
+            try flush(acks)
+            pending.removeAll(keepingCapacity: true)
+        }
+
+        func flush(_ acks: [JSONOut?]) throws {
+            for a in acks { if let a { try Output.stdout.line(a.bytes) } }
+            try Output.stdout.flush()
+        }
+
+        func take(_ line: ArraySlice<UInt8>) {
+            lineNumber += 1
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) { return }
+            if pending.isEmpty { windowStart = OpenOptions.monotonicNanoseconds() }
+            pending.append((lineNumber, Array(line)))
+        }
+
+        while !eof || !pending.isEmpty {
+            if eof {
+                try commitPending()
+                break
+            }
+            var timeout: Int32 = -1
+            if !pending.isEmpty {
+                let elapsed = OpenOptions.monotonicNanoseconds() - windowStart
+                if elapsed >= Self.windowNanos || pending.count >= Self.maxGroup {
+                    try commitPending()
+                    continue
+                }
+                timeout = Int32((Self.windowNanos - elapsed + 999_999) / 1_000_000)
+            }
+            var pfd = pollfd(fd: 0, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&pfd, 1, timeout)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                throw CLIError(.error, code: "io", "waiting for stdin failed (errno \(errno))")
+            }
+            if ready == 0 { continue }  // the window closed: commit at the top of the loop
+            let n = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress!, $0.count) }
+            if n < 0 {
+                if errno == EINTR || errno == EAGAIN { continue }
+                throw CLIError(.error, code: "io", "reading stdin failed (errno \(errno))")
+            }
+            if n == 0 {
+                eof = true
+                if !partial.isEmpty {
+                    take(partial[...])
+                    partial = []
+                }
+                continue
+            }
+            var start = 0
+            for k in 0..<n where chunk[k] == 0x0A {
+                if partial.isEmpty {
+                    take(chunk[start..<k])
+                } else {
+                    partial += chunk[start..<k]
+                    take(partial[...])
+                    partial = []
+                }
+                start = k + 1
+                if pending.count >= Self.maxGroup { try commitPending() }
+            }
+            partial += chunk[start..<n]
+        }
+        if worst != .ok { exit(worst.rawValue) }
+    }
+
+    static func errorAck(line: Int, _ e: CLIError) -> JSONOut {
+        var members: [(String, JSONOut)] = [
+            ("code", .string(e.code)), ("message", .string(e.message)), ("exit", .int(Int64(e.status.rawValue))),
+        ]
+        members += e.details.filter { $0.0 != "line" }
+        return .object([("line", .int(Int64(line))), ("error", .object(members))])
+    }
+}

@@ -1,0 +1,3 @@
+import AIBrainCLI
+
+AIBrain.start()
