@@ -19,8 +19,9 @@ public struct SSNDetector: PIIDetector {
             guard sep == UInt8(ascii: "-") || sep == UInt8(ascii: " "), t[s + 6] == sep else { continue }
             guard digit(s), digit(s + 1), digit(s + 2), digit(s + 4), digit(s + 5) else { continue }
             guard digit(s + 7), digit(s + 8), digit(s + 9), digit(s + 10) else { continue }
-            if s > 0, digit(s - 1) || t[s - 1] == UInt8(ascii: "-") { continue }
-            if s + 11 < t.count, digit(s + 11) || t[s + 11] == UInt8(ascii: "-") { continue }
+            // Word boundaries (like regex \b), and no dash runs: not part of an id, a date or a phone number.
+            if s > 0, EmailDetector.isAlnum(t[s - 1]) || t[s - 1] == UInt8(ascii: "-") { continue }
+            if s + 11 < t.count, EmailDetector.isAlnum(t[s + 11]) || t[s + 11] == UInt8(ascii: "-") { continue }
             let area = value(s, 3)
             if area == 0 || area == 666 || area >= 900 || value(s + 4, 2) == 0 || value(s + 7, 4) == 0 { continue }
             return true
@@ -29,7 +30,8 @@ public struct SSNDetector: PIIDetector {
     }
 }
 
-/// National Provider Identifiers: exactly ten digits (not part of a longer run), starting with 1 or 2,
+/// National Provider Identifiers: exactly ten digits between word boundaries (not inside a hex id or a
+/// longer number), starting with 1 or 2,
 /// whose check digit is the Luhn digit of `80840` followed by the first nine (CMS, "NPI check digit").
 public struct NPIDetector: PIIDetector {
     public init() {}
@@ -37,13 +39,18 @@ public struct NPIDetector: PIIDetector {
 
     public func matches(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
         var runStart = -1
+        var bounded = true  // the run started after a non-alphanumeric byte (or at the start)
         for k in 0...t.count {
             let isDigit = k < t.count && t[k] &- 0x30 < 10
             if isDigit {
-                if runStart < 0 { runStart = k }
+                if runStart < 0 {
+                    runStart = k
+                    bounded = k == 0 || !EmailDetector.isAlnum(t[k - 1])
+                }
                 continue
             }
-            if runStart >= 0, k - runStart == 10, Self.isNPI(t, at: runStart) { return true }
+            let endBounded = k == t.count || !EmailDetector.isAlnum(t[k])
+            if runStart >= 0, bounded, endBounded, k - runStart == 10, Self.isNPI(t, at: runStart) { return true }
             runStart = -1
         }
         return false

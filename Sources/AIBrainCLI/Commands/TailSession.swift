@@ -210,6 +210,13 @@ final class TailSession {
         action.sa_flags = 0  // no SA_RESTART: poll() returns EINTR at once
         sigaction(SIGTERM, &action, nil)
         sigaction(SIGINT, &action, nil)
+        // A parent may hand us a blocked signal mask (posix_spawn inherits it; Foundation's Process does
+        // this): unblock, or SIGTERM would stay pending forever and the cursor never be saved.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }
 

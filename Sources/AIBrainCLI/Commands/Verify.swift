@@ -70,9 +70,12 @@ struct Verify: ParsableCommand {
             }
             if !report.ok {
                 try Output.stdout.flush()
-                throw CLIError(
-                    .corruption, code: "corruption", "verify found corruption in \(Set(report.problems.filter { $0.kind == .corruption || $0.kind == .invalidRecord }.map(Self.path)).sorted().joined(separator: ", "))",
+                let damaged = Set(report.problems.filter { $0.kind == .corruption || $0.kind == .invalidRecord }.map(Self.path))
+                var e = CLIError(
+                    .corruption, code: "corruption", "verify found corruption in \(damaged.sorted().joined(separator: ", "))",
                     hint: "data before the damage is still readable; restore the named files from a peer or a backup")
+                e.reportedOnStdout = true
+                throw e
             }
         }
     }

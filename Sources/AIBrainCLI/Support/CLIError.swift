@@ -28,6 +28,8 @@ public struct CLIError: Error, Sendable, CustomStringConvertible {
     public var hint: String?
     /// Extra machine-readable members for `-o json` (e.g. `current_version`).
     public var details: [(String, JSONOut)] = []
+    /// The command's `-o json` document already says what failed (verify's report): no second object.
+    public var reportedOnStdout = false
 
     public init(_ status: ExitStatus, code: String, _ message: String, hint: String? = nil) {
         self.status = status
@@ -91,7 +93,7 @@ func runReporting(json: Bool = false, _ body: () throws -> Void) throws {
 }
 
 func report(_ e: CLIError, json: Bool) -> Never {
-    if json {
+    if json && !e.reportedOnStdout {
         var members: [(String, JSONOut)] = [
             ("code", .string(e.code)), ("message", .string(e.message)), ("exit", .int(Int64(e.status.rawValue))),
         ]
