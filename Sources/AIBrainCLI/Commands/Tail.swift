@@ -19,7 +19,7 @@ struct Tail: ParsableCommand {
             --cursor-file F starts after the cursor saved in F (from the beginning if F does not exist) and \
             saves the position atomically after each flushed batch of output (at least once a second while \
             the log grows but the filters match nothing). After SIGTERM, SIGINT or a closed pipe the saved \
-            cursor is exactly the last line delivered: a restart continues with no gap and no duplicate. \
+            cursor is exactly the last line written out: a restart continues with no gap and no duplicate. \
             After SIGKILL, lines since the last save may repeat (dedupe on event_id).
 
             Formats: short (one line per event), verbose (every field), json (each event's object, \

@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import Testing
+
+@testable import AIBrainCLI
+
+/// Help texts are API (style point 14): each command's `--help` is pinned in `fixtures/cli/help/`.
+/// After an intended change: `AIBRAIN_UPDATE_FIXTURES=1 swift test --filter HelpTextTests`, and review the diff.
+struct HelpTextTests {
+    static let commands: [(String, ParsableCommand.Type)] = [
+        ("aibrain", AIBrain.self), ("init", Init.self), ("emit", Emit.self), ("import-jsonl", ImportJSONL.self),
+        ("replay", Replay.self), ("tail", Tail.self), ("export-jsonl", ExportJSONL.self), ("verify", Verify.self),
+        ("dump", Dump.self), ("seal", Seal.self), ("stats", Stats.self), ("recover", Recover.self),
+    ]
+
+    @Test(arguments: commands.map(\.0))
+    func helpIsPinned(_ name: String) throws {
+        let command = Self.commands.first { $0.0 == name }!.1
+        let text = AIBrain.helpMessage(for: command, columns: 100) + "\n"
+        let path = packageRoot + "/fixtures/cli/help/\(name).txt"
+        if ProcessInfo.processInfo.environment["AIBRAIN_UPDATE_FIXTURES"] == "1" {
+            try FileManager.default.createDirectory(
+                atPath: packageRoot + "/fixtures/cli/help", withIntermediateDirectories: true)
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let pinned = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text == pinned, "`aibrain \(name) --help` changed; see \(path)")
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+
+@testable import AIBrainCLI
+
+/// `-o json` output is API: the shape (member names, order, value types) of every command's JSON is
+/// pinned in `fixtures/cli/json-shapes.txt`. Values vary (ids, clocks); shapes must not, unless on purpose:
+/// `AIBRAIN_UPDATE_FIXTURES=1 swift test --filter JSONShapeProcessTests`, then review the diff.
+@Suite(.serialized) struct JSONShapeProcessTests {
+    /// Member order and types of one JSON text, e.g. `{"lsn":number,"ok":bool,"list":[string]}`.
+    static func shape(_ text: String) -> String {
+        guard let tree = JSONTree.parse(Array(text.utf8)) else { return "not JSON: \(text.prefix(80))" }
+        return shape(tree)
+    }
+
+    static func shape(_ t: JSONTree) -> String {
+        switch t {
+        case .string: return "string"
+        case .literal(let l):
+            if l == "true" || l == "false" { return "bool" }
+            return l == "null" ? "null" : "number"
+        case .array(let items):
+            // Items of one kind are shown once.
+            let kinds = items.map(shape)
+            return "[" + (kinds.first.map { k in kinds.allSatisfy { $0 == k } ? k : kinds.joined(separator: ",") } ?? "") + "]"
+        case .object(let members):
+            return "{" + members.map { "\"\($0.0)\":\(shape($0.1))" }.joined(separator: ",") + "}"
+        }
+    }
+
+    @Test func jsonShapesArePinned() throws {
+        let (dir, store) = try makeStore()
+        var shapes: [(String, String)] = []
+        func record(_ name: String, _ args: [String], stdin: String? = nil, expect status: Int32 = 0, line: Int = 0) throws {
+            let r = try aibrain(args + (args[0] == "dump" ? [] : ["--store", store]), cwd: dir, stdin: stdin)
+            #expect(r.status == status, "\(name): \(r.stderr)")
+            shapes.append((name, Self.shape(r.lines.count > line ? r.lines[line] : "")))
+        }
+        try record("emit", ["emit", "decision.recorded", "--task", "T-1", "--data", #"{"kind":"APPROACH"}"#, "-o", "json"])
+        try record(
+            "emit-conflict", ["emit", "a.b", "--task", "T-1", "--expect-version", "0", "-o", "json"], expect: 3)
+        try record("emit-pii", ["emit", "a.b", "--task", "T-1", "--data", #"{"m":"x@y.org"}"#, "-o", "json"], expect: 4)
+        try record("emit-batch", ["emit", "--batch", "-o", "json"], stdin: #"{"type":"a.b","task_id":"T-2"}"#)
+        try record("emit-stream-ack", ["emit", "--stream"], stdin: #"{"type":"a.b","task_id":"T-2"}"#)
+        try record("emit-stream-error", ["emit", "--stream"], stdin: #"{"type":"A"}"#, expect: 1)
+        try record("replay", ["replay", "--task", "T-1", "-o", "json"])
+        try record("replay-jsonl", ["replay", "--task", "T-1", "-o", "jsonl"])
+        try record("export", ["export"])
+        try record("tail-jsonl", ["tail", "-o", "jsonl"])
+        try record("stats", ["stats", "-o", "json"])
+        try record("seal", ["seal", "-o", "json"])
+        try record("verify", ["verify", "--deep", "-o", "json"])
+        try record("recover", ["recover", "-o", "json"])
+        let file = dir + "/in.jsonl"
+        try #"{"type":"a.b","task_id":"T-3"}"#.write(toFile: file, atomically: true, encoding: .utf8)
+        try record("import", ["import", "jsonl", file, "-o", "json"])
+        let seg = try FileManager.default.subpathsOfDirectory(atPath: store + "/log").first { $0.hasSuffix(".seg") }!
+        try record("dump", ["dump", store + "/log/" + seg, "-o", "json"])
+        let r = try aibrain(["init", "--origin", "x", "-o", "json"], cwd: temporaryDirectory("shapesInit"))
+        shapes.append(("init", Self.shape(r.stdout)))
+
+        let text = shapes.map { "\($0.0)\t\($0.1)" }.joined(separator: "\n") + "\n"
+        let path = packageRoot + "/fixtures/cli/json-shapes.txt"
+        if ProcessInfo.processInfo.environment["AIBRAIN_UPDATE_FIXTURES"] == "1" {
+            try FileManager.default.createDirectory(atPath: packageRoot + "/fixtures/cli", withIntermediateDirectories: true)
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let pinned = try String(contentsOfFile: path, encoding: .utf8)
+        let a = pinned.split(separator: "\n")
+        let b = text.split(separator: "\n")
+        #expect(a.count == b.count)
+        for (x, y) in zip(a, b) { #expect(x == y, "a -o json shape changed") }
+    }
+}
