@@ -1,15 +1,15 @@
 # aibrain — `make demo` runs the main job, `make test` runs every test. Both install what they need first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-APT_PACKAGES := liblz4-dev libxxhash-dev xxhash lz4 rsync libsqlite3-dev python3
+APT_PACKAGES := liblz4-dev libxxhash-dev xxhash lz4 rsync libsqlite3-dev python3 python3-jsonschema
 DEMO_EVENTS ?= 20000
 DEMO_DIR ?= demo-store
-TOOL := .build/debug/aibrain-storage
+AIBRAIN := $(CURDIR)/.build/debug/aibrain
 
 .PHONY: help deps build test test-fast test-process demo bench format lint clean
 
 help:
-	@echo "make demo   - write a realistic event stream, seal, verify and dump a segment"
+	@echo "make demo   - agents, decisions, checkpoints, a tail -f auditor, replay and verify through the aibrain CLI"
 	@echo "make test   - build and run every test suite (prints build time and suite wall times)"
 	@echo "make bench  - release benchmarks against SQLite and JSONL (Benchmarks/README.md)"
 
@@ -20,6 +20,11 @@ deps:
 	  echo "deps: installing$$missing"; sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -qq && $$sudo apt-get install -y -qq $$missing; fi
 	@command -v swift >/dev/null || { echo "swift is not on PATH (expected Swift 6.2+)"; exit 1; }
+	@# The schema parity test runs Python's jsonschema: Debian's package, or from PyPI for another python3.
+	@python3 -c "import jsonschema" 2>/dev/null || { sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get install -y -qq python3-jsonschema >/dev/null 2>&1; python3 -c "import jsonschema" 2>/dev/null || \
+	  python3 -m pip install -q jsonschema || python3 -m pip install -q --break-system-packages jsonschema; }; \
+	python3 -c "import jsonschema" || { echo "deps: cannot install jsonschema for $$(command -v python3)"; exit 1; }
 
 build: deps
 	@start=$$(date +%s.%N); swift build --build-tests 2>&1 | grep -E "error|warning|Compiling|Build complete" | grep -v "^\[" ; \
@@ -36,24 +41,44 @@ test: build
 	[ $$s1 = 0 ] && [ $$s2 = 0 ]
 
 demo: build
-	@set -e; rm -rf $(DEMO_DIR); mkdir -p $(DEMO_DIR); \
-	echo "== 1. generate $(DEMO_EVENTS) realistic agent events (Benchmarks/gen_events.py, seed 42)"; \
-	python3 Benchmarks/gen_events.py $(DEMO_EVENTS) $(DEMO_DIR)/events.jsonl; \
-	echo; echo "== 2. create a store"; $(TOOL) init --store $(DEMO_DIR)/.aibrain --name demo; \
-	echo; echo "== 3. append them in atomic, fsynced batches of 1000"; \
-	$(TOOL) ingest --store $(DEMO_DIR)/.aibrain $(DEMO_DIR)/events.jsonl; \
-	echo "   and once more: every event id is already there, so nothing is appended"; \
-	$(TOOL) ingest --store $(DEMO_DIR)/.aibrain $(DEMO_DIR)/events.jsonl; \
-	echo; echo "== 4. seal the open segment (LZ4 blocks, SHA-256 seal, hash chain)"; $(TOOL) seal --store $(DEMO_DIR)/.aibrain; \
-	echo; echo "== 5. verify every header, checksum, seal, chain link and LSN"; $(TOOL) verify --store $(DEMO_DIR)/.aibrain; \
-	echo; echo "== 6. stats"; $(TOOL) stats --store $(DEMO_DIR)/.aibrain; \
-	printf "   JSONL input: %s bytes; sealed log: %s bytes\n" $$(stat -c %s $(DEMO_DIR)/events.jsonl) $$(du -cb $(DEMO_DIR)/.aibrain/log/*/*.seg | tail -1 | cut -f1); \
-	seg=$$(ls $(DEMO_DIR)/.aibrain/log/*/*.seg | head -1); \
-	echo; echo "== 7. dump the first sealed segment (structure, first blocks)"; $(TOOL) dump --no-records $$seg | head -16; \
-	task=$$(python3 -c "import json;print(json.load(open('$(DEMO_DIR)/events.jsonl.meta.json'))['query_task_id'])"); \
-	echo; echo "== 8. the history of task $$task (stream index, no scan), first 3 events"; \
-	$(TOOL) history --store $(DEMO_DIR)/.aibrain task/$$task | head -3 | cut -c1-300; \
-	echo; echo "demo done: the store is in $(DEMO_DIR)/.aibrain"
+	@set -e; rm -rf $(DEMO_DIR); mkdir -p $(DEMO_DIR); cd $(DEMO_DIR); A=$(AIBRAIN); \
+	step() { printf '\n\033[1m== %s\033[0m\n' "$$*"; }; \
+	step "1. create a store for the credentialmate repo"; $$A init --origin credentialmate; \
+	step "2. an auditor follows every decision as it happens (tail -f, cursor saved to audit.cursor)"; \
+	$$A tail -f --type 'decision.*' --cursor-file audit.cursor > audit.log & TAIL=$$!; sleep 0.3; \
+	step "3. agents work: a Dev agent starts TASK-123, decides an approach, checkpoints"; \
+	export AIBRAIN_TEAM=dev AIBRAIN_ACTOR=claude-dev-1; \
+	$$A emit session.started --task TASK-123 --data '{"session_id":"S-20261201-001","goal":"JWT validation for the provider portal"}'; \
+	$$A emit decision.recorded --task TASK-123 --data '{"kind":"APPROACH","value":"reuse the shared JWT middleware","alternatives":["hand-rolled parser"],"confidence":0.82}'; \
+	$$A emit session.checkpointed --task TASK-123 --data '{"checkpoint_id":"CP-1","iteration":1,"verdict":"PARTIAL","summary":"middleware wired, 3 tests failing","next_steps":["fix clock-skew test"]}'; \
+	step "4. a QA agent needs a guardrail override; --expect-version makes it conditional on what it read"; \
+	v=$$($$A replay --task TASK-123 -o json | python3 -c 'import json,sys;print(json.load(sys.stdin)["count"])'); \
+	AIBRAIN_TEAM=qa AIBRAIN_ACTOR=claude-qa-1 $$A emit decision.recorded --task TASK-123 --expect-version $$v --idempotency-key override-1 \
+	  --data '{"kind":"GUARDRAIL_OVERRIDE","value":"allow_external_api","severity":"medium","approver":"human","rationale":"sandbox credentials only"}'; \
+	echo "   the agent's retry after a lost reply is a no-op:"; \
+	AIBRAIN_TEAM=qa AIBRAIN_ACTOR=claude-qa-1 $$A emit decision.recorded --task TASK-123 --idempotency-key override-1 --data '{}'; \
+	echo "   a stale writer (expected version 1) is refused with exit 3:"; \
+	$$A emit decision.recorded --task TASK-123 --expect-version 1 --data '{"kind":"APPROACH","value":"stale"}' || echo "   (exit $$?)"; \
+	step "5. the PII gate refuses a payload with an email address (exit 4, the value is never echoed)"; \
+	$$A emit session.checkpointed --task TASK-123 --data '{"summary":"emailed jane.doe@example.com the results"}' || echo "   (exit $$?)"; \
+	step "6. an orchestrator pipes work-item transitions through one emit --stream (one fsync per group)"; \
+	printf '%s\n' '{"type":"work_item.enqueued","task_id":"TASK-124","agent":"orchestrator","team":"ops","work_item_id":"WI-7","project":"credentialmate"}' \
+	  '{"type":"work_item.leased","task_id":"TASK-124","agent":"ops-1","team":"ops","work_item_id":"WI-7","lease_id":"L-1"}' \
+	  '{"type":"decision.recorded","task_id":"TASK-124","agent":"ops-1","team":"ops","kind":"ESTIMATION_ADJUSTMENT","value":"x1.5"}' \
+	  '{"type":"work_item.completed","task_id":"TASK-124","agent":"ops-1","team":"ops","work_item_id":"WI-7"}' | $$A emit --stream | cut -c1-110; \
+	step "7. months of history: bulk-import $(DEMO_EVENTS) generated agent events (Benchmarks/gen_events.py)"; \
+	python3 $(CURDIR)/Benchmarks/gen_events.py $(DEMO_EVENTS) events.jsonl >/dev/null; $$A import jsonl events.jsonl; \
+	echo "   importing the same file again adds nothing:"; $$A import jsonl events.jsonl; \
+	step "8. a fresh agent context resumes TASK-123: its whole history (replay, text)"; $$A replay --task TASK-123; \
+	step "9. the same as a Markdown report for the ticket (first lines)"; $$A replay --task TASK-123 -o md | head -12; \
+	step "10. the auditor stops (SIGTERM) and resumes later from its cursor: no gap, no duplicate"; \
+	kill -TERM $$TAIL; wait $$TAIL || true; cat audit.log | cut -c1-150 | tail -4; \
+	$$A emit decision.recorded --task TASK-125 --actor claude-dev-2 --data '{"kind":"APPROACH","value":"after the restart"}' >/dev/null; \
+	echo "   resumed:"; $$A tail --type 'decision.*' --cursor-file audit.cursor | cut -c1-150; \
+	step "11. seal, then verify every checksum, seal and chain link (and decode every record)"; \
+	$$A seal; $$A verify --deep; \
+	step "12. stats"; $$A stats; \
+	echo; echo "demo done: the store is $(DEMO_DIR)/.aibrain (try: cd $(DEMO_DIR) && $(AIBRAIN) tail -n 5)"
 
 bench: deps
 	Benchmarks/run.sh --events $${EVENTS:-1000000} --runs $${RUNS:-5}

@@ -53,6 +53,7 @@ let package = Package(
         .testTarget(
             name: "AIBrainCLITests",
             dependencies: ["AIBrainCLI", "BrainEvents", "EventLog"],
+            exclude: ["schema_check.py"],
             swiftSettings: strict
         ),
     ]

@@ -138,7 +138,7 @@ struct Stats: ParsableCommand {
                 } else {
                     let range = s.firstLSN.map { "LSN \($0)…\(s.lastLSN!)" } ?? "no events"
                     var text = "origin \(s.origin) (\(names.origin(log.origin))\(s.local ? ", local" : "")): \(s.events) events, \(range)"
-                    text += "\n  \(s.sealedSegments) sealed segments, \(s.sealedBytes) bytes"
+                    text += "\n  \(s.sealedSegments) sealed segment\(s.sealedSegments == 1 ? "" : "s"), \(s.sealedBytes) bytes"
                     if let r = s.compressionRatio { text += String(format: " (records %.2f× smaller)", r) }
                     text += "; \(s.openSegments) open segment\(s.openSegments == 1 ? "" : "s"), \(s.openBytes) bytes"
                     if let a = s.minRecordedAt, let b = s.maxRecordedAt {
