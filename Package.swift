@@ -38,7 +38,23 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .executableTarget(name: "aibrain", dependencies: ["AIBrainCLI"], swiftSettings: strict),
+        .executableTarget(
+            name: "aibrain", dependencies: ["AIBrainCLI"], swiftSettings: strict,
+            // Agents call the CLI once per event: a statically linked Swift runtime and Foundation start in
+            // ~3 ms instead of ~11 ms (the dynamic loader's relocations of libFoundation and ICU).
+            linkerSettings: [
+                .unsafeFlags(
+                    [
+                        "-static-stdlib",
+                        // Static archives carry no autolink entries for the libraries they use in turn.
+                        "-Xlinker", "--start-group", "-Xlinker", "-lFoundation", "-Xlinker", "-lFoundationEssentials",
+                        "-Xlinker", "-lFoundationInternationalization", "-Xlinker", "-lCoreFoundation",
+                        "-Xlinker", "-l_FoundationICU", "-Xlinker", "-l_FoundationCollections",
+                        "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-lswiftSynchronization",
+                        "-Xlinker", "--end-group",
+                    ], .when(platforms: [.linux]))
+            ]
+        ),
         .target(name: "StorageTesting", dependencies: ["EventLog"], swiftSettings: strict),
         .executableTarget(
             name: "aibrain-storage",
