@@ -255,6 +255,32 @@ import Testing
         #expect(throws: EventLogError.self) { try reader.append([draft("no")]) }
     }
 
+    /// `tail -f` refreshes after every commit: while the writer only appends to the same segment, a
+    /// refresh reads just the new batches; a roll, a seal or a new segment falls back to a full reload.
+    /// Either way the reader's view equals a fresh open's, indexes included.
+    @Test func incrementalRefreshEqualsAFreshOpenAcrossAppendsRollsAndSeals() throws {
+        var p = StoreConfig.Policies()
+        p.rollBytes = 6000
+        let fs = try simulatedStore(seed: 23, policies: p)
+        let writer = try EventLog(root: Self.root, fs: fs, options: OpenOptions(policies: p))
+        let reader = try EventLog(root: Self.root, fs: fs, options: OpenOptions(readOnly: true))
+        var n = 0
+        for round in 0..<30 {
+            for _ in 0..<(1 + round % 4) {
+                try writer.append([draft("r\(n)", stream: "task/T-\(n % 3)"), draft("r\(n)b", stream: "task/T-9")])
+                n += 1
+            }
+            if round % 11 == 10 { try writer.seal() }
+            try reader.refresh()
+            let fresh = try EventLog(root: Self.root, fs: fs, options: OpenOptions(readOnly: true))
+            #expect(reader.headLSN == UInt64(2 * n) && fresh.headLSN == reader.headLSN, "round \(round)")
+            #expect(try allEvents(reader) == allEvents(fresh), "round \(round)")
+            for t in ["task/T-0", "task/T-1", "task/T-9"] {
+                #expect(try reader.history(stream: t) == fresh.history(stream: t), "round \(round) \(t)")
+            }
+        }
+    }
+
     @Test func concurrentAppendersInOneProcessShareCommitsAndStayGapFree() throws {
         let dir = temporaryDirectory()
         try EventLog.create(at: dir + "/.aibrain", name: "t")

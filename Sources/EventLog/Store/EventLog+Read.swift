@@ -251,14 +251,76 @@ extension EventLog {
     public func refresh() throws(EventLogError) {
         lock.lock()
         defer { lock.unlock() }
-        blockCache.removeAll()
         if options.readOnly {
+            // The usual case for `tail -f`: the writer only appended to the same segment.
+            if try refreshAppendedTail() { return }
+            blockCache.removeAll()
             sealedSegments = [:]
             try loadReadOnlyState()
         } else {
+            blockCache.removeAll()
             try acquireFileLock()
             defer { releaseFileLock() }
             try refreshUnderLock()
         }
+    }
+}
+
+extension EventLog {
+    /// A reader's cheap refresh: when the writer's watermark still names our only open segment and has only
+    /// moved forward, reads just the batches between our end and the watermark (each checked as at open).
+    /// Returns false when anything else changed (a roll, a seal, a new epoch, bytes that do not check):
+    /// the caller then reloads everything.
+    func refreshAppendedTail() throws(EventLogError) -> Bool {
+        guard opens.count == 1, let active = opens.last, appendBlocked == nil,
+            let mark = readLockWatermark(),
+            let end = mark.end(forSegment: active.header.epoch, firstLSN: active.firstLSN), end >= active.dataEnd
+        else { return false }
+        if end == active.dataEnd { return true }
+        let bytes = try fs.attempt("reading open segment", path: active.path) { () throws(SystemError) in
+            try fs.read(active.fd, count: Int(end - active.dataEnd), at: active.dataEnd)
+        }
+        guard bytes.count == Int(end - active.dataEnd) else { return false }
+        var refs: [BatchRef] = []
+        var ids: [(ID128, UInt64, UInt64)] = []
+        var streams: [(String, UInt64)] = []
+        var at = 0
+        var expect = nextLSN
+        let ok: Bool = bytes.withUnsafeBytes { raw in
+            while at < raw.count {
+                let rest = UnsafeRawBufferPointer(rebasing: raw[at...])
+                guard case .batch(let layout) = CommitBatch.probe(rest), layout.firstLSN == expect,
+                    layout.length <= rest.count
+                else { return false }
+                do {
+                    try CommitBatch.walk(
+                        UnsafeRawBufferPointer(rebasing: rest[..<layout.length]), layout,
+                        fileOffset: Int(active.dataEnd) + at
+                    ) { lsn, view, env, _ in
+                        ids.append((ID128(Self.idBytes(view, env)), lsn, view.hlc))
+                        for n in view.indexNames(in: env) { streams.append((n, lsn)) }
+                    }
+                } catch {
+                    return false
+                }
+                refs.append(
+                    BatchRef(
+                        offset: active.dataEnd + Int64(at), firstLSN: layout.firstLSN, count: layout.count,
+                        firstHLC: layout.firstHLC, lastHLC: layout.lastHLC, paddedLength: layout.length))
+                expect = layout.firstLSN + UInt64(layout.count)
+                at += layout.length
+            }
+            return true
+        }
+        guard ok, let last = refs.last else { return false }
+        for (k, l, h) in ids { openIDs[k] = (l, h) }
+        for (n, l) in streams { openStreams[n, default: []].append(l) }
+        active.batches += refs
+        active.dataEnd = last.end
+        active.lastLSN = last.lastLSN
+        active.lastHLC = last.lastHLC
+        nextLSN = last.lastLSN + 1
+        lastHLC = max(lastHLC, last.lastHLC)
+        return true
     }
 }
