@@ -22,7 +22,7 @@ struct Init: ParsableCommand {
 
     func run() throws {
         try runReporting(json: output == .json) {
-            let cwd = FileManager.default.currentDirectoryPath
+            let cwd = StoreLocator.workingDirectory()
             let given = store ?? ProcessInfo.processInfo.environment["AIBRAIN_STORE"].flatMap { $0.isEmpty ? nil : $0 }
             var root = StoreLocator.absolute(given ?? ".aibrain", in: cwd)
             if !root.hasSuffix("/.aibrain") { root += "/.aibrain" }

@@ -16,7 +16,7 @@ struct StoreOptions: ParsableArguments {
     func locate() throws -> String {
         try StoreLocator.locate(
             explicit: store, environment: ProcessInfo.processInfo.environment,
-            workingDirectory: FileManager.default.currentDirectoryPath)
+            workingDirectory: StoreLocator.workingDirectory())
     }
 }
 
@@ -51,6 +51,13 @@ enum StoreLocator {
             "no aibrain store in \(workingDirectory) or any directory above it"
                 + (legacy.map { " (\($0) holds older file-based memory, not a store)" } ?? ""),
             hint: "run `aibrain init` in the project's root, or give --store / AIBRAIN_STORE")
+    }
+
+    /// getcwd(3): the process's working directory (the walk up starts there).
+    static func workingDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buffer, buffer.count) != nil else { return "/" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func absolute(_ path: String, in base: String) -> String {
