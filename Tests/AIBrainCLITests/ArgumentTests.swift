@@ -57,6 +57,7 @@ struct ArgumentTests {
         #expect(try TimeArgument.parse("-2h", now: 10_000_000) == 10_000_000 - 7_200_000)
         #expect(try TimeArgument.parse("90s ago", now: 100_000) == 10_000)
         #expect(try TimeArgument.parse("now", now: 5) == 5)
+        #expect(try TimeArgument.parse("3d", now: 300_000_000) == 300_000_000 - 259_200_000, "a bare span counts back")
         for bad in ["yesterday-ish", "2026-13-01", "2026-12-01T25:00", "-5y", "2026-12-01T10:15:00Q"] {
             #expect(throws: CLIError.self, "\(bad)") { try TimeArgument.parse(bad) }
         }

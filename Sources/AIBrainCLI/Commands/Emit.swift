@@ -44,8 +44,8 @@ struct Emit: ParsableCommand {
     @Option(help: ArgumentHelp("The payload: a JSON object.", valueName: "json")) var data: String = "{}"
     @Option(name: .customLong("key"), help: ArgumentHelp("An index key (up to 4), e.g. item/WI-7.", valueName: "key"))
     var keys: [String] = []
-    @Option(help: ArgumentHelp("Who emits it (default: $AIBRAIN_ACTOR).", valueName: "name")) var actor: String?
-    @Option(help: ArgumentHelp("The team that owns the payload (default: $AIBRAIN_TEAM).", valueName: "team"))
+    @Option(help: ArgumentHelp("Who emits it (default: $AIBRAIN_ACTOR; one-event mode).", valueName: "name")) var actor: String?
+    @Option(help: ArgumentHelp("The team that owns the payload (default: $AIBRAIN_TEAM; one-event mode).", valueName: "team"))
     var team: String?
     @Option(name: .customLong("event-id"), help: ArgumentHelp("The event id, kept verbatim: 1–128 of [A-Za-z0-9._:-].", valueName: "id"))
     var eventID: String?
@@ -73,9 +73,11 @@ struct Emit: ParsableCommand {
     func validate() throws {
         if batch && stream { throw ValidationError("--batch and --stream exclude each other") }
         if batch || stream {
-            if type != nil || task != nil || streamName != nil || eventID != nil || idempotencyKey != nil
-                || expectVersion != nil
-            {
+            let eventOptions =
+                type != nil || task != nil || streamName != nil || eventID != nil || idempotencyKey != nil
+                || expectVersion != nil || actor != nil || team != nil || !keys.isEmpty || data != "{}"
+                || correlationID != nil || causationID != nil || occurredAt != nil || typeVersion != 1
+            if eventOptions {
                 throw ValidationError("--\(batch ? "batch" : "stream") reads whole events from stdin; give no TYPE or event options")
             }
         } else {

@@ -47,7 +47,6 @@ struct ImportJSONL: ParsableCommand {
             var input = pii.input()
             var progress = Progress("checking \(source)", total: bytes.count)
             var lines = try input.parseAll(bytes, source: source, progress: &progress)
-            PIIOptions.printWarnings(input)
             var seen: [ID128: Int] = [:]
             for i in lines.indices {
                 let w = lines[i].writer
@@ -62,6 +61,12 @@ struct ImportJSONL: ParsableCommand {
                     lines[i].draft.eventID = Self.derivedID(lines[i], seen: &seen)
                 }
             }
+            // The FILE:LINE provenance written here is a string of each event too: the gate sees the path
+            // (it can name a person). Origin/epoch/lsn provenance is the writer's numbers.
+            var probe = EventDraft(eventID: "x", type: "import.source")
+            probe.provenance = source
+            try input.check(probe, number: nil, source: "the file name")
+            PIIOptions.printWarnings(input)
             let log = try EventLog(root: try store.locate())
             var appended = 0
             var duplicates = 0

@@ -14,8 +14,8 @@ struct Replay: ParsableCommand {
             timeline), md (a report to paste into a ticket), jsonl (one event per line, the shape of \
             `export`), json (one document: {"task","stream","count","events":[…]}).
 
-            --until takes a position ([ORIGIN:]LSN, a cursor) or a time (RFC 3339, a date, -2h): the \
-            history up to and including it.
+            --until takes a position ([ORIGIN:]LSN, a cursor) or a time (RFC 3339, a date, or 2h ago): \
+            the history up to and including it.
             """)
 
     @Option(help: ArgumentHelp("The task id (its stream is task/<id>).", valueName: "id")) var task: String

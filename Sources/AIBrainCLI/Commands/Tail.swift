@@ -26,7 +26,7 @@ struct Tail: ParsableCommand {
             pretty), jsonl (one object per line, the shape of `export`).
             """)
 
-    @Option(name: [.customShort("n"), .customLong("lines")], help: ArgumentHelp("Show the last N events (default 10; not with a cursor or --since).", valueName: "n"))
+    @Option(name: [.customShort("n"), .customLong("lines")], help: ArgumentHelp("Show the last N events (default 10). Not with --after-cursor or --since; with --cursor-file only while the file does not exist yet.", valueName: "n"))
     var lines: Int?
     @Flag(name: [.short, .customLong("follow")], help: "Keep printing new events as they are appended or adopted.")
     var follow = false
@@ -37,7 +37,7 @@ struct Tail: ParsableCommand {
     var origins: [String] = []
     @Option(name: .customLong("actor"), help: ArgumentHelp("Only events of this actor.", valueName: "name")) var actors: [String] = []
     @Option(name: .customLong("team"), help: ArgumentHelp("Only events of this team.", valueName: "team")) var teams: [String] = []
-    @Option(help: ArgumentHelp("Only events recorded at or after this time (RFC 3339, a date, -2h).", valueName: "time"))
+    @Option(help: ArgumentHelp("Only events recorded at or after this time (RFC 3339, a date, or 2h / 2h ago).", valueName: "time"))
     var since: String?
     @Option(name: .customLong("after-cursor"), help: ArgumentHelp("Start after this cursor.", valueName: "cursor"))
     var afterCursor: String?
@@ -50,6 +50,9 @@ struct Tail: ParsableCommand {
 
     func validate() throws {
         if let lines, lines < 0 { throw ValidationError("-n must be 0 or more") }
+        if lines != nil && (afterCursor != nil || since != nil) {
+            throw ValidationError("-n picks the newest events; --after-cursor and --since pick a start: give one")
+        }
     }
 
     func run() throws {

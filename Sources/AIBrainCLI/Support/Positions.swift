@@ -6,7 +6,7 @@ import Foundation
 /// by content, not by file offsets. See schemas/FORMAT.md, "Cursors".
 ///
 /// ```
-/// u8 version 1 | u8 origin count n | n × (16 origin id | u32 epoch | u64 lsn | u64 record hash)
+/// u8 version 1 | u16 origin count n | n × (16 origin id | u32 epoch | u64 lsn | u64 record hash)
 /// | u32 low half of XXH3-64 of everything before (catches a mistyped or truncated token)
 /// ```
 /// all integers little-endian.
@@ -36,6 +36,7 @@ public struct TailCursor: Equatable, Sendable {
     }
 
     /// Moves the origin's mark to `e` (events of one origin arrive in LSN order).
+    /// (A store holds at most 65,535 origins in a cursor: far beyond any fleet of repositories.)
     public mutating func advance(to e: Event) {
         let mark = Mark(origin: e.origin, epoch: e.epoch, lsn: e.lsn, recordHash: Self.recordHash(e))
         if let i = marks.firstIndex(where: { $0.origin == e.origin }) {
@@ -52,7 +53,8 @@ public struct TailCursor: Equatable, Sendable {
     }
 
     public var token: String {
-        var b: [UInt8] = [1, UInt8(marks.count)]
+        var b: [UInt8] = [1]
+        withUnsafeBytes(of: UInt16(truncatingIfNeeded: marks.count).littleEndian) { b += $0 }
         for m in marks {
             b += m.origin.bytes
             withUnsafeBytes(of: m.epoch.littleEndian) { b += $0 }
@@ -74,14 +76,16 @@ public struct TailCursor: Equatable, Sendable {
         while text.count % 4 != 0 { text += "=" }
         guard let data = Data(base64Encoded: text) else { throw bad }
         let b = [UInt8](data)
-        guard b.count >= 6, b[0] == 1, b.count == 2 + Int(b[1]) * 36 + 4 else { throw bad }
+        guard b.count >= 7, b[0] == 1 else { throw bad }
+        let n = Int(b[1]) | Int(b[2]) << 8
+        guard b.count == 3 + n * 36 + 4 else { throw bad }
         func u64(_ at: Int) -> UInt64 { (0..<8).reduce(UInt64(0)) { $0 | UInt64(b[at + $1]) << (8 * UInt64($1)) } }
         func u32(_ at: Int) -> UInt32 { (0..<4).reduce(UInt32(0)) { $0 | UInt32(b[at + $1]) << (8 * UInt32($1)) } }
         guard u32(b.count - 4) == UInt32(truncatingIfNeeded: XXH3.hash(Array(b[..<(b.count - 4)]))) else {
             throw CLIError.invalid("cursor `\(token.prefix(80))` fails its checksum (mistyped or truncated?)")
         }
-        var at = 2
-        for _ in 0..<Int(b[1]) {
+        var at = 3
+        for _ in 0..<n {
             marks.append(
                 Mark(
                     origin: OriginID(bytes: Array(b[at..<at + 16])), epoch: u32(at + 16), lsn: u64(at + 20),
@@ -147,7 +151,8 @@ enum Position {
 }
 
 /// Times on the command line: RFC 3339 (`2026-12-01T10:15:00Z`, fractions and offsets allowed), a date
-/// (`2026-12-01`, midnight UTC), `now`, or relative to now (`-10m`, `-2h`, `-3d`, `90s ago`).
+/// (`2026-12-01`, midnight UTC), `now`, or a span before now (`10m`, `2h`, `3d`, `90s ago`; `--since=-2h`
+/// too, with the `=` so that the parser does not take `-2h` for an option).
 enum TimeArgument {
     static func parse(_ text: String, now: Int64 = OpenOptions.wallClockMilliseconds()) throws -> Int64 {
         let t = text.trimmingCharacters(in: .whitespaces)
@@ -155,7 +160,7 @@ enum TimeArgument {
         if let rel = relative(t) { return now - rel }
         if let abs = rfc3339(t) { return abs }
         throw CLIError.usage(
-            "time `\(text)`: expected RFC 3339 (2026-12-01T10:15:00Z), a date (2026-12-01), now, or -10m / -2h / -3d")
+            "time `\(text)`: expected RFC 3339 (2026-12-01T10:15:00Z), a date (2026-12-01), now, or a span before now (10m, 2h ago, 3d)")
     }
 
     static func relative(_ t: String) -> Int64? {
@@ -164,8 +169,6 @@ enum TimeArgument {
             s = s.dropFirst()
         } else if s.hasSuffix(" ago") {
             s = s.dropLast(4)
-        } else {
-            return nil
         }
         guard let unit = s.last, let n = Int64(s.dropLast()) else { return nil }
         switch unit {
