@@ -282,7 +282,6 @@ extension EventLog {
         }
         guard bytes.count == Int(end - active.dataEnd) else { return false }
         var refs: [BatchRef] = []
-        var ids: [(ID128, UInt64, UInt64)] = []
         var streams: [(String, UInt64)] = []
         var at = 0
         var expect = nextLSN
@@ -297,7 +296,6 @@ extension EventLog {
                         UnsafeRawBufferPointer(rebasing: rest[..<layout.length]), layout,
                         fileOffset: Int(active.dataEnd) + at
                     ) { lsn, view, env, _ in
-                        ids.append((ID128(Self.idBytes(view, env)), lsn, view.hlc))
                         for n in view.indexNames(in: env) { streams.append((n, lsn)) }
                     }
                 } catch {
@@ -313,7 +311,7 @@ extension EventLog {
             return true
         }
         guard ok, let last = refs.last else { return false }
-        for (k, l, h) in ids { openIDs[k] = (l, h) }
+        // (Readers keep no event-id map: only writers look ids up.)
         for (n, l) in streams { openStreams[n, default: []].append(l) }
         active.batches += refs
         active.dataEnd = last.end

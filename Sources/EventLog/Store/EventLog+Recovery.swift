@@ -255,9 +255,10 @@ extension EventLog {
             var streams: [(String, UInt64)] = []
             // About 700 bytes per event in practice: reserving avoids rehashing the maps as they grow.
             let estimate = f.bytes.count / 512
-            ids.reserveCapacity(estimate)
+            let needIDs = !options.readOnly
+            if needIDs { ids.reserveCapacity(estimate) }
             streams.reserveCapacity(estimate)
-            openIDs.reserveCapacity(openIDs.count + estimate)
+            if needIDs { openIDs.reserveCapacity(openIDs.count + estimate) }
             let synced = mark?.end(forSegment: f.header.epoch, firstLSN: f.header.firstLSN)
             let scan: OpenScan
             do throws(EventLogError) {
@@ -265,7 +266,8 @@ extension EventLog {
                     try OpenSegmentScanner.scan(
                         b, path: path, watermark: synced, stopAt: stopAt, limitLSN: successor.map { $0.firstLSN - 1 }
                     ) { lsn, view, env, _, _ in
-                        ids.append((ID128(Self.idBytes(view, env)), lsn, view.hlc))
+                        // Only writers look event ids up (duplicates); readers skip the map.
+                        if needIDs { ids.append((ID128(Self.idBytes(view, env)), lsn, view.hlc)) }
                         for n in view.indexNames(in: env) { streams.append((n, lsn)) }
                     }
                 }
