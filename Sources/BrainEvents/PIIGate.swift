@@ -60,7 +60,7 @@ public struct PIIGate: Sendable {
     }
 
     /// The name of the first detector that matches `text`.
-    func detect(_ text: UnsafeBufferPointer<UInt8>) -> String? {
+    public func detect(_ text: UnsafeBufferPointer<UInt8>) -> String? {
         // Every detector needs a digit run or an `@`: most strings are prose and are skipped in one pass.
         var digits = 0
         var at = false

@@ -306,4 +306,38 @@ import Testing
         let garbage = try aibrain(["tail", "--after-cursor", "c1-AAAA", "--store", store])
         #expect(garbage.status == 1)
     }
+
+    /// Found in review: PII through import's writer fields or a duplicate member name, output errors that
+    /// looked like success, and integer traps on absurd arguments.
+    @Test func reviewFindingsStayFixed() throws {
+        let (dir, store) = try makeStore()
+        // Writer members of other shapes are ignored: no provenance is built from them.
+        let odd = #"{"type":"t.y","task_id":"T2","origin":"jane.doe@example.com","lsn":"123-45-6789","data":{}}"#
+        let r1 = try aibrain(["import", "jsonl", "-", "--store", store], stdin: odd)
+        #expect(r1.status == 0, "\(r1.stderr)")
+        let line = try jsonLines(try aibrain(["export", "--store", store]).stdout)[0]
+        #expect(line["provenance"] as? String == "stdin:1")
+        // A duplicate member name is refused without quoting it.
+        let dup = #"{"type":"t.x","task_id":"T1","jane.doe@example.com":1,"jane.doe@example.com":2}"#
+        let r2 = try aibrain(["emit", "--batch", "-o", "json", "--store", store], stdin: dup)
+        #expect(r2.status == 1)
+        #expect(!r2.stdout.contains("jane") && !r2.stderr.contains("jane"), "\(r2.stderr)")
+        // A file name that names a person is refused before anything is appended.
+        let named = dir + "/jane.doe@example.com.jsonl"
+        try #"{"type":"t.z","task_id":"T3"}"#.write(toFile: named, atomically: true, encoding: .utf8)
+        let r3 = try aibrain(["import", "jsonl", named, "--store", store])
+        #expect(r3.status == 4 && !r3.stderr.contains("jane.doe@"), "\(r3.stderr)")
+        // A full disk is an error, not a quiet success.
+        let full = Process()
+        full.executableURL = URL(fileURLWithPath: aibrainBinary)
+        full.arguments = ["export", "--store", store]
+        full.standardOutput = FileHandle(forWritingAtPath: "/dev/full")
+        full.standardError = FileHandle.nullDevice
+        try full.run()
+        full.waitUntilExit()
+        #expect(full.terminationStatus == 1, "export > /dev/full")
+        // Absurd numbers are usage errors or simply "all", never a trap.
+        #expect(try aibrain(["tail", "--since", "999999999999999d", "--store", store]).status == 64)
+        #expect(try aibrain(["tail", "-n", "9223372036854775807", "--type", "t.*", "--store", store]).status == 0)
+    }
 }

@@ -46,26 +46,13 @@ struct ImportJSONL: ParsableCommand {
             let source = file == "-" ? "stdin" : file
             var input = pii.input()
             var progress = Progress("checking \(source)", total: bytes.count)
-            var lines = try input.parseAll(bytes, source: source, progress: &progress)
             var seen: [ID128: Int] = [:]
-            for i in lines.indices {
-                let w = lines[i].writer
-                if lines[i].draft.provenance.isEmpty {
-                    if let o = w.origin, let l = w.lsn {
-                        lines[i].draft.provenance = "\(o)/\(w.epoch ?? "1")/\(l)"
-                    } else {
-                        lines[i].draft.provenance = "\(source):\(lines[i].number)"
-                    }
-                }
-                if !w.eventIDGiven {
-                    lines[i].draft.eventID = Self.derivedID(lines[i], seen: &seen)
-                }
+            // Provenance and derived ids are set before each line's checks (envelope limits, PII gate), so
+            // a line they would make invalid fails here, before the first append.
+            let lines = try input.parseAll(bytes, source: source, progress: &progress) { line in
+                if line.draft.provenance.isEmpty { line.draft.provenance = Self.provenance(line, source: source) }
+                if !line.writer.eventIDGiven { line.draft.eventID = Self.derivedID(line, seen: &seen) }
             }
-            // The FILE:LINE provenance written here is a string of each event too: the gate sees the path
-            // (it can name a person). Origin/epoch/lsn provenance is the writer's numbers.
-            var probe = EventDraft(eventID: "x", type: "import.source")
-            probe.provenance = source
-            try input.check(probe, number: nil, source: "the file name")
             PIIOptions.printWarnings(input)
             let log = try EventLog(root: try store.locate())
             var appended = 0
@@ -110,6 +97,16 @@ struct ImportJSONL: ParsableCommand {
                 )
             }
         }
+    }
+
+    /// Where an imported event came from: the source origin/epoch/lsn of an exported line (only when those
+    /// members have the writer's shapes: 32 hex digits and integers), else FILE:LINE.
+    static func provenance(_ line: EventInput.Line, source: String) -> String {
+        let w = line.writer
+        if let o = w.origin, OriginID(hex: o) != nil, let l = w.lsn, UInt64(l) != nil, UInt32(w.epoch ?? "1") != nil {
+            return "\(o)/\(w.epoch ?? "1")/\(l)"
+        }
+        return "\(source):\(line.number)"
     }
 
     /// An id for a line without one: 32 hex digits of XXH3-128 over the event's content (its envelope and payload,

@@ -19,6 +19,9 @@ final class TailSession {
 
     var examined = TailCursor()
     var delivered = TailCursor()
+    /// Records examined since the last flush, each with the buffered output size once it was printed (or
+    /// skipped): after a partial write, `delivered` moves exactly past the lines that reached the pipe.
+    var unflushed: [(end: Int, mark: TailCursor.Mark)] = []
     var saved: TailCursor?
     var lastSave: UInt64 = 0
     /// Next LSN to read, per origin.
@@ -38,7 +41,9 @@ final class TailSession {
     }
 
     func run(start: TailCursor?, lastN: Int?, follow: Bool) throws {
-        if follow { Self.installSignalHandlers() }
+        // Only complete batches are written, at our boundaries (`flushBatch`), so the cursor can follow.
+        Output.stdout.autoFlush = false
+        if follow || cursorFile != nil { Self.installSignalHandlers() }
         do {
             if let start {
                 examined = start
@@ -82,17 +87,27 @@ final class TailSession {
     /// Looks at one record: prints it if it matches; either way the cursor moves past it.
     func visit(_ e: Event) throws {
         if filter.matches(e) { try emit(e) }
-        examined.advance(to: e)
+        let mark = TailCursor.Mark(origin: e.origin, epoch: e.epoch, lsn: e.lsn, recordHash: TailCursor.recordHash(e))
+        examined.advance(mark)
+        if cursorFile != nil || showCursor { unflushed.append((Output.stdout.pending, mark)) }
         next[e.origin] = e.lsn + 1
-        if printedSinceFlush >= 4096 { try flushBatch(force: false) }
+        if printedSinceFlush >= 4096 || Output.stdout.pending >= 1 << 20 { try flushBatch(force: false) }
     }
 
     /// Flushes stdout; then the cursor covers what was flushed and is saved (every printed batch; at most
     /// once a second when nothing was printed).
     func flushBatch(force: Bool) throws {
         let printed = printedSinceFlush > 0
-        try Output.stdout.flush()
+        do {
+            try Output.stdout.flush()
+        } catch let closed as OutputClosed {
+            // Part of the batch reached the pipe: the cursor covers exactly those lines.
+            for u in unflushed where u.end <= closed.written { delivered.advance(u.mark) }
+            unflushed = []
+            throw closed
+        }
         delivered = examined
+        unflushed = []
         printedSinceFlush = 0
         try saveCursor(force: force || printed)
         if tailStopRequested.load(ordering: .relaxed) != 0 { throw StopTail() }
@@ -152,16 +167,21 @@ final class TailSession {
             try reader.forEachMerged { e in
                 if filter.matches(e) {
                     ring.append(e)
-                    if ring.count > 2 * max(n, 1024) { ring.removeFirst(ring.count - n) }
+                    if ring.count - n > max(n, 1024) { ring.removeFirst(ring.count - n) }
                 }
                 return true
             }
             chosen = Array(ring.suffix(n))
         }
         for e in chosen { try emit(e) }
-        // Everything up to each origin's head counts as examined.
+        // Everything up to each origin's head counts as examined, once all the chosen lines are out.
         for log in reader.logs where log.headLSN > 0 {
-            if let head = try log.event(lsn: log.headLSN) { examined.advance(to: head) }
+            if let head = try log.event(lsn: log.headLSN) {
+                examined.advance(to: head)
+                if cursorFile != nil || showCursor {
+                    unflushed.append((Output.stdout.pending, TailCursor.Mark(origin: head.origin, epoch: head.epoch, lsn: head.lsn, recordHash: TailCursor.recordHash(head))))
+                }
+            }
             next[log.origin] = log.headLSN + 1
         }
     }
@@ -197,9 +217,7 @@ final class TailSession {
                 try flushBatch(force: false)
             }
         } catch is StopTail {
-            try Output.stdout.flush()
-            delivered = examined
-            try saveCursor(force: true)
+            try flushBatch(force: true)
         }
     }
 

@@ -93,6 +93,7 @@ func runReporting(json: Bool = false, _ body: () throws -> Void) throws {
 }
 
 func report(_ e: CLIError, json: Bool) -> Never {
+    try? Output.stdout.flush()
     if json && !e.reportedOnStdout {
         var members: [(String, JSONOut)] = [
             ("code", .string(e.code)), ("message", .string(e.message)), ("exit", .int(Int64(e.status.rawValue))),

@@ -23,7 +23,9 @@ struct EventInput {
 
     /// Parses and checks one line. `source` names the input in messages (a file, `stdin`); `number` is
     /// nil for an event built from arguments (messages then name only the field).
-    mutating func parse(_ bytes: [UInt8], number: Int?, source: String) throws(CLIError) -> Line {
+    mutating func parse(
+        _ bytes: [UInt8], number: Int?, source: String, prepare: ((inout Line) -> Void)? = nil
+    ) throws(CLIError) -> Line {
         var writer = EventJSON.WriterFields()
         let draft: EventDraft
         do throws(EventLogError) {
@@ -32,8 +34,11 @@ struct EventInput {
             let message = number == nil && error.message.hasPrefix("line 1: ") ? String(error.message.dropFirst(8)) : error.message
             throw CLIError.invalid("\(source): \(message)", hint: Self.inputHint)
         }
-        try check(draft, number: number, source: source)
-        return Line(number: number ?? 1, draft: draft, writer: writer)
+        var line = Line(number: number ?? 1, draft: draft, writer: writer)
+        // What the caller adds (import's provenance and derived ids) is checked with the rest.
+        prepare?(&line)
+        try check(line.draft, number: number, source: source)
+        return line
     }
 
     /// Envelope rules and the PII gate for a draft built from arguments or a line.
@@ -46,19 +51,27 @@ struct EventInput {
             throw CLIError.invalid("\(place): \(message)", hint: Self.inputHint)
         }
         if let finding = gate.firstFinding(in: draft) {
+            // The source's name may itself be what was found (a file named after a person): then it is not
+            // repeated either.
+            var name = source
+            let flagged = name.withUTF8 { gate.detect($0) } != nil
+            let label = flagged ? "the input (its name is withheld)" : source
+            let where_ = number.map { "\(label): line \($0)" } ?? label
             switch policy {
             case .reject:
                 var e = CLIError.pii(finding, line: number)
-                e.message = "\(source): " + e.message
+                e.message = "\(label): " + e.message
                 throw e
             case .warn:
-                warnings.append("\(place): \(finding) (appended: --pii-policy warn)")
+                warnings.append("\(where_): \(finding) (appended: --pii-policy warn)")
             }
         }
     }
 
     /// Every non-blank line of `bytes`, parsed and checked; the first bad line fails the whole input.
-    mutating func parseAll(_ bytes: [UInt8], source: String, progress: inout Progress) throws(CLIError) -> [Line] {
+    mutating func parseAll(
+        _ bytes: [UInt8], source: String, progress: inout Progress, prepare: ((inout Line) -> Void)? = nil
+    ) throws(CLIError) -> [Line] {
         var out: [Line] = []
         var number = 0
         var start = 0
@@ -69,7 +82,7 @@ struct EventInput {
             number += 1
             let slice = bytes[start..<end]
             if !slice.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 }) {
-                out.append(try parse(Array(slice), number: number, source: source))
+                out.append(try parse(Array(slice), number: number, source: source, prepare: prepare))
             }
             if number % 8192 == 0 { progress.update(end) }
             start = end + 1

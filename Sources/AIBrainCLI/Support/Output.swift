@@ -10,7 +10,10 @@ import Foundation
 func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int { write(fd, p, n) }
 
 /// The reader of our stdout went away (EPIPE): stop quietly, as `journalctl | head` expects.
-struct OutputClosed: Error {}
+/// `written` counts the bytes of the failed flush that did reach the pipe.
+struct OutputClosed: Error {
+    var written = 0
+}
 
 /// Buffered stdout with explicit flushes. Commands flush at the points that matter (after each tail
 /// batch, before a cursor is saved), so "printed" means "handed to the pipe", and a closed pipe is an
@@ -25,10 +28,20 @@ final class OutputBuffer: @unchecked Sendable {
         buffer.reserveCapacity(1 << 16)
     }
 
+    /// Off for `tail`, which flushes at its own batch boundaries (its cursor must match what was written).
+    var autoFlush = true
+
+    /// Bytes buffered and not yet flushed.
+    var pending: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return buffer.count
+    }
+
     func write(_ bytes: [UInt8]) throws {
         lock.lock()
         buffer += bytes
-        let full = buffer.count >= 1 << 16
+        let full = autoFlush && buffer.count >= 1 << 16
         lock.unlock()
         if full { try flush() }
     }
@@ -53,9 +66,14 @@ final class OutputBuffer: @unchecked Sendable {
                 systemWrite(fd, raw.baseAddress! + at, raw.count - at)
             }
             if n < 0 {
-                if errno == EINTR { continue }
+                let e = errno
+                if e == EINTR { continue }
                 buffer.removeAll(keepingCapacity: true)
-                throw OutputClosed()
+                if e == EPIPE { throw OutputClosed(written: at) }
+                // A full disk or an I/O error is not a closed pipe: the output is incomplete, say so.
+                throw CLIError(
+                    .error, code: "io", "writing the output failed (\(String(cString: strerror(e)))); it is incomplete",
+                    hint: "free space or fix the destination, then run the command again")
             }
             at += n
         }

@@ -38,8 +38,12 @@ public struct TailCursor: Equatable, Sendable {
     /// Moves the origin's mark to `e` (events of one origin arrive in LSN order).
     /// (A store holds at most 65,535 origins in a cursor: far beyond any fleet of repositories.)
     public mutating func advance(to e: Event) {
-        let mark = Mark(origin: e.origin, epoch: e.epoch, lsn: e.lsn, recordHash: Self.recordHash(e))
-        if let i = marks.firstIndex(where: { $0.origin == e.origin }) {
+        advance(Mark(origin: e.origin, epoch: e.epoch, lsn: e.lsn, recordHash: Self.recordHash(e)))
+    }
+
+    /// Moves the mark's origin to it.
+    public mutating func advance(_ mark: Mark) {
+        if let i = marks.firstIndex(where: { $0.origin == mark.origin }) {
             marks[i] = mark
         } else {
             marks.append(mark)
@@ -170,14 +174,18 @@ enum TimeArgument {
         } else if s.hasSuffix(" ago") {
             s = s.dropLast(4)
         }
-        guard let unit = s.last, let n = Int64(s.dropLast()) else { return nil }
+        guard let unit = s.last, let n = Int64(s.dropLast()), n >= 0 else { return nil }
+        let scale: Int64
         switch unit {
-        case "s": return n * 1000
-        case "m": return n * 60_000
-        case "h": return n * 3_600_000
-        case "d": return n * 86_400_000
+        case "s": scale = 1000
+        case "m": scale = 60_000
+        case "h": scale = 3_600_000
+        case "d": scale = 86_400_000
         default: return nil
         }
+        // A span past the year 1 AD is a typo, not a time: no overflow, a usage error.
+        let (ms, overflow) = n.multipliedReportingOverflow(by: scale)
+        return overflow || ms > 62_000_000_000_000 ? nil : ms
     }
 
     /// Unix milliseconds of an RFC 3339 timestamp or a plain date.

@@ -34,7 +34,8 @@ public struct JSONScanner {
                 let keyAt = s.i
                 let key = try s.string()
                 guard seen.insert(key).inserted else {
-                    throw Failure(offset: keyAt, reason: "duplicate key \"\(key)\"")
+                    // The key itself is not quoted: messages must not echo input (it may be personal data).
+                    throw Failure(offset: keyAt, reason: "a member name that appears twice")
                 }
                 s.skipSpace()
                 guard s.peek == UInt8(ascii: ":") else {

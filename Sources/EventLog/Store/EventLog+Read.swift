@@ -285,12 +285,15 @@ extension EventLog {
         var streams: [(String, UInt64)] = []
         var at = 0
         var expect = nextLSN
+        var clock = active.lastHLC
         let ok: Bool = bytes.withUnsafeBytes { raw in
             while at < raw.count {
                 let rest = UnsafeRawBufferPointer(rebasing: raw[at...])
+                // The same rules as a full scan: LSNs continue, the clock only rises.
                 guard case .batch(let layout) = CommitBatch.probe(rest), layout.firstLSN == expect,
-                    layout.length <= rest.count
+                    layout.length <= rest.count, layout.firstHLC > clock
                 else { return false }
+                clock = layout.lastHLC
                 do {
                     try CommitBatch.walk(
                         UnsafeRawBufferPointer(rebasing: rest[..<layout.length]), layout,

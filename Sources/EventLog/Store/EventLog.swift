@@ -161,7 +161,13 @@ public final class EventLog: @unchecked Sendable {
             instance: .init(logDirectoryInode: st.inode), head: nil, policies: policies)
         // Beside older file-based memory in the same `.aibrain/`, only the store's own parts are ignored,
         // and lines the user already has are kept.
-        let existing = (try? fs.readFile(paths.gitignore)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        var existing = ""
+        do throws(SystemError) {
+            existing = String(decoding: try fs.readFile(paths.gitignore), as: UTF8.self)
+        } catch where error.errno != 2 {
+            // Unreadable is not empty: never replace a file we could not read.
+            throw EventLogError.system(error, "reading the existing .gitignore", path: paths.gitignore)
+        } catch {}
         let have = Set(existing.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
         var ignore = existing
         if !ignore.isEmpty && !ignore.hasSuffix("\n") { ignore += "\n" }
