@@ -35,7 +35,7 @@ public struct JSONScanner {
                 let key = try s.string()
                 guard seen.insert(key).inserted else {
                     // The key itself is not quoted: messages must not echo input (it may be personal data).
-                    throw Failure(offset: keyAt, reason: "a member name that appears twice")
+                    throw Failure(offset: keyAt, reason: "duplicate member name (not quoted here)")
                 }
                 s.skipSpace()
                 guard s.peek == UInt8(ascii: ":") else {
