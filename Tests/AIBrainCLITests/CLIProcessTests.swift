@@ -27,7 +27,8 @@ import Testing
                     for i in 0..<singles {
                         let r = try! aibrain([
                             "emit", "decision.recorded", "--task", "TASK-\(i % 3)", "--event-id", "\(name)-e\(w)-\(i)",
-                            "--data", #"{"kind":"APPROACH","value":"v\#(i)"}"#, "--actor", "claude-qa-\(w)", "--store", store,
+                            "--data", #"{"kind":"APPROACH","value":"v\#(i)"}"#, "--actor", "claude-qa-\(w)", "--store",
+                            store,
                         ])
                         #expect(r.status == 0, "\(r.stderr)")
                     }
@@ -55,10 +56,15 @@ import Testing
         for l in firstRun + resumed.lines where (try? JSONSerialization.jsonObject(with: Data(l.utf8))) == nil {
             Issue.record("not a JSON line: \(l)")
         }
-        let ids = try (jsonLines(firstRun.joined(separator: "\n")) + jsonLines(resumed.stdout)).map { $0["event_id"] as! String }
-        #expect(ids.count == total, "first run \(firstRun.count) + resumed \(resumed.lines.count) lines; \(total) emitted")
+        let ids = try (jsonLines(firstRun.joined(separator: "\n")) + jsonLines(resumed.stdout)).map {
+            $0["event_id"] as! String
+        }
+        #expect(
+            ids.count == total, "first run \(firstRun.count) + resumed \(resumed.lines.count) lines; \(total) emitted")
         #expect(Set(ids).count == ids.count, "no event printed twice across the restart")
-        let lsns = try (jsonLines(firstRun.joined(separator: "\n")) + jsonLines(resumed.stdout)).map { ($0["lsn"] as! NSNumber).uint64Value }
+        let lsns = try (jsonLines(firstRun.joined(separator: "\n")) + jsonLines(resumed.stdout)).map {
+            ($0["lsn"] as! NSNumber).uint64Value
+        }
         #expect(lsns == Array(1...UInt64(total)), "no gap: the resumed tail starts right after the last line delivered")
 
         // Replay of one task: every one of its events, in order.
@@ -81,7 +87,9 @@ import Testing
         #expect(again.status == 0)
         let ack = try again.json()
         #expect(ack["duplicate"] as? Bool == true)
-        let original = try jsonLines(try aibrain(["export", "--store", store]).stdout).first { $0["event_id"] as? String == "w1-e2-0" }
+        let original = try jsonLines(try aibrain(["export", "--store", store]).stdout).first {
+            $0["event_id"] as? String == "w1-e2-0"
+        }
         #expect((ack["lsn"] as? NSNumber) == (original?["lsn"] as? NSNumber))
         #expect(try jsonLines(try aibrain(["export", "--store", store]).stdout).count == total)
 
@@ -91,7 +99,9 @@ import Testing
         #expect(clean.status == 0, "\(clean.stdout)\(clean.stderr)")
         #expect(clean.stdout.contains("verify: OK"))
         let logDir = try FileManager.default.contentsOfDirectory(atPath: store + "/log")[0]
-        let seg = try FileManager.default.contentsOfDirectory(atPath: store + "/log/" + logDir).first { $0.hasSuffix(".seg") }!
+        let seg = try FileManager.default.contentsOfDirectory(atPath: store + "/log/" + logDir).first {
+            $0.hasSuffix(".seg")
+        }!
         let path = store + "/log/" + logDir + "/" + seg
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         bytes[bytes.count / 2] ^= 0x10
@@ -99,11 +109,16 @@ import Testing
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let damaged = try aibrain(["verify", "--store", store])
         #expect(damaged.status == 5)
-        #expect(damaged.stdout.contains(seg) && damaged.stderr.contains(seg), "verify names \(seg): \(damaged.stdout) \(damaged.stderr)")
+        #expect(
+            damaged.stdout.contains(seg) && damaged.stderr.contains(seg),
+            "verify names \(seg): \(damaged.stdout) \(damaged.stderr)")
         let damagedJSON = try aibrain(["verify", "-o", "json", "--store", store])
         #expect(damagedJSON.status == 5)
         let problems = try damagedJSON.json()["problems"] as? [[String: Any]] ?? []
-        #expect(problems.contains { ($0["kind"] as? String) == "corruption" && ($0["file"] as? String)?.hasSuffix(seg) == true })
+        #expect(
+            problems.contains {
+                ($0["kind"] as? String) == "corruption" && ($0["file"] as? String)?.hasSuffix(seg) == true
+            })
     }
 
     @Test func streamModeAcksEveryLineAndRefusesOnlyTheBadOnes() throws {
@@ -120,7 +135,9 @@ import Testing
         #expect(r.status == 4, "the worst line (PII) decides the exit status: \(r.stderr)")
         let acks = try jsonLines(r.stdout)
         #expect(acks.map { ($0["line"] as! NSNumber).intValue } == [1, 2, 4, 5, 6])
-        #expect(acks[0]["lsn"] as? NSNumber == 1 && acks[0]["durable"] as? Bool == true && acks[0]["duplicate"] as? Bool == false)
+        #expect(
+            acks[0]["lsn"] as? NSNumber == 1 && acks[0]["durable"] as? Bool == true
+                && acks[0]["duplicate"] as? Bool == false)
         #expect((acks[0]["cursor"] as? String)?.hasPrefix("c1-") == true)
         let e2 = acks[1]["error"] as? [String: Any]
         #expect((e2?["message"] as? String)?.contains("type") == true && e2?["exit"] as? NSNumber == 1)
@@ -128,7 +145,9 @@ import Testing
         #expect(acks[3]["duplicate"] as? Bool == true && acks[3]["lsn"] as? NSNumber == 1)
         let e6 = acks[4]["error"] as? [String: Any]
         #expect(e6?["detector"] as? String == "email" && e6?["field"] as? String == "data.contact")
-        #expect(!r.stdout.contains("someone@example.org") && !r.stderr.contains("someone@example.org"), "never echo the value")
+        #expect(
+            !r.stdout.contains("someone@example.org") && !r.stderr.contains("someone@example.org"),
+            "never echo the value")
         #expect(try jsonLines(try aibrain(["export", "--store", store]).stdout).count == 2)
     }
 
@@ -136,11 +155,13 @@ import Testing
         let (_, store) = try makeStore()
         let good = #"{"type":"decision.recorded","task_id":"T-9","data":{"kind":"APPROACH"}}"#
         let bad = #"{"type":"decision.recorded","task_id":"T-9","data":[1,2]}"#
-        let r = try aibrain(["emit", "--batch", "--store", store], stdin: [good, good, bad, good].joined(separator: "\n"))
+        let r = try aibrain(
+            ["emit", "--batch", "--store", store], stdin: [good, good, bad, good].joined(separator: "\n"))
         #expect(r.status == 1)
         #expect(r.stderr.contains("line 3") && r.stderr.contains("`data`"), "\(r.stderr)")
         #expect(try aibrain(["export", "--store", store]).stdout.isEmpty, "nothing appended")
-        let ok = try aibrain(["emit", "--batch", "-o", "json", "--store", store], stdin: [good, good, good].joined(separator: "\n"))
+        let ok = try aibrain(
+            ["emit", "--batch", "-o", "json", "--store", store], stdin: [good, good, good].joined(separator: "\n"))
         #expect(ok.status == 0)
         let j = try ok.json()
         #expect(j["appended"] as? NSNumber == 3 && j["first_lsn"] as? NSNumber == 1 && j["last_lsn"] as? NSNumber == 3)
@@ -148,12 +169,18 @@ import Testing
 
     @Test func expectVersionConflictExitsThreeWithTheCurrentVersion() throws {
         let (_, store) = try makeStore()
-        #expect(try aibrain(["emit", "task.created", "--task", "T-2", "--expect-version", "0", "--store", store]).status == 0)
-        let r = try aibrain(["emit", "task.updated", "--task", "T-2", "--expect-version", "0", "-o", "json", "--store", store])
+        #expect(
+            try aibrain(["emit", "task.created", "--task", "T-2", "--expect-version", "0", "--store", store]).status
+                == 0)
+        let r = try aibrain([
+            "emit", "task.updated", "--task", "T-2", "--expect-version", "0", "-o", "json", "--store", store,
+        ])
         #expect(r.status == 3)
         let err = try r.json()["error"] as? [String: Any]
         #expect(err?["current_version"] as? NSNumber == 1 && err?["code"] as? String == "precondition-failed")
-        #expect(try aibrain(["emit", "task.updated", "--task", "T-2", "--expect-version", "1", "--store", store]).status == 0)
+        #expect(
+            try aibrain(["emit", "task.updated", "--task", "T-2", "--expect-version", "1", "--store", store]).status
+                == 0)
     }
 
     @Test func piiIsRejectedWithFieldAndDetectorButNeverTheValue() throws {
@@ -167,10 +194,15 @@ import Testing
             #expect(r.stderr.contains(detector))
             for secret in ["1234567893", "219-09-9999", "dr.house@"] { #expect(!r.stderr.contains(secret)) }
         }
-        let actor = try aibrain(["emit", "note.added", "--task", "T-3", "--actor", "jane@example.com", "--store", store])
+        let actor = try aibrain([
+            "emit", "note.added", "--task", "T-3", "--actor", "jane@example.com", "--store", store,
+        ])
         #expect(actor.status == 4 && actor.stderr.contains("`actor`"))
         #expect(try aibrain(["export", "--store", store]).stdout.isEmpty)
-        let warned = try aibrain(["emit", "note.added", "--task", "T-3", "--data", #"{"to":"a@b.io"}"#, "--pii-policy", "warn", "--store", store])
+        let warned = try aibrain([
+            "emit", "note.added", "--task", "T-3", "--data", #"{"to":"a@b.io"}"#, "--pii-policy", "warn", "--store",
+            store,
+        ])
         #expect(warned.status == 0 && warned.stderr.contains("warning"))
     }
 
@@ -209,7 +241,9 @@ import Testing
         #expect(a.first?["provenance"] as? String == file + ":1", "a file import records FILE:LINE")
 
         // An event that was not imported carries its source origin/epoch/lsn into the other store.
-        #expect(try aibrain(["emit", "note.added", "--task", "T-1", "--event-id", "direct-1", "--store", store]).status == 0)
+        #expect(
+            try aibrain(["emit", "note.added", "--task", "T-1", "--event-id", "direct-1", "--store", store]).status == 0
+        )
         let direct = try aibrain(["export", "--task", "T-1", "--store", store]).stdout
         let line = try jsonLines(direct).first { $0["event_id"] as? String == "direct-1" }!
         let copy = try aibrain(["import", "jsonl", "-", "--store", other], stdin: direct)
@@ -233,7 +267,8 @@ import Testing
         let dir = temporaryDirectory()
         let legacy = dir + "/.aibrain"
         try FileManager.default.createDirectory(atPath: legacy + "/decisions", withIntermediateDirectories: true)
-        try "{\"task_id\":\"TASK-1\"}\n".write(toFile: legacy + "/decisions/TASK-1.jsonl", atomically: true, encoding: .utf8)
+        try "{\"task_id\":\"TASK-1\"}\n".write(
+            toFile: legacy + "/decisions/TASK-1.jsonl", atomically: true, encoding: .utf8)
         let sub = dir + "/src/deep"
         try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
         let none = try aibrain(["tail", "-n", "1"], cwd: sub)
@@ -278,7 +313,9 @@ import Testing
         ]
         #expect(try aibrain(["emit", "--batch", "--store", store], stdin: lines.joined(separator: "\n")).status == 0)
         func ids(_ args: [String]) throws -> [String] {
-            try jsonLines(try aibrain(["tail", "-o", "jsonl"] + args + ["--store", store]).stdout).map { $0["event_id"] as! String }
+            try jsonLines(try aibrain(["tail", "-o", "jsonl"] + args + ["--store", store]).stdout).map {
+                $0["event_id"] as! String
+            }
         }
         #expect(try ids(["--type", "decision.*"]) == ["e1", "e2"])
         #expect(try ids(["--task", "A", "--task", "C"]) == ["e1", "e3", "e4"], "same field: OR")
@@ -287,7 +324,8 @@ import Testing
         #expect(try ids(["--actor", "dev-2", "--actor", "ops-1"]) == ["e2", "e4"])
 
         let replayIDs = { (args: [String]) in
-            try jsonLines(try aibrain(["replay", "--task", "A", "-o", "jsonl"] + args + ["--store", store]).stdout).map { $0["event_id"] as! String }
+            try jsonLines(try aibrain(["replay", "--task", "A", "-o", "jsonl"] + args + ["--store", store]).stdout).map
+            { $0["event_id"] as! String }
         }
         #expect(try replayIDs([]) == ["e1", "e3"])
         #expect(try replayIDs(["--reverse"]) == ["e3", "e1"])

@@ -35,7 +35,9 @@ struct EnvelopeSchemaTests {
         let all = try examples()
         #expect(all.count >= 50)
         #expect(all.contains { $0.valid } && all.contains { !$0.valid })
-        for e in all { #expect(cliAccepts(e) == e.valid, "\(e.name): the CLI \(cliAccepts(e) ? "accepts" : "rejects") it") }
+        for e in all {
+            #expect(cliAccepts(e) == e.valid, "\(e.name): the CLI \(cliAccepts(e) ? "accepts" : "rejects") it")
+        }
     }
 
     @Test func jsonschemaAgreesWithTheTable() throws {
@@ -64,6 +66,8 @@ struct EnvelopeSchemaTests {
         }
         let all = try examples()
         #expect(verdicts.count == all.count)
-        for e in all { #expect(verdicts[e.name] == e.valid, "\(e.name): jsonschema says \(String(describing: verdicts[e.name]))") }
+        for e in all {
+            #expect(verdicts[e.name] == e.valid, "\(e.name): jsonschema says \(String(describing: verdicts[e.name]))")
+        }
     }
 }

@@ -22,7 +22,8 @@ import Testing
         case .array(let items):
             // Items of one kind are shown once.
             let kinds = items.map(shape)
-            return "[" + (kinds.first.map { k in kinds.allSatisfy { $0 == k } ? k : kinds.joined(separator: ",") } ?? "") + "]"
+            return "["
+                + (kinds.first.map { k in kinds.allSatisfy { $0 == k } ? k : kinds.joined(separator: ",") } ?? "") + "]"
         case .object(let members):
             return "{" + members.map { "\"\($0.0)\":\(shape($0.1))" }.joined(separator: ",") + "}"
         }
@@ -31,15 +32,19 @@ import Testing
     @Test func jsonShapesArePinned() throws {
         let (dir, store) = try makeStore()
         var shapes: [(String, String)] = []
-        func record(_ name: String, _ args: [String], stdin: String? = nil, expect status: Int32 = 0, line: Int = 0) throws {
+        func record(_ name: String, _ args: [String], stdin: String? = nil, expect status: Int32 = 0, line: Int = 0)
+            throws
+        {
             let r = try aibrain(args + (args[0] == "dump" ? [] : ["--store", store]), cwd: dir, stdin: stdin)
             #expect(r.status == status, "\(name): \(r.stderr)")
             shapes.append((name, Self.shape(r.lines.count > line ? r.lines[line] : "")))
         }
-        try record("emit", ["emit", "decision.recorded", "--task", "T-1", "--data", #"{"kind":"APPROACH"}"#, "-o", "json"])
+        try record(
+            "emit", ["emit", "decision.recorded", "--task", "T-1", "--data", #"{"kind":"APPROACH"}"#, "-o", "json"])
         try record(
             "emit-conflict", ["emit", "a.b", "--task", "T-1", "--expect-version", "0", "-o", "json"], expect: 3)
-        try record("emit-pii", ["emit", "a.b", "--task", "T-1", "--data", #"{"m":"x@y.org"}"#, "-o", "json"], expect: 4)
+        try record(
+            "emit-pii", ["emit", "a.b", "--task", "T-1", "--data", #"{"m":"x@y.org"}"#, "-o", "json"], expect: 4)
         try record("emit-batch", ["emit", "--batch", "-o", "json"], stdin: #"{"type":"a.b","task_id":"T-2"}"#)
         try record("emit-stream-ack", ["emit", "--stream"], stdin: #"{"type":"a.b","task_id":"T-2"}"#)
         try record("emit-stream-error", ["emit", "--stream"], stdin: #"{"type":"A"}"#, expect: 1)
@@ -62,7 +67,8 @@ import Testing
         let text = shapes.map { "\($0.0)\t\($0.1)" }.joined(separator: "\n") + "\n"
         let path = packageRoot + "/fixtures/cli/json-shapes.txt"
         if ProcessInfo.processInfo.environment["AIBRAIN_UPDATE_FIXTURES"] == "1" {
-            try FileManager.default.createDirectory(atPath: packageRoot + "/fixtures/cli", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: packageRoot + "/fixtures/cli", withIntermediateDirectories: true)
             try text.write(toFile: path, atomically: true, encoding: .utf8)
         }
         let pinned = try String(contentsOfFile: path, encoding: .utf8)

@@ -130,7 +130,9 @@ final class RunningCommand: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(timeout)
         lock.lock()
         defer { lock.unlock() }
-        while received.count < count && !closed && Date() < deadline { _ = lock.wait(until: min(deadline, Date().addingTimeInterval(0.1))) }
+        while received.count < count && !closed && Date() < deadline {
+            _ = lock.wait(until: min(deadline, Date().addingTimeInterval(0.1)))
+        }
         return received
     }
 

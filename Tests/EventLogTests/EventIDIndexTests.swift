@@ -56,7 +56,9 @@ struct EventIDIndexTests {
             for delta: Int32 in [-1, 1, 5] {
                 var bytes = try fs.readFile(path)
                 let at = 64 + bucket * 4 + (delta == 5 ? 4 : 0)
-                var word = bytes[at..<at + 4].withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) }
+                var word = bytes[at..<at + 4].withUnsafeBytes {
+                    UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))
+                }
                 word = UInt32(bitPattern: Int32(bitPattern: word) &+ (delta == 5 ? -1 : delta))
                 withUnsafeBytes(of: word.littleEndian) { bytes.replaceSubrange(at..<at + 4, with: $0) }
                 try fs.writeFileAtomically(path, bytes)

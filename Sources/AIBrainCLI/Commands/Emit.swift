@@ -39,35 +39,59 @@ struct Emit: ParsableCommand {
     var type: String?
 
     @Option(help: ArgumentHelp("The task: the event's stream is task/<id>.", valueName: "id")) var task: String?
-    @Option(name: .customLong("stream-name"), help: ArgumentHelp("The primary stream, when it is not a task's (item/…, ko/…).", valueName: "stream"))
+    @Option(
+        name: .customLong("stream-name"),
+        help: ArgumentHelp("The primary stream, when it is not a task's (item/…, ko/…).", valueName: "stream"))
     var streamName: String?
     @Option(help: ArgumentHelp("The payload: a JSON object.", valueName: "json")) var data: String = "{}"
     @Option(name: .customLong("key"), help: ArgumentHelp("An index key (up to 4), e.g. item/WI-7.", valueName: "key"))
     var keys: [String] = []
-    @Option(help: ArgumentHelp("Who emits it (default: $AIBRAIN_ACTOR; one-event mode).", valueName: "name")) var actor: String?
-    @Option(help: ArgumentHelp("The team that owns the payload (default: $AIBRAIN_TEAM; one-event mode).", valueName: "team"))
+    @Option(help: ArgumentHelp("Who emits it (default: $AIBRAIN_ACTOR; one-event mode).", valueName: "name")) var actor:
+        String?
+    @Option(
+        help: ArgumentHelp(
+            "The team that owns the payload (default: $AIBRAIN_TEAM; one-event mode).", valueName: "team"))
     var team: String?
-    @Option(name: .customLong("event-id"), help: ArgumentHelp("The event id, kept verbatim: 1–128 of [A-Za-z0-9._:-].", valueName: "id"))
+    @Option(
+        name: .customLong("event-id"),
+        help: ArgumentHelp("The event id, kept verbatim: 1–128 of [A-Za-z0-9._:-].", valueName: "id"))
     var eventID: String?
-    @Option(name: .customLong("idempotency-key"), help: ArgumentHelp("Derive the event id from this key (scoped to the stream): re-sending is a no-op.", valueName: "key"))
+    @Option(
+        name: .customLong("idempotency-key"),
+        help: ArgumentHelp(
+            "Derive the event id from this key (scoped to the stream): re-sending is a no-op.", valueName: "key"))
     var idempotencyKey: String?
-    @Option(name: .customLong("expect-version"), help: ArgumentHelp("Append only if the stream holds exactly N events (exit 3 otherwise, with the current version).", valueName: "n"))
+    @Option(
+        name: .customLong("expect-version"),
+        help: ArgumentHelp(
+            "Append only if the stream holds exactly N events (exit 3 otherwise, with the current version).",
+            valueName: "n"))
     var expectVersion: Int?
     @Option(name: .customLong("type-version"), help: ArgumentHelp("The type's schema version.", valueName: "n"))
     var typeVersion: UInt16 = 1
-    @Option(name: .customLong("correlation-id"), help: ArgumentHelp("Correlation id.", valueName: "id")) var correlationID: String?
-    @Option(name: .customLong("causation-id"), help: ArgumentHelp("Causation id (the event that caused this one).", valueName: "id"))
+    @Option(name: .customLong("correlation-id"), help: ArgumentHelp("Correlation id.", valueName: "id"))
+    var correlationID: String?
+    @Option(
+        name: .customLong("causation-id"),
+        help: ArgumentHelp("Causation id (the event that caused this one).", valueName: "id"))
     var causationID: String?
-    @Option(name: .customLong("occurred-at"), help: ArgumentHelp("Your own time claim, kept verbatim (the writer records its clock anyway).", valueName: "time"))
+    @Option(
+        name: .customLong("occurred-at"),
+        help: ArgumentHelp(
+            "Your own time claim, kept verbatim (the writer records its clock anyway).", valueName: "time"))
     var occurredAt: String?
 
     @Flag(help: "Read JSON lines from stdin and append them as one transaction.") var batch = false
-    @Flag(help: "Read JSON lines from stdin as they come; commit groups of up to 1,000 lines or 5 ms; ack each line as JSON.")
+    @Flag(
+        help:
+            "Read JSON lines from stdin as they come; commit groups of up to 1,000 lines or 5 ms; ack each line as JSON."
+    )
     var stream = false
 
     @OptionGroup var pii: PIIOptions
     @OptionGroup var store: StoreOptions
-    @Option(name: [.short, .customLong("output")], help: "Output format: text or json (--stream always prints JSON acks).")
+    @Option(
+        name: [.short, .customLong("output")], help: "Output format: text or json (--stream always prints JSON acks).")
     var output: ReportFormat = .text
 
     func validate() throws {
@@ -78,12 +102,15 @@ struct Emit: ParsableCommand {
                 || expectVersion != nil || actor != nil || team != nil || !keys.isEmpty || data != "{}"
                 || correlationID != nil || causationID != nil || occurredAt != nil || typeVersion != 1
             if eventOptions {
-                throw ValidationError("--\(batch ? "batch" : "stream") reads whole events from stdin; give no TYPE or event options")
+                throw ValidationError(
+                    "--\(batch ? "batch" : "stream") reads whole events from stdin; give no TYPE or event options")
             }
         } else {
             guard type != nil else { throw ValidationError("give the event TYPE, or --batch / --stream to read stdin") }
             if task != nil && streamName != nil { throw ValidationError("give --task or --stream-name, not both") }
-            if eventID != nil && idempotencyKey != nil { throw ValidationError("give --event-id or --idempotency-key, not both") }
+            if eventID != nil && idempotencyKey != nil {
+                throw ValidationError("give --event-id or --idempotency-key, not both")
+            }
             if expectVersion != nil && task == nil && streamName == nil {
                 throw ValidationError("--expect-version needs the stream it applies to (--task or --stream-name)")
             }
@@ -109,7 +136,8 @@ struct Emit: ParsableCommand {
         do throws(JSONScanner.Failure) {
             _ = try JSONScanner.members(of: dataBytes)
         } catch {
-            throw CLIError.invalid("--data: not a JSON object (\(error))", hint: "pass an object, e.g. --data '{\"kind\":\"APPROACH\"}'")
+            throw CLIError.invalid(
+                "--data: not a JSON object (\(error))", hint: "pass an object, e.g. --data '{\"kind\":\"APPROACH\"}'")
         }
         var members: [(String, JSONOut)] = [("type", .string(type!)), ("type_version", .uint(UInt64(typeVersion)))]
         if let task { members.append(("task_id", .string(task))) }
@@ -122,7 +150,9 @@ struct Emit: ParsableCommand {
         if let occurredAt { members.append(("occurred_at", .string(occurredAt))) }
         let streamText = task.map { "task/" + $0 } ?? streamName ?? ""
         if let eventID { members.append(("event_id", .string(eventID))) }
-        if let idempotencyKey { members.append(("event_id", .string(Self.derivedEventID(stream: streamText, key: idempotencyKey)))) }
+        if let idempotencyKey {
+            members.append(("event_id", .string(Self.derivedEventID(stream: streamText, key: idempotencyKey))))
+        }
         members.append(("data", .raw(dataBytes)))
         var input = pii.input()
         let line = try input.parse(JSONOut.object(members).bytes, number: nil, source: "emit")
@@ -150,8 +180,11 @@ struct Emit: ParsableCommand {
                 if current != expected {
                     found.current = current
                     throw EventLogError(
-                        .preconditionFailed, "stream \(d.stream) is at version \(current), expected \(expected); nothing was appended",
-                        hint: "read the stream (aibrain replay), decide again, and retry with --expect-version \(current)")
+                        .preconditionFailed,
+                        "stream \(d.stream) is at version \(current), expected \(expected); nothing was appended",
+                        hint:
+                            "read the stream (aibrain replay), decide again, and retry with --expect-version \(current)"
+                    )
                 }
             }
         }
@@ -161,14 +194,18 @@ struct Emit: ParsableCommand {
         } catch {
             guard error.code == .preconditionFailed else { throw error }
             var c = CLIError(error)
-            if let v = found.current { c.details = [("current_version", .int(Int64(v))), ("expected_version", .int(Int64(expected!)))] }
+            if let v = found.current {
+                c.details = [("current_version", .int(Int64(v))), ("expected_version", .int(Int64(expected!)))]
+            }
             throw c
         }
         let a = result.events[0]
         let stored = a.duplicate ? try log.event(lsn: a.lsn) : nil
         let e =
             stored
-            ?? Event(origin: log.origin, epoch: result.epoch, lsn: a.lsn, hlc: a.hlc, recordedAt: HLC.milliseconds(a.hlc), draft: d)
+            ?? Event(
+                origin: log.origin, epoch: result.epoch, lsn: a.lsn, hlc: a.hlc, recordedAt: HLC.milliseconds(a.hlc),
+                draft: d)
         var cursor = TailCursor()
         cursor.advance(to: e)
         if output == .json {
@@ -183,7 +220,8 @@ struct Emit: ParsableCommand {
             try Output.stdout.line("duplicate: event \(a.eventID) is already at LSN \(a.lsn); nothing appended")
         } else {
             try Output.stdout.line(
-                "appended \(e.type) at LSN \(a.lsn) (event \(a.eventID)\(result.durable ? ", durable" : ", NOT durable yet"))")
+                "appended \(e.type) at LSN \(a.lsn) (event \(a.eventID)\(result.durable ? ", durable" : ", NOT durable yet"))"
+            )
         }
     }
 
@@ -220,7 +258,8 @@ struct Emit: ParsableCommand {
                         .array(
                             zip(lines, result.events).map { l, a in
                                 .object([
-                                    ("line", .int(Int64(l.number))), ("event_id", .string(a.eventID)), ("lsn", .uint(a.lsn)),
+                                    ("line", .int(Int64(l.number))), ("event_id", .string(a.eventID)),
+                                    ("lsn", .uint(a.lsn)),
                                     ("duplicate", .bool(a.duplicate)),
                                 ])
                             })

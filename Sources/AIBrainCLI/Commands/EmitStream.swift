@@ -54,7 +54,8 @@ struct EmitStream {
                 }
                 for (k, a) in result.events.enumerated() {
                     let d = drafts[k]
-                    let e = Event(origin: log.origin, epoch: result.epoch, lsn: a.lsn, hlc: a.hlc, recordedAt: 0, draft: d)
+                    let e = Event(
+                        origin: log.origin, epoch: result.epoch, lsn: a.lsn, hlc: a.hlc, recordedAt: 0, draft: d)
                     var cursor = TailCursor()
                     cursor.advance(to: a.duplicate ? (try log.event(lsn: a.lsn) ?? e) : e)
                     acks[slots[k]] = .object([

@@ -40,7 +40,8 @@ struct ImportJSONL: ParsableCommand {
                 do throws(SystemError) {
                     bytes = try PosixFileSystem().readFile(file)
                 } catch {
-                    throw CLIError(.error, code: "io", "cannot read \(file): \(error)", hint: "check the path and permissions")
+                    throw CLIError(
+                        .error, code: "io", "cannot read \(file): \(error)", hint: "check the path and permissions")
                 }
             }
             let source = file == "-" ? "stdin" : file
@@ -86,7 +87,8 @@ struct ImportJSONL: ParsableCommand {
             if output == .json {
                 try Output.stdout.line(
                     JSONOut.object([
-                        ("file", .string(source)), ("events", .int(Int64(lines.count))), ("appended", .int(Int64(appended))),
+                        ("file", .string(source)), ("events", .int(Int64(lines.count))),
+                        ("appended", .int(Int64(appended))),
                         ("duplicates", .int(Int64(duplicates))), ("first_lsn", .optional(firstLSN)),
                         ("last_lsn", .optional(lastLSN)), ("seconds", .double((seconds * 1000).rounded() / 1000)),
                     ]).text)
@@ -112,7 +114,11 @@ struct ImportJSONL: ParsableCommand {
     /// An id for a line without one: 32 hex digits of XXH3-128 over the event's content (its envelope and payload,
     /// not the file's path) and the number of identical events before it, so re-importing the file (from any path, into any store) adds nothing.
     static func derivedID(_ line: EventInput.Line, seen: inout [ID128: Int]) -> String {
-        var material = Array(EventJSON.line(Event(origin: OriginID(bytes: [UInt8](repeating: 0, count: 16)), epoch: 0, lsn: 0, hlc: 0, recordedAt: 0, draft: line.draft.withoutID)))
+        var material = Array(
+            EventJSON.line(
+                Event(
+                    origin: OriginID(bytes: [UInt8](repeating: 0, count: 16)), epoch: 0, lsn: 0, hlc: 0, recordedAt: 0,
+                    draft: line.draft.withoutID)))
         let key = material.withUnsafeBytes { ID128($0) }
         let n = seen[key, default: 0]
         seen[key] = n + 1

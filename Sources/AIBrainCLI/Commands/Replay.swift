@@ -39,7 +39,8 @@ struct Replay: ParsableCommand {
             case .json:
                 try Output.stdout.line(
                     JSONOut.object([
-                        ("task", .string(task)), ("stream", .string("task/" + task)), ("count", .int(Int64(events.count))),
+                        ("task", .string(task)), ("stream", .string("task/" + task)),
+                        ("count", .int(Int64(events.count))),
                         ("events", .array(events.map { .raw(EventJSON.line($0)) })),
                     ]).bytes)
             }
@@ -54,7 +55,8 @@ struct Replay: ParsableCommand {
             switch try Position.parse(until, reader: reader) {
             case .event(let origin, let lsn):
                 guard let log = reader.log(origin), let mark = try log.event(lsn: lsn) else {
-                    throw CLIError(.error, code: "not-found", "--until \(until): origin \(origin.hex) has no LSN \(lsn)")
+                    throw CLIError(
+                        .error, code: "not-found", "--until \(until): origin \(origin.hex) has no LSN \(lsn)")
                 }
                 return events.filter { !StoreReader.mergedOrder(mark, $0) }
             case .cursor(let c):

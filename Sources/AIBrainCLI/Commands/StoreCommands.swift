@@ -11,7 +11,8 @@ struct Init: ParsableCommand {
             re-initialize an existing store.
             """)
 
-    @Option(help: ArgumentHelp("Display name of this origin (default: the project directory's name).", valueName: "name"))
+    @Option(
+        help: ArgumentHelp("Display name of this origin (default: the project directory's name).", valueName: "name"))
     var origin: String?
 
     @Option(help: ArgumentHelp("Where to create it: a .aibrain path, or a directory to hold one.", valueName: "path"))
@@ -57,7 +58,9 @@ struct Init: ParsableCommand {
     static func isValidName(_ s: String) -> Bool {
         let u = Array(s.utf8)
         guard let first = u.first, u.count <= 128, EmailSafe.isAlnum(first) else { return false }
-        return u.allSatisfy { EmailSafe.isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+        return u.allSatisfy {
+            EmailSafe.isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+        }
     }
 
     static func sanitized(_ s: String) -> String {
@@ -137,12 +140,15 @@ struct Stats: ParsableCommand {
                         ]))
                 } else {
                     let range = s.firstLSN.map { "LSN \($0)…\(s.lastLSN!)" } ?? "no events"
-                    var text = "origin \(s.origin) (\(names.origin(log.origin))\(s.local ? ", local" : "")): \(s.events) events, \(range)"
-                    text += "\n  \(s.sealedSegments) sealed segment\(s.sealedSegments == 1 ? "" : "s"), \(s.sealedBytes) bytes"
+                    var text =
+                        "origin \(s.origin) (\(names.origin(log.origin))\(s.local ? ", local" : "")): \(s.events) events, \(range)"
+                    text +=
+                        "\n  \(s.sealedSegments) sealed segment\(s.sealedSegments == 1 ? "" : "s"), \(s.sealedBytes) bytes"
                     if let r = s.compressionRatio { text += String(format: " (records %.2f× smaller)", r) }
                     text += "; \(s.openSegments) open segment\(s.openSegments == 1 ? "" : "s"), \(s.openBytes) bytes"
                     if let a = s.minRecordedAt, let b = s.maxRecordedAt {
-                        text += "\n  sealed events recorded \(ISO8601.format(milliseconds: a)) → \(ISO8601.format(milliseconds: b))"
+                        text +=
+                            "\n  sealed events recorded \(ISO8601.format(milliseconds: a)) → \(ISO8601.format(milliseconds: b))"
                     }
                     text += "\n  \(s.streams) streams and keys"
                     try Output.stdout.line(text)

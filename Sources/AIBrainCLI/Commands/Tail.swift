@@ -26,22 +26,37 @@ struct Tail: ParsableCommand {
             pretty), jsonl (one object per line, the shape of `export`).
             """)
 
-    @Option(name: [.customShort("n"), .customLong("lines")], help: ArgumentHelp("Show the last N events (default 10). Not with --after-cursor or --since; with --cursor-file only while the file does not exist yet.", valueName: "n"))
+    @Option(
+        name: [.customShort("n"), .customLong("lines")],
+        help: ArgumentHelp(
+            "Show the last N events (default 10). Not with --after-cursor or --since; with --cursor-file only while the file does not exist yet.",
+            valueName: "n"))
     var lines: Int?
     @Flag(name: [.short, .customLong("follow")], help: "Keep printing new events as they are appended or adopted.")
     var follow = false
-    @Option(name: .customLong("type"), help: ArgumentHelp("Only these event types (a glob, e.g. decision.*).", valueName: "glob"))
+    @Option(
+        name: .customLong("type"),
+        help: ArgumentHelp("Only these event types (a glob, e.g. decision.*).", valueName: "glob"))
     var types: [String] = []
-    @Option(name: .customLong("task"), help: ArgumentHelp("Only events of this task.", valueName: "id")) var tasks: [String] = []
-    @Option(name: .customLong("origin"), help: ArgumentHelp("Only events of this origin (id, 4+ hex prefix, or local name).", valueName: "origin"))
+    @Option(name: .customLong("task"), help: ArgumentHelp("Only events of this task.", valueName: "id")) var tasks:
+        [String] = []
+    @Option(
+        name: .customLong("origin"),
+        help: ArgumentHelp("Only events of this origin (id, 4+ hex prefix, or local name).", valueName: "origin"))
     var origins: [String] = []
-    @Option(name: .customLong("actor"), help: ArgumentHelp("Only events of this actor.", valueName: "name")) var actors: [String] = []
-    @Option(name: .customLong("team"), help: ArgumentHelp("Only events of this team.", valueName: "team")) var teams: [String] = []
-    @Option(help: ArgumentHelp("Only events recorded at or after this time (RFC 3339, a date, or 2h / 2h ago).", valueName: "time"))
+    @Option(name: .customLong("actor"), help: ArgumentHelp("Only events of this actor.", valueName: "name")) var actors:
+        [String] = []
+    @Option(name: .customLong("team"), help: ArgumentHelp("Only events of this team.", valueName: "team")) var teams:
+        [String] = []
+    @Option(
+        help: ArgumentHelp(
+            "Only events recorded at or after this time (RFC 3339, a date, or 2h / 2h ago).", valueName: "time"))
     var since: String?
     @Option(name: .customLong("after-cursor"), help: ArgumentHelp("Start after this cursor.", valueName: "cursor"))
     var afterCursor: String?
-    @Option(name: .customLong("cursor-file"), help: ArgumentHelp("Start after the cursor in this file; keep it up to date.", valueName: "file"))
+    @Option(
+        name: .customLong("cursor-file"),
+        help: ArgumentHelp("Start after the cursor in this file; keep it up to date.", valueName: "file"))
     var cursorFile: String?
     @Flag(name: .customLong("show-cursor"), help: "Print the cursor after the events.") var showCursor = false
     @Option(name: [.short, .customLong("output")], help: "Output format: short, verbose, json or jsonl.")
@@ -72,7 +87,8 @@ struct Tail: ParsableCommand {
                 reader: reader, filter: filter, format: output, renderer: EventRenderer(reader: reader),
                 cursorFile: cursorFile, showCursor: showCursor)
             try session.run(
-                start: start, lastN: start == nil && since == nil && (cursorFile == nil || lines != nil) ? (lines ?? 10) : nil,
+                start: start,
+                lastN: start == nil && since == nil && (cursorFile == nil || lines != nil) ? (lines ?? 10) : nil,
                 follow: follow)
         }
     }
@@ -117,7 +133,7 @@ enum CursorFile {
         let bytes: [UInt8]
         do throws(SystemError) {
             bytes = try PosixFileSystem().readFile(path)
-        } catch where error.errno == ENOENT {
+        } catch  where error.errno == ENOENT {
             return nil
         } catch {
             throw CLIError(.error, code: "io", "cannot read cursor file \(path): \(error)")
@@ -126,7 +142,9 @@ enum CursorFile {
         do throws(CLIError) {
             return try TailCursor(token: text)
         } catch {
-            throw CLIError(.error, code: error.code, "cursor file \(path): \(error.message)", hint: "delete it to start from the beginning")
+            throw CLIError(
+                .error, code: error.code, "cursor file \(path): \(error.message)",
+                hint: "delete it to start from the beginning")
         }
     }
 

@@ -157,7 +157,9 @@ final class TailSession {
                 }
             } else {
                 for t in filter.tasks { candidates += try reader.history(stream: t) }
-                candidates = Array(Dictionary(candidates.map { ("\($0.origin.hex)/\($0.lsn)", $0) }, uniquingKeysWith: { a, _ in a }).values)
+                candidates = Array(
+                    Dictionary(candidates.map { ("\($0.origin.hex)/\($0.lsn)", $0) }, uniquingKeysWith: { a, _ in a })
+                        .values)
                 candidates = candidates.filter(filter.matches)
             }
             candidates.sort(by: StoreReader.mergedOrder)
@@ -179,7 +181,13 @@ final class TailSession {
             if let head = try log.event(lsn: log.headLSN) {
                 examined.advance(to: head)
                 if cursorFile != nil || showCursor {
-                    unflushed.append((Output.stdout.pending, TailCursor.Mark(origin: head.origin, epoch: head.epoch, lsn: head.lsn, recordHash: TailCursor.recordHash(head))))
+                    unflushed.append(
+                        (
+                            Output.stdout.pending,
+                            TailCursor.Mark(
+                                origin: head.origin, epoch: head.epoch, lsn: head.lsn,
+                                recordHash: TailCursor.recordHash(head))
+                        ))
                 }
             }
             next[log.origin] = log.headLSN + 1

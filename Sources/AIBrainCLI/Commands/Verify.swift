@@ -4,7 +4,8 @@ import Foundation
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check every origin's headers, checksums, seals, seal chain and LSN continuity (exit 5 on corruption).",
+        abstract:
+            "Check every origin's headers, checksums, seals, seal chain and LSN continuity (exit 5 on corruption).",
         discussion: """
             --deep also decodes every record and checks that each payload is valid JSON and each envelope \
             keeps the rules of schemas/envelope.schema.json. Read-only: it never repairs (a writer's open, \
@@ -25,7 +26,9 @@ struct Verify: ParsableCommand {
                 for log in reader.logs {
                     // Corruption the structural pass found is reported once, not again by the decode pass.
                     let known = report.problems.contains { $0.origin == log.origin.hex && $0.kind == .corruption }
-                    report.problems += Self.deepCheck(log, decoded: &decoded).filter { !(known && $0.kind == .corruption) }
+                    report.problems += Self.deepCheck(log, decoded: &decoded).filter {
+                        !(known && $0.kind == .corruption)
+                    }
                 }
             }
             if output == .json {
@@ -74,9 +77,11 @@ struct Verify: ParsableCommand {
             }
             if !report.ok {
                 try Output.stdout.flush()
-                let damaged = Set(report.problems.filter { $0.kind == .corruption || $0.kind == .invalidRecord }.map(Self.path))
+                let damaged = Set(
+                    report.problems.filter { $0.kind == .corruption || $0.kind == .invalidRecord }.map(Self.path))
                 var e = CLIError(
-                    .corruption, code: "corruption", "verify found corruption in \(damaged.sorted().joined(separator: ", "))",
+                    .corruption, code: "corruption",
+                    "verify found corruption in \(damaged.sorted().joined(separator: ", "))",
                     hint: "data before the damage is still readable; restore the named files from a peer or a backup")
                 e.reportedOnStdout = true
                 throw e
@@ -93,7 +98,8 @@ struct Verify: ParsableCommand {
     static func deepCheck(_ log: EventLog, decoded: inout UInt64) -> [VerifyReport.Problem] {
         var problems: [VerifyReport.Problem] = []
         func add(_ kind: VerifyReport.Problem.Kind, _ lsn: UInt64?, _ message: String, file: String = "") {
-            problems.append(.init(kind: kind, file: file, offset: nil, lsn: lsn, message: message, origin: log.origin.hex))
+            problems.append(
+                .init(kind: kind, file: file, offset: nil, lsn: lsn, message: message, origin: log.origin.hex))
         }
         var count: UInt64 = 0
         do {
@@ -103,7 +109,9 @@ struct Verify: ParsableCommand {
                 do throws(EventLogError) {
                     try EnvelopeValidation.validate(e.draft, index: 0)
                 } catch {
-                    add(.invalidRecord, r.lsn, "envelope: " + error.message.replacingOccurrences(of: "event 0: ", with: ""))
+                    add(
+                        .invalidRecord, r.lsn,
+                        "envelope: " + error.message.replacingOccurrences(of: "event 0: ", with: ""))
                 }
                 do throws(JSONScanner.Failure) {
                     try JSONScanner.validate(e.payload)

@@ -31,7 +31,9 @@ struct EventInput {
         do throws(EventLogError) {
             draft = try EventJSON.draft(fromLine: bytes, lineNumber: number ?? 1, writer: &writer)
         } catch {
-            let message = number == nil && error.message.hasPrefix("line 1: ") ? String(error.message.dropFirst(8)) : error.message
+            let message =
+                number == nil && error.message.hasPrefix("line 1: ")
+                ? String(error.message.dropFirst(8)) : error.message
             throw CLIError.invalid("\(source): \(message)", hint: Self.inputHint)
         }
         var line = Line(number: number ?? 1, draft: draft, writer: writer)

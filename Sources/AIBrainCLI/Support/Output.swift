@@ -1,10 +1,11 @@
+import EventLog
+import Foundation
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import EventLog
-import Foundation
 
 /// write(2) under a name the buffer's own `write` does not shadow.
 func systemWrite(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int { write(fd, p, n) }

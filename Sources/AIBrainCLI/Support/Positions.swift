@@ -112,7 +112,9 @@ public struct TailCursor: Equatable, Sendable {
             guard let e = try log.event(lsn: m.lsn), e.epoch == m.epoch, Self.recordHash(e) == m.recordHash else {
                 throw CLIError.invalid(
                     "cursor does not match this log: origin \(m.origin.hex) has no record at LSN \(m.lsn) (epoch \(m.epoch)) with the cursor's hash",
-                    hint: "the store was replaced or rolled back; start again without the cursor (consumers dedupe on event_id)")
+                    hint:
+                        "the store was replaced or rolled back; start again without the cursor (consumers dedupe on event_id)"
+                )
             }
         }
     }
@@ -147,7 +149,9 @@ enum Position {
             throw CLIError.usage(
                 "origin `\(text)` \(matches.count > 1 && lower.count >= 4 ? "is ambiguous" : "is not in this store")",
                 hint: "origins here: "
-                    + reader.logs.map { $0.origin == reader.localOrigin ? "\($0.origin.hex) (\(reader.config.name))" : $0.origin.hex }
+                    + reader.logs.map {
+                        $0.origin == reader.localOrigin ? "\($0.origin.hex) (\(reader.config.name))" : $0.origin.hex
+                    }
                     .joined(separator: ", "))
         }
         return matches[0]
@@ -164,7 +168,8 @@ enum TimeArgument {
         if let rel = relative(t) { return now - rel }
         if let abs = rfc3339(t) { return abs }
         throw CLIError.usage(
-            "time `\(text)`: expected RFC 3339 (2026-12-01T10:15:00Z), a date (2026-12-01), now, or a span before now (10m, 2h ago, 3d)")
+            "time `\(text)`: expected RFC 3339 (2026-12-01T10:15:00Z), a date (2026-12-01), now, or a span before now (10m, 2h ago, 3d)"
+        )
     }
 
     static func relative(_ t: String) -> Int64? {

@@ -8,7 +8,8 @@ struct StoreOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "The store: a .aibrain directory or the directory holding one.",
-            discussion: "Default: $AIBRAIN_STORE, else the nearest .aibrain with a store.json found by walking up from the working directory (like git).",
+            discussion:
+                "Default: $AIBRAIN_STORE, else the nearest .aibrain with a store.json found by walking up from the working directory (like git).",
             valueName: "path"))
     var store: String?
 

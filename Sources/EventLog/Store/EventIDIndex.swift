@@ -254,8 +254,10 @@ public final class EventIDIndex: @unchecked Sendable {
             try fs.read(fd, count: 8, at: Int64(Self.headerSize + bucket * 4))
         }
         guard words.count == 8 else { return nil }
-        let lo = Int(words.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 0, as: UInt32.self)) })
-        let hi = Int(words.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self)) })
+        let lo = Int(
+            words.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 0, as: UInt32.self)) })
+        let hi = Int(
+            words.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 4, as: UInt32.self)) })
         guard lo <= hi, hi <= Int(count) else { return nil }
         let from = max(lo - 1, 0)
         let to = min(hi + 1, Int(count))

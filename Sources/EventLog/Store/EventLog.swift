@@ -164,14 +164,16 @@ public final class EventLog: @unchecked Sendable {
         var existing = ""
         do throws(SystemError) {
             existing = String(decoding: try fs.readFile(paths.gitignore), as: UTF8.self)
-        } catch where error.errno != 2 {
+        } catch  where error.errno != 2 {
             // Unreadable is not empty: never replace a file we could not read.
             throw EventLogError.system(error, "reading the existing .gitignore", path: paths.gitignore)
         } catch {}
         let have = Set(existing.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) })
         var ignore = existing
         if !ignore.isEmpty && !ignore.hasSuffix("\n") { ignore += "\n" }
-        if ignore.isEmpty { ignore = "# aibrain store: shipped between repos with `aibrain ship` (rsync), never committed.\n" }
+        if ignore.isEmpty {
+            ignore = "# aibrain store: shipped between repos with `aibrain ship` (rsync), never committed.\n"
+        }
         for line in StorePaths.ignoredEntries where !have.contains(line) { ignore += line + "\n" }
         try fs.attempt("writing .gitignore", path: paths.gitignore) { () throws(SystemError) in
             try fs.writeFileAtomically(paths.gitignore, Array(ignore.utf8))

@@ -19,7 +19,8 @@ public final class StoreReader {
         paths = StorePaths(root: root)
         self.fs = fs
         self.blockCacheBytes = blockCacheBytes
-        let local = try EventLog(root: root, fs: fs, options: OpenOptions(readOnly: true, blockCacheBytes: blockCacheBytes))
+        let local = try EventLog(
+            root: root, fs: fs, options: OpenOptions(readOnly: true, blockCacheBytes: blockCacheBytes))
         config = local.config
         logs = [local]
         try discoverOrigins()
