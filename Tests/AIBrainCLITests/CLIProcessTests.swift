@@ -378,4 +378,33 @@ import Testing
         #expect(try aibrain(["tail", "--since", "999999999999999d", "--store", store]).status == 64)
         #expect(try aibrain(["tail", "-n", "9223372036854775807", "--type", "t.*", "--store", store]).status == 0)
     }
+
+    /// Until shipping lands, an adopted origin is a sealed `log/<origin-id>/` folder moved into the store.
+    /// Replay merges it by (hlc, origin, lsn); a running `tail -f` picks the new origin up and prints its events.
+    @Test func adoptedOriginsAreMergedAndFollowed() throws {
+        let (dirA, storeA) = try makeStore(origin: "orchestrator")
+        let (_, storeB) = try makeStore("adoptedOriginB", origin: "credentialmate")
+        for i in 0..<6 {
+            let store = i % 2 == 0 ? storeA : storeB
+            #expect(try aibrain(["emit", "a.b", "--task", "T", "--event-id", "x\(i)", "--store", store]).status == 0)
+        }
+        #expect(try aibrain(["seal", "--store", storeB]).status == 0)
+        let tail = try RunningCommand(["tail", "-f", "-n", "0", "-o", "jsonl", "--store", storeA])
+        usleep(300_000)
+        let originB = try FileManager.default.contentsOfDirectory(atPath: storeB + "/log")[0]
+        let staging = dirA + "/staging-" + originB
+        try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
+        for f in try FileManager.default.contentsOfDirectory(atPath: storeB + "/log/" + originB) where f.hasSuffix(".seg") {
+            try FileManager.default.copyItem(atPath: storeB + "/log/\(originB)/\(f)", toPath: staging + "/" + f)
+        }
+        try FileManager.default.moveItem(atPath: staging, toPath: storeA + "/log/" + originB)
+        let followed = tail.waitForLines(3, timeout: 10)
+        _ = tail.stop(SIGTERM)
+        #expect(try jsonLines(followed.joined(separator: "\n")).map { $0["event_id"] as! String } == ["x1", "x3", "x5"])
+        let merged = try jsonLines(try aibrain(["replay", "--task", "T", "-o", "jsonl", "--store", storeA]).stdout)
+        #expect(merged.map { $0["event_id"] as! String } == (0..<6).map { "x\($0)" }, "merged by the writers' clocks")
+        let stats = try aibrain(["stats", "-o", "json", "--store", storeA]).json()
+        #expect((stats["origins"] as? [[String: Any]])?.count == 2)
+        #expect(try aibrain(["verify", "--store", storeA]).status == 0)
+    }
 }
