@@ -124,6 +124,10 @@ struct Stats: ParsableCommand {
             for log in reader.logs {
                 var s = try StoreStats.collect(log).origins[0]
                 s.local = log.origin == reader.localOrigin
+                // The time range of every event, open segment included (CATALOG covers the sealed ones only):
+                // the writer clocks of the first and the last event.
+                let firstAt = try s.firstLSN.flatMap { try log.event(lsn: $0) }?.recordedAt
+                let lastAt = try s.lastLSN.flatMap { try log.event(lsn: $0) }?.recordedAt
                 let time = { (ms: Int64?) in ms.map { JSONOut.string(ISO8601.format(milliseconds: $0)) } ?? .null }
                 let ratio = s.compressionRatio.map { JSONOut.double(($0 * 1000).rounded() / 1000) } ?? .null
                 if output == .json {
@@ -135,8 +139,8 @@ struct Stats: ParsableCommand {
                             ("first_lsn", .optional(s.firstLSN)), ("last_lsn", .optional(s.lastLSN)),
                             ("sealed_bytes", .int(s.sealedBytes)), ("open_bytes", .int(s.openBytes)),
                             ("sealed_record_bytes", .uint(s.sealedRecordBytes)), ("compression_ratio", ratio),
-                            ("streams", .int(Int64(s.streams))), ("first_sealed_at", time(s.minRecordedAt)),
-                            ("last_sealed_at", time(s.maxRecordedAt)),
+                            ("streams", .int(Int64(s.streams))), ("first_recorded_at", time(firstAt)),
+                            ("last_recorded_at", time(lastAt)),
                         ]))
                 } else {
                     let range = s.firstLSN.map { "LSN \($0)…\(s.lastLSN!)" } ?? "no events"
@@ -146,9 +150,8 @@ struct Stats: ParsableCommand {
                         "\n  \(s.sealedSegments) sealed segment\(s.sealedSegments == 1 ? "" : "s"), \(s.sealedBytes) bytes"
                     if let r = s.compressionRatio { text += String(format: " (records %.2f× smaller)", r) }
                     text += "; \(s.openSegments) open segment\(s.openSegments == 1 ? "" : "s"), \(s.openBytes) bytes"
-                    if let a = s.minRecordedAt, let b = s.maxRecordedAt {
-                        text +=
-                            "\n  sealed events recorded \(ISO8601.format(milliseconds: a)) → \(ISO8601.format(milliseconds: b))"
+                    if let a = firstAt, let b = lastAt {
+                        text += "\n  recorded \(ISO8601.format(milliseconds: a)) → \(ISO8601.format(milliseconds: b))"
                     }
                     text += "\n  \(s.streams) streams and keys"
                     try Output.stdout.line(text)
