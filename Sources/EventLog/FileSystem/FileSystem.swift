@@ -38,6 +38,27 @@ public protocol FileSystem: Sendable {
     /// nil when the path does not exist.
     func stat(_ path: String) throws(SystemError) -> FileStatus?
     func setMode(_ path: String, _ mode: UInt32) throws(SystemError)
+    /// Maps the first `count` bytes of a file read-only, or nil when this file system does not map (the
+    /// caller then reads). The file must not shrink below `count` while the mapping lives (SIGBUS): callers
+    /// map only what no other process truncates (see `SegmentBytes`).
+    func mapReadOnly(_ fd: FileDescriptor, count: Int) -> MappedFile?
+}
+
+extension FileSystem {
+    public func mapReadOnly(_ fd: FileDescriptor, count: Int) -> MappedFile? { nil }
+}
+
+/// A read-only mapping, unmapped when released.
+public final class MappedFile: @unchecked Sendable {
+    public let bytes: UnsafeRawBufferPointer
+    private let unmap: (UnsafeRawBufferPointer) -> Void
+
+    public init(bytes: UnsafeRawBufferPointer, unmap: @escaping (UnsafeRawBufferPointer) -> Void) {
+        self.bytes = bytes
+        self.unmap = unmap
+    }
+
+    deinit { unmap(bytes) }
 }
 
 public struct FileDescriptor: Sendable, Hashable {

@@ -64,6 +64,18 @@ public struct PosixFileSystem: FileSystem {
         }
     }
 
+    /// mmap(2) with MAP_POPULATE: the pages of a file in the page cache are mapped in one call, with no
+    /// copy and no zero-filled pages (reading a 16 MiB open segment into fresh memory was a third of an
+    /// `aibrain emit`).
+    public func mapReadOnly(_ fd: FileDescriptor, count: Int) -> MappedFile? {
+        guard count > 0 else { return nil }
+        let p = mmap(nil, count, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.rawValue, 0)
+        guard let p, p != MAP_FAILED else { return nil }
+        return MappedFile(bytes: UnsafeRawBufferPointer(start: p, count: count)) { b in
+            _ = munmap(UnsafeMutableRawPointer(mutating: b.baseAddress), b.count)
+        }
+    }
+
     public func fdatasync(_ fd: FileDescriptor) throws(SystemError) {
         _ = try retryingEINTR("fdatasync", "fd \(fd.rawValue)") { Glibc.fdatasync(fd.rawValue) }
     }

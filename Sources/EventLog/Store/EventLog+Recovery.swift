@@ -168,7 +168,7 @@ extension EventLog {
         lastHLC = sealedLast?.lastHLC ?? 0
         let early = readLockWatermark()
         // Read every file first: a successor's header bounds its predecessor.
-        var files: [(name: String, fd: FileDescriptor, bytes: [UInt8], header: SegmentHeader?, unsupported: String?)] =
+        var files: [(name: String, fd: FileDescriptor, bytes: SegmentBytes, header: SegmentHeader?, unsupported: String?)] =
             []
         for n in names {
             let path = directory + "/" + n
@@ -180,7 +180,9 @@ extension EventLog {
             let synced = recover ? nil : name.flatMap { early?.end(forSegment: $0.epoch, firstLSN: $0.firstLSN) }
             let bytes = try fs.attempt("reading open segment", path: path) { () throws(SystemError) in
                 let size = Int(try fs.size(fd))
-                return try fs.read(fd, count: synced.map { min(size, max(Int($0), Format.headerSize)) } ?? size, at: 0)
+                let count = synced.map { min(size, max(Int($0), Format.headerSize)) } ?? size
+                // Mapped only under LOCK (recovery) or up to the watermark (a reader): see SegmentBytes.
+                return try SegmentBytes(fs: fs, fd: fd, count: count, mayMap: recover || synced != nil)
             }
             var header: SegmentHeader?
             var unsupported: String?
@@ -192,7 +194,7 @@ extension EventLog {
             files.append((n, fd, bytes, header, unsupported))
         }
         let mark = early
-        var keep: [(name: String, fd: FileDescriptor, bytes: [UInt8], header: SegmentHeader)] = []
+        var keep: [(name: String, fd: FileDescriptor, bytes: SegmentBytes, header: SegmentHeader)] = []
         for f in files {
             if let h = f.header {
                 keep.append((f.name, f.fd, f.bytes, h))
@@ -204,9 +206,9 @@ extension EventLog {
                 throw EventLogError(.unsupported, reason, path: path, hint: "open this store with a newer aibrain")
             }
             // Row "torn segment creation": a header that is not valid, with nothing but zeros after it.
-            if f.bytes.count <= Format.headerSize || f.bytes[Format.headerSize...].allSatisfy({ $0 == 0 }) {
+            if f.bytes.count <= Format.headerSize || f.bytes.isZero(from: Format.headerSize) {
                 if recover {
-                    let kept = try keepAside(path, f.bytes, suffix: ".broken")
+                    let kept = try keepAside(path, f.bytes.copied, suffix: ".broken")
                     fs.close(f.fd)
                     try fs.attempt("removing a torn segment", path: path) { () throws(SystemError) in
                         try fs.unlink(path)
@@ -300,7 +302,7 @@ extension EventLog {
                 stop = true
             case .torn(let offset, let reason, let bytes):
                 if recover {
-                    try cutTornTail(state, at: offset, bytes: bytes, reason: reason, file: f.bytes)
+                    try cutTornTail(state, at: offset, bytes: bytes, reason: reason, file: f.bytes.copied)
                 }
             case .corrupt(let offset, let reason):
                 let e = EventLogError.corrupt(reason, path: path, offset: offset, lsn: state.lastLSN + 1)
