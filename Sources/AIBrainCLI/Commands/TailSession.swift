@@ -91,7 +91,11 @@ final class TailSession {
         examined.advance(mark)
         if cursorFile != nil || showCursor { unflushed.append((Output.stdout.pending, mark)) }
         next[e.origin] = e.lsn + 1
-        if printedSinceFlush >= 4096 || Output.stdout.pending >= 1 << 20 { try flushBatch(force: false) }
+        // Batches end after 4,096 lines, 1 MiB of output, or 65,536 records looked at (a filter that
+        // matches little must not grow the bookkeeping without bound).
+        if printedSinceFlush >= 4096 || Output.stdout.pending >= 1 << 20 || unflushed.count >= 65_536 {
+            try flushBatch(force: false)
+        }
     }
 
     /// Flushes stdout; then the cursor covers what was flushed and is saved (every printed batch; at most
