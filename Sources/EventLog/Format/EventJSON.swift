@@ -43,6 +43,14 @@ public enum EventJSON {
             throw EventLogError(.invalidInput, "line \(lineNumber): not a JSON object (\(error))")
         }
         func text(_ m: JSONScanner.Member) throws(EventLogError) -> String {
+            // `members` has already scanned (and so validated) every value. A string without escapes is
+            // its bytes between the quotes: no copy, no second scan (most envelope fields).
+            let v = m.value
+            if v.count >= 2, v.first == UInt8(ascii: "\""), v.last == UInt8(ascii: "\""),
+                !v.contains(UInt8(ascii: "\\"))
+            {
+                return String(decoding: v.dropFirst().dropLast(), as: UTF8.self)
+            }
             var s = JSONScanner(bytes: Array(m.value))
             guard m.value.first == UInt8(ascii: "\""), let v = try? s.string(), s.i == m.value.count else {
                 throw fail(m.key, "must be a string")
