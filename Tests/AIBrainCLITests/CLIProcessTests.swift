@@ -407,4 +407,31 @@ import Testing
         #expect((stats["origins"] as? [[String: Any]])?.count == 2)
         #expect(try aibrain(["verify", "--store", storeA]).status == 0)
     }
+
+    /// `import` parses a large file on two cores: the first bad line of the file is the one reported, with
+    /// its right number, and nothing is appended.
+    @Test func importReportsTheFirstBadLineOfALargeFile() throws {
+        let (dir, store) = try makeStore()
+        let filler = String(repeating: "z", count: 400)
+        var lines = (1...4000).map { #"{"type":"a.b","task_id":"T-\#($0 % 9)","n":\#($0),"fill":"\#(filler)"}"# }
+        lines[3499] = #"{"type":"Not A Type","task_id":"T"}"#
+        let file = dir + "/big.jsonl"
+        try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let late = try aibrain(["import", "jsonl", file, "--store", store])
+        #expect(late.status == 1 && late.stderr.contains("line 3500"), "\(late.stderr)")
+        lines[120] = #"{"type":"b.c","task_id":"T","data":[]}"#
+        try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let early = try aibrain(["import", "jsonl", file, "--store", store])
+        #expect(early.status == 1 && early.stderr.contains("line 121"), "\(early.stderr)")
+        #expect(try aibrain(["export", "--store", store]).stdout.isEmpty, "nothing appended")
+        lines[120] = lines[0]
+        lines[3499] = lines[1]
+        try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let ok = try aibrain(["import", "jsonl", file, "-o", "json", "--store", store])
+        #expect(ok.status == 0)
+        // Lines 121 and 3500 repeat lines 1 and 2 exactly: their derived ids count occurrences, so all 4000 are kept.
+        #expect(try ok.json()["appended"] as? NSNumber == 4000)
+        let again = try aibrain(["import", "jsonl", file, "-o", "json", "--store", store])
+        #expect(try again.json()["appended"] as? NSNumber == 0)
+    }
 }

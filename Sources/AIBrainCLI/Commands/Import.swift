@@ -47,12 +47,15 @@ struct ImportJSONL: ParsableCommand {
             let source = file == "-" ? "stdin" : file
             var input = pii.input()
             var progress = Progress("checking \(source)", total: bytes.count)
-            var seen: [ID128: Int] = [:]
-            // Provenance and derived ids are set before each line's checks (envelope limits, PII gate), so
-            // a line they would make invalid fails here, before the first append.
-            let lines = try input.parseAll(bytes, source: source, progress: &progress) { line in
+            // Provenance is set before each line's checks (envelope limits, PII gate), so a line it would make
+            // invalid fails here, before the first append. Derived ids come after, in file order (they count
+            // identical lines before them; a 32-hex id is always valid and never looks like PII).
+            var lines = try input.parseAllOnTwoCores(bytes, source: source, progress: &progress) { line in
                 if line.draft.provenance.isEmpty { line.draft.provenance = Self.provenance(line, source: source) }
-                if !line.writer.eventIDGiven { line.draft.eventID = Self.derivedID(line, seen: &seen) }
+            }
+            var seen: [ID128: Int] = [:]
+            for i in lines.indices where !lines[i].writer.eventIDGiven {
+                lines[i].draft.eventID = Self.derivedID(lines[i], seen: &seen)
             }
             PIIOptions.printWarnings(input)
             let log = try EventLog(root: try store.locate())
