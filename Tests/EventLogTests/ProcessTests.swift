@@ -110,22 +110,4 @@ import Testing
         }
         #expect(try StoreVerifier.verify(root: store).ok)
     }
-
-    @Test func ingestOfAFileWithABadLineNamesItAndAppendsNothing() throws {
-        let dir = temporaryDirectory()
-        let store = dir + "/.aibrain"
-        try EventLog.create(at: store, name: "ingest")
-        let good = #"{"type":"decision.recorded","task_id":"T-1","kind":"APPROACH"}"#
-        try (good + "\n" + #"{"type":"Bad Type","task_id":"T-1"}"# + "\n").write(
-            toFile: dir + "/in.jsonl", atomically: true, encoding: .utf8)
-        let r = try runTool(Self.tool, ["ingest", "--store", store, dir + "/in.jsonl"])
-        #expect(r.status == 1)
-        #expect(r.stderr.contains("in.jsonl: line 2") && r.stderr.contains("`type`"), "\(r.stderr)")
-        #expect(try allEvents(EventLog(root: store)).isEmpty, "nothing appended")
-        try (good + "\n").write(toFile: dir + "/ok.jsonl", atomically: true, encoding: .utf8)
-        let ok = try runTool(Self.tool, ["ingest", "--store", store, dir + "/ok.jsonl"])
-        #expect(ok.status == 0 && ok.stdout.contains("appended 1 events"))
-        let v = try runTool(Self.tool, ["verify", "--store", store, "--json"])
-        #expect(v.status == 0 && v.stdout.contains("\"problems\":[]"), "\(v.stdout)")
-    }
 }
