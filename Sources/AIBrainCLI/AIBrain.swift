@@ -40,6 +40,14 @@ enum ReportFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json
 }
 
+/// The `-o` option of every report command (one declaration, one help text).
+struct ReportOutput: ParsableArguments {
+    @Option(name: [.short, .customLong("output")], help: "Output format: text or json.")
+    var output: ReportFormat = .text
+
+    var json: Bool { output == .json }
+}
+
 /// Encodes a Codable report as one line of JSON with sorted keys (its shape is pinned by tests).
 func jsonLine<T: Encodable>(_ value: T) throws -> String {
     let e = JSONEncoder()

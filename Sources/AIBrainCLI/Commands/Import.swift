@@ -24,14 +24,13 @@ struct ImportJSONL: ParsableCommand {
     @Argument(help: ArgumentHelp("The file, or - for stdin.", valueName: "file")) var file: String
     @OptionGroup var pii: PIIOptions
     @OptionGroup var store: StoreOptions
-    @Option(name: [.short, .customLong("output")], help: "Output format: text or json.")
-    var output: ReportFormat = .text
+    @OptionGroup var format: ReportOutput
 
     static let maxTransactionEvents = 50_000
     static let maxTransactionBytes = 48 << 20
 
     func run() throws {
-        try runReporting(json: output == .json) {
+        try runReporting(json: format.json) {
             let started = OpenOptions.monotonicNanoseconds()
             let bytes: [UInt8]
             if file == "-" {
@@ -87,7 +86,7 @@ struct ImportJSONL: ParsableCommand {
             }
             write.finish()
             let seconds = Double(OpenOptions.monotonicNanoseconds() - started) / 1e9
-            if output == .json {
+            if format.json {
                 try Output.stdout.line(
                     JSONOut.object([
                         ("file", .string(source)), ("events", .int(Int64(lines.count))),

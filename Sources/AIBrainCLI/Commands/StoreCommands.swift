@@ -18,16 +18,15 @@ struct Init: ParsableCommand {
     @Option(help: ArgumentHelp("Where to create it: a .aibrain path, or a directory to hold one.", valueName: "path"))
     var store: String?
 
-    @Option(name: [.short, .customLong("output")], help: "Output format: text or json.")
-    var output: ReportFormat = .text
+    @OptionGroup var format: ReportOutput
 
     func run() throws {
-        try runReporting(json: output == .json) {
+        try runReporting(json: format.json) {
             let cwd = StoreLocator.workingDirectory()
             let given = store ?? ProcessInfo.processInfo.environment["AIBRAIN_STORE"].flatMap { $0.isEmpty ? nil : $0 }
             var root = StoreLocator.absolute(given ?? ".aibrain", in: cwd)
             if !root.hasSuffix("/.aibrain") { root += "/.aibrain" }
-            let projectName = StoreLocator.parent(root).split(separator: "/").last.map(String.init) ?? "local"
+            let projectName = lastPathComponent(directoryName(of: root))
             let name = origin ?? Self.sanitized(projectName)
             guard Self.isValidName(name) else {
                 throw CLIError.usage(
@@ -41,7 +40,7 @@ struct Init: ParsableCommand {
                     hint: "use it as it is; to make a copy a writer of its own run `aibrain recover --new-epoch`")
             }
             let config = try EventLog.create(at: root, name: name, fs: fs)
-            if output == .json {
+            if format.json {
                 try Output.stdout.line(
                     JSONOut.object([
                         ("store", .string(root)), ("origin", .string(config.originID)), ("name", .string(config.name)),
@@ -55,12 +54,12 @@ struct Init: ParsableCommand {
         }
     }
 
+    /// ARCHITECTURE.md's rule for ids used in file names: `^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`.
     static func isValidName(_ s: String) -> Bool {
         let u = Array(s.utf8)
-        guard let first = u.first, u.count <= 128, EmailSafe.isAlnum(first) else { return false }
-        return u.allSatisfy {
-            EmailSafe.isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
-        }
+        func alnum(_ b: UInt8) -> Bool { b &- 0x30 < 10 || (b | 0x20) &- 0x61 < 26 }
+        guard let first = u.first, u.count <= 128, alnum(first) else { return false }
+        return u.allSatisfy { alnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
 
     static func sanitized(_ s: String) -> String {
@@ -74,26 +73,20 @@ struct Init: ParsableCommand {
     }
 }
 
-/// ASCII letter-or-digit test shared by name checks.
-enum EmailSafe {
-    static func isAlnum(_ b: UInt8) -> Bool { b &- 0x30 < 10 || (b | 0x20) &- 0x61 < 26 }
-}
-
 struct Seal: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Seal the open segment now: LZ4 blocks, stream table, SHA-256 seal chained to the previous one.")
     @OptionGroup var store: StoreOptions
-    @Option(name: [.short, .customLong("output")], help: "Output format: text or json.")
-    var output: ReportFormat = .text
+    @OptionGroup var format: ReportOutput
 
     func run() throws {
-        try runReporting(json: output == .json) {
+        try runReporting(json: format.json) {
             let log = try EventLog(root: try store.locate())
             let before = log.config.head?.lastSealedLSN ?? 0
             try log.seal()
             let head = log.config.head
             let sealed = (head?.lastSealedLSN ?? 0) - before
-            if output == .json {
+            if format.json {
                 try Output.stdout.line(
                     JSONOut.object([
                         ("sealed_events", .uint(sealed)), ("last_sealed_lsn", .optional(head?.lastSealedLSN)),
@@ -113,11 +106,10 @@ struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Per origin: segments, events, bytes, compression ratio and time range.")
     @OptionGroup var store: StoreOptions
-    @Option(name: [.short, .customLong("output")], help: "Output format: text or json.")
-    var output: ReportFormat = .text
+    @OptionGroup var format: ReportOutput
 
     func run() throws {
-        try runReporting(json: output == .json) {
+        try runReporting(json: format.json) {
             let reader = try StoreReader(root: try store.locate())
             let names = EventRenderer(reader: reader)
             var rows: [JSONOut] = []
@@ -130,7 +122,7 @@ struct Stats: ParsableCommand {
                 let lastAt = try s.lastLSN.flatMap { try log.event(lsn: $0) }?.recordedAt
                 let time = { (ms: Int64?) in ms.map { JSONOut.string(ISO8601.format(milliseconds: $0)) } ?? .null }
                 let ratio = s.compressionRatio.map { JSONOut.double(($0 * 1000).rounded() / 1000) } ?? .null
-                if output == .json {
+                if format.json {
                     rows.append(
                         .object([
                             ("origin", .string(s.origin)), ("name", .string(names.origin(log.origin))),
@@ -157,7 +149,7 @@ struct Stats: ParsableCommand {
                     try Output.stdout.line(text)
                 }
             }
-            if output == .json { try Output.stdout.line(JSONOut.object([("origins", .array(rows))]).text) }
+            if format.json { try Output.stdout.line(JSONOut.object([("origins", .array(rows))]).text) }
         }
     }
 }
@@ -167,13 +159,12 @@ struct Dump: ParsableCommand {
         abstract: "Show the structure (header, batches or blocks, seal) and the records of one segment file.")
     @Argument(help: ArgumentHelp("A .seg or .open file.", valueName: "segment")) var segment: String
     @Flag(help: "Structure only, no records.") var noRecords = false
-    @Option(name: [.short, .customLong("output")], help: "Output format: text or json.")
-    var output: ReportFormat = .text
+    @OptionGroup var format: ReportOutput
 
     func run() throws {
-        try runReporting(json: output == .json) {
+        try runReporting(json: format.json) {
             let d = try SegmentDump.dump(path: segment, records: !noRecords)
-            if output == .json {
+            if format.json {
                 try Output.stdout.line(try jsonLine(d))
             } else {
                 try Output.stdout.write(Array(d.text().utf8))
@@ -193,16 +184,15 @@ struct Recover: ParsableCommand {
             """)
     @OptionGroup var store: StoreOptions
     @Flag(help: "Start a new epoch (for a copied, cloned or restored store).") var newEpoch = false
-    @Option(name: [.short, .customLong("output")], help: "Output format: text or json.")
-    var output: ReportFormat = .text
+    @OptionGroup var format: ReportOutput
 
     func run() throws {
-        try runReporting(json: output == .json) {
+        try runReporting(json: format.json) {
             let log = try EventLog(root: try store.locate())
             let actions = log.recoveryReport.actions.map { "\($0)" }
             var epoch = log.epoch
             if newEpoch { epoch = try log.startNewEpoch().epoch }
-            if output == .json {
+            if format.json {
                 try Output.stdout.line(
                     JSONOut.object([
                         ("actions", .array(actions.map { .string($0) })), ("epoch", .uint(UInt64(epoch))),

@@ -13,11 +13,10 @@ struct Verify: ParsableCommand {
             """)
     @OptionGroup var store: StoreOptions
     @Flag(help: "Also decode every record and check payloads and envelopes.") var deep = false
-    @Option(name: [.short, .customLong("output")], help: "Output format: text or json.")
-    var output: ReportFormat = .text
+    @OptionGroup var format: ReportOutput
 
     func run() throws {
-        try runReporting(json: output == .json) {
+        try runReporting(json: format.json) {
             let root = try store.locate()
             var report = try StoreVerifier.verify(root: root)
             var decoded: UInt64 = 0
@@ -31,7 +30,7 @@ struct Verify: ParsableCommand {
                     }
                 }
             }
-            if output == .json {
+            if format.json {
                 var members: [(String, JSONOut)] = [
                     ("ok", .bool(report.ok)), ("deep", .bool(deep)),
                     (
@@ -120,13 +119,11 @@ struct Verify: ParsableCommand {
                 }
             }
         } catch let e as EventLogError {
-            add(.corruption, e.lsn, e.message, file: e.path.map(lastComponent) ?? "")
+            add(.corruption, e.lsn, e.message, file: e.path.map(lastPathComponent) ?? "")
         } catch {
             add(.corruption, nil, "\(error)")
         }
         decoded += count
         return problems
     }
-
-    static func lastComponent(_ path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
 }

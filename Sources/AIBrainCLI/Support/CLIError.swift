@@ -48,13 +48,7 @@ public struct CLIError: Error, Sendable, CustomStringConvertible {
         case .preconditionFailed, .copiedStore: status = .conflict
         default: status = .error
         }
-        var text = ""
-        if let path = e.path { text += path }
-        if let offset = e.offset { text += text.isEmpty ? "offset \(offset)" : " at offset \(offset)" }
-        if let lsn = e.lsn { text += text.isEmpty ? "LSN \(lsn)" : " (LSN \(lsn))" }
-        text += text.isEmpty ? e.message : ": \(e.message)"
-        if let u = e.underlying { text += " [\(u)]" }
-        self.init(status, code: e.code.rawValue, text, hint: e.hint)
+        self.init(status, code: e.code.rawValue, e.summary, hint: e.hint)
     }
 
     static func usage(_ message: String, hint: String? = nil) -> CLIError {

@@ -45,7 +45,7 @@ enum StoreLocator {
             if isStore(candidate) { return candidate }
             if legacy == nil, let st = try? fs.stat(candidate), st.isDirectory { legacy = candidate }
             if dir == "/" { break }
-            dir = parent(dir)
+            dir = directoryName(of: dir)
         }
         throw CLIError(
             .error, code: EventLogError.Code.notAStore.rawValue,
@@ -73,10 +73,5 @@ enum StoreLocator {
             parts.append(p)
         }
         return "/" + parts.joined(separator: "/")
-    }
-
-    static func parent(_ dir: String) -> String {
-        guard let slash = dir.lastIndex(of: "/"), slash != dir.startIndex else { return "/" }
-        return String(dir[..<slash])
     }
 }

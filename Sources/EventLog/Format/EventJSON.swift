@@ -8,11 +8,6 @@
 /// the output shape (`origin`, `epoch`, `lsn`, `hlc`, `recorded_at`) are accepted and ignored, so an
 /// exported line parses back (the writer assigns them anew; imports record the source in `provenance`).
 public enum EventJSON {
-    static let envelopeKeys: Set<String> = [
-        "event_id", "type", "type_version", "task_id", "stream", "keys", "actor", "agent", "team", "correlation_id",
-        "causation_id", "occurred_at", "ts", "provenance", "data",
-    ]
-
     /// The writer-assigned members of an output-shape line, as written (imports record them as provenance).
     public struct WriterFields: Sendable, Equatable {
         public var origin: String?

@@ -53,16 +53,18 @@ public struct EventLogError: Error, Sendable, CustomStringConvertible {
         self.underlying = underlying
     }
 
-    public var description: String {
+    /// Where and what, without the hint: `path at offset N (LSN L): message [errno]`.
+    public var summary: String {
         var s = ""
         if let path { s += path }
         if let offset { s += s.isEmpty ? "offset \(offset)" : " at offset \(offset)" }
         if let lsn { s += s.isEmpty ? "LSN \(lsn)" : " (LSN \(lsn))" }
         s += s.isEmpty ? message : ": \(message)"
         if let underlying { s += " [\(underlying)]" }
-        if let hint { s += ". \(hint)" }
         return s
     }
+
+    public var description: String { summary + (hint.map { ". \($0)" } ?? "") }
 
     /// Maps a failed system call to the domain error, naming what the caller was doing.
     static func system(_ error: SystemError, _ doing: String, path: String? = nil) -> EventLogError {
