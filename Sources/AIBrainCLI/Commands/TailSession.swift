@@ -27,6 +27,8 @@ final class TailSession {
     /// Next LSN to read, per origin.
     var next: [OriginID: UInt64] = [:]
     var printedSinceFlush = 0
+    /// Whether a cursor is kept (`--cursor-file`) or shown (`--show-cursor`); otherwise none is computed.
+    var tracksCursor: Bool { cursorFile != nil || showCursor }
 
     init(
         reader: StoreReader, filter: TailFilter, format: TailFormat, renderer: EventRenderer, cursorFile: String?,
@@ -87,9 +89,12 @@ final class TailSession {
     /// Looks at one record: prints it if it matches; either way the cursor moves past it.
     func visit(_ e: Event) throws {
         if filter.matches(e) { try emit(e) }
-        let mark = TailCursor.Mark(origin: e.origin, epoch: e.epoch, lsn: e.lsn, recordHash: TailCursor.recordHash(e))
-        examined.advance(mark)
-        if cursorFile != nil || showCursor { unflushed.append((Output.stdout.pending, mark)) }
+        if tracksCursor {
+            // Hashing every payload is only worth it when a cursor is kept or shown.
+            let mark = TailCursor.mark(e)
+            examined.advance(mark)
+            unflushed.append((Output.stdout.pending, mark))
+        }
         next[e.origin] = e.lsn + 1
         // Batches end after 4,096 lines, 1 MiB of output, or 65,536 records looked at (a filter that
         // matches little must not grow the bookkeeping without bound).
@@ -182,17 +187,10 @@ final class TailSession {
         for e in chosen { try emit(e) }
         // Everything up to each origin's head counts as examined, once all the chosen lines are out.
         for log in reader.logs where log.headLSN > 0 {
-            if let head = try log.event(lsn: log.headLSN) {
-                examined.advance(to: head)
-                if cursorFile != nil || showCursor {
-                    unflushed.append(
-                        (
-                            Output.stdout.pending,
-                            TailCursor.Mark(
-                                origin: head.origin, epoch: head.epoch, lsn: head.lsn,
-                                recordHash: TailCursor.recordHash(head))
-                        ))
-                }
+            if tracksCursor, let head = try log.event(lsn: log.headLSN) {
+                let mark = TailCursor.mark(head)
+                examined.advance(mark)
+                unflushed.append((Output.stdout.pending, mark))
             }
             next[log.origin] = log.headLSN + 1
         }

@@ -37,8 +37,11 @@ public struct TailCursor: Equatable, Sendable {
 
     /// Moves the origin's mark to `e` (events of one origin arrive in LSN order).
     /// (A store holds at most 65,535 origins in a cursor: far beyond any fleet of repositories.)
-    public mutating func advance(to e: Event) {
-        advance(Mark(origin: e.origin, epoch: e.epoch, lsn: e.lsn, recordHash: Self.recordHash(e)))
+    public mutating func advance(to e: Event) { advance(Self.mark(e)) }
+
+    /// The mark naming `e`.
+    public static func mark(_ e: Event) -> Mark {
+        Mark(origin: e.origin, epoch: e.epoch, lsn: e.lsn, recordHash: recordHash(e))
     }
 
     /// Moves the mark's origin to it.
