@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// The seam every durable file operation goes through.
 ///
 /// Rule: no module of aibrain touches a durable file except through a `FileSystem` (no FileManager,
@@ -157,11 +153,10 @@ extension FileSystem {
 
     /// Reads `count` bytes at `offset` (fewer at end of file).
     public func read(_ fd: FileDescriptor, count: Int, at offset: Int64) throws(SystemError) -> [UInt8] {
-        // Uninitialized: zero-filling a 16 MiB open segment before reading it over was a quarter of the
-        // cost of opening a writer (perf, `aibrain emit` on a full open segment).
+        // Uninitialized: zero-filling a large buffer just before reading over it was a quarter of the cost
+        // of opening a writer on a full open segment (perf, `aibrain emit`).
         var failure: SystemError?
         let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
-            adviseHugePages(UnsafeMutableRawBufferPointer(buffer))
             do throws(SystemError) {
                 initialized = try readFully(fd, into: UnsafeMutableRawBufferPointer(buffer), at: offset)
             } catch {
@@ -171,20 +166,6 @@ extension FileSystem {
         }
         if let failure { throw failure }
         return bytes
-    }
-
-    /// Whole open segments are read into fresh memory: 2 MiB pages fault 512 times less often than 4 KiB
-    /// ones (transparent huge pages in `madvise` mode, Debian's default). Advice only; errors are ignored.
-    private func adviseHugePages(_ buffer: UnsafeMutableRawBufferPointer) {
-        #if os(Linux)
-            let huge = 2 << 20
-            guard buffer.count >= 2 * huge, let base = buffer.baseAddress else { return }
-            let start = (UInt(bitPattern: base) + UInt(huge - 1)) & ~UInt(huge - 1)
-            let end = (UInt(bitPattern: base) + UInt(buffer.count)) & ~UInt(huge - 1)
-            if end > start {
-                _ = madvise(UnsafeMutableRawPointer(bitPattern: start), Int(end - start), 14)  // MADV_HUGEPAGE (not exported by Glibc)
-            }
-        #endif
     }
 
     /// Reads a whole file by path.
