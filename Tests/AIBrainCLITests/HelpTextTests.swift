@@ -17,13 +17,7 @@ struct HelpTextTests {
     func helpIsPinned(_ name: String) throws {
         let command = Self.commands.first { $0.0 == name }!.1
         let text = AIBrain.helpMessage(for: command, columns: 100) + "\n"
-        let path = packageRoot + "/fixtures/cli/help/\(name).txt"
-        if ProcessInfo.processInfo.environment["AIBRAIN_UPDATE_FIXTURES"] == "1" {
-            try FileManager.default.createDirectory(
-                atPath: packageRoot + "/fixtures/cli/help", withIntermediateDirectories: true)
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-        }
-        let pinned = try String(contentsOfFile: path, encoding: .utf8)
-        #expect(text == pinned, "`aibrain \(name) --help` changed; see \(path)")
+        let pinned = try pinnedFixture("cli/help/\(name).txt", current: text)
+        #expect(text == pinned, "`aibrain \(name) --help` changed; see fixtures/cli/help/\(name).txt")
     }
 }

@@ -65,16 +65,10 @@ import Testing
         shapes.append(("init", Self.shape(r.stdout)))
 
         let text = shapes.map { "\($0.0)\t\($0.1)" }.joined(separator: "\n") + "\n"
-        let path = packageRoot + "/fixtures/cli/json-shapes.txt"
-        if ProcessInfo.processInfo.environment["AIBRAIN_UPDATE_FIXTURES"] == "1" {
-            try FileManager.default.createDirectory(
-                atPath: packageRoot + "/fixtures/cli", withIntermediateDirectories: true)
-            try text.write(toFile: path, atomically: true, encoding: .utf8)
-        }
-        let pinned = try String(contentsOfFile: path, encoding: .utf8)
+        let pinned = try pinnedFixture("cli/json-shapes.txt", current: text)
         let a = pinned.split(separator: "\n")
         let b = text.split(separator: "\n")
-        #expect(a.count == b.count)
-        for (x, y) in zip(a, b) { #expect(x == y, "a -o json shape changed") }
+        #expect(a.count == b.count, "commands added or removed: see fixtures/cli/json-shapes.txt")
+        for (x, y) in zip(a, b) { #expect(x == y, "a -o json shape changed: see fixtures/cli/json-shapes.txt") }
     }
 }

@@ -176,3 +176,15 @@ func requireTool(_ name: String) throws -> String {
     Issue.record("\(name) is not installed: run `make deps` (it installs everything the tests need)")
     throw CocoaError(.fileNoSuchFile)
 }
+
+/// The pinned text of `fixtures/<relative>`. With `AIBRAIN_UPDATE_FIXTURES=1`, `current` is written there
+/// first (then review the diff): output that is API changes only on purpose.
+func pinnedFixture(_ relative: String, current: String) throws -> String {
+    let path = packageRoot + "/fixtures/" + relative
+    if ProcessInfo.processInfo.environment["AIBRAIN_UPDATE_FIXTURES"] == "1" {
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try current.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+    return try String(contentsOfFile: path, encoding: .utf8)
+}
