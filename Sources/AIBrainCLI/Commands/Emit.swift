@@ -287,7 +287,7 @@ func readStandardInput() throws -> [UInt8] {
         let n = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress!, $0.count) }
         if n < 0 {
             if errno == EINTR { continue }
-            throw CLIError(.error, code: "io", "reading stdin failed (errno \(errno))")
+            throw CLIError.stdin("reading stdin")
         }
         if n == 0 { return out }
         out += chunk[..<n]

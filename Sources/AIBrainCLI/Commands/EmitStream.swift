@@ -99,13 +99,13 @@ struct EmitStream {
             let ready = poll(&pfd, 1, timeout)
             if ready < 0 {
                 if errno == EINTR { continue }
-                throw CLIError(.error, code: "io", "waiting for stdin failed (errno \(errno))")
+                throw CLIError.stdin("waiting for stdin")
             }
             if ready == 0 { continue }  // the window closed: commit at the top of the loop
             let n = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress!, $0.count) }
             if n < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }
-                throw CLIError(.error, code: "io", "reading stdin failed (errno \(errno))")
+                throw CLIError.stdin("reading stdin")
             }
             if n == 0 {
                 eof = true

@@ -55,6 +55,13 @@ public struct CLIError: Error, Sendable, CustomStringConvertible {
         CLIError(.usage, code: "usage", message, hint: hint)
     }
 
+    /// A failed read of stdin, with the system's reason (nothing was appended from the failed read on).
+    static func stdin(_ doing: String) -> CLIError {
+        CLIError(
+            .error, code: "io", "\(doing) failed: \(String(cString: strerror(errno)))",
+            hint: "what was acknowledged before stays durable; send the rest again (event ids make repeats harmless)")
+    }
+
     static func invalid(_ message: String, hint: String? = nil) -> CLIError {
         CLIError(.error, code: EventLogError.Code.invalidInput.rawValue, message, hint: hint)
     }
