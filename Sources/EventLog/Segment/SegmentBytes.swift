@@ -10,6 +10,7 @@ final class SegmentBytes {
     private let array: [UInt8]
 
     init(fs: any FileSystem, fd: FileDescriptor, count: Int, mayMap: Bool) throws(SystemError) {
+        // Below 1 MiB a read costs no more than setting up a mapping.
         if mayMap, count >= 1 << 20, let m = fs.mapReadOnly(fd, count: count) {
             mapped = m
             array = []
