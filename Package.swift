@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "EventLog", targets: ["EventLog"]),
         .library(name: "StorageTesting", targets: ["StorageTesting"]),
         .library(name: "BrainEvents", targets: ["BrainEvents"]),
+        .library(name: "Projections", targets: ["Projections"]),
         .library(name: "AIBrainCLI", targets: ["AIBrainCLI"]),
         .executable(name: "aibrain", targets: ["aibrain"]),
         .executable(name: "aibrain-storage", targets: ["aibrain-storage"]),
@@ -18,6 +19,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
@@ -30,11 +32,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "BrainEvents", dependencies: ["EventLog"], swiftSettings: strict),
+        .target(name: "BrainEvents", dependencies: ["EventLog", "CXXHash"], swiftSettings: strict),
+        .target(
+            name: "Projections",
+            dependencies: ["EventLog", "BrainEvents", "CXXHash", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict
+        ),
         .target(
             name: "AIBrainCLI",
             dependencies: [
-                "EventLog", "BrainEvents", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "EventLog", "BrainEvents", "Projections",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
@@ -67,8 +75,19 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "BrainEventsTests",
+            dependencies: ["BrainEvents", "EventLog"],
+            exclude: ["schema_batch.py"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ProjectionsTests",
+            dependencies: ["Projections", "BrainEvents", "EventLog", "StorageTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "AIBrainCLITests",
-            dependencies: ["AIBrainCLI", "BrainEvents", "EventLog"],
+            dependencies: ["AIBrainCLI", "BrainEvents", "EventLog", "Projections"],
             exclude: ["schema_check.py"],
             swiftSettings: strict
         ),

@@ -19,11 +19,15 @@ public struct AIBrain: ParsableCommand {
             Exit codes: 0 ok, 1 error, 3 conflict (expected version or precondition), 4 rejected by policy \
             (PII gate), 5 corruption found, 64 usage.
             """,
-        version: "aibrain 0.3.0 (store format 1)",
+        version: "aibrain \(AIBrain.version) (store format 1)",
         subcommands: [
             Init.self, Emit.self, ImportCommand.self, Replay.self, Tail.self, Export.self, Verify.self, Dump.self,
-            Seal.self, Stats.self, Recover.self,
+            Seal.self, Stats.self, Recover.self, Queue.self, Session.self, Decisions.self, KnowledgeCommand.self,
+            CostCommand.self, Rebuild.self,
         ])
+
+    /// The release, as handoff files name their generator.
+    public static let version = "0.4.0"
 
     public init() {}
 

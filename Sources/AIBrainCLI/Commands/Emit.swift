@@ -2,6 +2,7 @@ import ArgumentParser
 import BrainEvents
 import EventLog
 import Foundation
+import Projections
 
 /// `--pii-policy` for commands that write events.
 struct PIIOptions: ParsableArguments {
@@ -169,13 +170,16 @@ struct Emit: ParsableCommand {
 
     func runOne() throws {
         let d = try draft(environment: ProcessInfo.processInfo.environment)
-        let log = try EventLog(root: try store.locate())
+        let root = try store.locate()
+        let log = try EventLog(root: root)
         let expected = expectVersion
         let found = VersionBox()
-        let check: ((AppendContext) throws -> Void)? = expected.map { expected in
-            { ctx in
-                // A retry of an event that made it wins over the version check: idempotency first.
-                if try ctx.existingLSN(ofEventID: d.eventID) != nil { return }
+        let queueCheck = try QueueCheck(root: root, drafts: [d])
+        let check: ((AppendContext) throws -> Void)? = { ctx in
+            // A retry of an event that made it wins over every check: idempotency first.
+            if try ctx.existingLSN(ofEventID: d.eventID) != nil { return }
+            try queueCheck?.run(ctx)
+            if let expected {
                 let current = try ctx.version(ofStream: d.stream)
                 if current != expected {
                     found.current = current
@@ -194,6 +198,10 @@ struct Emit: ParsableCommand {
         } catch {
             guard error.code == .preconditionFailed else { throw error }
             var c = CLIError(error)
+            if found.current == nil {
+                c.code = "illegal-transition"
+                c.message += "; nothing was appended"
+            }
             if let v = found.current {
                 c.details = [("current_version", .int(Int64(v))), ("expected_version", .int(Int64(expected!)))]
             }
@@ -232,12 +240,21 @@ struct Emit: ParsableCommand {
         let lines = try input.parseAll(bytes, source: "stdin", progress: &progress)
         PIIOptions.printWarnings(input)
         guard !lines.isEmpty else { throw CLIError.invalid("stdin: no events (every line is blank)") }
-        let log = try EventLog(root: try store.locate())
+        let root = try store.locate()
+        let log = try EventLog(root: root)
+        let drafts = lines.map(\.draft)
+        let queueCheck = try QueueCheck(root: root, drafts: drafts)
         let result: AppendResult
         do throws(EventLogError) {
-            result = try log.append(lines.map(\.draft))
+            result = try log.append(drafts, precondition: queueCheck.map { q in { ctx in try q.run(ctx) } })
         } catch {
             // (A `catch where` here crashes the 6.3 compiler's ownership verifier.)
+            if error.code == .preconditionFailed {
+                var c = CLIError(error)
+                c.code = "illegal-transition"
+                c.message += "; nothing was appended"
+                throw c
+            }
             guard error.code == .invalidInput else { throw error }
             throw CLIError.invalid(
                 "stdin: \(error.message); nothing was appended",
@@ -291,5 +308,30 @@ func readStandardInput() throws -> [UInt8] {
         }
         if n == 0 { return out }
         out += chunk[..<n]
+    }
+}
+
+/// The queue's transition rules for the work-item events of a batch (nil when it has none): they run in
+/// the append's precondition, under the writer lock.
+struct QueueCheck {
+    let reader: StoreReader
+    let drafts: [EventDraft]
+
+    init?(root: String, drafts: [EventDraft]) throws {
+        guard drafts.contains(where: { EventKind(typeName: $0.type)?.isQueueTransition == true }) else { return nil }
+        reader = try StoreReader(root: root)
+        self.drafts = drafts
+    }
+
+    func run(_ ctx: AppendContext) throws {
+        // Events this origin already holds (retries) are duplicates, not transitions.
+        var fresh: [EventDraft] = []
+        for d in drafts where try ctx.existingLSN(ofEventID: d.eventID) == nil { fresh.append(d) }
+        try QueueGuard.check(fresh, reader: reader, context: ctx, nowMS: OpenOptions.wallClockMilliseconds())
+    }
+
+    /// For `emit --stream`: the indexes of drafts to leave out, with why.
+    func refusals(_ ctx: AppendContext) throws -> [(index: Int, refusal: QueueRefusal)] {
+        try QueueGuard.refusals(drafts, reader: reader, context: ctx, nowMS: OpenOptions.wallClockMilliseconds())
     }
 }

@@ -1,6 +1,7 @@
 import BrainEvents
 import EventLog
 import Foundation
+import Projections
 
 /// `emit --stream`: events from a pipe, committed in groups (≤ 1,000 lines, or 5 ms after the group's
 /// first line), one fsync per group, then one ack line per input line, in input order:
@@ -16,6 +17,10 @@ struct EmitStream {
     func run(root: String) throws {
         let log = try EventLog(root: root)
         var input = pii.input()
+        /// What the precondition found, carried out of the append (it is thrown to abort the append).
+        final class RefusalBox: Error, @unchecked Sendable {
+            var refused: [(index: Int, refusal: QueueRefusal)] = []
+        }
         var pending: [(number: Int, bytes: [UInt8])] = []
         var windowStart: UInt64 = 0
         var partial: [UInt8] = []
@@ -41,10 +46,31 @@ struct EmitStream {
             }
             PIIOptions.printWarnings(input)
             input.warnings = []
-            if !drafts.isEmpty {
-                let result: AppendResult
+            // Work-item lines that break the queue's rules are refused one by one (exit 3 acks); the rest
+            // of the group is appended without them (each try re-checks under the lock).
+            var appended: AppendResult?
+            while !drafts.isEmpty && appended == nil {
+                let check = try QueueCheck(root: root, drafts: drafts)
+                let box = RefusalBox()
                 do {
-                    result = try log.append(drafts)
+                    appended = try log.append(
+                        drafts,
+                        precondition: check.map { q in
+                            { ctx in
+                                box.refused = try q.refusals(ctx)
+                                if !box.refused.isEmpty { throw box }
+                            }
+                        })
+                } catch where error.code == .preconditionFailed && !box.refused.isEmpty {
+                    for (k, r) in box.refused.reversed() {
+                        let e = CLIError(
+                            .conflict, code: "illegal-transition", r.description + "; nothing was appended",
+                            hint: "see the item with `aibrain queue show \(r.item)`")
+                        acks[slots[k]] = Self.errorAck(line: pending[slots[k]].number, e)
+                        if e.status.rawValue > worst.rawValue { worst = e.status }
+                        drafts.remove(at: k)
+                        slots.remove(at: k)
+                    }
                 } catch {
                     // Nothing of this group was acknowledged: say so for each of its lines, then stop.
                     let error = CLIError(error)
@@ -52,6 +78,8 @@ struct EmitStream {
                     try flush(acks)
                     throw error
                 }
+            }
+            if let result = appended {
                 for (k, a) in result.events.enumerated() {
                     let d = drafts[k]
                     let e = Event(

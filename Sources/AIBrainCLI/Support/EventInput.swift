@@ -40,8 +40,19 @@ struct EventInput: Sendable {
         var line = Line(number: number ?? 1, draft: draft, writer: writer)
         // What the caller adds (import's provenance and derived ids) is checked with the rest.
         prepare?(&line)
+        Self.addCatalogueKeys(&line.draft)
         try check(line.draft, number: number, source: source)
         return line
+    }
+
+    /// The index keys a catalogue type implies (item/<id>, unique/<key>, ko/<id>, session/<id>), after the
+    /// keys given, without repeats, up to the envelope's limit: queue checks and `queue show` read them.
+    static func addCatalogueKeys(_ d: inout EventDraft) {
+        guard d.type.hasPrefix("work_item.") || d.type.hasPrefix("ko.") || d.type.hasPrefix("session.") else { return }
+        for k in CatalogueKeys.derive(type: d.type, payload: d.payload)
+        where d.keys.count < Limits.maxKeys && k != d.stream && !d.keys.contains(k) {
+            d.keys.append(k)
+        }
     }
 
     /// Envelope rules and the PII gate for a draft built from arguments or a line.

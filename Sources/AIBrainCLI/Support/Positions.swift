@@ -27,13 +27,7 @@ public struct TailCursor: Equatable, Sendable {
 
     /// The record hash of contract "cursor": XXH3-64 of event id ‖ 0x00 ‖ hlc (u64 LE) ‖ payload. It is
     /// the same whether the record sits in an `.open` or a sealed segment, in this store or a peer's.
-    public static func recordHash(_ e: Event) -> UInt64 {
-        var b: [UInt8] = Array(e.eventID.utf8)
-        b.append(0)
-        withUnsafeBytes(of: e.hlc.littleEndian) { b += $0 }
-        b += e.payload
-        return XXH3.hash(b)
-    }
+    public static func recordHash(_ e: Event) -> UInt64 { e.recordHash }
 
     /// Moves the origin's mark to `e` (events of one origin arrive in LSN order).
     /// (A store holds at most 65,535 origins in a cursor: far beyond any fleet of repositories.)

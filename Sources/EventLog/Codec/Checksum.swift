@@ -28,6 +28,12 @@ public enum XXH3 {
 public struct ID128: Hashable, Sendable {
     public var low: UInt64
     public var high: UInt64
+
+    public init(low: UInt64, high: UInt64) {
+        self.low = low
+        self.high = high
+    }
+
     @inline(__always)
     public init(_ bytes: UnsafeRawBufferPointer) {
         let h = XXH3_128bits(bytes.baseAddress, bytes.count)

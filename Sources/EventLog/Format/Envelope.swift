@@ -106,3 +106,18 @@ public enum HLC {
         max(make(milliseconds: now), last &+ 1, floor &+ 1)
     }
 }
+
+extension Event {
+    /// XXH3-64 of event id ‖ 0x00 ‖ hlc (u64 LE) ‖ payload: names one record whether it sits in an `.open` or
+    /// a sealed segment, in this store or a peer's (cursors and projection snapshots use it).
+    public var recordHash: UInt64 { Event.recordHash(eventID: eventID, hlc: hlc, payload: payload) }
+
+    public static func recordHash(eventID: String, hlc: UInt64, payload: [UInt8]) -> UInt64 {
+        var b: [UInt8] = Array(eventID.utf8)
+        b.reserveCapacity(b.count + 9 + payload.count)
+        b.append(0)
+        withUnsafeBytes(of: hlc.littleEndian) { b += $0 }
+        b += payload
+        return XXH3.hash(b)
+    }
+}

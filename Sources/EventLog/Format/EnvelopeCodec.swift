@@ -174,7 +174,7 @@ public struct EnvelopeView {
     }
 
     @inline(__always)
-    static func text(_ buffer: UnsafeRawBufferPointer, _ r: Range<Int>) -> String {
+    public static func text(_ buffer: UnsafeRawBufferPointer, _ r: Range<Int>) -> String {
         String(decoding: UnsafeRawBufferPointer(rebasing: buffer[r]), as: UTF8.self)
     }
 

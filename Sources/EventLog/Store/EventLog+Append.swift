@@ -29,6 +29,11 @@ public struct AppendContext {
         try log.lsnsLocked(of: stream)
     }
 
+    /// Every stored event of a stream or key on this origin, oldest first (excluding `pending`).
+    public func history(ofStream stream: String) throws(EventLogError) -> [Event] {
+        try log.historyLocked(stream: stream)
+    }
+
     /// The LSN of an event id this origin already holds (sealed or open segments), or nil.
     public func existingLSN(ofEventID id: String) throws(EventLogError) -> UInt64? {
         let (key, hash) = EventLog.idKeys(id)

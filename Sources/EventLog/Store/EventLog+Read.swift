@@ -118,6 +118,10 @@ extension EventLog {
     public func history(stream: String) throws(EventLogError) -> [Event] {
         lock.lock()
         defer { lock.unlock() }
+        return try historyLocked(stream: stream)
+    }
+
+    func historyLocked(stream: String) throws(EventLogError) -> [Event] {
         var out: [Event] = []
         for i in catalog.segments(ofStream: stream) {
             let seg = try sealedSegment(at: i)

@@ -88,7 +88,7 @@ public struct EventLogError: Error, Sendable, CustomStringConvertible {
 extension FileSystem {
     /// Runs a seam call, mapping its error to `EventLogError` with what we were doing.
     @inline(__always)
-    func attempt<T>(_ doing: @autoclosure () -> String, path: String? = nil, _ body: () throws(SystemError) -> T)
+    public func attempt<T>(_ doing: @autoclosure () -> String, path: String? = nil, _ body: () throws(SystemError) -> T)
         throws(EventLogError) -> T
     {
         do { return try body() } catch { throw EventLogError.system(error, doing(), path: path) }

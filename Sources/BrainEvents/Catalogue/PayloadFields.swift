@@ -1,0 +1,448 @@
+import EventLog
+import Foundation
+
+/// The payload members the projections read, by name. Anything else in a payload is kept in the log and
+/// skipped by the scanner.
+public enum FieldKey: Int, CaseIterable, Sendable {
+    case workItemID, leaseID, worker, ttlMS, attempt, project, orchestratorID, team, uniqueKey, homeOrigin
+    case sessionRef, maxAttempts, priority, error, retryable, backoffMS, reason, from, to, retryCount
+    case sessionID, iteration, verdict, checkpointID, parentCheckpoint, branch, summary, state, filesTouched
+    case nextSteps, fromCheckpoint, kind, value, confidence, severity, approver, decisionID, by, koID, title
+    case tags, rank, success, cost, usage, provider, model, inputTokens, cachedTokens, outputTokens, usd, repo
+    case goal, description, metadata, alternatives, rationale, tokensIn, tokensOut, taskID, priceTable, projects
+
+    public var name: String {
+        switch self {
+        case .workItemID: "work_item_id"
+        case .leaseID: "lease_id"
+        case .worker: "worker"
+        case .ttlMS: "ttl_ms"
+        case .attempt: "attempt"
+        case .project: "project"
+        case .orchestratorID: "orchestrator_id"
+        case .team: "team"
+        case .uniqueKey: "unique_key"
+        case .homeOrigin: "home_origin"
+        case .sessionRef: "session_ref"
+        case .maxAttempts: "max_attempts"
+        case .priority: "priority"
+        case .error: "error"
+        case .retryable: "retryable"
+        case .backoffMS: "backoff_ms"
+        case .reason: "reason"
+        case .from: "from"
+        case .to: "to"
+        case .retryCount: "retry_count"
+        case .sessionID: "session_id"
+        case .iteration: "iteration"
+        case .verdict: "verdict"
+        case .checkpointID: "checkpoint_id"
+        case .parentCheckpoint: "parent_checkpoint"
+        case .branch: "branch"
+        case .summary: "summary"
+        case .state: "state"
+        case .filesTouched: "files_touched"
+        case .nextSteps: "next_steps"
+        case .fromCheckpoint: "from_checkpoint"
+        case .kind: "kind"
+        case .value: "value"
+        case .confidence: "confidence"
+        case .severity: "severity"
+        case .approver: "approver"
+        case .decisionID: "decision_id"
+        case .by: "by"
+        case .koID: "ko_id"
+        case .title: "title"
+        case .tags: "tags"
+        case .rank: "rank"
+        case .success: "success"
+        case .cost: "cost"
+        case .usage: "usage"
+        case .provider: "provider"
+        case .model: "model"
+        case .inputTokens: "input_tokens"
+        case .cachedTokens: "cached_tokens"
+        case .outputTokens: "output_tokens"
+        case .usd: "usd"
+        case .repo: "repo"
+        case .goal: "goal"
+        case .description: "description"
+        case .metadata: "metadata"
+        case .alternatives: "alternatives"
+        case .rationale: "rationale"
+        case .tokensIn: "tokens_in"
+        case .tokensOut: "tokens_out"
+        case .taskID: "task_id"
+        case .priceTable: "price_table"
+        case .projects: "projects"
+        }
+    }
+}
+
+/// One pass over a payload's top-level members, remembering where the known ones are.
+///
+/// Why not `JSONDecoder`: it runs at ~220k events/s here (`../shared/bench/LIMITS.md`), and replay must fold
+/// millions per second. The scanner never allocates: strings are skipped with `memchr`, nested values by
+/// depth, and only the members a projection asks for are turned into Swift values. It checks structure as
+/// far as it goes (bounds, quotes, nesting) and reports a payload it cannot walk instead of guessing.
+///
+/// Concurrency rule: one scanner per thread (it owns a reused table). Pointers passed to `scan` must stay
+/// valid until the next `scan`.
+public final class PayloadFields {
+    private static let keyCount = FieldKey.allCases.count
+    private var starts: [Int32]
+    private var ends: [Int32]
+    private var present: [Int] = []
+    private var base: UnsafeRawPointer?
+    private var count = 0
+    private let keys = KeyTable.shared
+    /// Reused for `nested`: valid until the next `nested` call on this scanner.
+    private var child: PayloadFields?
+
+    public init() {
+        starts = Array(repeating: -1, count: Self.keyCount)
+        ends = Array(repeating: -1, count: Self.keyCount)
+        present.reserveCapacity(Self.keyCount)
+    }
+
+    /// Scans one payload. Returns false (and remembers nothing) if it is not a JSON object it can walk.
+    @discardableResult
+    public func scan(_ payload: UnsafeRawBufferPointer) -> Bool {
+        for k in present { starts[k] = -1 }
+        present.removeAll(keepingCapacity: true)
+        base = payload.baseAddress
+        count = payload.count
+        guard let p = payload.baseAddress?.assumingMemoryBound(to: UInt8.self), count >= 2 else { return false }
+        let n = count
+        var i = Self.space(p, 0, n)
+        guard i < n, p[i] == UInt8(ascii: "{") else { return false }
+        i = Self.space(p, i + 1, n)
+        if i < n, p[i] == UInt8(ascii: "}") { return true }
+        while i < n {
+            guard p[i] == UInt8(ascii: "\"") else { return fail() }
+            let keyStart = i + 1
+            guard let keyEnd = Self.stringEnd(p, keyStart, n) else { return fail() }
+            i = Self.space(p, keyEnd + 1, n)
+            guard i < n, p[i] == UInt8(ascii: ":") else { return fail() }
+            i = Self.space(p, i + 1, n)
+            let valueStart = i
+            guard let valueEnd = Self.valueEnd(p, i, n) else { return fail() }
+            if let k = keys.lookup(UnsafeRawBufferPointer(start: p + keyStart, count: keyEnd - keyStart)),
+                starts[k.rawValue] < 0
+            {
+                starts[k.rawValue] = Int32(valueStart)
+                ends[k.rawValue] = Int32(valueEnd)
+                present.append(k.rawValue)
+            }
+            i = Self.space(p, valueEnd, n)
+            guard i < n else { return fail() }
+            if p[i] == UInt8(ascii: ",") {
+                i = Self.space(p, i + 1, n)
+                continue
+            }
+            return p[i] == UInt8(ascii: "}") ? true : fail()
+        }
+        return fail()
+    }
+
+    private func fail() -> Bool {
+        for k in present { starts[k] = -1 }
+        present.removeAll(keepingCapacity: true)
+        return false
+    }
+
+    // MARK: values
+
+    /// The raw JSON text of a member, if present.
+    @inline(__always)
+    public func raw(_ k: FieldKey) -> UnsafeRawBufferPointer? {
+        let s = Int(starts[k.rawValue])
+        guard s >= 0, let b = base else { return nil }
+        return UnsafeRawBufferPointer(start: b + s, count: Int(ends[k.rawValue]) - s)
+    }
+
+    public func has(_ k: FieldKey) -> Bool { starts[k.rawValue] >= 0 }
+
+    /// A string member (unescaped); nil when absent, null or not a string.
+    public func string(_ k: FieldKey) -> String? {
+        guard let r = raw(k), r.count >= 2, r[0] == UInt8(ascii: "\"") else { return nil }
+        let inner = UnsafeRawBufferPointer(rebasing: r[1..<r.count - 1])
+        if inner.isEmpty || memchr(inner.baseAddress!, Int32(UInt8(ascii: "\\")), inner.count) == nil {
+            return String(decoding: inner, as: UTF8.self)
+        }
+        return JSONScanner.unescape(ArraySlice(r))
+    }
+
+    /// An integer member; nil when absent or not an integer (a fraction or exponent is not an integer).
+    public func int(_ k: FieldKey) -> Int64? {
+        guard let r = raw(k) else { return nil }
+        return Self.parseInt(r)
+    }
+
+    public func bool(_ k: FieldKey) -> Bool? {
+        guard let r = raw(k) else { return nil }
+        if r.count == 4, r[0] == UInt8(ascii: "t") { return true }
+        if r.count == 5, r[0] == UInt8(ascii: "f") { return false }
+        return nil
+    }
+
+    /// A number (or a decimal string) scaled to an integer of `10^-scale` units, exactly, from its text;
+    /// nil when absent or not a plain decimal. Digits beyond `scale` are rounded half-up.
+    public func decimal(_ k: FieldKey, scale: Int) -> Int64? {
+        guard let r = raw(k) else { return nil }
+        return Self.parseDecimal(r, scale: scale)
+    }
+
+    /// The members of a nested object member. The returned scanner is reused by the next `nested` call.
+    public func nested(_ k: FieldKey) -> PayloadFields? {
+        guard let r = raw(k), r.first == UInt8(ascii: "{") else { return nil }
+        let f = child ?? PayloadFields()
+        child = f
+        return f.scan(r) ? f : nil
+    }
+
+    /// The elements of an array of strings; nil when absent or not an array of strings.
+    public func strings(_ k: FieldKey) -> [String]? {
+        guard let r = raw(k), r.count >= 2, r.first == UInt8(ascii: "[") else { return nil }
+        let p = r.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var out: [String] = []
+        var i = Self.space(p, 1, r.count)
+        if i < r.count, p[i] == UInt8(ascii: "]") { return out }
+        while i < r.count {
+            guard p[i] == UInt8(ascii: "\""), let e = Self.valueEnd(p, i, r.count) else { return nil }
+            let quoted = UnsafeRawBufferPointer(start: p + i, count: e - i)
+            let inner = UnsafeRawBufferPointer(rebasing: quoted[1..<quoted.count - 1])
+            if inner.isEmpty || memchr(inner.baseAddress!, Int32(UInt8(ascii: "\\")), inner.count) == nil {
+                out.append(String(decoding: inner, as: UTF8.self))
+            } else {
+                guard let s = JSONScanner.unescape(ArraySlice(quoted)) else { return nil }
+                out.append(s)
+            }
+            i = Self.space(p, e, r.count)
+            guard i < r.count else { return nil }
+            if p[i] == UInt8(ascii: "]") { return out }
+            guard p[i] == UInt8(ascii: ",") else { return nil }
+            i = Self.space(p, i + 1, r.count)
+        }
+        return nil
+    }
+
+    /// The number of elements of an array member (0 when absent).
+    public func arrayCount(_ k: FieldKey) -> Int {
+        guard let r = raw(k), r.count >= 2, r.first == UInt8(ascii: "[") else { return 0 }
+        let p = r.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var i = Self.space(p, 1, r.count)
+        if i < r.count, p[i] == UInt8(ascii: "]") { return 0 }
+        var n = 0
+        while i < r.count {
+            guard let e = Self.valueEnd(p, i, r.count) else { return n }
+            n += 1
+            i = Self.space(p, e, r.count)
+            guard i < r.count, p[i] == UInt8(ascii: ",") else { return n }
+            i = Self.space(p, i + 1, r.count)
+        }
+        return n
+    }
+
+    /// The raw value of any top-level member by name (a second walk; for names that are not a `FieldKey`).
+    public func rawMember(named name: String) -> UnsafeRawBufferPointer? {
+        guard let b = base else { return nil }
+        let p = b.assumingMemoryBound(to: UInt8.self)
+        let n = count
+        let want = Array(name.utf8)
+        var i = Self.space(p, 0, n)
+        guard i < n, p[i] == UInt8(ascii: "{") else { return nil }
+        i = Self.space(p, i + 1, n)
+        while i < n, p[i] == UInt8(ascii: "\"") {
+            guard let keyEnd = Self.stringEnd(p, i + 1, n) else { return nil }
+            let keyStart = i + 1
+            i = Self.space(p, keyEnd + 1, n)
+            guard i < n, p[i] == UInt8(ascii: ":") else { return nil }
+            i = Self.space(p, i + 1, n)
+            guard let valueEnd = Self.valueEnd(p, i, n) else { return nil }
+            if keyEnd - keyStart == want.count,
+                want.withUnsafeBytes({ memcmp($0.baseAddress!, p + keyStart, want.count) == 0 })
+            {
+                return UnsafeRawBufferPointer(start: p + i, count: valueEnd - i)
+            }
+            i = Self.space(p, valueEnd, n)
+            guard i < n, p[i] == UInt8(ascii: ",") else { return nil }
+            i = Self.space(p, i + 1, n)
+        }
+        return nil
+    }
+
+    // MARK: scanning primitives
+
+    @inline(__always)
+    static func space(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> Int {
+        var i = i
+        while i < n, p[i] == 0x20 || p[i] == 0x0A || p[i] == 0x0D || p[i] == 0x09 { i += 1 }
+        return i
+    }
+
+    /// Index of the closing quote of a string whose contents start at `i`.
+    @inline(__always)
+    static func stringEnd(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> Int? {
+        var i = i
+        while i < n {
+            guard let q = memchr(p + i, 0x22, n - i) else { return nil }
+            let at = UnsafePointer<UInt8>(q.assumingMemoryBound(to: UInt8.self)) - p
+            var bs = 0
+            var j = at - 1
+            while j >= i, p[j] == UInt8(ascii: "\\") {
+                bs += 1
+                j -= 1
+            }
+            if bs & 1 == 0 { return at }
+            i = at + 1
+        }
+        return nil
+    }
+
+    /// The index just past the value that starts at `i`.
+    static func valueEnd(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> Int? {
+        guard i < n else { return nil }
+        switch p[i] {
+        case UInt8(ascii: "\""):
+            guard let e = stringEnd(p, i + 1, n) else { return nil }
+            return e + 1
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            var depth = 0
+            var j = i
+            while j < n {
+                let c = p[j]
+                if c == UInt8(ascii: "\"") {
+                    guard let e = stringEnd(p, j + 1, n) else { return nil }
+                    j = e + 1
+                    continue
+                }
+                if c == UInt8(ascii: "{") || c == UInt8(ascii: "[") {
+                    depth += 1
+                } else if c == UInt8(ascii: "}") || c == UInt8(ascii: "]") {
+                    depth -= 1
+                    if depth == 0 { return j + 1 }
+                }
+                j += 1
+            }
+            return nil
+        default:
+            var j = i
+            while j < n {
+                let c = p[j]
+                if c == UInt8(ascii: ",") || c == UInt8(ascii: "}") || c == UInt8(ascii: "]") || c == 0x20
+                    || c == 0x0A || c == 0x0D || c == 0x09
+                {
+                    break
+                }
+                j += 1
+            }
+            return j > i ? j : nil
+        }
+    }
+
+    static func parseInt(_ r: UnsafeRawBufferPointer) -> Int64? {
+        guard !r.isEmpty else { return nil }
+        var i = 0
+        var negative = false
+        if r[0] == UInt8(ascii: "-") {
+            negative = true
+            i = 1
+        }
+        guard i < r.count, r.count - i <= 18 else { return nil }
+        var v: Int64 = 0
+        while i < r.count {
+            let d = r[i] &- 0x30
+            guard d < 10 else { return nil }
+            v = v * 10 + Int64(d)
+            i += 1
+        }
+        return negative ? -v : v
+    }
+
+    static func parseDecimal(_ raw: UnsafeRawBufferPointer, scale: Int) -> Int64? {
+        var r = raw
+        if r.count >= 2, r[0] == UInt8(ascii: "\""), r[r.count - 1] == UInt8(ascii: "\"") {
+            r = UnsafeRawBufferPointer(rebasing: r[1..<r.count - 1])
+        }
+        guard !r.isEmpty else { return nil }
+        var i = 0
+        var negative = false
+        if r[0] == UInt8(ascii: "-") {
+            negative = true
+            i = 1
+        }
+        var whole: Int64 = 0
+        var digits = 0
+        while i < r.count, r[i] &- 0x30 < 10 {
+            guard digits < 12 else { return nil }
+            whole = whole * 10 + Int64(r[i] - 0x30)
+            digits += 1
+            i += 1
+        }
+        guard digits > 0 else { return nil }
+        var frac: Int64 = 0
+        var fracDigits = 0
+        var roundUp = false
+        if i < r.count, r[i] == UInt8(ascii: ".") {
+            i += 1
+            var any = false
+            while i < r.count, r[i] &- 0x30 < 10 {
+                if fracDigits < scale {
+                    frac = frac * 10 + Int64(r[i] - 0x30)
+                    fracDigits += 1
+                } else if fracDigits == scale {
+                    roundUp = r[i] >= UInt8(ascii: "5")
+                    fracDigits += 1
+                }
+                any = true
+                i += 1
+            }
+            guard any else { return nil }
+        }
+        guard i == r.count else { return nil }  // exponents are not plain decimals
+        var f = frac
+        for _ in min(fracDigits, scale)..<scale { f *= 10 }
+        var pow: Int64 = 1
+        for _ in 0..<scale { pow *= 10 }
+        var v = whole * pow + f + (roundUp ? 1 : 0)
+        if negative { v = -v }
+        return v
+    }
+}
+
+/// Member names to `FieldKey`, by FNV-1a of the raw key bytes (keys with escapes never match).
+private struct KeyTable: Sendable {
+    static let shared = KeyTable()
+    private var slots: [(hash: UInt64, key: FieldKey, name: [UInt8])?]
+    private let mask: Int
+
+    init() {
+        let size = 256
+        mask = size - 1
+        slots = Array(repeating: nil, count: size)
+        for k in FieldKey.allCases {
+            let name = Array(k.name.utf8)
+            let h = name.withUnsafeBytes { FNV.hash($0) }
+            var i = Int(truncatingIfNeeded: h) & mask
+            while slots[i] != nil { i = (i + 1) & mask }
+            slots[i] = (h, k, name)
+        }
+    }
+
+    @inline(__always)
+    func lookup(_ key: UnsafeRawBufferPointer) -> FieldKey? {
+        guard key.count <= 24 else { return nil }
+        let h = FNV.hash(key)
+        var i = Int(truncatingIfNeeded: h) & mask
+        while let s = slots[i] {
+            if s.hash == h, s.name.count == key.count,
+                s.name.withUnsafeBytes({ memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 })
+            {
+                return s.key
+            }
+            i = (i + 1) & mask
+        }
+        return nil
+    }
+}

@@ -1,0 +1,118 @@
+import BrainEvents
+import EventLog
+
+/// One recorded decision; its rationale and alternatives stay in the log (read back through `ref`).
+public struct Decision: Sendable, Equatable, SnapshotCodable {
+    public var eventID: String
+    public var task: String
+    public var kind: String
+    public var value: String
+    public var severity: String
+    public var approver: String
+    /// As written (decimal text), "" when absent.
+    public var confidence: String
+    public var actor: String
+    public var team: String
+    public var ref: EventRef
+    public var hlc: UInt64
+    /// Event id of the decision that superseded this one ("" while current).
+    public var supersededBy: String
+
+    public func encode(_ w: inout SnapshotWriter) {
+        w.string(eventID)
+        w.string(task)
+        w.string(kind)
+        w.string(value)
+        w.string(severity)
+        w.string(approver)
+        w.string(confidence)
+        w.string(actor)
+        w.string(team)
+        ref.encode(&w)
+        w.varint(hlc)
+        w.string(supersededBy)
+    }
+
+    public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
+        eventID = try r.string()
+        task = try r.string()
+        kind = try r.string()
+        value = try r.string()
+        severity = try r.string()
+        approver = try r.string()
+        confidence = try r.string()
+        actor = try r.string()
+        team = try r.string()
+        ref = try EventRef(decoding: &r)
+        hlc = try r.varint()
+        supersededBy = try r.string()
+    }
+
+    init(_ e: FoldEvent) {
+        let f = e.fields
+        eventID = e.eventID
+        task = e.task
+        kind = f.string(.kind) ?? ""
+        value = f.string(.value) ?? ""
+        severity = f.string(.severity) ?? ""
+        approver = f.string(.approver) ?? ""
+        confidence = f.raw(.confidence).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        actor = e.actor
+        team = e.team
+        ref = e.ref
+        hlc = e.hlc
+        supersededBy = ""
+    }
+}
+
+/// The decision log: every decision in merged order, by task and kind, with supersessions.
+public final class DecisionProjection: Projection {
+    public static let name = "decisions"
+    public static let version: UInt16 = 1
+
+    public private(set) var decisions: [Decision] = []
+    /// Event id → index (projections keep the first occurrence of an id across origins: contract 9).
+    public private(set) var byID: [String: Int] = [:]
+    /// Supersessions that named an unknown decision, listed for audit.
+    public private(set) var unresolved: [String] = []
+
+    public init() {}
+
+    public func apply(_ e: FoldEvent) -> Bool {
+        switch e.kind {
+        case .decisionRecorded:
+            let d = Decision(e)
+            guard byID[d.eventID] == nil else { return false }
+            byID[d.eventID] = decisions.count
+            decisions.append(d)
+            return true
+        case .decisionSuperseded:
+            let target = e.fields.string(.decisionID) ?? ""
+            guard let i = byID[target] else {
+                unresolved.append("supersession at \(e.ref.lsn) names unknown decision \(target)")
+                return true
+            }
+            if decisions[i].supersededBy.isEmpty { decisions[i].supersededBy = e.fields.string(.by) ?? e.eventID }
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Decisions filtered by task and kind, oldest first.
+    public func select(task: String?, kind: String?) -> [Decision] {
+        decisions.filter { (task == nil || $0.task == task) && (kind == nil || $0.kind == kind) }
+    }
+
+    public func encode(_ w: inout SnapshotWriter) {
+        w.list(decisions)
+        w.strings(unresolved)
+    }
+
+    public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
+        decisions = try r.list(Decision.self)
+        byID.reserveCapacity(decisions.count)
+        for (i, d) in decisions.enumerated() { byID[d.eventID] = i }
+        unresolved = try r.strings()
+    }
+}

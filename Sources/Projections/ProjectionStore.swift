@@ -1,0 +1,268 @@
+import BrainEvents
+import EventLog
+
+/// Snapshots of the projections in `.aibrain/projections/` (layout: schemas/FORMAT.md, "Projection
+/// snapshots"). Disposable: any doubt — a missing or damaged file, files from different points of the log,
+/// a last event the log no longer holds, a late event that sorts earlier — means a rebuild from the log.
+public struct ProjectionStore {
+    public static let magic: [UInt8] = Array("AIBPROJ1".utf8)
+    public static let formatVersion: UInt16 = 1
+    static let eventIDsName = "eventids"
+
+    public let directory: String
+    public let fs: any FileSystem
+
+    public init(paths: StorePaths, fs: any FileSystem) {
+        directory = paths.projections
+        self.fs = fs
+    }
+
+    public func path(_ name: String) -> String { directory + "/" + name + ".snap" }
+
+    /// How `open` got its state.
+    public struct Outcome: Sendable, Equatable {
+        /// Nil when the snapshots were used; otherwise why the projections were rebuilt from the log.
+        public var rebuiltBecause: String?
+        /// Events folded by this call (after the snapshot, or all of them on a rebuild).
+        public var folded: Int
+    }
+
+    /// The projections up to the log's current heads: from the snapshots plus the events after them, or
+    /// rebuilt from scratch when the snapshots cannot be trusted. Saves new snapshots when anything changed.
+    public func open(_ reader: StoreReader, save: Bool = true) throws -> (ReplayEngine, Outcome) {
+        var outcome = Outcome(rebuiltBecause: nil, folded: 0)
+        var engine: ReplayEngine
+        switch load(reader) {
+        case .success(let loaded):
+            engine = loaded
+            let before = engine.total + engine.duplicates
+            do {
+                try engine.catchUp(reader)
+                outcome.folded = engine.total + engine.duplicates - before
+            } catch let late as LateEvent {
+                outcome.rebuiltBecause = "\(late)"
+                engine = try Self.rebuild(reader)
+                outcome.folded = engine.total + engine.duplicates
+            }
+        case .failure(let why):
+            outcome.rebuiltBecause = why.reason
+            engine = try Self.rebuild(reader)
+            outcome.folded = engine.total + engine.duplicates
+        }
+        if save && (outcome.folded > 0 || outcome.rebuiltBecause != nil) { try self.save(engine) }
+        return (engine, outcome)
+    }
+
+    /// A fresh fold of the whole log.
+    public static func rebuild(_ reader: StoreReader) throws -> ReplayEngine {
+        let engine = ReplayEngine()
+        try engine.catchUp(reader)
+        return engine
+    }
+
+    // MARK: encoding
+
+    /// Every snapshot file of an engine, by name, as bytes (what `save` writes and `rebuild --check` compares).
+    public static func encode(_ engine: ReplayEngine) -> [(name: String, bytes: [UInt8])] {
+        var header = SnapshotWriter(capacity: 4096)
+        encodeHeader(engine, &header)
+        var files: [(String, [UInt8])] = []
+        for p in engine.projections {
+            var body = SnapshotWriter(capacity: 1 << 20)
+            p.encode(&body)
+            files.append(
+                (type(of: p).name, frame(name: type(of: p).name, version: type(of: p).version, header, body)))
+        }
+        if engine.dedupe {
+            var body = SnapshotWriter(capacity: engine.seen.count * 16 + 16)
+            let ids = engine.seen.sorted { $0.high != $1.high ? $0.high < $1.high : $0.low < $1.low }
+            body.varint(UInt64(ids.count))
+            for id in ids {
+                body.u64(id.high)
+                body.u64(id.low)
+            }
+            files.append((eventIDsName, frame(name: eventIDsName, version: 1, header, body)))
+        }
+        return files
+    }
+
+    static func frame(name: String, version: UInt16, _ header: SnapshotWriter, _ body: SnapshotWriter) -> [UInt8] {
+        var w = SnapshotWriter(capacity: header.bytes.count + body.bytes.count + 64)
+        w.raw(magic)
+        w.varint(UInt64(formatVersion))
+        w.string(name)
+        w.varint(UInt64(version))
+        w.varint(UInt64(header.bytes.count))
+        w.raw(header.bytes)
+        w.varint(UInt64(body.bytes.count))
+        w.raw(body.bytes)
+        w.u64(XXH3.hash(w.bytes))
+        return w.bytes
+    }
+
+    static func encodeHeader(_ e: ReplayEngine, _ w: inout SnapshotWriter) {
+        e.origins.encode(&w)
+        w.bool(e.dedupe)
+        w.varint(UInt64(e.positions.count))
+        for o in e.positions.keys.sorted() {
+            w.raw(o.bytes)
+            w.varint(UInt64(e.positions[o]!.epoch))
+            w.varint(e.positions[o]!.lsn)
+        }
+        if let l = e.last {
+            w.u8(1)
+            w.u64(l.hlc)
+            w.raw(l.origin.bytes)
+            w.varint(l.lsn)
+            w.u64(l.recordHash)
+        } else {
+            w.u8(0)
+        }
+        w.int(e.total)
+        w.int(e.unused)
+        w.int(e.unparsable)
+        w.int(e.duplicates)
+        w.varint(UInt64(e.counts.count))
+        for k in e.counts.keys.sorted() {
+            w.string(k.typeName)
+            w.int(e.counts[k]!)
+        }
+        w.varint(UInt64(e.unknownTypes.count))
+        for t in e.unknownTypes.keys.sorted() {
+            w.string(t)
+            w.int(e.unknownTypes[t]!)
+        }
+    }
+
+    static func decodeHeader(_ e: ReplayEngine, _ r: inout SnapshotReader) throws(SnapshotReader.Failure) {
+        try e.origins.decode(&r)
+        e.dedupe = try r.bool()
+        var n = try r.count()
+        for _ in 0..<n {
+            let o = OriginID(bytes: try r.raw(16))
+            let epoch = UInt32(truncatingIfNeeded: try r.varint())
+            e.positions[o] = FoldPosition(epoch: epoch, lsn: try r.varint())
+        }
+        if try r.bool() {
+            let hlc = try r.u64()
+            let origin = OriginID(bytes: try r.raw(16))
+            let lsn = try r.varint()
+            e.last = LastApplied(hlc: hlc, origin: origin, lsn: lsn, recordHash: try r.u64())
+        }
+        e.total = try r.int()
+        e.unused = try r.int()
+        e.unparsable = try r.int()
+        e.duplicates = try r.int()
+        n = try r.count()
+        for _ in 0..<n {
+            let name = try r.string()
+            guard let k = EventKind(typeName: name) else { throw r.failure("unknown event kind \(name)") }
+            e.counts[k] = try r.int()
+        }
+        n = try r.count()
+        for _ in 0..<n {
+            let t = try r.string()
+            e.unknownTypes[t] = try r.int()
+        }
+    }
+
+    // MARK: files
+
+    public func save(_ engine: ReplayEngine) throws(EventLogError) {
+        try fs.attempt("creating the projections folder", path: directory) { () throws(SystemError) in
+            try fs.makeDirectories(directory)
+        }
+        for (name, bytes) in Self.encode(engine) {
+            let p = path(name)
+            try fs.attempt("writing a projection snapshot", path: p) { () throws(SystemError) in
+                try fs.writeFileAtomically(p, bytes)
+            }
+        }
+        if !engine.dedupe {
+            // A stale id file from a multi-origin past would otherwise sit beside a one-origin snapshot.
+            let p = path(Self.eventIDsName)
+            if (try? fs.stat(p)) != nil { try? fs.unlink(p) }
+        }
+    }
+
+    struct Untrusted: Error {
+        var reason: String
+    }
+
+    /// Decoded snapshots, or why they cannot be used.
+    func load(_ reader: StoreReader) -> Result<ReplayEngine, Untrusted> {
+        let engine = ReplayEngine()
+        var header: [UInt8]?
+        var names = engine.projections.map { (type(of: $0).name, type(of: $0).version) }
+        names.append((Self.eventIDsName, 1))
+        for (name, version) in names {
+            let p = path(name)
+            guard let bytes = try? fs.readFile(p) else {
+                // The id file exists only for multi-origin folds (it comes last: the header is known by then).
+                if name == Self.eventIDsName && !engine.dedupe { continue }
+                return .failure(Untrusted(reason: "no snapshot \(p)"))
+            }
+            do throws(SnapshotReader.Failure) {
+                var r = SnapshotReader(bytes)
+                guard bytes.count > Self.magic.count + 8, Array(bytes[0..<Self.magic.count]) == Self.magic else {
+                    throw r.failure("not a projection snapshot (bad magic)")
+                }
+                let sum = bytes.withUnsafeBytes { XXH3.hash(UnsafeRawBufferPointer(rebasing: $0[..<(bytes.count - 8)])) }
+                var tail = SnapshotReader(bytes, from: bytes.count - 8)
+                guard try tail.u64() == sum else { throw r.failure("checksum mismatch") }
+                r = SnapshotReader(bytes, from: Self.magic.count, to: bytes.count - 8)
+                guard try r.varint() == UInt64(Self.formatVersion) else { throw r.failure("snapshot format version") }
+                guard try r.string() == name else { throw r.failure("names another projection") }
+                guard try r.varint() == UInt64(version) else {
+                    throw r.failure("written by another version of the \(name) projection")
+                }
+                let hn = try r.count()
+                let h = try r.raw(hn)
+                if let first = header {
+                    guard first == h else { throw r.failure("taken at another point of the log than the others") }
+                } else {
+                    header = h
+                    var hr = SnapshotReader(h)
+                    try Self.decodeHeader(engine, &hr)
+                    guard hr.atEnd else { throw hr.failure("trailing bytes in the header") }
+                }
+                let bn = try r.count()
+                let bodyStart = r.offset
+                var br = SnapshotReader(bytes, from: bodyStart, to: bodyStart + bn)
+                switch name {
+                case QueueProjection.name: engine.queue = try QueueProjection(decoding: &br)
+                case SessionProjection.name: engine.sessions = try SessionProjection(decoding: &br)
+                case DecisionProjection.name: engine.decisions = try DecisionProjection(decoding: &br)
+                case KnowledgeProjection.name: engine.knowledge = try KnowledgeProjection(decoding: &br)
+                case CostProjection.name: engine.cost = try CostProjection(decoding: &br)
+                default:
+                    guard engine.dedupe else { break }
+                    let n = try br.count()
+                    engine.seen.reserveCapacity(n)
+                    for _ in 0..<n {
+                        let high = try br.u64()
+                        engine.seen.insert(ID128(low: try br.u64(), high: high))
+                    }
+                }
+                guard br.atEnd else { throw br.failure("trailing bytes in the body") }
+            } catch {
+                return .failure(Untrusted(reason: "snapshot \(p) \(error)"))
+            }
+        }
+        // Contract 7: trusted only while the log still holds the last applied record, unchanged.
+        if let l = engine.last {
+            guard let log = reader.log(l.origin) else {
+                return .failure(Untrusted(reason: "the snapshot's last event is on origin \(l.origin.hex), gone"))
+            }
+            guard let e = try? log.event(lsn: l.lsn), e.recordHash == l.recordHash else {
+                return .failure(Untrusted(reason: "the log no longer holds the snapshot's last event \(l.lsn)"))
+            }
+        }
+        for (o, p) in engine.positions {
+            guard let log = reader.log(o), log.headLSN >= p.lsn else {
+                return .failure(Untrusted(reason: "origin \(o.hex) is behind the snapshot"))
+            }
+        }
+        return .success(engine)
+    }
+}

@@ -1,0 +1,213 @@
+import BrainEvents
+import EventLog
+
+/// Where a fold stands on one origin.
+public struct FoldPosition: Sendable, Equatable {
+    public var epoch: UInt32
+    public var lsn: UInt64
+}
+
+/// The last event a fold applied: its place in the merged order and its record hash (contract 7: a
+/// snapshot is trusted only while the log still holds exactly this record there).
+public struct LastApplied: Sendable, Equatable {
+    public var hlc: UInt64
+    public var origin: OriginID
+    public var lsn: UInt64
+    public var recordHash: UInt64
+
+    func precedes(hlc h: UInt64, origin o: OriginID, lsn l: UInt64) -> Bool {
+        if hlc != h { return hlc < h }
+        if origin != o { return origin < o }
+        return lsn < l
+    }
+}
+
+/// Thrown when an event arrives that sorts before what a fold already applied (a late adoption): the
+/// caller rebuilds from scratch, the earliest point that is always right.
+public struct LateEvent: Error, CustomStringConvertible {
+    public var origin: OriginID
+    public var lsn: UInt64
+    public var description: String { "event \(origin.hex):\(lsn) sorts before the snapshot's last event" }
+}
+
+/// The replay engine: folds the merged order of every origin into all projections at once.
+///
+/// Pure: it reads the log and nothing else — no clock, no environment — so the same segments give the
+/// same state and the same snapshot bytes in every store, whatever order they arrived in.
+///
+/// Concurrency rule: one engine per thread (it owns a reused payload scanner and mutable state).
+public final class ReplayEngine {
+    public let origins = OriginTable()
+    public var queue = QueueProjection()
+    public var sessions = SessionProjection()
+    public var decisions = DecisionProjection()
+    public var knowledge = KnowledgeProjection()
+    public var cost = CostProjection()
+
+    public internal(set) var positions: [OriginID: FoldPosition] = [:]
+    public internal(set) var last: LastApplied?
+    /// Events folded, per catalogue kind; events of types the catalogue does not know, per type.
+    public internal(set) var counts: [EventKind: Int] = [:]
+    public internal(set) var unknownTypes: [String: Int] = [:]
+    public internal(set) var total = 0
+    /// Known-type events no projection used (e.g. a checkpoint without a task), and payloads that were not
+    /// a JSON object.
+    public internal(set) var unused = 0
+    public internal(set) var unparsable = 0
+    /// Cross-origin duplicates skipped (contract 9: the first occurrence wins).
+    public internal(set) var duplicates = 0
+    /// Whether event ids are tracked across origins (only needed, and only kept, with more than one origin).
+    public internal(set) var dedupe = false
+    var seen = Set<ID128>()
+
+    private let fields = PayloadFields()
+    private let kinds = EventKindTable()
+    private var kindCounts = [Int](repeating: 0, count: EventKind.allCases.count)
+
+    public init() {}
+
+    /// All projections, in snapshot order.
+    public var projections: [any Projection] { [queue, sessions, decisions, knowledge, cost] }
+
+    // MARK: folding
+
+    /// Folds everything after `positions`, in merged order. Throws `LateEvent` if an origin holds an event
+    /// that sorts before `last` (then rebuild from scratch).
+    public func catchUp(_ reader: StoreReader) throws {
+        if reader.logs.count > 1 && !dedupe {
+            guard total == 0 else { throw LateEvent(origin: reader.logs[1].origin, lsn: 0) }
+            dedupe = true
+        }
+        defer { flushCounts() }
+        if reader.logs.count == 1 {
+            let log = reader.logs[0]
+            let origin = log.origin
+            let index = origins.index(of: origin)
+            let from = (positions[origin]?.lsn ?? 0) + 1
+            guard from <= log.headLSN else { return }
+            var lastRef: (UInt64, UInt64, UInt32)?
+            try log.scan(from: from) { r in
+                if let l = last, !l.precedes(hlc: r.hlc, origin: origin, lsn: r.lsn) {
+                    throw LateEvent(origin: origin, lsn: r.lsn)
+                }
+                apply(record: r, originIndex: index)
+                lastRef = (r.lsn, r.hlc, r.epoch)
+            }
+            if let (lsn, hlc, epoch) = lastRef {
+                positions[origin] = FoldPosition(epoch: epoch, lsn: lsn)
+                let e = try log.event(lsn: lsn)
+                last = LastApplied(hlc: hlc, origin: origin, lsn: lsn, recordHash: e?.recordHash ?? 0)
+            }
+            return
+        }
+        var start: [OriginID: UInt64] = [:]
+        for (o, p) in positions { start[o] = p.lsn + 1 }
+        try reader.forEachMerged(from: start) { e in
+            if let l = last, !l.precedes(hlc: e.hlc, origin: e.origin, lsn: e.lsn) {
+                throw LateEvent(origin: e.origin, lsn: e.lsn)
+            }
+            apply(event: e)
+            positions[e.origin] = FoldPosition(epoch: e.epoch, lsn: e.lsn)
+            last = LastApplied(hlc: e.hlc, origin: e.origin, lsn: e.lsn, recordHash: e.recordHash)
+            return true
+        }
+    }
+
+    /// Folds one stored record (the single-origin fast path: nothing is copied out of the block).
+    @inline(__always)
+    func apply(record r: RecordRef, originIndex: UInt16) {
+        let env = r.envelopes
+        let view = r.envelope
+        if dedupe {
+            guard seen.insert(ID128(eventIDBytes: view, env)).inserted else {
+                duplicates += 1
+                return
+            }
+        }
+        let type = UnsafeRawBufferPointer(rebasing: env[view.ranges.1])
+        let stream = UnsafeRawBufferPointer(rebasing: env[view.ranges.2])
+        var task = ""
+        if stream.count > 5, stream[0] == UInt8(ascii: "t"), stream[4] == UInt8(ascii: "/") {
+            task = String(decoding: UnsafeRawBufferPointer(rebasing: stream[5...]), as: UTF8.self)
+        }
+        let kind = kinds.kind(type)
+        let e = FoldEvent(
+            ref: EventRef(origin: originIndex, lsn: r.lsn), hlc: view.hlc, kind: kind,
+            typeVersion: view.typeVersion, flags: view.flags, task: task,
+            actor: EnvelopeView.text(env, view.ranges.7), team: r.team, payloadOK: true, fields: fields,
+            origins: origins, idSource: .record(view, env))
+        foldScanned(e, payload: r.payload, type: type)
+    }
+
+    /// Folds one event outside a catch-up (e.g. one item's history); positions are not moved.
+    public func fold(_ e: Event) { apply(event: e) }
+
+    /// Folds one materialized event (the merged multi-origin path).
+    func apply(event: Event) {
+        if dedupe {
+            guard seen.insert(ID128(eventID: event.eventID)).inserted else {
+                duplicates += 1
+                return
+            }
+        }
+        var type = event.type
+        let kind = type.withUTF8 { kinds.kind(UnsafeRawBufferPointer($0)) }
+        let d = event.draft
+        d.payload.withUnsafeBytes { payload in
+            let e = FoldEvent(
+                ref: EventRef(origin: origins.index(of: event.origin), lsn: event.lsn), hlc: event.hlc,
+                kind: kind, typeVersion: d.typeVersion, flags: d.flags, task: .task(ofStream: d.stream),
+                actor: d.actor, team: d.team, payloadOK: true, fields: fields, origins: origins,
+                idSource: .text(d.eventID))
+            type.withUTF8 { t in foldScanned(e, payload: payload, type: UnsafeRawBufferPointer(t)) }
+        }
+    }
+
+    private func foldScanned(_ e: FoldEvent, payload: UnsafeRawBufferPointer, type: UnsafeRawBufferPointer) {
+        var e = e
+        total += 1
+        guard let kind = e.kind else {
+            unknownTypes[String(decoding: type, as: UTF8.self), default: 0] += 1
+            return
+        }
+        kindCounts[Int(kind.rawValue)] += 1
+        e.payloadOK = fields.scan(payload)
+        if !e.payloadOK { unparsable += 1 }
+        var used = false
+        switch kind {
+        case .sessionStarted, .sessionCheckpointed, .sessionForked, .sessionEnded:
+            used = sessions.apply(e)
+        case .workItemEnqueued, .workItemLeased, .workItemHeartbeat, .workItemCompleted, .workItemFailed,
+            .workItemRetryScheduled, .workItemRescued, .workItemDiscarded, .workItemCancelled,
+            .workItemTransitionedV1:
+            used = queue.apply(e)
+        case .decisionRecorded, .decisionSuperseded:
+            used = decisions.apply(e)
+        case .koProposed, .koApproved, .koSuperseded, .koRetired, .koConsulted, .taskOutcome, .koOutcomeV1:
+            used = knowledge.apply(e)
+        case .usageRecorded:
+            break
+        }
+        if cost.apply(e) { used = true }
+        if !used { unused += 1 }
+    }
+
+    private func flushCounts() {
+        for k in EventKind.allCases where kindCounts[Int(k.rawValue)] > 0 {
+            counts[k, default: 0] += kindCounts[Int(k.rawValue)]
+            kindCounts[Int(k.rawValue)] = 0
+        }
+    }
+}
+
+extension ID128 {
+    /// The key the cross-origin duplicate check uses: XXH3-128 of the id's text form.
+    init(eventID: String) {
+        var s = eventID
+        self = s.withUTF8 { ID128(UnsafeRawBufferPointer($0)) }
+    }
+
+    init(eventIDBytes view: EnvelopeView, _ env: UnsafeRawBufferPointer) {
+        self.init(eventID: view.eventID(in: env))
+    }
+}

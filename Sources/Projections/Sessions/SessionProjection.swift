@@ -1,0 +1,240 @@
+import BrainEvents
+import CXXHash
+import EventLog
+
+/// One checkpoint of a task's tree.
+public struct Checkpoint: Sendable, Equatable, SnapshotCodable {
+    public var id: String
+    public var iteration: Int
+    public var verdict: String
+    /// "" for a root.
+    public var parent: String
+    public var branch: String
+    public var session: String
+    public var ref: EventRef
+    public var hlc: UInt64
+    /// XXH3-64 of the `state` member's JSON text as stored (0: no state).
+    public var stateHash: UInt64
+    public var filesTouched: Int
+
+    public func encode(_ w: inout SnapshotWriter) {
+        w.string(id)
+        w.int(iteration)
+        w.string(verdict)
+        w.string(parent)
+        w.string(branch)
+        w.string(session)
+        ref.encode(&w)
+        w.varint(hlc)
+        w.u64(stateHash)
+        w.int(filesTouched)
+    }
+
+    public init(
+        id: String, iteration: Int, verdict: String, parent: String, branch: String, session: String,
+        ref: EventRef, hlc: UInt64, stateHash: UInt64, filesTouched: Int
+    ) {
+        self.id = id
+        self.iteration = iteration
+        self.verdict = verdict
+        self.parent = parent
+        self.branch = branch
+        self.session = session
+        self.ref = ref
+        self.hlc = hlc
+        self.stateHash = stateHash
+        self.filesTouched = filesTouched
+    }
+
+    public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
+        id = try r.string()
+        iteration = try r.int()
+        verdict = try r.string()
+        parent = try r.string()
+        branch = try r.string()
+        session = try r.string()
+        ref = try EventRef(decoding: &r)
+        hlc = try r.varint()
+        stateHash = try r.u64()
+        filesTouched = try r.int()
+    }
+}
+
+public struct Fork: Sendable, Equatable, SnapshotCodable {
+    public var from: String
+    public var branch: String
+    public var reason: String
+    public var ref: EventRef
+
+    public func encode(_ w: inout SnapshotWriter) {
+        w.string(from)
+        w.string(branch)
+        w.string(reason)
+        ref.encode(&w)
+    }
+
+    public init(from: String, branch: String, reason: String, ref: EventRef) {
+        self.from = from
+        self.branch = branch
+        self.reason = reason
+        self.ref = ref
+    }
+
+    public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
+        from = try r.string()
+        branch = try r.string()
+        reason = try r.string()
+        ref = try EventRef(decoding: &r)
+    }
+}
+
+/// A task's sessions and checkpoint tree (LangGraph's tree, not a list: forks never rewrite history).
+public struct TaskSessions: Sendable, Equatable, SnapshotCodable {
+    /// Every checkpoint in merged order.
+    public var checkpoints: [Checkpoint] = []
+    /// Checkpoint id → index in `checkpoints`.
+    public var byID: [String: Int] = [:]
+    /// Branch → index of its newest checkpoint.
+    public var heads: [String: Int] = [:]
+    public var activeBranch = "main"
+    public var forks: [Fork] = []
+    /// Session ids in the order they started; `ended` those that ended.
+    public var sessions: [String] = []
+    public var ended: [String] = []
+    /// Checkpoint events refused (duplicate id, unknown parent), listed for audit.
+    public var conflicts: [String] = []
+    public var events = 0
+
+    public init() {}
+
+    /// The resume point: the newest checkpoint of the active branch.
+    public var latest: Checkpoint? { heads[activeBranch].map { checkpoints[$0] } }
+
+    public func encode(_ w: inout SnapshotWriter) {
+        w.list(checkpoints)
+        // byID and heads are derived from the list; heads needs branch order to be stable.
+        w.varint(UInt64(heads.count))
+        for b in heads.keys.sorted() {
+            w.string(b)
+            w.int(heads[b]!)
+        }
+        w.string(activeBranch)
+        w.list(forks)
+        w.strings(sessions)
+        w.strings(ended)
+        w.strings(conflicts)
+        w.int(events)
+    }
+
+    public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
+        checkpoints = try r.list(Checkpoint.self)
+        for (i, c) in checkpoints.enumerated() { byID[c.id] = i }
+        let n = try r.count()
+        for _ in 0..<n {
+            let b = try r.string()
+            let i = try r.int()
+            guard i >= 0, i < checkpoints.count else { throw r.failure("branch head out of range") }
+            heads[b] = i
+        }
+        activeBranch = try r.string()
+        forks = try r.list(Fork.self)
+        sessions = try r.strings()
+        ended = try r.strings()
+        conflicts = try r.strings()
+        events = try r.int()
+    }
+}
+
+extension SnapshotReader {
+    func failure(_ reason: String) -> Failure { Failure(offset: offset, reason: reason) }
+}
+
+/// Per task: the active branch's latest checkpoint, the iteration count, verdict history and the tree.
+public final class SessionProjection: Projection {
+    public static let name = "sessions"
+    public static let version: UInt16 = 1
+
+    public private(set) var tasks: [String: TaskSessions] = [:]
+
+    public init() {}
+
+    public func apply(_ e: FoldEvent) -> Bool {
+        guard let kind = e.kind else { return false }
+        switch kind {
+        case .sessionStarted, .sessionCheckpointed, .sessionForked, .sessionEnded: break
+        default: return false
+        }
+        guard !e.task.isEmpty else { return false }
+        // In place: copying a task out of the map and back would copy its checkpoint list every event.
+        Self.fold(&tasks[e.task, default: TaskSessions()], kind, e)
+        return true
+    }
+
+    static func fold(_ t: inout TaskSessions, _ kind: EventKind, _ e: FoldEvent) {
+        let f = e.fields
+        t.events += 1
+        switch kind {
+        case .sessionStarted:
+            if let s = f.string(.sessionID), !t.sessions.contains(s) { t.sessions.append(s) }
+        case .sessionEnded:
+            if let s = f.string(.sessionID), !t.ended.contains(s) { t.ended.append(s) }
+        case .sessionForked:
+            let from = f.string(.fromCheckpoint) ?? ""
+            guard t.byID[from] != nil else {
+                t.conflicts.append("fork at \(e.ref.lsn): checkpoint \(from) is unknown")
+                break
+            }
+            var branch = f.string(.branch) ?? "fork-\(t.forks.count + 1)"
+            if t.heads[branch] != nil || branch == "main" && !t.checkpoints.isEmpty {
+                branch = "\(branch)-\(t.forks.count + 1)"
+            }
+            t.forks.append(Fork(from: from, branch: branch, reason: f.string(.reason) ?? "", ref: e.ref))
+            // The new branch starts at the fork point; its first checkpoint's parent is `from`.
+            t.heads[branch] = t.byID[from]!
+            t.activeBranch = branch
+        case .sessionCheckpointed:
+            let iteration = Int(f.int(.iteration) ?? Int64((t.latest?.iteration ?? 0) + 1))
+            let branch = f.string(.branch) ?? t.activeBranch
+            if t.heads[branch] == nil && !t.checkpoints.isEmpty && f.string(.branch) != nil && branch != "main" {
+                // A checkpoint naming a new branch starts it from the active head.
+                t.heads[branch] = t.heads[t.activeBranch]
+            }
+            let parent: String
+            if let p = f.string(.parentCheckpoint) {
+                guard t.byID[p] != nil else {
+                    t.conflicts.append("checkpoint at \(e.ref.lsn): parent \(p) is unknown")
+                    break
+                }
+                parent = p
+            } else {
+                parent = t.heads[branch].map { t.checkpoints[$0].id } ?? ""
+            }
+            let id = f.string(.checkpointID) ?? (branch == "main" ? "i\(iteration)" : "\(branch).i\(iteration)")
+            guard t.byID[id] == nil else {
+                t.conflicts.append("checkpoint at \(e.ref.lsn): id \(id) already used in this task")
+                break
+            }
+            var stateHash: UInt64 = 0
+            if let s = f.raw(.state), let base = s.baseAddress { stateHash = XXH3_64bits(base, s.count) }
+            let c = Checkpoint(
+                id: id, iteration: iteration, verdict: f.string(.verdict) ?? "", parent: parent, branch: branch,
+                session: f.string(.sessionID) ?? "", ref: e.ref, hlc: e.hlc, stateHash: stateHash,
+                filesTouched: f.arrayCount(.filesTouched))
+            t.byID[id] = t.checkpoints.count
+            t.heads[branch] = t.checkpoints.count
+            t.checkpoints.append(c)
+            if let s = f.string(.sessionID), !s.isEmpty, t.sessions.last != s, !t.sessions.contains(s) {
+                t.sessions.append(s)
+            }
+            if f.string(.branch) != nil { t.activeBranch = branch }
+        default:
+            break
+        }
+    }
+
+    public func encode(_ w: inout SnapshotWriter) { w.map(tasks) }
+
+    public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
+        tasks = try r.map(TaskSessions.self)
+    }
+}
