@@ -1,7 +1,7 @@
 # aibrain — `make demo` runs the main job, `make test` runs every test. Both install what they need first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-APT_PACKAGES := liblz4-dev libxxhash-dev xxhash lz4 rsync libsqlite3-dev python3 python3-jsonschema
+APT_PACKAGES := liblz4-dev libxxhash-dev xxhash lz4 rsync libsqlite3-dev sqlite3 python3 python3-jsonschema
 DEMO_EVENTS ?= 20000
 DEMO_DIR ?= demo-store
 AIBRAIN := $(CURDIR)/.build/debug/aibrain
