@@ -1,5 +1,6 @@
 import BrainEvents
 import EventLog
+import Foundation
 
 /// One event as the projections see it during a fold: the envelope fields they use and the payload already
 /// scanned. Valid only inside the fold callback (the payload bytes belong to the reader).
@@ -9,10 +10,11 @@ public struct FoldEvent {
     public var kind: EventKind?
     public var typeVersion: UInt16
     public var flags: UInt8
-    /// The task of a `task/<id>` stream; empty otherwise.
-    public var task: String
-    public var actor: String
-    public var team: String
+    /// The task of a `task/<id>` stream (-1: none), the actor and the team, as symbols.
+    public var taskID: Int32
+    public var actorID: Int32
+    public var teamID: Int32
+    public let symbols: SymbolTables
     /// False when the payload is not a JSON object the scanner could walk.
     public var payloadOK: Bool
     public let fields: PayloadFields
@@ -34,6 +36,11 @@ public struct FoldEvent {
         }
     }
 
+    /// The task id text ("" for none).
+    public var task: String { taskID < 0 ? "" : symbols.tasks[taskID] }
+    public var actor: String { symbols.labels[actorID] }
+    public var team: String { symbols.labels[teamID] }
+
     /// The writer clock in Unix milliseconds: leases and backoffs are measured on it, never on a clock read.
     public var millis: Int64 { HLC.milliseconds(hlc) }
 }
@@ -44,21 +51,26 @@ public protocol Projection: AnyObject {
     static var name: String { get }
     /// Bumped whenever the fold or the encoding changes: older snapshots are rebuilt, never upcast.
     static var version: UInt16 { get }
-    init()
+    init(symbols: SymbolTables)
     /// Folds one event. Returns true if the event changed (or was recorded by) this projection.
     func apply(_ e: FoldEvent) -> Bool
     func encode(_ w: inout SnapshotWriter)
-    init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure)
-}
-
-extension String {
-    /// The id of a `task/<id>` stream, or "".
-    static func task(ofStream s: String) -> String {
-        s.hasPrefix("task/") ? String(s.dropFirst(5)) : ""
-    }
+    init(decoding r: inout SnapshotReader, symbols: SymbolTables) throws(SnapshotReader.Failure)
 }
 
 extension FoldEvent {
     /// An id-like payload member, or "" (ids are short: Swift keeps them inline, without allocating).
     func id(_ k: FieldKey) -> String { fields.string(k) ?? "" }
+
+    /// A string member interned in `table` (nil when absent or not a string).
+    @inline(__always)
+    func symbol(_ k: FieldKey, _ table: Symbols) -> Int32? {
+        guard let r = fields.raw(k), r.count >= 2, r[0] == UInt8(ascii: "\""), r[r.count - 1] == UInt8(ascii: "\"")
+        else { return nil }
+        let inner = UnsafeRawBufferPointer(rebasing: r[1..<r.count - 1])
+        if inner.isEmpty || memchr(inner.baseAddress!, Int32(UInt8(ascii: "\\")), inner.count) == nil {
+            return table.id(inner)
+        }
+        return fields.string(k).map { table.id($0) }
+    }
 }

@@ -230,11 +230,14 @@ public struct ProjectionStore {
                 let bodyStart = r.offset
                 var br = SnapshotReader(bytes, from: bodyStart, to: bodyStart + bn)
                 switch name {
-                case QueueProjection.name: engine.queue = try QueueProjection(decoding: &br)
-                case SessionProjection.name: engine.sessions = try SessionProjection(decoding: &br)
-                case DecisionProjection.name: engine.decisions = try DecisionProjection(decoding: &br)
-                case KnowledgeProjection.name: engine.knowledge = try KnowledgeProjection(decoding: &br)
-                case CostProjection.name: engine.cost = try CostProjection(decoding: &br)
+                case QueueProjection.name: engine.queue = try QueueProjection(decoding: &br, symbols: engine.symbols)
+                case SessionProjection.name:
+                    engine.sessions = try SessionProjection(decoding: &br, symbols: engine.symbols)
+                case DecisionProjection.name:
+                    engine.decisions = try DecisionProjection(decoding: &br, symbols: engine.symbols)
+                case KnowledgeProjection.name:
+                    engine.knowledge = try KnowledgeProjection(decoding: &br, symbols: engine.symbols)
+                case CostProjection.name: engine.cost = try CostProjection(decoding: &br, symbols: engine.symbols)
                 default:
                     guard engine.dedupe else { break }
                     let n = try br.count()

@@ -38,11 +38,12 @@ public struct LateEvent: Error, CustomStringConvertible {
 /// Concurrency rule: one engine per thread (it owns a reused payload scanner and mutable state).
 public final class ReplayEngine {
     public let origins = OriginTable()
-    public var queue = QueueProjection()
-    public var sessions = SessionProjection()
-    public var decisions = DecisionProjection()
-    public var knowledge = KnowledgeProjection()
-    public var cost = CostProjection()
+    public let symbols: SymbolTables
+    public var queue: QueueProjection
+    public var sessions: SessionProjection
+    public var decisions: DecisionProjection
+    public var knowledge: KnowledgeProjection
+    public var cost: CostProjection
 
     public internal(set) var positions: [OriginID: FoldPosition] = [:]
     public internal(set) var last: LastApplied?
@@ -64,7 +65,15 @@ public final class ReplayEngine {
     private let kinds = EventKindTable()
     private var kindCounts = [Int](repeating: 0, count: EventKind.allCases.count)
 
-    public init() {}
+    public init() {
+        let s = SymbolTables()
+        symbols = s
+        queue = QueueProjection(symbols: s)
+        sessions = SessionProjection(symbols: s)
+        decisions = DecisionProjection(symbols: s)
+        knowledge = KnowledgeProjection(symbols: s)
+        cost = CostProjection(symbols: s)
+    }
 
     /// All projections, in snapshot order.
     public var projections: [any Projection] { [queue, sessions, decisions, knowledge, cost] }
@@ -125,17 +134,13 @@ public final class ReplayEngine {
             }
         }
         let type = UnsafeRawBufferPointer(rebasing: env[view.ranges.1])
-        let stream = UnsafeRawBufferPointer(rebasing: env[view.ranges.2])
-        var task = ""
-        if stream.count > 5, stream[0] == UInt8(ascii: "t"), stream[4] == UInt8(ascii: "/") {
-            task = String(decoding: UnsafeRawBufferPointer(rebasing: stream[5...]), as: UTF8.self)
-        }
         let kind = kinds.kind(type)
         let e = FoldEvent(
             ref: EventRef(origin: originIndex, lsn: r.lsn), hlc: view.hlc, kind: kind,
-            typeVersion: view.typeVersion, flags: view.flags, task: task,
-            actor: EnvelopeView.text(env, view.ranges.7), team: r.team, payloadOK: true, fields: fields,
-            origins: origins, idSource: .record(view, env))
+            typeVersion: view.typeVersion, flags: view.flags,
+            taskID: taskSymbol(UnsafeRawBufferPointer(rebasing: env[view.ranges.2])),
+            actorID: symbols.labels.id(UnsafeRawBufferPointer(rebasing: env[view.ranges.7])), teamID: teamSymbol(r.team),
+            symbols: symbols, payloadOK: true, fields: fields, origins: origins, idSource: .record(view, env))
         foldScanned(e, payload: r.payload, type: type)
     }
 
@@ -152,13 +157,15 @@ public final class ReplayEngine {
         }
         var type = event.type
         let kind = type.withUTF8 { kinds.kind(UnsafeRawBufferPointer($0)) }
-        let d = event.draft
+        var d = event.draft
+        let task = d.stream.withUTF8 { taskSymbol(UnsafeRawBufferPointer($0)) }
+        let actor = symbols.labels.id(d.actor)
+        let team = teamSymbol(d.team)
         d.payload.withUnsafeBytes { payload in
             let e = FoldEvent(
                 ref: EventRef(origin: origins.index(of: event.origin), lsn: event.lsn), hlc: event.hlc,
-                kind: kind, typeVersion: d.typeVersion, flags: d.flags, task: .task(ofStream: d.stream),
-                actor: d.actor, team: d.team, payloadOK: true, fields: fields, origins: origins,
-                idSource: .text(d.eventID))
+                kind: kind, typeVersion: d.typeVersion, flags: d.flags, taskID: task, actorID: actor, teamID: team,
+                symbols: symbols, payloadOK: true, fields: fields, origins: origins, idSource: .text(d.eventID))
             type.withUTF8 { t in foldScanned(e, payload: payload, type: UnsafeRawBufferPointer(t)) }
         }
     }
@@ -190,6 +197,25 @@ public final class ReplayEngine {
         }
         if cost.apply(e) { used = true }
         if !used { unused += 1 }
+    }
+
+    /// The task symbol of a `task/<id>` stream, or -1.
+    @inline(__always)
+    private func taskSymbol(_ stream: UnsafeRawBufferPointer) -> Int32 {
+        guard stream.count > 5, stream[0] == UInt8(ascii: "t"), stream[1] == UInt8(ascii: "a"),
+            stream[2] == UInt8(ascii: "s"), stream[3] == UInt8(ascii: "k"), stream[4] == UInt8(ascii: "/")
+        else { return -1 }
+        return symbols.tasks.id(UnsafeRawBufferPointer(rebasing: stream[5...]))
+    }
+
+    /// Teams come per payload region as a String: the last one is remembered (one region per batch).
+    private var lastTeam: (String, Int32) = ("", -1)
+    @inline(__always)
+    private func teamSymbol(_ team: String) -> Int32 {
+        if lastTeam.1 >= 0 && lastTeam.0 == team { return lastTeam.1 }
+        let id = symbols.labels.id(team)
+        lastTeam = (team, id)
+        return id
     }
 
     private func flushCounts() {

@@ -95,8 +95,9 @@ public enum SQLiteExport {
         let originHex = { (i: UInt16) -> String in e.origins.origin(i)?.hex ?? "" }
         let items = try db.makeStatement(
             sql: "INSERT INTO work_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-        for id in e.queue.items.keys.sorted() {
-            let i = e.queue.items[id]!
+        let allItems = e.queue.items
+        for id in allItems.keys.sorted() {
+            let i = allItems[id]!
             let lease = i.lease
             let expires: String? = lease.flatMap { $0.expiresMS == .max ? nil : ISO8601.format(milliseconds: $0.expiresMS) }
             let values: [(any DatabaseValueConvertible)?] = [
@@ -111,10 +112,11 @@ public enum SQLiteExport {
             c.workItems += 1
         }
         let checkpoints = try db.makeStatement(sql: "INSERT INTO checkpoints VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)")
-        for task in e.sessions.tasks.keys.sorted() {
-            let t = e.sessions.tasks[task]!
+        let tasks = e.sessions.tasks
+        for task in tasks.keys.sorted() {
+            let t = tasks[task]!
             let latest = t.latest?.id
-            let project = e.cost.taskProjects[task]
+            let project: String? = { let p = e.cost.project(ofTask: task); return p.isEmpty ? nil : p }()
             for k in t.checkpoints {
                 let values: [(any DatabaseValueConvertible)?] = [
                     task, k.id, k.iteration, k.verdict, time(k.hlc), k.session.isEmpty ? nil : k.session, project,
@@ -137,7 +139,7 @@ public enum SQLiteExport {
         }
         let costs = try db.makeStatement(sql: "INSERT INTO costs VALUES (?,?,?,?,?,?,?,?)")
         let all: [(String, [String: CostBucket])] =
-            [("total", ["all": e.cost.total])] + CostProjection.Dimension.allCases.map { ($0.rawValue, e.cost.groups[$0] ?? [:]) }
+            [("total", ["all": e.cost.total])] + CostProjection.Dimension.allCases.map { ($0.rawValue, e.cost.groups($0)) }
         for (dimension, groups) in all {
             for key in groups.keys.sorted() {
                 let b = groups[key]!
@@ -148,8 +150,9 @@ public enum SQLiteExport {
             }
         }
         let kos = try db.makeStatement(sql: "INSERT INTO knowledge_objects VALUES (?,?,?,?,?,?,?,?,?)")
-        for id in e.knowledge.kos.keys.sorted() {
-            let k = e.knowledge.kos[id]!
+        let everyKO = e.knowledge.kos
+        for id in everyKO.keys.sorted() {
+            let k = everyKO[id]!
             let values: [(any DatabaseValueConvertible)?] = [
                 k.id, k.title.isEmpty ? nil : k.title, k.status.name, k.supersededBy.isEmpty ? nil : k.supersededBy,
                 jsonArray(k.tags), k.consultations, k.successes, k.failures, k.effectiveness,

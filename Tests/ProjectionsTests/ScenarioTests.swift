@@ -150,13 +150,13 @@ import Testing
         #expect(t.checkpoints[0].stateHash == XXH3.hash(Array(#"{"step":1}"#.utf8)))
 
         let c = e.cost
-        #expect(c.groups[.agent]?["claude-dev-1"]?.input == 5000)
-        #expect(c.groups[.agent]?["claude-dev-1"]?.cached == 4000)
+        #expect(c.groups(.agent)["claude-dev-1"]?.input == 5000)
+        #expect(c.groups(.agent)["claude-dev-1"]?.cached == 4000)
         // Sonnet: 1000 × $3 + 4000 × $0.30 + 500 × $15 per Mtok = $0.0117.
-        #expect(c.groups[.agent]?["claude-dev-1"]?.nanoUSD == 11_700_000)
-        #expect(c.groups[.team]?["qa"]?.input == 3000 && c.groups[.team]?["qa"]?.cached == 1000)
-        #expect(c.groups[.team]?["qa"]?.usd == "0.010000")
-        #expect(c.groups[.attempt]?["WI-dev-1#1"]?.events == 1)
+        #expect(c.groups(.agent)["claude-dev-1"]?.nanoUSD == 11_700_000)
+        #expect(c.groups(.team)["qa"]?.input == 3000 && c.groups(.team)["qa"]?.cached == 1000)
+        #expect(c.groups(.team)["qa"]?.usd == "0.010000")
+        #expect(c.groups(.attempt)["WI-dev-1#1"]?.events == 1)
 
         // Incremental through snapshots equals the rebuild, byte for byte.
         let (inc, outcome) = try s.incremental()
@@ -194,8 +194,8 @@ import Testing
         #expect(e.queue.conflicts[0].reason.contains("the item is failed"))
         #expect(e.knowledge.kos["KO-1"]?.successes == 1)
         #expect(e.cost.total.events == 10 && e.cost.total.nanoUSD == 5_000_000)
-        #expect(e.cost.groups[.project]?["karematch"]?.events == 10)
-        #expect(e.cost.groups[.attempt]?["WI-1#2"]?.events == 3)
+        #expect(e.cost.groups(.project)["karematch"]?.events == 10)
+        #expect(e.cost.groups(.attempt)["WI-1#2"]?.events == 3)
         #expect(e.counts[.workItemTransitionedV1] == 10 && e.unused == 0)
     }
 

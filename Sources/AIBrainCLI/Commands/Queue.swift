@@ -96,7 +96,7 @@ struct QueueList: ParsableCommand {
             let now = try nowOption.milliseconds()
             let access = try ProjectionAccess(root: try store.locate())
             let q = access.engine.queue
-            let all = q.items.values.filter {
+            let all = q.allItems.filter {
                 (status == nil || $0.status.name == status) && (team == nil || $0.team == team)
                     && (project == nil || $0.project == project) && (task == nil || $0.task == task)
                     && (!claimable || $0.claimable(atMS: now)) && (!deadLetters || $0.status == .discarded)
@@ -153,7 +153,7 @@ struct QueueShow: ParsableCommand {
         try runReporting(json: report.json) {
             let now = try nowOption.milliseconds()
             let access = try ProjectionAccess(root: try store.locate())
-            guard let i = access.engine.queue.items[item] else {
+            guard let i = access.engine.queue.item(item) else {
                 throw CLIError(.error, code: "not-found", "no work item \(item)", hint: "list them with `aibrain queue ls`")
             }
             let events = try access.reader.history(stream: "item/" + item)
@@ -217,7 +217,7 @@ func currentItem(_ id: String, root: String) throws -> (WorkItem, ReplayEngine)?
     let reader = try StoreReader(root: root)
     let engine = ReplayEngine()
     for e in try reader.history(stream: "item/" + id) { engine.fold(e) }
-    return engine.queue.items[id].map { ($0, engine) }
+    return engine.queue.item(id).map { ($0, engine) }
 }
 
 struct QueueEnqueue: ParsableCommand {
@@ -374,7 +374,7 @@ struct QueueNext: ParsableCommand {
             let access = try ProjectionAccess(root: root)
             let now = OpenOptions.wallClockMilliseconds()
             let local = access.engine.origins.lookup(access.reader.localOrigin)
-            let home = access.engine.queue.items.values.filter { $0.home == local && (team == nil || $0.team == team) }
+            let home = access.engine.queue.allItems.filter { $0.home == local && (team == nil || $0.team == team) }
             // Expired leases met on the way are rescued first (under the lock, by the same append).
             let candidates = (home.filter { $0.leaseExpired(atMS: now) } + access.engine.queue.claimable(team: team, atMS: now)
                 .filter { $0.home == local })
@@ -537,7 +537,7 @@ struct QueueReap: ParsableCommand {
             let local = access.engine.origins.lookup(access.reader.localOrigin)
             let a = CommandAppender(root: root, actor: who.actor ?? "reaper", team: who.team)
             var drafts: [EventDraft] = []
-            for i in access.engine.queue.items.values.sorted(by: { $0.id < $1.id }) where i.home == local {
+            for i in access.engine.queue.allItems.sorted(by: { $0.id < $1.id }) where i.home == local {
                 let task = i.task.isEmpty ? nil : i.task
                 if i.leaseExpired(atMS: now), let l = i.lease {
                     drafts.append(

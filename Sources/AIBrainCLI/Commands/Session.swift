@@ -24,7 +24,7 @@ extension Checkpoint {
 }
 
 func sessions(_ task: String, _ access: ProjectionAccess) throws -> TaskSessions {
-    guard let t = access.engine.sessions.tasks[task] else {
+    guard let t = access.engine.sessions.task(task) else {
         throw CLIError(
             .error, code: "not-found", "task \(task) has no session events",
             hint: "record one with `aibrain emit session.checkpointed --task \(task) --data '{\"iteration\":1,\"verdict\":\"PARTIAL\"}'`")

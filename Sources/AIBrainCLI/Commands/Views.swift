@@ -127,7 +127,7 @@ struct KOShow: ParsableCommand {
     func run() throws {
         try runReporting(json: report.json) {
             let access = try ProjectionAccess(root: try store.locate())
-            guard let k = access.engine.knowledge.kos[ko] else {
+            guard let k = access.engine.knowledge.ko(ko) else {
                 throw CLIError(.error, code: "not-found", "no knowledge object \(ko)", hint: "see `aibrain ko rank`")
             }
             if report.json {

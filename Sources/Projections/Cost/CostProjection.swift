@@ -59,55 +59,112 @@ public final class CostProjection: Projection {
         case agent, team, project, task, attempt, model
     }
 
+    let symbols: SymbolTables
     public private(set) var total = CostBucket()
-    public private(set) var groups: [Dimension: [String: CostBucket]] = [:]
-    /// Work item → attempts begun, so usage during an attempt is charged to it ("WI-7#2").
-    public private(set) var attempts: [String: Int] = [:]
-    /// Task → project, learned from events that name both (usage events often name only the task).
-    public private(set) var taskProjects: [String: String] = [:]
+    /// Buckets by symbol: agents, teams, projects and models are label symbols, tasks task symbols.
+    private var byAgent: [CostBucket] = []
+    private var byTeam: [CostBucket] = []
+    private var byProject: [CostBucket] = []
+    private var byModel: [CostBucket] = []
+    private var byTask: [CostBucket] = []
+    /// By item symbol, then attempt number (0: usage before the first lease).
+    private var byAttempt: [[CostBucket]] = []
+    /// Attempts begun per item symbol, so usage during an attempt is charged to it ("WI-7#2").
+    private var attempts: [Int32] = []
+    /// Project label per task symbol (-1: unknown), learned from events that name it; usage events often
+    /// name only the task.
+    private var taskProjects: [Int32] = []
 
-    public init() {
-        for d in Dimension.allCases { groups[d] = [:] }
+    public init(symbols: SymbolTables) { self.symbols = symbols }
+
+    @inline(__always)
+    private static func add(_ list: inout [CostBucket], _ i: Int32, _ u: NormalizedUsage) {
+        let i = Int(i)
+        if i >= list.count { list.append(contentsOf: repeatElement(CostBucket(), count: i - list.count + 1)) }
+        list[i].add(u)
     }
 
     public func apply(_ e: FoldEvent) -> Bool {
         let f = e.fields
-        let item = e.kind == .usageRecorded || e.kind?.isQueueTransition == true || e.kind == .workItemTransitionedV1
-            ? e.id(.workItemID) : ""
-        if !item.isEmpty {
-            if e.kind == .workItemLeased || (e.kind == .workItemTransitionedV1 && f.string(.to) == "claimed") {
-                attempts[item, default: 0] += 1
+        var item: Int32 = -1
+        if e.kind == .usageRecorded || e.kind?.isQueueTransition == true || e.kind == .workItemTransitionedV1,
+            let s = e.symbol(.workItemID, symbols.items)
+        {
+            item = s
+            let i = Int(s)
+            if i >= attempts.count { attempts.append(contentsOf: repeatElement(0, count: i - attempts.count + 1)) }
+            if e.kind == .workItemLeased
+                || (e.kind == .workItemTransitionedV1 && f.raw(.to).map { $0.count == 9 && $0[1] == UInt8(ascii: "c") } == true)
+            {
+                attempts[i] += 1  // `"claimed"`: the v1 lease
             }
         }
-        var project = f.string(.project) ?? ""
-        if project.isEmpty, let repo = f.string(.repo) {
-            project = repo.firstIndex(of: "/").map { String(repo[..<$0]) } ?? repo
+        let hasUsage = e.kind == .usageRecorded || e.flags & Format.EnvelopeFlag.usage != 0
+        // The task's project: from the event, else what an earlier event of the task said.
+        var project: Int32 = -1
+        if e.taskID >= 0, Int(e.taskID) < taskProjects.count { project = taskProjects[Int(e.taskID)] }
+        if project < 0 || f.has(.project) {
+            if let p = e.symbol(.project, symbols.labels) {
+                project = p
+            } else if hasUsage, project < 0, let repo = f.string(.repo) {
+                project = symbols.labels.id(repo.firstIndex(of: "/").map { String(repo[..<$0]) } ?? repo)
+            }
+            if project >= 0, e.taskID >= 0 {
+                let t = Int(e.taskID)
+                if t >= taskProjects.count {
+                    taskProjects.append(contentsOf: repeatElement(-1, count: t - taskProjects.count + 1))
+                }
+                taskProjects[t] = project
+            }
         }
-        if !project.isEmpty, !e.task.isEmpty, taskProjects[e.task] != project { taskProjects[e.task] = project }
-        guard e.kind == .usageRecorded || e.flags & Format.EnvelopeFlag.usage != 0,
-            let u = NormalizedUsage.read(f, kind: e.kind)
-        else { return !item.isEmpty }
-        if project.isEmpty { project = taskProjects[e.task] ?? "" }
+        guard hasUsage, let u = NormalizedUsage.read(f, kind: e.kind) else { return item >= 0 }
         total.add(u)
-        add(.agent, e.actor, u)
-        add(.team, e.team, u)
-        add(.project, project, u)
-        add(.task, e.task, u)
-        if e.kind == .usageRecorded { add(.model, f.string(.model) ?? "", u) }
-        if !item.isEmpty {
-            let n = f.int(.attempt).map(Int.init) ?? attempts[item] ?? 0
-            add(.attempt, "\(item)#\(n)", u)
+        Self.add(&byAgent, e.actorID, u)
+        Self.add(&byTeam, e.teamID, u)
+        Self.add(&byProject, project >= 0 ? project : symbols.labels.id(""), u)
+        if e.taskID >= 0 { Self.add(&byTask, e.taskID, u) }
+        if e.kind == .usageRecorded { Self.add(&byModel, symbols.labels.id(f.string(.model) ?? ""), u) }
+        if item >= 0 {
+            let n = f.int(.attempt).map { Int32(clamping: $0) } ?? attempts[Int(item)]
+            let i = Int(item)
+            if i >= byAttempt.count { byAttempt.append(contentsOf: repeatElement([], count: i - byAttempt.count + 1)) }
+            Self.add(&byAttempt[i], max(0, n), u)
         }
         return true
     }
 
-    private func add(_ d: Dimension, _ key: String, _ u: NormalizedUsage) {
-        groups[d, default: [:]][key.isEmpty ? "(none)" : key, default: CostBucket()].add(u)
+    /// The project a task's events named last ("" if none).
+    public func project(ofTask task: String) -> String {
+        guard let t = symbols.tasks.lookup(task), Int(t) < taskProjects.count, taskProjects[Int(t)] >= 0 else { return "" }
+        return symbols.labels[taskProjects[Int(t)]]
+    }
+
+    /// The buckets of one dimension by key ("(none)" for usage without that key).
+    public func groups(_ d: Dimension) -> [String: CostBucket] {
+        var m: [String: CostBucket] = [:]
+        func put(_ list: [CostBucket], _ names: Symbols) {
+            for (i, b) in list.enumerated() where b.events > 0 {
+                let k = names[Int32(i)]
+                m[k.isEmpty ? "(none)" : k] = b
+            }
+        }
+        switch d {
+        case .agent: put(byAgent, symbols.labels)
+        case .team: put(byTeam, symbols.labels)
+        case .project: put(byProject, symbols.labels)
+        case .model: put(byModel, symbols.labels)
+        case .task: put(byTask, symbols.tasks)
+        case .attempt:
+            for (i, list) in byAttempt.enumerated() {
+                for (n, b) in list.enumerated() where b.events > 0 { m["\(symbols.items[Int32(i)])#\(n)"] = b }
+            }
+        }
+        return m
     }
 
     /// Groups of one dimension, most expensive first.
     public func breakdown(_ d: Dimension) -> [(key: String, bucket: CostBucket)] {
-        (groups[d] ?? [:]).map { (key: $0.key, bucket: $0.value) }.sorted {
+        groups(d).map { (key: $0.key, bucket: $0.value) }.sorted {
             if $0.bucket.nanoUSD != $1.bucket.nanoUSD { return $0.bucket.nanoUSD > $1.bucket.nanoUSD }
             return $0.key < $1.key
         }
@@ -115,31 +172,63 @@ public final class CostProjection: Projection {
 
     public func encode(_ w: inout SnapshotWriter) {
         total.encode(&w)
-        for d in Dimension.allCases { w.map(groups[d] ?? [:]) }
-        w.varint(UInt64(attempts.count))
-        for k in attempts.keys.sorted() {
+        for d in Dimension.allCases { w.map(groups(d)) }
+        var counts: [(String, Int)] = []
+        for (i, n) in attempts.enumerated() where n > 0 { counts.append((symbols.items[Int32(i)], Int(n))) }
+        counts.sort { $0.0 < $1.0 }
+        w.varint(UInt64(counts.count))
+        for (k, n) in counts {
             w.string(k)
-            w.int(attempts[k]!)
+            w.int(n)
         }
-        w.varint(UInt64(taskProjects.count))
-        for k in taskProjects.keys.sorted() {
-            w.string(k)
-            w.string(taskProjects[k]!)
+        var projects: [(String, String)] = []
+        for (t, p) in taskProjects.enumerated() where p >= 0 { projects.append((symbols.tasks[Int32(t)], symbols.labels[p])) }
+        projects.sort { $0.0 < $1.0 }
+        w.varint(UInt64(projects.count))
+        for (t, p) in projects {
+            w.string(t)
+            w.string(p)
         }
     }
 
-    public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
+    public init(decoding r: inout SnapshotReader, symbols: SymbolTables) throws(SnapshotReader.Failure) {
+        self.symbols = symbols
         total = try CostBucket(decoding: &r)
-        for d in Dimension.allCases { groups[d] = try r.map(CostBucket.self) }
+        for d in Dimension.allCases {
+            for (k, b) in try r.map(CostBucket.self) {
+                let key = k == "(none)" ? "" : k
+                switch d {
+                case .agent: Self.put(&byAgent, symbols.labels.id(key), b)
+                case .team: Self.put(&byTeam, symbols.labels.id(key), b)
+                case .project: Self.put(&byProject, symbols.labels.id(key), b)
+                case .model: Self.put(&byModel, symbols.labels.id(key), b)
+                case .task: Self.put(&byTask, symbols.tasks.id(key), b)
+                case .attempt:
+                    guard let hash = k.lastIndex(of: "#"), let n = Int(k[k.index(after: hash)...]), n >= 0, n < 1_000_000
+                    else { throw r.failure("attempt key \(k) is not ITEM#N") }
+                    let i = Int(symbols.items.id(String(k[..<hash])))
+                    if i >= byAttempt.count { byAttempt.append(contentsOf: repeatElement([], count: i - byAttempt.count + 1)) }
+                    Self.put(&byAttempt[i], Int32(n), b)
+                }
+            }
+        }
         var n = try r.count()
         for _ in 0..<n {
-            let k = try r.string()
-            attempts[k] = try r.int()
+            let i = Int(symbols.items.id(try r.string()))
+            if i >= attempts.count { attempts.append(contentsOf: repeatElement(0, count: i - attempts.count + 1)) }
+            attempts[i] = Int32(clamping: try r.int())
         }
         n = try r.count()
         for _ in 0..<n {
-            let k = try r.string()
-            taskProjects[k] = try r.string()
+            let t = Int(symbols.tasks.id(try r.string()))
+            if t >= taskProjects.count { taskProjects.append(contentsOf: repeatElement(-1, count: t - taskProjects.count + 1)) }
+            taskProjects[t] = symbols.labels.id(try r.string())
         }
+    }
+
+    private static func put(_ list: inout [CostBucket], _ i: Int32, _ b: CostBucket) {
+        let i = Int(i)
+        if i >= list.count { list.append(contentsOf: repeatElement(CostBucket(), count: i - list.count + 1)) }
+        list[i] = b
     }
 }

@@ -76,7 +76,7 @@ public final class DecisionProjection: Projection {
     /// Supersessions that named an unknown decision, listed for audit.
     public private(set) var unresolved: [String] = []
 
-    public init() {}
+    public init(symbols: SymbolTables) {}
 
     public func apply(_ e: FoldEvent) -> Bool {
         switch e.kind {
@@ -109,7 +109,7 @@ public final class DecisionProjection: Projection {
         w.strings(unresolved)
     }
 
-    public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
+    public init(decoding r: inout SnapshotReader, symbols: SymbolTables) throws(SnapshotReader.Failure) {
         decisions = try r.list(Decision.self)
         byID.reserveCapacity(decisions.count)
         for (i, d) in decisions.enumerated() { byID[d.eventID] = i }

@@ -78,52 +78,85 @@ public final class KnowledgeProjection: Projection {
     public static let name = "knowledge"
     public static let version: UInt16 = 1
 
-    public private(set) var kos: [String: KnowledgeObject] = [:]
-    /// task → KOs consulted since that task's last outcome (credited by the next one).
-    public private(set) var pending: [String: [String]] = [:]
+    let symbols: SymbolTables
+    /// By KO symbol (nil: never seen in a KO event).
+    private var slots: [KnowledgeObject?] = []
+    /// By task symbol: KOs consulted since that task's last outcome (credited by the next one).
+    private var pendingSlots: [[Int32]] = []
     public private(set) var outcomes = 0
 
-    public init() {}
+    public init(symbols: SymbolTables) { self.symbols = symbols }
+
+    public func ko(_ id: String) -> KnowledgeObject? {
+        guard let s = symbols.kos.lookup(id), Int(s) < slots.count else { return nil }
+        return slots[Int(s)]
+    }
+
+    /// Every KO by id (built on each call).
+    public var kos: [String: KnowledgeObject] {
+        var m: [String: KnowledgeObject] = [:]
+        for case let k? in slots { m[k.id] = k }
+        return m
+    }
+
+    /// The KOs a task consulted since its last outcome.
+    public func pending(task: String) -> [String] {
+        guard let t = symbols.tasks.lookup(task), Int(t) < pendingSlots.count else { return [] }
+        return pendingSlots[Int(t)].map { symbols.kos[$0] }
+    }
+
+    @inline(__always)
+    private func slot(_ e: FoldEvent) -> Int? {
+        guard let s = e.symbol(.koID, symbols.kos), !symbols.kos[s].isEmpty else { return nil }
+        let i = Int(s)
+        if i >= slots.count { slots.append(contentsOf: repeatElement(nil, count: i - slots.count + 1)) }
+        if slots[i] == nil { slots[i] = KnowledgeObject(id: symbols.kos[s]) }
+        return i
+    }
 
     public func apply(_ e: FoldEvent) -> Bool {
         guard let kind = e.kind else { return false }
         let f = e.fields
         switch kind {
         case .koProposed, .koApproved, .koSuperseded, .koRetired:
-            let id = e.id(.koID)
-            guard !id.isEmpty else { return false }
-            var ko = kos[id] ?? KnowledgeObject(id: id)
+            guard let i = slot(e) else { return false }
             switch kind {
             case .koProposed:
-                if let t = f.string(.title) { ko.title = t }
-                if let t = f.strings(.tags) { ko.tags = t }
-                if let p = f.strings(.projects) { ko.projects = p }
-                if ko.status == .unknown { ko.status = .proposed }
-                ko.proposed = ko.proposed ?? e.ref
+                if let t = f.string(.title) { slots[i]!.title = t }
+                if let t = f.strings(.tags) { slots[i]!.tags = t }
+                if let p = f.strings(.projects) { slots[i]!.projects = p }
+                if slots[i]!.status == .unknown { slots[i]!.status = .proposed }
+                if slots[i]!.proposed == nil { slots[i]!.proposed = e.ref }
             case .koApproved:
-                if ko.status == .unknown || ko.status == .proposed { ko.status = .approved }
+                if slots[i]!.status == .unknown || slots[i]!.status == .proposed { slots[i]!.status = .approved }
             case .koSuperseded:
-                ko.status = .superseded
-                ko.supersededBy = f.string(.by) ?? ""
+                slots[i]!.status = .superseded
+                slots[i]!.supersededBy = f.string(.by) ?? ""
             default:
-                ko.status = .retired
+                slots[i]!.status = .retired
             }
-            kos[id] = ko
             return true
         case .koConsulted:
-            let id = e.id(.koID)
-            guard !id.isEmpty else { return false }
-            kos[id, default: KnowledgeObject(id: id)].consultations += 1
-            kos[id]!.lastConsultedHLC = e.hlc
-            if !e.task.isEmpty { pending[e.task, default: []].append(id) }
+            guard let i = slot(e) else { return false }
+            slots[i]!.consultations += 1
+            slots[i]!.lastConsultedHLC = e.hlc
+            if e.taskID >= 0 {
+                let t = Int(e.taskID)
+                if t >= pendingSlots.count {
+                    pendingSlots.append(contentsOf: repeatElement([], count: t - pendingSlots.count + 1))
+                }
+                pendingSlots[t].append(Int32(i))
+            }
             return true
         case .taskOutcome, .koOutcomeV1:
             guard let success = f.bool(.success) else { return false }
             outcomes += 1
-            guard !e.task.isEmpty, let consulted = pending.removeValue(forKey: e.task) else { return true }
-            for id in consulted {
-                if success { kos[id]!.successes += 1 } else { kos[id]!.failures += 1 }
+            guard e.taskID >= 0, Int(e.taskID) < pendingSlots.count else { return true }
+            let t = Int(e.taskID)
+            for k in pendingSlots[t] where Int(k) < slots.count && slots[Int(k)] != nil {
+                if success { slots[Int(k)]!.successes += 1 } else { slots[Int(k)]!.failures += 1 }
             }
+            pendingSlots[t].removeAll()
             return true
         default:
             return false
@@ -133,7 +166,7 @@ public final class KnowledgeProjection: Projection {
     /// KOs best first: effectiveness, then consultations, then id. Superseded and retired KOs are left out
     /// unless `all`.
     public func ranked(all: Bool = false, tag: String? = nil) -> [KnowledgeObject] {
-        kos.values.filter {
+        slots.compactMap { $0 }.filter {
             (all || ($0.status != .superseded && $0.status != .retired)) && (tag == nil || $0.tags.contains(tag!))
         }
         .sorted {
@@ -147,20 +180,28 @@ public final class KnowledgeProjection: Projection {
 
     public func encode(_ w: inout SnapshotWriter) {
         w.map(kos)
-        w.varint(UInt64(pending.count))
-        for t in pending.keys.sorted() {
+        let waiting = pendingSlots.indices.filter { !pendingSlots[$0].isEmpty }
+            .map { (symbols.tasks[Int32($0)], pendingSlots[$0].map { symbols.kos[$0] }) }.sorted { $0.0 < $1.0 }
+        w.varint(UInt64(waiting.count))
+        for (t, list) in waiting {
             w.string(t)
-            w.strings(pending[t]!)
+            w.strings(list)
         }
         w.int(outcomes)
     }
 
-    public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
-        kos = try r.map(KnowledgeObject.self)
+    public init(decoding r: inout SnapshotReader, symbols: SymbolTables) throws(SnapshotReader.Failure) {
+        self.symbols = symbols
+        for (k, v) in try r.map(KnowledgeObject.self) {
+            let i = Int(symbols.kos.id(k))
+            if i >= slots.count { slots.append(contentsOf: repeatElement(nil, count: i - slots.count + 1)) }
+            slots[i] = v
+        }
         let n = try r.count()
         for _ in 0..<n {
-            let t = try r.string()
-            pending[t] = try r.strings()
+            let t = Int(symbols.tasks.id(try r.string()))
+            if t >= pendingSlots.count { pendingSlots.append(contentsOf: repeatElement([], count: t - pendingSlots.count + 1)) }
+            pendingSlots[t] = try r.strings().map { symbols.kos.id($0) }
         }
         outcomes = try r.int()
     }

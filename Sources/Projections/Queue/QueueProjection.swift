@@ -13,44 +13,85 @@ public final class QueueProjection: Projection {
     public static let name = "queue"
     public static let version: UInt16 = 1
 
-    public private(set) var items: [String: WorkItem] = [:]
+    let symbols: SymbolTables
+    /// Items by item symbol (nil: a symbol seen only in events that were refused).
+    private var slots: [WorkItem?] = []
     /// unique key → item holding it (while the item is in a state that holds keys).
     public private(set) var uniqueKeys: [String: String] = [:]
     public private(set) var conflicts: [QueueConflict] = []
 
-    public init() {}
+    public init(symbols: SymbolTables) { self.symbols = symbols }
+
+    /// One item by id.
+    public func item(_ id: String) -> WorkItem? {
+        guard let s = symbols.items.lookup(id), Int(s) < slots.count else { return nil }
+        return slots[Int(s)]
+    }
+
+    /// Every item, in no particular order.
+    public var allItems: [WorkItem] { slots.compactMap { $0 } }
+
+    /// Every item by id (built on each call: for reports and tests, not the fold).
+    public var items: [String: WorkItem] {
+        var m: [String: WorkItem] = [:]
+        m.reserveCapacity(slots.count)
+        for case let i? in slots { m[i.id] = i }
+        return m
+    }
+
+    @inline(__always)
+    private func slot(_ e: FoldEvent) -> Int? {
+        guard let s = e.symbol(.workItemID, symbols.items) else { return nil }
+        let i = Int(s)
+        if i >= slots.count { slots.append(contentsOf: repeatElement(nil, count: i - slots.count + 1)) }
+        return i
+    }
 
     public func apply(_ e: FoldEvent) -> Bool {
         guard let kind = e.kind else { return false }
         switch kind {
         case .workItemTransitionedV1:
-            applyLegacy(e)
+            guard let i = slot(e) else {
+                conflict(e, item: "", reason: "work_item.transitioned without work_item_id")
+                return true
+            }
+            var item = slots[i]
+            slots[i] = nil
+            applyLegacy(e, &item)
+            slots[i] = item
             return true
         case .workItemEnqueued, .workItemLeased, .workItemHeartbeat, .workItemCompleted, .workItemFailed,
             .workItemRetryScheduled, .workItemRescued, .workItemDiscarded, .workItemCancelled:
-            if let reason = applyCurrent(kind, e) {
-                conflict(e, item: e.id(.workItemID), reason: reason)
+            guard let i = slot(e) else {
+                conflict(e, item: "", reason: "no work_item_id in the payload")
+                return true
             }
+            // Taken out while it changes (so its arrays are not copied), put back after.
+            var item = slots[i]
+            slots[i] = nil
+            if let reason = applyCurrent(kind, e, &item) {
+                conflict(e, item: e.id(.workItemID), state: item?.status.name ?? "unknown", reason: reason)
+            }
+            slots[i] = item
             return true
         default:
             return false
         }
     }
 
-    func conflict(_ e: FoldEvent, item: String, reason: String) {
-        let state = items[item].map { $0.status.name } ?? "unknown"
+    func conflict(_ e: FoldEvent, item: String, state: String = "unknown", reason: String) {
         conflicts.append(
             QueueConflict(
                 ref: e.ref, hlc: e.hlc, item: item, type: e.kind?.typeName ?? "", state: state, reason: reason))
     }
 
     /// Applies a current-version event; returns why it cannot be applied, or nil.
-    func applyCurrent(_ kind: EventKind, _ e: FoldEvent) -> String? {
+    func applyCurrent(_ kind: EventKind, _ e: FoldEvent, _ slot: inout WorkItem?) -> String? {
         let f = e.fields
         let id = e.id(.workItemID)
         guard !id.isEmpty else { return "no work_item_id in the payload" }
         if kind == .workItemEnqueued {
-            if let existing = items[id] {
+            if let existing = slot {
                 return "work item \(id) was already enqueued (it is \(existing.status.name))"
             }
             var item = WorkItem(id: id, at: e.ref, hlc: e.hlc)
@@ -60,7 +101,7 @@ public final class QueueProjection: Projection {
             item.team = f.string(.team) ?? e.team
             item.uniqueKey = f.string(.uniqueKey) ?? ""
             if !item.uniqueKey.isEmpty, let holder = uniqueKeys[item.uniqueKey],
-                let h = items[holder], h.status.holdsUniqueKey
+                let h = self.item(holder), h.status.holdsUniqueKey
             {
                 return "unique key \(item.uniqueKey) is held by \(holder) (\(h.status.name))"
             }
@@ -77,11 +118,13 @@ public final class QueueProjection: Projection {
                 item.metadata = String(decoding: meta, as: UTF8.self)
             }
             item.events = 1
-            items[id] = item
+            slot = item
             if !item.uniqueKey.isEmpty { uniqueKeys[item.uniqueKey] = id }
             return nil
         }
-        guard var item = items[id] else { return "work item \(id) was never enqueued" }
+        guard var item = slot else { return "work item \(id) was never enqueued" }
+        slot = nil  // unique while it changes; every exit puts it back (a refusal changed nothing)
+        defer { slot = item }
         let home = item.home == e.ref.origin
         let now = e.millis
         let leaseID = f.string(.leaseID)
@@ -168,7 +211,6 @@ public final class QueueProjection: Projection {
             return "not a work item event"
         }
         touch(&item, e)
-        items[id] = item
         return nil
     }
 
@@ -184,7 +226,7 @@ public final class QueueProjection: Projection {
     /// `work_item.transitioned` v1 (the benchmark workload): upcast to the lease events. pending→claimed is
     /// an enqueue plus a lease, in_progress the worker's start, retrying a retryable failure, failed a
     /// failure into the dead letters. A `from` that is not the item's state is a conflict.
-    func applyLegacy(_ e: FoldEvent) {
+    func applyLegacy(_ e: FoldEvent, _ slot: inout WorkItem?) {
         let f = e.fields
         let id = e.id(.workItemID)
         guard !id.isEmpty, let from = f.string(.from), let to = f.string(.to) else {
@@ -192,8 +234,9 @@ public final class QueueProjection: Projection {
             return
         }
         var item: WorkItem
-        if let existing = items[id] {
+        if let existing = slot {
             item = existing
+            slot = nil
         } else {
             guard from == "pending" else {
                 conflict(e, item: id, reason: "first transition of \(id) is from \(from), not pending")
@@ -207,9 +250,11 @@ public final class QueueProjection: Projection {
             item.legacy = true
             item.maxAttempts = 100
         }
+        // An item is kept once an event applied to it (a refused first transition leaves no item).
+        defer { if item.events > 0 { slot = item } }
         let current = Self.legacyState(item)
         guard current == from else {
-            conflict(e, item: id, reason: "transition from \(from), but the item is \(current)")
+            conflict(e, item: id, state: item.status.name, reason: "transition from \(from), but the item is \(current)")
             return
         }
         let now = e.millis
@@ -241,7 +286,6 @@ public final class QueueProjection: Projection {
             return
         }
         touch(&item, e)
-        items[id] = item
     }
 
     /// The v1 state name of an item.
@@ -260,7 +304,7 @@ public final class QueueProjection: Projection {
 
     /// Claimable items of a team (all teams when nil), best first: priority, then oldest enqueue.
     public func claimable(team: String?, atMS now: Int64) -> [WorkItem] {
-        items.values.filter { ($0.team == team || team == nil) && $0.claimable(atMS: now) }
+        allItems.filter { ($0.team == team || team == nil) && $0.claimable(atMS: now) }
             .sorted {
                 if $0.priority != $1.priority { return $0.priority > $1.priority }
                 if $0.enqueuedHLC != $1.enqueuedHLC { return $0.enqueuedHLC < $1.enqueuedHLC }
@@ -269,13 +313,18 @@ public final class QueueProjection: Projection {
     }
 
     public func expiredLeases(atMS now: Int64) -> [WorkItem] {
-        items.values.filter { $0.leaseExpired(atMS: now) }.sorted { $0.id < $1.id }
+        allItems.filter { $0.leaseExpired(atMS: now) }.sorted { $0.id < $1.id }
     }
 
     // MARK: snapshot
 
     public func encode(_ w: inout SnapshotWriter) {
-        w.map(items)
+        let all = slots.compactMap { $0 }.sorted { $0.id < $1.id }
+        w.varint(UInt64(all.count))
+        for i in all {
+            w.string(i.id)
+            i.encode(&w)
+        }
         w.varint(UInt64(uniqueKeys.count))
         for k in uniqueKeys.keys.sorted() {
             w.string(k)
@@ -284,10 +333,21 @@ public final class QueueProjection: Projection {
         w.list(conflicts)
     }
 
-    public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
-        items = try r.map(WorkItem.self)
+    public init(decoding r: inout SnapshotReader, symbols: SymbolTables) throws(SnapshotReader.Failure) {
+        self.symbols = symbols
         let n = try r.count()
+        var previous: String?
         for _ in 0..<n {
+            let k = try r.string()
+            if let p = previous, !(p < k) { throw r.failure("work items out of order") }
+            previous = k
+            let item = try WorkItem(decoding: &r)
+            let i = Int(symbols.items.id(k))
+            if i >= slots.count { slots.append(contentsOf: repeatElement(nil, count: i - slots.count + 1)) }
+            slots[i] = item
+        }
+        let u = try r.count()
+        for _ in 0..<u {
             let k = try r.string()
             uniqueKeys[k] = try r.string()
         }

@@ -31,7 +31,7 @@ public struct Handoff {
     public static func render(task: String, engine: ReplayEngine, reader: StoreReader, version: String) throws
         -> Handoff?
     {
-        guard let t = engine.sessions.tasks[task], let c = t.latest else { return nil }
+        guard let t = engine.sessions.task(task), let c = t.latest else { return nil }
         guard let origin = engine.origins.origin(c.ref.origin), let log = reader.log(origin),
             let event = try log.event(lsn: c.ref.lsn)
         else { return nil }
@@ -90,12 +90,12 @@ public struct Handoff {
                 if !extra.isEmpty { s += " (" + extra.joined(separator: ", ") + ")" }
                 return s
             }, more: "aibrain decisions --task \(task)")
-        let items = engine.queue.items.values.filter { $0.task == task && !$0.errors.isEmpty }
+        let items = engine.queue.allItems.filter { $0.task == task && !$0.errors.isEmpty }
             .sorted { $0.updatedHLC > $1.updatedHLC }
         b.section(
             "Last errors", items.flatMap { i in i.errors.reversed().map { "- \(i.id) (\(i.status.name)): \($0)" } },
             more: "aibrain queue ls --task \(task)")
-        let consulted = Set(engine.knowledge.pending[task] ?? [])
+        let consulted = Set(engine.knowledge.pending(task: task))
         let kos = engine.knowledge.ranked(all: false).filter { consulted.contains($0.id) }
         b.section(
             "Relevant knowledge",

@@ -154,9 +154,24 @@ public final class SessionProjection: Projection {
     public static let name = "sessions"
     public static let version: UInt16 = 1
 
-    public private(set) var tasks: [String: TaskSessions] = [:]
+    let symbols: SymbolTables
+    /// By task symbol; a task with no session event has `events == 0`.
+    private var slots: [TaskSessions] = []
 
-    public init() {}
+    public init(symbols: SymbolTables) { self.symbols = symbols }
+
+    /// One task's sessions, if it has any session event.
+    public func task(_ id: String) -> TaskSessions? {
+        guard let s = symbols.tasks.lookup(id), Int(s) < slots.count, slots[Int(s)].events > 0 else { return nil }
+        return slots[Int(s)]
+    }
+
+    /// Every task with session events, by task id (built on each call: reports and tests).
+    public var tasks: [String: TaskSessions] {
+        var m: [String: TaskSessions] = [:]
+        for (i, t) in slots.enumerated() where t.events > 0 { m[symbols.tasks[Int32(i)]] = t }
+        return m
+    }
 
     public func apply(_ e: FoldEvent) -> Bool {
         guard let kind = e.kind else { return false }
@@ -164,9 +179,11 @@ public final class SessionProjection: Projection {
         case .sessionStarted, .sessionCheckpointed, .sessionForked, .sessionEnded: break
         default: return false
         }
-        guard !e.task.isEmpty else { return false }
-        // In place: copying a task out of the map and back would copy its checkpoint list every event.
-        Self.fold(&tasks[e.task, default: TaskSessions()], kind, e)
+        guard e.taskID >= 0 else { return false }
+        let i = Int(e.taskID)
+        if i >= slots.count { slots.append(contentsOf: repeatElement(TaskSessions(), count: i - slots.count + 1)) }
+        // In place: a copy of the task would copy its checkpoint list every event.
+        Self.fold(&slots[i], kind, e)
         return true
     }
 
@@ -232,9 +249,22 @@ public final class SessionProjection: Projection {
         }
     }
 
-    public func encode(_ w: inout SnapshotWriter) { w.map(tasks) }
+    public func encode(_ w: inout SnapshotWriter) {
+        let live = slots.indices.filter { slots[$0].events > 0 }.map { (symbols.tasks[Int32($0)], $0) }
+            .sorted { $0.0 < $1.0 }
+        w.varint(UInt64(live.count))
+        for (k, i) in live {
+            w.string(k)
+            slots[i].encode(&w)
+        }
+    }
 
-    public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
-        tasks = try r.map(TaskSessions.self)
+    public init(decoding r: inout SnapshotReader, symbols: SymbolTables) throws(SnapshotReader.Failure) {
+        self.symbols = symbols
+        for (k, t) in try r.map(TaskSessions.self) {
+            let i = Int(symbols.tasks.id(k))
+            if i >= slots.count { slots.append(contentsOf: repeatElement(TaskSessions(), count: i - slots.count + 1)) }
+            slots[i] = t
+        }
     }
 }
