@@ -14,12 +14,13 @@ public struct FoldEvent {
     public var taskID: Int32
     public var actorID: Int32
     public var teamID: Int32
-    public let symbols: SymbolTables
+    /// (`unowned(unsafe)`: the engine outlives every event it folds; no retain/release per projection call.)
+    public unowned(unsafe) let symbols: SymbolTables
     /// False when the payload is not a JSON object the scanner could walk.
     public var payloadOK: Bool
-    public let fields: PayloadFields
+    public unowned(unsafe) let fields: PayloadFields
     /// The fold's origin numbering (`ref.origin` indexes it).
-    public let origins: OriginTable
+    public unowned(unsafe) let origins: OriginTable
     /// Where the event id comes from: a stored record's envelope (built on demand: only decisions keep
     /// it) or an event already materialized.
     let idSource: IDSource

@@ -64,38 +64,49 @@ public struct ProjectionStore {
 
     /// Every snapshot file of an engine, by name, as bytes (what `save` writes and `rebuild --check` compares).
     public static func encode(_ engine: ReplayEngine) -> [(name: String, bytes: [UInt8])] {
-        var header = SnapshotWriter(capacity: 4096)
-        encodeHeader(engine, &header)
         var files: [(String, [UInt8])] = []
-        for p in engine.projections {
-            var body = SnapshotWriter(capacity: 1 << 20)
-            p.encode(&body)
-            files.append(
-                (type(of: p).name, frame(name: type(of: p).name, version: type(of: p).version, header, body)))
-        }
-        if engine.dedupe {
-            var body = SnapshotWriter(capacity: engine.seen.count * 16 + 16)
-            let ids = engine.seen.sorted { $0.high != $1.high ? $0.high < $1.high : $0.low < $1.low }
-            body.varint(UInt64(ids.count))
-            for id in ids {
-                body.u64(id.high)
-                body.u64(id.low)
-            }
-            files.append((eventIDsName, frame(name: eventIDsName, version: 1, header, body)))
-        }
+        forEachFile(engine) { files.append(($0, $1)) }
         return files
     }
 
-    static func frame(name: String, version: UInt16, _ header: SnapshotWriter, _ body: SnapshotWriter) -> [UInt8] {
-        var w = SnapshotWriter(capacity: header.bytes.count + body.bytes.count + 64)
+    /// Encodes the snapshot files one at a time (so a save holds one file's bytes at a time, not all).
+    static func forEachFile(_ engine: ReplayEngine, _ body: (String, [UInt8]) throws -> Void) rethrows {
+        var header = SnapshotWriter(capacity: 4096)
+        encodeHeader(engine, &header)
+        for p in engine.projections {
+            let name = type(of: p).name
+            try body(name, frame(name: name, version: type(of: p).version, header) { p.encode(&$0) })
+        }
+        if engine.dedupe {
+            let ids = engine.seen.sorted { $0.high != $1.high ? $0.high < $1.high : $0.low < $1.low }
+            try body(
+                eventIDsName,
+                frame(name: eventIDsName, version: 1, header) { w in
+                    w.varint(UInt64(ids.count))
+                    for id in ids {
+                        w.u64(id.high)
+                        w.u64(id.low)
+                    }
+                })
+        }
+    }
+
+    /// magic, format version, name, projection version, header (length-prefixed), body length (u64 LE,
+    /// patched after the body is written in place), body, XXH3-64 of everything before it.
+    static func frame(name: String, version: UInt16, _ header: SnapshotWriter, body: (inout SnapshotWriter) -> Void)
+        -> [UInt8]
+    {
+        var w = SnapshotWriter(capacity: header.bytes.count + (1 << 20))
         w.raw(magic)
         w.varint(UInt64(formatVersion))
         w.string(name)
         w.varint(UInt64(version))
         w.varint(UInt64(header.bytes.count))
         w.raw(header.bytes)
-        w.varint(UInt64(body.bytes.count))
-        w.raw(body.bytes)
+        let lengthAt = w.bytes.count
+        w.u64(0)
+        body(&w)
+        w.patchU64(at: lengthAt, UInt64(w.bytes.count - lengthAt - 8))
         w.u64(XXH3.hash(w.bytes))
         return w.bytes
     }
@@ -172,11 +183,17 @@ public struct ProjectionStore {
         try fs.attempt("creating the projections folder", path: directory) { () throws(SystemError) in
             try fs.makeDirectories(directory)
         }
-        for (name, bytes) in Self.encode(engine) {
-            let p = path(name)
-            try fs.attempt("writing a projection snapshot", path: p) { () throws(SystemError) in
-                try fs.writeFileAtomically(p, bytes)
+        do {
+            try Self.forEachFile(engine) { name, bytes in
+                let p = path(name)
+                try fs.attempt("writing a projection snapshot", path: p) { () throws(SystemError) in
+                    try fs.writeFileAtomically(p, bytes)
+                }
             }
+        } catch let e as EventLogError {
+            throw e
+        } catch {
+            throw EventLogError(.io, "writing projection snapshots: \(error)")
         }
         if !engine.dedupe {
             // A stale id file from a multi-origin past would otherwise sit beside a one-origin snapshot.
@@ -226,8 +243,10 @@ public struct ProjectionStore {
                     try Self.decodeHeader(engine, &hr)
                     guard hr.atEnd else { throw hr.failure("trailing bytes in the header") }
                 }
-                let bn = try r.count()
+                let bn64 = try r.u64()
                 let bodyStart = r.offset
+                guard bn64 <= UInt64(bytes.count - 8 - bodyStart) else { throw r.failure("body length past the end") }
+                let bn = Int(bn64)
                 var br = SnapshotReader(bytes, from: bodyStart, to: bodyStart + bn)
                 switch name {
                 case QueueProjection.name: engine.queue = try QueueProjection(decoding: &br, symbols: engine.symbols)

@@ -44,6 +44,11 @@ public struct SnapshotWriter {
     }
 
     public mutating func raw(_ b: [UInt8]) { bytes += b }
+
+    /// Overwrites 8 bytes written earlier (a length known only after what follows it).
+    public mutating func patchU64(at offset: Int, _ v: UInt64) {
+        for i in 0..<8 { bytes[offset + i] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(i))) }
+    }
 }
 
 /// Reads what `SnapshotWriter` wrote, bounds-checked: a damaged snapshot is an error naming the offset,

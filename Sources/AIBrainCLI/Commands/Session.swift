@@ -65,7 +65,7 @@ struct SessionShow: ParsableCommand {
                         ("latest", latest.map { $0.json(access) } ?? .null), ("summary", .string(summary)),
                         ("next_steps", .array(next.map { .string($0) })), ("state", state.map { .raw($0) } ?? .null),
                         ("verdicts", .array(verdicts.map { .string($0) })),
-                        ("checkpoints", .int(Int64(t.checkpoints.count))), ("branches", .array(t.heads.keys.sorted().map { .string($0) })),
+                        ("checkpoints", .int(Int64(t.checkpoints.count))), ("branches", .array(t.branches.map(\.name).sorted().map { .string($0) })),
                         ("sessions", .array(t.sessions.map { .string($0) })), ("conflicts", .array(t.conflicts.map { .string($0) })),
                     ]).text)
                 return
@@ -78,7 +78,7 @@ struct SessionShow: ParsableCommand {
                 "task \(task): resume at \(c.id) (iteration \(c.iteration), \(c.verdict)) on branch \(t.activeBranch)",
                 "  position \(access.position(c.ref)), \(rfc3339(HLC.milliseconds(c.hlc)))"
                     + (c.stateHash == 0 ? "" : ", state xxh3:\(hex16(c.stateHash))"),
-                "  \(t.checkpoints.count) checkpoint(s), \(t.heads.count) branch(es), \(t.sessions.count) session(s)",
+                "  \(t.checkpoints.count) checkpoint(s), \(t.branches.count) branch(es), \(t.sessions.count) session(s)",
                 "  verdicts: " + verdicts.suffix(12).joined(separator: " "),
             ]
             if !summary.isEmpty { lines.append("  summary: \(summary)") }
@@ -144,7 +144,7 @@ struct SessionHistory: ParsableCommand {
         var at = t.latest
         while let c = at {
             out.append(c.id)
-            at = t.byID[c.parent].map { t.checkpoints[$0] }
+            at = t.position(of: c.parent).map { t.checkpoints[$0] }
         }
         return out
     }
@@ -232,7 +232,7 @@ struct SessionFork: ParsableCommand {
             let root = try store.locate()
             let access = try ProjectionAccess(root: root)
             let t = try sessions(task, access)
-            guard t.byID[from] != nil else {
+            guard t.position(of: from) != nil else {
                 throw CLIError(
                     .conflict, code: "not-found", "task \(task) has no checkpoint \(from)",
                     hint: "see `aibrain session history \(task)`")

@@ -90,26 +90,41 @@ public enum FieldKey: Int, CaseIterable, Sendable {
 /// valid until the next `scan`.
 public final class PayloadFields {
     private static let keyCount = FieldKey.allCases.count
-    private var starts: [Int32]
-    private var ends: [Int32]
-    private var present: [Int] = []
+    // Plain memory, not arrays: the scan runs once per event and must not retain or release anything.
+    private let starts: UnsafeMutablePointer<Int32>
+    private let ends: UnsafeMutablePointer<Int32>
+    private let present: UnsafeMutablePointer<Int32>
+    private var presentCount = 0
     private var base: UnsafeRawPointer?
     private var count = 0
-    private let keys = KeyTable.shared
     /// Reused for `nested`: valid until the next `nested` call on this scanner.
     private var child: PayloadFields?
 
     public init() {
-        starts = Array(repeating: -1, count: Self.keyCount)
-        ends = Array(repeating: -1, count: Self.keyCount)
-        present.reserveCapacity(Self.keyCount)
+        starts = .allocate(capacity: Self.keyCount)
+        starts.initialize(repeating: -1, count: Self.keyCount)
+        ends = .allocate(capacity: Self.keyCount)
+        ends.initialize(repeating: -1, count: Self.keyCount)
+        present = .allocate(capacity: Self.keyCount)
+        present.initialize(repeating: 0, count: Self.keyCount)
+    }
+
+    deinit {
+        starts.deallocate()
+        ends.deallocate()
+        present.deallocate()
+    }
+
+    @inline(__always)
+    private func reset() {
+        for i in 0..<presentCount { starts[Int(present[i])] = -1 }
+        presentCount = 0
     }
 
     /// Scans one payload. Returns false (and remembers nothing) if it is not a JSON object it can walk.
     @discardableResult
     public func scan(_ payload: UnsafeRawBufferPointer) -> Bool {
-        for k in present { starts[k] = -1 }
-        present.removeAll(keepingCapacity: true)
+        reset()
         base = payload.baseAddress
         count = payload.count
         guard let p = payload.baseAddress?.assumingMemoryBound(to: UInt8.self), count >= 2 else { return false }
@@ -127,12 +142,11 @@ public final class PayloadFields {
             i = Self.space(p, i + 1, n)
             let valueStart = i
             guard let valueEnd = Self.valueEnd(p, i, n) else { return fail() }
-            if let k = keys.lookup(UnsafeRawBufferPointer(start: p + keyStart, count: keyEnd - keyStart)),
-                starts[k.rawValue] < 0
-            {
+            if let k = KeyTable.lookup(p + keyStart, keyEnd - keyStart), starts[k.rawValue] < 0 {
                 starts[k.rawValue] = Int32(valueStart)
                 ends[k.rawValue] = Int32(valueEnd)
-                present.append(k.rawValue)
+                present[presentCount] = Int32(k.rawValue)
+                presentCount += 1
             }
             i = Self.space(p, valueEnd, n)
             guard i < n else { return fail() }
@@ -146,8 +160,7 @@ public final class PayloadFields {
     }
 
     private func fail() -> Bool {
-        for k in present { starts[k] = -1 }
-        present.removeAll(keepingCapacity: true)
+        reset()
         return false
     }
 
@@ -411,37 +424,50 @@ public final class PayloadFields {
     }
 }
 
-/// Member names to `FieldKey`, by FNV-1a of the raw key bytes (keys with escapes never match).
-private struct KeyTable: Sendable {
-    static let shared = KeyTable()
-    private var slots: [(hash: UInt64, key: FieldKey, name: [UInt8])?]
-    private let mask: Int
+/// Member names to `FieldKey`, by FNV-1a of the raw key bytes (keys with escapes never match). Built
+/// once, in plain memory that lives for the process (the hot path reads it without reference counting).
+private enum KeyTable {
+    static let size = 256
+    struct Slot {
+        var hash: UInt64
+        var key: Int16  // -1: empty
+        var offset: Int16
+        var length: Int16
+    }
+    /// (slots, names): written once by the lazy static initializer, read-only after.
+    nonisolated(unsafe) static let table: (UnsafeMutablePointer<Slot>, UnsafeMutablePointer<UInt8>) = build()
 
-    init() {
-        let size = 256
-        mask = size - 1
-        slots = Array(repeating: nil, count: size)
-        for k in FieldKey.allCases {
-            let name = Array(k.name.utf8)
+    private static func build() -> (UnsafeMutablePointer<Slot>, UnsafeMutablePointer<UInt8>) {
+        let slots = UnsafeMutablePointer<Slot>.allocate(capacity: size)
+        slots.initialize(repeating: Slot(hash: 0, key: -1, offset: 0, length: 0), count: size)
+        let all = FieldKey.allCases.map { Array($0.name.utf8) }
+        let names = UnsafeMutablePointer<UInt8>.allocate(capacity: all.reduce(0) { $0 + $1.count })
+        var at = 0
+        for (k, name) in zip(FieldKey.allCases, all) {
             let h = name.withUnsafeBytes { FNV.hash($0) }
-            var i = Int(truncatingIfNeeded: h) & mask
-            while slots[i] != nil { i = (i + 1) & mask }
-            slots[i] = (h, k, name)
+            var i = Int(truncatingIfNeeded: h) & (size - 1)
+            while slots[i].key >= 0 { i = (i + 1) & (size - 1) }
+            slots[i] = Slot(hash: h, key: Int16(k.rawValue), offset: Int16(at), length: Int16(name.count))
+            for b in name {
+                names[at] = b
+                at += 1
+            }
         }
+        return (slots, names)
     }
 
     @inline(__always)
-    func lookup(_ key: UnsafeRawBufferPointer) -> FieldKey? {
-        guard key.count <= 24 else { return nil }
-        let h = FNV.hash(key)
-        var i = Int(truncatingIfNeeded: h) & mask
-        while let s = slots[i] {
-            if s.hash == h, s.name.count == key.count,
-                s.name.withUnsafeBytes({ memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 })
-            {
-                return s.key
+    static func lookup(_ key: UnsafePointer<UInt8>, _ n: Int) -> FieldKey? {
+        guard n <= 24 else { return nil }
+        let h = FNV.hash(UnsafeRawBufferPointer(start: key, count: n))
+        let (slots, names) = table
+        var i = Int(truncatingIfNeeded: h) & (size - 1)
+        while slots[i].key >= 0 {
+            let s = slots[i]
+            if s.hash == h, Int(s.length) == n, memcmp(names + Int(s.offset), key, n) == 0 {
+                return FieldKey(rawValue: Int(s.key))
             }
-            i = (i + 1) & mask
+            i = (i + 1) & (size - 1)
         }
         return nil
     }

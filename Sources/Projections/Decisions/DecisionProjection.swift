@@ -2,7 +2,8 @@ import BrainEvents
 import EventLog
 
 /// One recorded decision; its rationale and alternatives stay in the log (read back through `ref`).
-public struct Decision: Sendable, Equatable, SnapshotCodable {
+/// A class so the decision list grows and is encoded without copying each decision's strings.
+public final class Decision: Equatable, SnapshotCodable {
     public var eventID: String
     public var task: String
     public var kind: String
@@ -33,6 +34,14 @@ public struct Decision: Sendable, Equatable, SnapshotCodable {
         w.string(supersededBy)
     }
 
+    public static func == (a: Decision, b: Decision) -> Bool {
+        var x = SnapshotWriter(capacity: 256)
+        var y = SnapshotWriter(capacity: 256)
+        a.encode(&x)
+        b.encode(&y)
+        return x.bytes == y.bytes
+    }
+
     public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
         eventID = try r.string()
         task = try r.string()
@@ -50,12 +59,14 @@ public struct Decision: Sendable, Equatable, SnapshotCodable {
 
     init(_ e: FoldEvent) {
         let f = e.fields
+        let labels = e.symbols.labels
         eventID = e.eventID
         task = e.task
-        kind = f.string(.kind) ?? ""
+        // Kinds, severities and approvers repeat: their strings come from the symbol table (no allocation).
+        kind = e.symbol(.kind, labels).map { labels[$0] } ?? ""
         value = f.string(.value) ?? ""
-        severity = f.string(.severity) ?? ""
-        approver = f.string(.approver) ?? ""
+        severity = e.symbol(.severity, labels).map { labels[$0] } ?? ""
+        approver = e.symbol(.approver, labels).map { labels[$0] } ?? ""
         confidence = f.raw(.confidence).map { String(decoding: $0, as: UTF8.self) } ?? ""
         actor = e.actor
         team = e.team
@@ -71,8 +82,9 @@ public final class DecisionProjection: Projection {
     public static let version: UInt16 = 1
 
     public private(set) var decisions: [Decision] = []
-    /// Event id → index (projections keep the first occurrence of an id across origins: contract 9).
-    public private(set) var byID: [String: Int] = [:]
+    /// Event id → index, built at the first supersession (rare) and kept up to date after it. (Cross-origin
+    /// duplicates never get here: the engine drops them, contract 9.)
+    private var index: [String: Int]?
     /// Supersessions that named an unknown decision, listed for audit.
     public private(set) var unresolved: [String] = []
 
@@ -82,13 +94,18 @@ public final class DecisionProjection: Projection {
         switch e.kind {
         case .decisionRecorded:
             let d = Decision(e)
-            guard byID[d.eventID] == nil else { return false }
-            byID[d.eventID] = decisions.count
+            index?[d.eventID] = decisions.count
             decisions.append(d)
             return true
         case .decisionSuperseded:
             let target = e.fields.string(.decisionID) ?? ""
-            guard let i = byID[target] else {
+            if index == nil {
+                var m: [String: Int] = [:]
+                m.reserveCapacity(decisions.count)
+                for (i, d) in decisions.enumerated() { m[d.eventID] = i }
+                index = m
+            }
+            guard let i = index?[target] else {
                 unresolved.append("supersession at \(e.ref.lsn) names unknown decision \(target)")
                 return true
             }
@@ -111,8 +128,6 @@ public final class DecisionProjection: Projection {
 
     public init(decoding r: inout SnapshotReader, symbols: SymbolTables) throws(SnapshotReader.Failure) {
         decisions = try r.list(Decision.self)
-        byID.reserveCapacity(decisions.count)
-        for (i, d) in decisions.enumerated() { byID[d.eventID] = i }
         unresolved = try r.strings()
     }
 }

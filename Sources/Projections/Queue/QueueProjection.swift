@@ -1,4 +1,5 @@
 import BrainEvents
+import Foundation
 import EventLog
 
 /// The work queue: every item's state, leases, retries, dead letters and the conflicts met on the way.
@@ -43,7 +44,7 @@ public final class QueueProjection: Projection {
     private func slot(_ e: FoldEvent) -> Int? {
         guard let s = e.symbol(.workItemID, symbols.items) else { return nil }
         let i = Int(s)
-        if i >= slots.count { slots.append(contentsOf: repeatElement(nil, count: i - slots.count + 1)) }
+        while i >= slots.count { slots.append(nil) }
         return i
     }
 
@@ -56,8 +57,7 @@ public final class QueueProjection: Projection {
                 return true
             }
             var item = slots[i]
-            slots[i] = nil
-            applyLegacy(e, &item)
+            applyLegacy(e, &item, id: symbols.items[Int32(i)])
             slots[i] = item
             return true
         case .workItemEnqueued, .workItemLeased, .workItemHeartbeat, .workItemCompleted, .workItemFailed,
@@ -66,11 +66,10 @@ public final class QueueProjection: Projection {
                 conflict(e, item: "", reason: "no work_item_id in the payload")
                 return true
             }
-            // Taken out while it changes (so its arrays are not copied), put back after.
             var item = slots[i]
-            slots[i] = nil
-            if let reason = applyCurrent(kind, e, &item) {
-                conflict(e, item: e.id(.workItemID), state: item?.status.name ?? "unknown", reason: reason)
+            let id = symbols.items[Int32(i)]
+            if let reason = applyCurrent(kind, e, &item, id: id) {
+                conflict(e, item: id, state: item?.status.name ?? "unknown", reason: reason)
             }
             slots[i] = item
             return true
@@ -86,15 +85,14 @@ public final class QueueProjection: Projection {
     }
 
     /// Applies a current-version event; returns why it cannot be applied, or nil.
-    func applyCurrent(_ kind: EventKind, _ e: FoldEvent, _ slot: inout WorkItem?) -> String? {
+    func applyCurrent(_ kind: EventKind, _ e: FoldEvent, _ slot: inout WorkItem?, id: String) -> String? {
         let f = e.fields
-        let id = e.id(.workItemID)
         guard !id.isEmpty else { return "no work_item_id in the payload" }
         if kind == .workItemEnqueued {
             if let existing = slot {
                 return "work item \(id) was already enqueued (it is \(existing.status.name))"
             }
-            var item = WorkItem(id: id, at: e.ref, hlc: e.hlc)
+            let item = WorkItem(id: id, at: e.ref, hlc: e.hlc)
             item.task = e.task
             item.project = f.string(.project) ?? ""
             item.orchestrator = f.string(.orchestratorID) ?? ""
@@ -122,9 +120,7 @@ public final class QueueProjection: Projection {
             if !item.uniqueKey.isEmpty { uniqueKeys[item.uniqueKey] = id }
             return nil
         }
-        guard var item = slot else { return "work item \(id) was never enqueued" }
-        slot = nil  // unique while it changes; every exit puts it back (a refusal changed nothing)
-        defer { slot = item }
+        guard let item = slot else { return "work item \(id) was never enqueued" }
         let home = item.home == e.ref.origin
         let now = e.millis
         let leaseID = f.string(.leaseID)
@@ -210,11 +206,11 @@ public final class QueueProjection: Projection {
         default:
             return "not a work item event"
         }
-        touch(&item, e)
+        touch(item, e)
         return nil
     }
 
-    private func touch(_ item: inout WorkItem, _ e: FoldEvent) {
+    private func touch(_ item: WorkItem, _ e: FoldEvent) {
         item.last = e.ref
         item.updatedHLC = e.hlc
         item.events += 1
@@ -226,20 +222,20 @@ public final class QueueProjection: Projection {
     /// `work_item.transitioned` v1 (the benchmark workload): upcast to the lease events. pending→claimed is
     /// an enqueue plus a lease, in_progress the worker's start, retrying a retryable failure, failed a
     /// failure into the dead letters. A `from` that is not the item's state is a conflict.
-    func applyLegacy(_ e: FoldEvent, _ slot: inout WorkItem?) {
+    func applyLegacy(_ e: FoldEvent, _ slot: inout WorkItem?, id: String) {
         let f = e.fields
-        let id = e.id(.workItemID)
-        guard !id.isEmpty, let from = f.string(.from), let to = f.string(.to) else {
-            conflict(e, item: id, reason: "work_item.transitioned without work_item_id, from and to")
+        guard !id.isEmpty, let fromRaw = f.raw(.from), let toRaw = f.raw(.to), let from = LegacyState(fromRaw),
+            let to = LegacyState(toRaw)
+        else {
+            conflict(e, item: id, reason: "work_item.transitioned without a work_item_id and known from/to states")
             return
         }
-        var item: WorkItem
+        let item: WorkItem
         if let existing = slot {
             item = existing
-            slot = nil
         } else {
-            guard from == "pending" else {
-                conflict(e, item: id, reason: "first transition of \(id) is from \(from), not pending")
+            guard from == .pending else {
+                conflict(e, item: id, reason: "first transition of \(id) is from \(from.name), not pending")
                 return
             }
             item = WorkItem(id: id, at: e.ref, hlc: e.hlc)
@@ -254,49 +250,52 @@ public final class QueueProjection: Projection {
         defer { if item.events > 0 { slot = item } }
         let current = Self.legacyState(item)
         guard current == from else {
-            conflict(e, item: id, state: item.status.name, reason: "transition from \(from), but the item is \(current)")
+            conflict(
+                e, item: id, state: item.status.name,
+                reason: "transition from \(from.name), but the item is \(current.name)")
             return
         }
         let now = e.millis
-        switch to {
-        case "claimed":
+        switch (current, to) {
+        case (.pending, .claimed), (.retrying, .claimed):
             item.attempts += 1
             item.lease = Lease(
-                id: "legacy-\(item.attempts)", worker: e.actor, origin: e.ref.origin, grantedMS: now,
-                expiresMS: .max, ttlMS: 0, started: false)
+                id: "legacy", worker: e.actor, origin: e.ref.origin, grantedMS: now, expiresMS: .max, ttlMS: 0,
+                started: false)
             item.status = .leased
-        case "in_progress" where current == "claimed":
+        case (.claimed, .inProgress):
             item.lease!.started = true
-        case "completed" where current == "in_progress":
+        case (.inProgress, .completed):
             item.status = .completed
             item.lease = nil
-        case "retrying" where current == "in_progress":
+        case (.inProgress, .retrying):
             item.retryCount = Int(f.int(.retryCount) ?? Int64(item.retryCount + 1))
             item.logError(f.string(.error) ?? "")
             item.lease = nil
             item.status = .retryable
             item.retryAtMS = now
-        case "failed" where current == "in_progress":
-            item.logError(f.string(.error) ?? "")
+        case (.inProgress, .failed):
+            let error = f.string(.error) ?? ""
+            item.logError(error)
             item.lease = nil
             item.status = .discarded
-            item.reason = f.string(.error) ?? "failed"
+            item.reason = error.isEmpty ? "failed" : error
         default:
-            conflict(e, item: id, reason: "no transition from \(from) to \(to)")
+            conflict(e, item: id, state: item.status.name, reason: "no transition from \(from.name) to \(to.name)")
             return
         }
-        touch(&item, e)
+        touch(item, e)
     }
 
-    /// The v1 state name of an item.
-    static func legacyState(_ item: WorkItem) -> String {
+    /// The v1 state of an item.
+    static func legacyState(_ item: WorkItem) -> LegacyState {
         switch item.status {
-        case .available: "pending"
-        case .leased: item.lease?.started == true ? "in_progress" : "claimed"
-        case .retryable: "retrying"
-        case .failed, .discarded: "failed"
-        case .completed: "completed"
-        case .cancelled: "cancelled"
+        case .available: .pending
+        case .leased: item.lease?.started == true ? .inProgress : .claimed
+        case .retryable: .retrying
+        case .failed, .discarded: .failed
+        case .completed: .completed
+        case .cancelled: .cancelled
         }
     }
 
@@ -352,5 +351,37 @@ public final class QueueProjection: Projection {
             uniqueKeys[k] = try r.string()
         }
         conflicts = try r.list(QueueConflict.self)
+    }
+}
+
+/// The states of `work_item.transitioned` v1, recognised from the raw JSON string without allocating.
+enum LegacyState: UInt8 {
+    case pending, claimed, inProgress, completed, failed, retrying, cancelled
+
+    var name: String {
+        switch self {
+        case .pending: "pending"
+        case .claimed: "claimed"
+        case .inProgress: "in_progress"
+        case .completed: "completed"
+        case .failed: "failed"
+        case .retrying: "retrying"
+        case .cancelled: "cancelled"
+        }
+    }
+
+    static let names: [(LegacyState, [UInt8])] = [
+        LegacyState.pending, .claimed, .inProgress, .completed, .failed, .retrying, .cancelled,
+    ].map { ($0, Array("\"\($0.name)\"".utf8)) }
+
+    /// From a raw JSON value (quotes included).
+    init?(_ raw: UnsafeRawBufferPointer) {
+        for (s, n) in Self.names where n.count == raw.count && n[1] == raw[1] && n[2] == raw[2] {
+            if n.withUnsafeBytes({ memcmp($0.baseAddress!, raw.baseAddress!, n.count) == 0 }) {
+                self = s
+                return
+            }
+        }
+        return nil
     }
 }

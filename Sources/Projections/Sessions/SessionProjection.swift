@@ -92,10 +92,10 @@ public struct Fork: Sendable, Equatable, SnapshotCodable {
 public struct TaskSessions: Sendable, Equatable, SnapshotCodable {
     /// Every checkpoint in merged order.
     public var checkpoints: [Checkpoint] = []
-    /// Checkpoint id → index in `checkpoints`.
-    public var byID: [String: Int] = [:]
-    /// Branch → index of its newest checkpoint.
-    public var heads: [String: Int] = [:]
+    /// Checkpoint id → index, kept only past `indexThreshold` checkpoints (a short list is searched).
+    private var index: [String: Int] = [:]
+    /// Branch → index of its newest checkpoint; few per task, so a list.
+    public private(set) var branches: [(name: String, head: Int)] = []
     public var activeBranch = "main"
     public var forks: [Fork] = []
     /// Session ids in the order they started; `ended` those that ended.
@@ -105,18 +105,55 @@ public struct TaskSessions: Sendable, Equatable, SnapshotCodable {
     public var conflicts: [String] = []
     public var events = 0
 
+    static let indexThreshold = 64
+
     public init() {}
 
+    public static func == (a: TaskSessions, b: TaskSessions) -> Bool {
+        a.checkpoints == b.checkpoints && a.branches.map(\.name) == b.branches.map(\.name)
+            && a.branches.map(\.head) == b.branches.map(\.head) && a.activeBranch == b.activeBranch
+            && a.forks == b.forks && a.sessions == b.sessions && a.ended == b.ended && a.conflicts == b.conflicts
+            && a.events == b.events
+    }
+
+    /// The index of a checkpoint by id.
+    public func position(of id: String) -> Int? {
+        if checkpoints.count > Self.indexThreshold { return index[id] }
+        return checkpoints.lastIndex { $0.id == id }
+    }
+
+    /// The newest checkpoint index of a branch.
+    public func head(_ branch: String) -> Int? { branches.first { $0.name == branch }?.head }
+
+    mutating func setHead(_ branch: String, _ i: Int) {
+        if let k = branches.firstIndex(where: { $0.name == branch }) {
+            branches[k].head = i
+        } else {
+            branches.append((branch, i))
+        }
+    }
+
+    mutating func append(_ c: Checkpoint) {
+        checkpoints.append(c)
+        if checkpoints.count > Self.indexThreshold {
+            if index.isEmpty {
+                for (i, x) in checkpoints.enumerated() { index[x.id] = i }
+            } else {
+                index[c.id] = checkpoints.count - 1
+            }
+        }
+    }
+
     /// The resume point: the newest checkpoint of the active branch.
-    public var latest: Checkpoint? { heads[activeBranch].map { checkpoints[$0] } }
+    public var latest: Checkpoint? { head(activeBranch).map { checkpoints[$0] } }
 
     public func encode(_ w: inout SnapshotWriter) {
         w.list(checkpoints)
-        // byID and heads are derived from the list; heads needs branch order to be stable.
-        w.varint(UInt64(heads.count))
-        for b in heads.keys.sorted() {
-            w.string(b)
-            w.int(heads[b]!)
+        let sorted = branches.sorted { $0.name < $1.name }
+        w.varint(UInt64(sorted.count))
+        for b in sorted {
+            w.string(b.name)
+            w.int(b.head)
         }
         w.string(activeBranch)
         w.list(forks)
@@ -128,13 +165,16 @@ public struct TaskSessions: Sendable, Equatable, SnapshotCodable {
 
     public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
         checkpoints = try r.list(Checkpoint.self)
-        for (i, c) in checkpoints.enumerated() { byID[c.id] = i }
+        if checkpoints.count > Self.indexThreshold { for (i, c) in checkpoints.enumerated() { index[c.id] = i } }
         let n = try r.count()
+        var previous: String?
         for _ in 0..<n {
             let b = try r.string()
+            if let p = previous, !(p < b) { throw r.failure("branches out of order") }
+            previous = b
             let i = try r.int()
             guard i >= 0, i < checkpoints.count else { throw r.failure("branch head out of range") }
-            heads[b] = i
+            branches.append((b, i))
         }
         activeBranch = try r.string()
         forks = try r.list(Fork.self)
@@ -197,53 +237,56 @@ public final class SessionProjection: Projection {
             if let s = f.string(.sessionID), !t.ended.contains(s) { t.ended.append(s) }
         case .sessionForked:
             let from = f.string(.fromCheckpoint) ?? ""
-            guard t.byID[from] != nil else {
+            guard let at = t.position(of: from) else {
                 t.conflicts.append("fork at \(e.ref.lsn): checkpoint \(from) is unknown")
                 break
             }
             var branch = f.string(.branch) ?? "fork-\(t.forks.count + 1)"
-            if t.heads[branch] != nil || branch == "main" && !t.checkpoints.isEmpty {
+            if t.head(branch) != nil || branch == "main" && !t.checkpoints.isEmpty {
                 branch = "\(branch)-\(t.forks.count + 1)"
             }
             t.forks.append(Fork(from: from, branch: branch, reason: f.string(.reason) ?? "", ref: e.ref))
             // The new branch starts at the fork point; its first checkpoint's parent is `from`.
-            t.heads[branch] = t.byID[from]!
+            t.setHead(branch, at)
             t.activeBranch = branch
         case .sessionCheckpointed:
+            let namedBranch = f.string(.branch)
             let iteration = Int(f.int(.iteration) ?? Int64((t.latest?.iteration ?? 0) + 1))
-            let branch = f.string(.branch) ?? t.activeBranch
-            if t.heads[branch] == nil && !t.checkpoints.isEmpty && f.string(.branch) != nil && branch != "main" {
+            let branch = namedBranch ?? t.activeBranch
+            if namedBranch != nil, t.head(branch) == nil, !t.checkpoints.isEmpty, branch != "main",
+                let active = t.head(t.activeBranch)
+            {
                 // A checkpoint naming a new branch starts it from the active head.
-                t.heads[branch] = t.heads[t.activeBranch]
+                t.setHead(branch, active)
             }
             let parent: String
             if let p = f.string(.parentCheckpoint) {
-                guard t.byID[p] != nil else {
+                guard t.position(of: p) != nil else {
                     t.conflicts.append("checkpoint at \(e.ref.lsn): parent \(p) is unknown")
                     break
                 }
                 parent = p
             } else {
-                parent = t.heads[branch].map { t.checkpoints[$0].id } ?? ""
+                parent = t.head(branch).map { t.checkpoints[$0].id } ?? ""
             }
-            let id = f.string(.checkpointID) ?? (branch == "main" ? "i\(iteration)" : "\(branch).i\(iteration)")
-            guard t.byID[id] == nil else {
+            let id = f.string(.checkpointID) ?? (branch == "main" ? "i" + String(iteration) : "\(branch).i\(iteration)")
+            guard t.position(of: id) == nil else {
                 t.conflicts.append("checkpoint at \(e.ref.lsn): id \(id) already used in this task")
                 break
             }
             var stateHash: UInt64 = 0
             if let s = f.raw(.state), let base = s.baseAddress { stateHash = XXH3_64bits(base, s.count) }
+            let session = f.string(.sessionID) ?? ""
             let c = Checkpoint(
                 id: id, iteration: iteration, verdict: f.string(.verdict) ?? "", parent: parent, branch: branch,
-                session: f.string(.sessionID) ?? "", ref: e.ref, hlc: e.hlc, stateHash: stateHash,
+                session: session, ref: e.ref, hlc: e.hlc, stateHash: stateHash,
                 filesTouched: f.arrayCount(.filesTouched))
-            t.byID[id] = t.checkpoints.count
-            t.heads[branch] = t.checkpoints.count
-            t.checkpoints.append(c)
-            if let s = f.string(.sessionID), !s.isEmpty, t.sessions.last != s, !t.sessions.contains(s) {
-                t.sessions.append(s)
+            t.setHead(branch, t.checkpoints.count)
+            t.append(c)
+            if !session.isEmpty, t.sessions.last != session, !t.sessions.contains(session) {
+                t.sessions.append(session)
             }
-            if f.string(.branch) != nil { t.activeBranch = branch }
+            if namedBranch != nil { t.activeBranch = branch }
         default:
             break
         }
