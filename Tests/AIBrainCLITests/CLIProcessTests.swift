@@ -124,11 +124,11 @@ import Testing
     @Test func streamModeAcksEveryLineAndRefusesOnlyTheBadOnes() throws {
         let (_, store) = try makeStore()
         let input = [
-            #"{"type":"work_item.enqueued","task_id":"T-1","event_id":"a-1"}"#,
+            #"{"type":"work_item.enqueued","task_id":"T-1","event_id":"a-1","work_item_id":"WI-1"}"#,
             #"{"type":"Bad Type","task_id":"T-1"}"#,
             "",
-            #"{"type":"work_item.leased","task_id":"T-1","data":{"worker":"ops-1"}}"#,
-            #"{"type":"work_item.enqueued","task_id":"T-1","event_id":"a-1"}"#,
+            #"{"type":"work_item.leased","task_id":"T-1","data":{"work_item_id":"WI-1","lease_id":"L-1","worker":"ops-1"}}"#,
+            #"{"type":"work_item.enqueued","task_id":"T-1","event_id":"a-1","work_item_id":"WI-1"}"#,
             #"{"type":"note.added","task_id":"T-1","contact":"someone@example.org"}"#,
         ].joined(separator: "\n")
         let r = try aibrain(["emit", "--stream", "--store", store], stdin: input)
@@ -309,7 +309,7 @@ import Testing
             #"{"type":"decision.recorded","task_id":"A","agent":"dev-1","team":"dev","event_id":"e1"}"#,
             #"{"type":"decision.superseded","task_id":"B","agent":"dev-2","team":"dev","event_id":"e2"}"#,
             #"{"type":"session.checkpointed","task_id":"A","agent":"qa-1","team":"qa","event_id":"e3"}"#,
-            #"{"type":"work_item.enqueued","task_id":"C","agent":"ops-1","team":"ops","event_id":"e4"}"#,
+            #"{"type":"work_item.enqueued","task_id":"C","agent":"ops-1","team":"ops","event_id":"e4","work_item_id":"WI-4"}"#,
         ]
         #expect(try aibrain(["emit", "--batch", "--store", store], stdin: lines.joined(separator: "\n")).status == 0)
         func ids(_ args: [String]) throws -> [String] {

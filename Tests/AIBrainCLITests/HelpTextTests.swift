@@ -11,6 +11,11 @@ struct HelpTextTests {
         ("aibrain", AIBrain.self), ("init", Init.self), ("emit", Emit.self), ("import-jsonl", ImportJSONL.self),
         ("replay", Replay.self), ("tail", Tail.self), ("export-jsonl", ExportJSONL.self), ("verify", Verify.self),
         ("dump", Dump.self), ("seal", Seal.self), ("stats", Stats.self), ("recover", Recover.self),
+        ("queue", Queue.self), ("queue-ls", QueueList.self), ("queue-lease", QueueLease.self),
+        ("queue-next", QueueNext.self), ("queue-fail", QueueFail.self), ("session", Session.self),
+        ("session-handoff", SessionHandoff.self), ("session-fork", SessionFork.self), ("decisions", Decisions.self),
+        ("ko", KnowledgeCommand.self), ("ko-rank", KORank.self), ("cost", CostCommand.self), ("rebuild", Rebuild.self),
+        ("export-sqlite", ExportSQLite.self),
     ]
 
     @Test(arguments: commands.map(\.0))

@@ -40,7 +40,7 @@ import Testing
             shapes.append((name, Self.shape(r.lines.count > line ? r.lines[line] : "")))
         }
         try record(
-            "emit", ["emit", "decision.recorded", "--task", "T-1", "--data", #"{"kind":"APPROACH"}"#, "-o", "json"])
+            "emit", ["emit", "decision.recorded", "--task", "T-1", "--data", #"{"kind":"APPROACH","value":"v"}"#, "-o", "json"])
         try record(
             "emit-conflict", ["emit", "a.b", "--task", "T-1", "--expect-version", "0", "-o", "json"], expect: 3)
         try record(
@@ -63,6 +63,28 @@ import Testing
         try record("dump", ["dump", store + "/log/" + seg, "-o", "json"])
         let r = try aibrain(["init", "--origin", "x", "-o", "json"], cwd: temporaryDirectory("shapesInit"))
         shapes.append(("init", Self.shape(r.stdout)))
+        // The projection commands (views over the folded log).
+        try record("queue-enqueue", ["queue", "enqueue", "WI-1", "--task", "T-1", "--for-team", "dev", "-o", "json"])
+        try record("queue-lease", ["queue", "lease", "WI-1", "-o", "json"])
+        try record("queue-refused", ["queue", "lease", "WI-1", "-o", "json"], expect: 3)
+        try record("queue-ls", ["queue", "ls", "-o", "json", "--now", "2026-12-01T00:00:00Z"])
+        try record("queue-show", ["queue", "show", "WI-1", "-o", "json"])
+        try record(
+            "checkpoint",
+            ["emit", "session.checkpointed", "--task", "T-1", "--data", #"{"checkpoint_id":"C1","iteration":1,"verdict":"PASS","state":{"a":1}}"#, "-o", "json"])
+        try record("session-show", ["session", "show", "T-1", "-o", "json"])
+        try record("session-history", ["session", "history", "T-1", "-o", "json"])
+        try record("session-handoff", ["session", "handoff", "T-1", "-o", "json"])
+        try record("session-fork", ["session", "fork", "T-1", "--from", "C1", "--reason", "retry", "-o", "json"])
+        try record("decisions", ["decisions", "-o", "json"])
+        try record(
+            "ko-consulted", ["emit", "ko.consulted", "--task", "T-1", "--data", #"{"ko_id":"KO-1"}"#, "-o", "json"])
+        try record("ko-show", ["ko", "show", "KO-1", "-o", "json"])
+        try record("ko-rank", ["ko", "rank", "-o", "json"])
+        try record("cost", ["cost", "--by", "task", "-o", "json"])
+        try record("rebuild", ["rebuild", "-o", "json"])
+        try record("rebuild-check", ["rebuild", "--check", "-o", "json"])
+        try record("export-sqlite", ["export", "sqlite", dir + "/x.db", "-o", "json"])
 
         let text = shapes.map { "\($0.0)\t\($0.1)" }.joined(separator: "\n") + "\n"
         let pinned = try pinnedFixture("cli/json-shapes.txt", current: text)

@@ -166,4 +166,21 @@ import Testing
         let rows = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(rows == "WI-1|completed|0\nWI-2|discarded|1\nWI-3|leased|0\nWI-4|cancelled|0\nTASK-1|1|FAIL\nGUARDRAIL_OVERRIDE|medium\n", "\(rows)")
     }
+
+    /// `verify --deep` checks payloads against their type's schema: a mismatch names the LSN and the field
+    /// (exit 1, not corruption); unknown types are counted, not failed.
+    @Test func verifyDeepChecksPayloadsAgainstTheCatalogue() throws {
+        let (_, store) = try makeStore()
+        #expect(try aibrain(["emit", "session.checkpointed", "--task", "T", "--data", #"{"iteration":1,"verdict":"PASS"}"#, "--store", store]).status == 0)
+        #expect(try aibrain(["emit", "agent.dreamed", "--task", "T", "--data", #"{"about":"sheep"}"#, "--store", store]).status == 0)
+        let ok = try aibrain(["verify", "--deep", "-o", "json", "--store", store])
+        #expect(ok.status == 0, "\(ok.stdout)")
+        let j = try ok.json()
+        #expect(j["schema_checked"] as? Int == 1 && (j["unknown_types"] as? [String: Int]) == ["agent.dreamed v1": 1])
+        #expect(try aibrain(["emit", "session.checkpointed", "--task", "T", "--data", #"{"iteration":2,"verdict":"DONE"}"#, "--store", store]).status == 0)
+        let bad = try aibrain(["verify", "--deep", "--store", store])
+        #expect(bad.status == 1, "\(bad.stdout)")
+        #expect(bad.stdout.contains("(LSN 3)") && bad.stdout.contains("verdict") && bad.stdout.contains("schema_mismatch"), "\(bad.stdout)")
+        #expect(bad.stderr.contains("do not match their type's schema"))
+    }
 }

@@ -330,8 +330,13 @@ struct QueueCheck {
         try QueueGuard.check(fresh, reader: reader, context: ctx, nowMS: OpenOptions.wallClockMilliseconds())
     }
 
-    /// For `emit --stream`: the indexes of drafts to leave out, with why.
+    /// For `emit --stream`: the indexes of drafts to leave out, with why (retries of stored events are
+    /// duplicates, never refused).
     func refusals(_ ctx: AppendContext) throws -> [(index: Int, refusal: QueueRefusal)] {
-        try QueueGuard.refusals(drafts, reader: reader, context: ctx, nowMS: OpenOptions.wallClockMilliseconds())
+        var fresh: [Int] = []
+        for (i, d) in drafts.enumerated() where try ctx.existingLSN(ofEventID: d.eventID) == nil { fresh.append(i) }
+        return try QueueGuard.refusals(
+            fresh.map { drafts[$0] }, reader: reader, context: ctx, nowMS: OpenOptions.wallClockMilliseconds()
+        ).map { (fresh[$0.index], $0.refusal) }
     }
 }

@@ -12,6 +12,9 @@ public struct VerifyReport: Sendable, Codable, Equatable {
             /// (`verify --deep`) A record that decodes but breaks a rule our writer enforces: a payload that
             /// is not JSON, an envelope field outside its schema.
             case invalidRecord = "invalid_record"
+            /// (`verify --deep`) A payload that does not match its type's JSON Schema (the event catalogue):
+            /// an error (exit 1), not corruption — the bytes are what the writer was given.
+            case schemaMismatch = "schema_mismatch"
         }
         public var kind: Kind
         public var file: String
