@@ -6,13 +6,14 @@ DEMO_EVENTS ?= 20000
 DEMO_DIR ?= demo-store
 AIBRAIN := $(CURDIR)/.build/debug/aibrain
 
-.PHONY: help deps build test test-fast test-process demo bench bench-cli format lint clean
+.PHONY: help deps build test test-fast test-process demo bench bench-cli bench-projections format lint clean
 
 help:
 	@echo "make demo   - agents, decisions, checkpoints, a tail -f auditor, replay and verify through the aibrain CLI"
 	@echo "make test   - build and run every test suite (prints build time and suite wall times)"
 	@echo "make bench  - release benchmarks against SQLite and JSONL (Benchmarks/README.md)"
 	@echo "make bench-cli - CLI end to end: emit and tail -f latency, replay in a 10M-event store, import throughput"
+	@echo "make bench-projections - full rebuild of every projection from 1M generated events, RSS, incremental cost"
 
 # Idempotent: installs only the Debian packages that are missing.
 deps:
@@ -79,9 +80,28 @@ demo: build
 	kill -TERM $$TAIL; wait $$TAIL || true; cat audit.log | cut -c1-150 | tail -4; \
 	$$A emit decision.recorded --task TASK-125 --actor claude-dev-2 --data '{"kind":"APPROACH","value":"after the restart"}' >/dev/null; \
 	echo "   resumed:"; $$A tail --type 'decision.*' --cursor-file audit.cursor | cut -c1-150; \
-	step "11. seal, then verify every checksum, seal and chain link (and decode every record)"; \
+	step "11. the work queue: QA leases the next item, it fails twice (backoff between), and lands in the dead letters"; \
+	$$A queue enqueue WI-8 --task TASK-126 --project credentialmate --for-team qa --max-attempts 2 >/dev/null; \
+	export AIBRAIN_TEAM=qa AIBRAIN_ACTOR=claude-qa-1; \
+	$$A queue next --ttl 10m; $$A queue fail WI-8 --error "flaky test: test_checkout_retries timed out"; \
+	echo "   leasing again at once is refused (exit 3): the retry waits for its backoff"; \
+	$$A queue lease WI-8 || echo "   (exit $$?)"; sleep 1.3; \
+	$$A queue next >/dev/null; $$A queue fail WI-8 --error "flaky test again" | tail -1; \
+	echo "   an illegal transition is refused with the item's state (exit 3):"; \
+	$$A queue complete WI-7 || echo "   (exit $$?)"; \
+	$$A queue ls --limit 4; \
+	step "12. the checkpoint tree: fork TASK-123 from CP-1, then write the handoff a fresh agent context reads first"; \
+	$$A session fork TASK-123 --from CP-1 --reason "the middleware approach stalled; try the adapter" >/dev/null; \
+	$$A emit session.checkpointed --task TASK-123 --data '{"checkpoint_id":"CP-2","iteration":2,"verdict":"PASS","summary":"adapter path works, all tests green","next_steps":["open the PR"],"state":{"branch":"jwt-adapter","tests":42}}' >/dev/null; \
+	$$A session history TASK-123; $$A session handoff TASK-123; head -16 .aibrain/session-TASK-123-CP-2.md | cut -c1-150; \
+	step "13. the audit views: decisions of a task, knowledge ranked by outcomes, cost by project"; \
+	$$A decisions --task TASK-123; $$A ko rank --limit 5; $$A cost --by project; \
+	step "14. projections are derived: rebuild --check proves incremental == from scratch; export them to SQLite"; \
+	$$A rebuild --check | tail -1; $$A export sqlite brain.db; \
+	sqlite3 brain.db "SELECT status, count(*) FROM work_items GROUP BY status ORDER BY status;"; \
+	step "15. seal, then verify every checksum, seal and chain link, and every payload against its schema"; \
 	$$A seal; $$A verify --deep; \
-	step "12. stats"; $$A stats; \
+	step "16. stats"; $$A stats; \
 	echo; echo "demo done: the store is $(DEMO_DIR)/.aibrain (try: cd $(DEMO_DIR) && $(AIBRAIN) tail -n 5)"
 
 bench: deps
@@ -92,6 +112,10 @@ bench: deps
 bench-cli: deps
 	nice -n 19 taskset -c 1 swift build -c release --product aibrain --scratch-path $(CURDIR)/.build-release
 	python3 Benchmarks/cli_bench.py --events $${EVENTS:-10000000} $${ARGS:-}
+
+bench-projections: deps
+	nice -n 19 taskset -c 1 swift build -c release --product aibrain --scratch-path $(CURDIR)/.build-release
+	python3 Benchmarks/projections_bench.py --events $${EVENTS:-1000000} --runs $${RUNS:-3}
 
 format:
 	swift format -i -r Sources Tests Benchmarks/Sources

@@ -324,17 +324,25 @@ struct QueueCheck {
     }
 
     func run(_ ctx: AppendContext) throws {
-        // Events this origin already holds (retries) are duplicates, not transitions.
-        var fresh: [EventDraft] = []
-        for d in drafts where try ctx.existingLSN(ofEventID: d.eventID) == nil { fresh.append(d) }
+        let fresh = try freshIndexes(ctx).map { drafts[$0] }
         try QueueGuard.check(fresh, reader: reader, context: ctx, nowMS: OpenOptions.wallClockMilliseconds())
+    }
+
+    /// Drafts that will really be appended: events this origin already holds, or that repeat an id earlier
+    /// in the batch, come back as duplicates (retries), not transitions.
+    func freshIndexes(_ ctx: AppendContext) throws -> [Int] {
+        var seen = Set<String>()
+        var fresh: [Int] = []
+        for (i, d) in drafts.enumerated() where seen.insert(d.eventID).inserted {
+            if try ctx.existingLSN(ofEventID: d.eventID) == nil { fresh.append(i) }
+        }
+        return fresh
     }
 
     /// For `emit --stream`: the indexes of drafts to leave out, with why (retries of stored events are
     /// duplicates, never refused).
     func refusals(_ ctx: AppendContext) throws -> [(index: Int, refusal: QueueRefusal)] {
-        var fresh: [Int] = []
-        for (i, d) in drafts.enumerated() where try ctx.existingLSN(ofEventID: d.eventID) == nil { fresh.append(i) }
+        let fresh = try freshIndexes(ctx)
         return try QueueGuard.refusals(
             fresh.map { drafts[$0] }, reader: reader, context: ctx, nowMS: OpenOptions.wallClockMilliseconds()
         ).map { (fresh[$0.index], $0.refusal) }
