@@ -209,6 +209,16 @@ func reportAppended(_ r: AppendResult, _ drafts: [EventDraft], json: Bool, extra
             ).text)
     } else {
         for (d, a) in zip(drafts, r.events) { try Output.stdout.line("appended \(d.type) at LSN \(a.lsn)") }
+        let facts = extra.compactMap { k, v -> String? in
+            switch v {
+            case .string(let s): return "\(k.replacingOccurrences(of: "_", with: " ")) \(s)"
+            case .bool(true): return k.replacingOccurrences(of: "_", with: " ")
+            default: return nil
+            }
+        }
+        if facts.count > 1 || (facts.count == 1 && !facts[0].hasPrefix("item ")) {
+            try Output.stdout.line("  " + facts.joined(separator: ", "))
+        }
     }
 }
 

@@ -6,7 +6,9 @@ public struct QueueRefusal: Error, CustomStringConvertible {
     public var item: String
     public var state: String
     public var reason: String
-    public var description: String { "\(reason) (work item \(item) is \(state))" }
+    public var description: String {
+        reason.contains(" is \(state)") ? reason : "\(reason) (work item \(item) is \(state))"
+    }
 }
 
 /// Emit-time checks of current-version work-item events, run by the engine's precondition hook under the
