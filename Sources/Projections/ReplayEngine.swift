@@ -26,8 +26,13 @@ public struct LastApplied: Sendable, Equatable {
 /// caller rebuilds from scratch, the earliest point that is always right.
 public struct LateEvent: Error, CustomStringConvertible {
     public var origin: OriginID
+    /// 0: the origin itself is new to a one-origin snapshot (ids must now be tracked across origins).
     public var lsn: UInt64
-    public var description: String { "event \(origin.hex):\(lsn) sorts before the snapshot's last event" }
+    public var description: String {
+        lsn == 0
+            ? "origin \(origin.hex) appeared beside a one-origin snapshot"
+            : "event \(origin.hex):\(lsn) sorts before the snapshot's last event"
+    }
 }
 
 /// The replay engine: folds the merged order of every origin into all projections at once.

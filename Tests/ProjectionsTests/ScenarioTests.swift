@@ -166,6 +166,15 @@ import Testing
         let (inc2, outcome2) = try s.incremental()
         #expect(outcome2.rebuiltBecause == nil && outcome2.folded == 1)
         #expect(snapshotBytes(inc2) == snapshotBytes(try s.rebuild()))
+
+        // The commands' policy: a few new events are folded in memory, the snapshots are not rewritten.
+        let before = try fs.readFile(s.root + "/projections/decisions.snap")
+        try s.raw([s.draft("decision.recorded", task: "T-9", id: "D6", #"{"kind":"APPROACH","value":"later"}"#)])
+        let r = try s.reader()
+        let (lazy, o3) = try ProjectionStore(paths: r.paths, fs: fs).open(r)
+        #expect(o3.folded == 1 && lazy.decisions.decisions.last?.eventID == "D6")
+        #expect(try fs.readFile(s.root + "/projections/decisions.snap") == before, "not rewritten for one event")
+        #expect(snapshotBytes(lazy) == snapshotBytes(try s.rebuild()))
     }
 
     /// The benchmark workload's v1 shapes: transitions upcast to lease events, `ko.outcome` to

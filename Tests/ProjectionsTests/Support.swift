@@ -81,7 +81,7 @@ final class TestStore {
     /// The projections through the snapshots (saved again).
     func incremental() throws -> (ReplayEngine, ProjectionStore.Outcome) {
         let r = try reader()
-        return try ProjectionStore(paths: r.paths, fs: fs).open(r)
+        return try ProjectionStore(paths: r.paths, fs: fs).open(r, save: .always)
     }
 
     /// Sealed segment file names of this store's own origin, oldest first.

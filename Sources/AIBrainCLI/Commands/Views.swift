@@ -253,7 +253,7 @@ struct Rebuild: ParsableCommand {
             var differences: [String] = []
             var incrementalNote: String?
             if check {
-                let (incremental, outcome) = try projections.open(reader, save: false)
+                let (incremental, outcome) = try projections.open(reader, save: .never)
                 incrementalNote = outcome.rebuiltBecause
                 let inc = Dictionary(uniqueKeysWithValues: ProjectionStore.encode(incremental).map { ($0.name, $0.bytes) })
                 for (name, bytes) in freshFiles where inc[name] != bytes { differences.append(name) }
