@@ -8,9 +8,16 @@ public final class OriginTable {
 
     public init() {}
 
+    /// The most origins one snapshot can name (indexes are 16 bits).
+    public static let limit = Int(UInt16.max)
+
+    public var isFull: Bool { origins.count >= Self.limit }
+
+    /// The index of `o`, adding it. Callers check `isFull` before naming an origin that no log holds
+    /// (`home_origin`); a store's own logs never come near the limit.
     public func index(of o: OriginID) -> UInt16 {
         if let i = index[o] { return i }
-        precondition(origins.count < Int(UInt16.max), "more than 65,535 origins in one store")
+        precondition(origins.count < Self.limit, "more than 65,535 origins in one store")
         let i = UInt16(origins.count)
         origins.append(o)
         index[o] = i

@@ -1,4 +1,5 @@
 import BrainEvents
+import Foundation
 import EventLog
 
 /// Snapshots of the projections in `.aibrain/projections/` (layout: schemas/FORMAT.md, "Projection
@@ -19,12 +20,19 @@ public struct ProjectionStore {
 
     public func path(_ name: String) -> String { directory + "/" + name + ".snap" }
 
+    /// `.tmp-<pid>-<random>`: concurrent commands saving at once each rename only their own file.
+    public static var uniqueTmpSuffix: String {
+        ".tmp-\(getpid())-" + String(EventDraft.randomEventID().prefix(8))
+    }
+
     /// How `open` got its state.
     public struct Outcome: Sendable, Equatable {
         /// Nil when the snapshots were used; otherwise why the projections were rebuilt from the log.
         public var rebuiltBecause: String?
         /// Events folded by this call (after the snapshot, or all of them on a rebuild).
         public var folded: Int
+        /// Why writing the snapshots back failed (the view is still right: it was folded from the log).
+        public var saveError: String?
     }
 
     /// The projections up to the log's current heads: from the snapshots plus the events after them, or
@@ -42,7 +50,7 @@ public struct ProjectionStore {
     }
 
     public func open(_ reader: StoreReader, save: SavePolicy = .whenWorthIt) throws -> (ReplayEngine, Outcome) {
-        var outcome = Outcome(rebuiltBecause: nil, folded: 0)
+        var outcome = Outcome(rebuiltBecause: nil, folded: 0, saveError: nil)
         var engine: ReplayEngine
         switch load(reader) {
         case .success(let loaded):
@@ -68,7 +76,10 @@ public struct ProjectionStore {
         case .whenWorthIt:
             worth = outcome.rebuiltBecause != nil || outcome.folded >= max(4096, (engine.total + engine.duplicates) / 50)
         }
-        if worth { try self.save(engine) }
+        if worth {
+            // A read-only store, a full disk or a racing writer must not fail a query: report, carry on.
+            do throws(EventLogError) { try self.save(engine) } catch { outcome.saveError = error.summary }
+        }
         return (engine, outcome)
     }
 
@@ -138,6 +149,7 @@ public struct ProjectionStore {
             w.raw(o.bytes)
             w.varint(UInt64(e.positions[o]!.epoch))
             w.varint(e.positions[o]!.lsn)
+            w.u64(e.positions[o]!.recordHash)
         }
         if let l = e.last {
             w.u8(1)
@@ -158,7 +170,7 @@ public struct ProjectionStore {
             w.int(e.counts[k]!)
         }
         w.varint(UInt64(e.unknownTypes.count))
-        for t in e.unknownTypes.keys.sorted() {
+        for t in e.unknownTypes.keys.sorted(by: utf8Less) {
             w.string(t)
             w.int(e.unknownTypes[t]!)
         }
@@ -171,7 +183,8 @@ public struct ProjectionStore {
         for _ in 0..<n {
             let o = OriginID(bytes: try r.raw(16))
             let epoch = UInt32(truncatingIfNeeded: try r.varint())
-            e.positions[o] = FoldPosition(epoch: epoch, lsn: try r.varint())
+            let lsn = try r.varint()
+            e.positions[o] = FoldPosition(epoch: epoch, lsn: lsn, recordHash: try r.u64())
         }
         if try r.bool() {
             let hlc = try r.u64()
@@ -206,7 +219,7 @@ public struct ProjectionStore {
             try Self.forEachFile(engine) { name, bytes in
                 let p = path(name)
                 try fs.attempt("writing a projection snapshot", path: p) { () throws(SystemError) in
-                    try fs.writeFileAtomically(p, bytes)
+                    try fs.writeFileAtomically(p, bytes, tmpSuffix: Self.uniqueTmpSuffix)
                 }
             }
         } catch let e as EventLogError {
@@ -302,6 +315,9 @@ public struct ProjectionStore {
         for (o, p) in engine.positions {
             guard let log = reader.log(o), log.headLSN >= p.lsn else {
                 return .failure(Untrusted(reason: "origin \(o.hex) is behind the snapshot"))
+            }
+            guard let e = try? log.event(lsn: p.lsn), e.recordHash == p.recordHash else {
+                return .failure(Untrusted(reason: "origin \(o.hex) no longer holds the snapshot's event \(p.lsn)"))
             }
         }
         return .success(engine)

@@ -5,6 +5,9 @@ import EventLog
 public struct FoldPosition: Sendable, Equatable {
     public var epoch: UInt32
     public var lsn: UInt64
+    /// The record hash of the event at `lsn`: a snapshot is trusted only while every origin still holds
+    /// exactly that record there (a restored or rolled-back log that reused the LSN is caught).
+    public var recordHash: UInt64
 }
 
 /// The last event a fold applied: its place in the merged order and its record hash (contract 7: a
@@ -70,6 +73,9 @@ public final class ReplayEngine {
     private let kinds = EventKindTable()
     private var kindCounts = [Int](repeating: 0, count: EventKind.allCases.count)
 
+    /// The newest `type_version` of every catalogue type (all are at 1; older shapes are their own kinds).
+    public static let catalogueVersion: UInt16 = 1
+
     public init() {
         let s = SymbolTables()
         symbols = s
@@ -108,22 +114,32 @@ public final class ReplayEngine {
                 lastRef = (r.lsn, r.hlc, r.epoch)
             }
             if let (lsn, hlc, epoch) = lastRef {
-                positions[origin] = FoldPosition(epoch: epoch, lsn: lsn)
-                let e = try log.event(lsn: lsn)
-                last = LastApplied(hlc: hlc, origin: origin, lsn: lsn, recordHash: e?.recordHash ?? 0)
+                let hash = try log.event(lsn: lsn)?.recordHash ?? 0
+                positions[origin] = FoldPosition(epoch: epoch, lsn: lsn, recordHash: hash)
+                last = LastApplied(hlc: hlc, origin: origin, lsn: lsn, recordHash: hash)
             }
             return
         }
         var start: [OriginID: UInt64] = [:]
         for (o, p) in positions { start[o] = p.lsn + 1 }
+        var moved: [OriginID: (epoch: UInt32, lsn: UInt64)] = [:]
+        var newest: (hlc: UInt64, origin: OriginID, lsn: UInt64)?
         try reader.forEachMerged(from: start) { e in
             if let l = last, !l.precedes(hlc: e.hlc, origin: e.origin, lsn: e.lsn) {
                 throw LateEvent(origin: e.origin, lsn: e.lsn)
             }
             apply(event: e)
-            positions[e.origin] = FoldPosition(epoch: e.epoch, lsn: e.lsn)
-            last = LastApplied(hlc: e.hlc, origin: e.origin, lsn: e.lsn, recordHash: e.recordHash)
+            moved[e.origin] = (e.epoch, e.lsn)
+            newest = (e.hlc, e.origin, e.lsn)
             return true
+        }
+        // Record hashes of the new positions: one read per origin, not one hash per event.
+        for (o, m) in moved {
+            let hash = try reader.log(o)?.event(lsn: m.lsn)?.recordHash ?? 0
+            positions[o] = FoldPosition(epoch: m.epoch, lsn: m.lsn, recordHash: hash)
+        }
+        if let n = newest {
+            last = LastApplied(hlc: n.hlc, origin: n.origin, lsn: n.lsn, recordHash: positions[n.origin]!.recordHash)
         }
     }
 
@@ -178,8 +194,21 @@ public final class ReplayEngine {
     private func foldScanned(_ e: FoldEvent, payload: UnsafeRawBufferPointer, type: UnsafeRawBufferPointer) {
         var e = e
         total += 1
-        guard let kind = e.kind else {
-            unknownTypes[String(decoding: type, as: UTF8.self), default: 0] += 1
+        // A type the catalogue does not know, or a newer version of one it knows (no upcaster from the future),
+        // is kept and counted, never folded by rules written for another shape. A usage block it carries
+        // (flag bit 0) still counts for cost.
+        guard let kind = e.kind, e.typeVersion <= Self.catalogueVersion else {
+            let name = String(decoding: type, as: UTF8.self)
+            unknownTypes[e.kind == nil ? name : "\(name) v\(e.typeVersion)", default: 0] += 1
+            if e.flags & Format.EnvelopeFlag.usage != 0 {
+                e.kind = nil
+                if fields.scan(payload) {
+                    let queue = self.queue
+                    _ = cost.apply(e, attempts: { queue.attempts(ofSymbol: $0) })
+                } else {
+                    unparsable += 1
+                }
+            }
             return
         }
         kindCounts[Int(kind.rawValue)] += 1
@@ -200,7 +229,8 @@ public final class ReplayEngine {
         case .usageRecorded:
             break
         }
-        if cost.apply(e) { used = true }
+        let queue = self.queue
+        if cost.apply(e, attempts: { queue.attempts(ofSymbol: $0) }) { used = true }
         if !used { unused += 1 }
     }
 
@@ -217,7 +247,8 @@ public final class ReplayEngine {
     private var lastTeam: (String, Int32) = ("", -1)
     @inline(__always)
     private func teamSymbol(_ team: String) -> Int32 {
-        if lastTeam.1 >= 0 && lastTeam.0 == team { return lastTeam.1 }
+        // Compared as bytes (String `==` would equate NFC and NFD spellings, which intern apart).
+        if lastTeam.1 >= 0 && lastTeam.0.utf8.elementsEqual(team.utf8) { return lastTeam.1 }
         let id = symbols.labels.id(team)
         lastTeam = (team, id)
         return id

@@ -143,6 +143,14 @@ public struct SnapshotReader {
     }
 }
 
+/// Byte order of UTF-8, the order snapshots sort keys in. Not `String.<`: Swift compares strings by
+/// canonical equivalence, so "José" in NFC and in NFD would be equal there and their order (and a map keyed by
+/// them) would depend on which came first; bytes keep two distinct ids distinct in every store.
+@inline(__always)
+public func utf8Less(_ a: String, _ b: String) -> Bool {
+    a.utf8.lexicographicallyPrecedes(b.utf8)
+}
+
 /// A type that projections keep in snapshots.
 public protocol SnapshotCodable {
     func encode(_ w: inout SnapshotWriter)
@@ -150,12 +158,13 @@ public protocol SnapshotCodable {
 }
 
 extension SnapshotWriter {
-    /// A map in sorted key order.
-    public mutating func map<V: SnapshotCodable>(_ m: [String: V]) {
-        varint(UInt64(m.count))
-        for k in m.keys.sorted() {
+    /// Entries in UTF-8 byte order of their keys (the keys must be distinct byte strings).
+    public mutating func entries<V: SnapshotCodable>(_ list: [(String, V)]) {
+        let sorted = list.sorted { utf8Less($0.0, $1.0) }
+        varint(UInt64(sorted.count))
+        for (k, v) in sorted {
             string(k)
-            m[k]!.encode(&self)
+            v.encode(&self)
         }
     }
 
@@ -166,18 +175,19 @@ extension SnapshotWriter {
 }
 
 extension SnapshotReader {
-    public mutating func map<V: SnapshotCodable>(_: V.Type) throws(Failure) -> [String: V] {
+    /// What `entries` wrote, checked to be in strictly ascending byte order.
+    public mutating func entries<V: SnapshotCodable>(_: V.Type) throws(Failure) -> [(String, V)] {
         let n = try count()
-        var m: [String: V] = [:]
-        m.reserveCapacity(n)
+        var out: [(String, V)] = []
+        out.reserveCapacity(n)
         var previous: String?
         for _ in 0..<n {
             let k = try string()
-            if let p = previous, !(p < k) { throw fail("map keys out of order") }
+            if let p = previous, !utf8Less(p, k) { throw fail("keys out of order") }
             previous = k
-            m[k] = try V(decoding: &self)
+            out.append((k, try V(decoding: &self)))
         }
-        return m
+        return out
     }
 
     public mutating func list<V: SnapshotCodable>(_: V.Type) throws(Failure) -> [V] {

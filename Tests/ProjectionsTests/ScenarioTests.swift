@@ -216,4 +216,44 @@ import Testing
         #expect(e.unknownTypes == ["agent.dreamed": 2] && e.total == 2)
         #expect(try s.reader().history(stream: "task/T-1").count == 1)
     }
+
+    /// Inputs the schemas allow, or that no schema checks at emit, never trap or skew the fold.
+    @Test func hostileInputsNeverTrapTheFold() throws {
+        let s = try TestStore("hostile", fs: SimulatedFileSystem(seed: 10), clock: ManualClock())
+        let nfc = "Jos\u{E9}"
+        let nfd = "Jose\u{301}"
+        try s.raw([
+            // Dollars and tokens far beyond Int64 nano-dollars: never a crash.
+            s.draft("usage.recorded", task: "T-1", #"{"provider":"anthropic","model":"claude-opus-4","usage":{"input_tokens":1,"output_tokens":1},"usd":10000000000}"#),
+            s.draft("usage.recorded", task: "T-1", #"{"provider":"anthropic","model":"claude-opus-4","input_tokens":999999999999999999,"output_tokens":999999999999999999}"#),
+            s.draft("usage.recorded", task: "T-1", #"{"provider":"openai","model":"gpt-5","usage":{"prompt_tokens":10},"work_item_id":"WI-x","attempt":2000000000}"#),
+            // A usage block on a type the catalogue does not know still counts; a newer version of a known
+            // type is kept and counted, not folded by v1 rules.
+            s.draft("tool.called", task: "T-2", #"{"cost":{"tokens_in":5,"tokens_out":1,"usd":0.25}}"#),
+            EventDraft(eventID: "v2", type: "work_item.enqueued", typeVersion: 2, stream: "task/T-3", payload: Array(#"{"work_item_id":"WI-v2"}"#.utf8)),
+            // Canonically equivalent but different bytes: two agents, two buckets.
+            s.draft("tool.called", task: "T-4", actor: nfc, #"{"cost":{"tokens_in":1,"tokens_out":0,"usd":1}}"#),
+            s.draft("tool.called", task: "T-4", actor: nfd, #"{"cost":{"tokens_in":2,"tokens_out":0,"usd":2}}"#),
+            // An iteration run again without a checkpoint id gets the next free id.
+            s.draft("session.checkpointed", task: "T-5", #"{"iteration":5,"verdict":"FAIL"}"#),
+            s.draft("session.checkpointed", task: "T-5", #"{"iteration":5,"verdict":"PASS"}"#),
+        ])
+        let e = try s.rebuild()
+        // The absurd `usd` is not believed, so the price table prices that event (1 + 1 opus tokens); the
+        // overflowing token counts have no price.
+        #expect(e.cost.total.events == 6 && e.cost.total.unpriced == 1, "\(e.cost.total)")
+        #expect(e.cost.total.nanoUSD == (15_000 + 75_000) + 10 * 1250 + 250_000_000 + 3_000_000_000)
+        #expect(e.cost.groups(.attempt)["WI-x#0"]?.events == 1, "an attempt the queue never granted is not believed")
+        #expect(e.unknownTypes == ["tool.called": 3, "work_item.enqueued v2": 1])
+        #expect(e.queue.item("WI-v2") == nil)
+        let agents = e.cost.breakdown(.agent).map(\.key)
+        #expect(agents.filter { $0.unicodeScalars.elementsEqual(nfc.unicodeScalars) }.count == 1)
+        #expect(agents.filter { $0.unicodeScalars.elementsEqual(nfd.unicodeScalars) }.count == 1)
+        #expect(e.sessions.task("T-5")?.checkpoints.map(\.id) == ["i5", "i5-2"])
+        let (inc, _) = try s.incremental()
+        #expect(snapshotBytes(inc) == snapshotBytes(e))
+        let (again, o) = try s.incremental()
+        #expect(o.rebuiltBecause == nil, "the snapshot with both spellings decodes: \(o)")
+        #expect(snapshotBytes(again) == snapshotBytes(e))
+    }
 }

@@ -60,9 +60,8 @@ final class TestStore {
     {
         let d = draft(type, task: task, actor: actor, team: team, id: id, payload)
         let reader = try StoreReader(root: root, fs: fs)
-        let now = clock.now
         do throws(EventLogError) {
-            try log.append([d]) { ctx in try QueueGuard.check([d], reader: reader, context: ctx, nowMS: now) }
+            try log.append([d]) { ctx in try QueueGuard.check([d], reader: reader, context: ctx) }
             return nil
         } catch {
             guard error.code == .preconditionFailed else { throw error }

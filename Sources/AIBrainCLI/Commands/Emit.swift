@@ -325,7 +325,7 @@ struct QueueCheck {
 
     func run(_ ctx: AppendContext) throws {
         let fresh = try freshIndexes(ctx).map { drafts[$0] }
-        try QueueGuard.check(fresh, reader: reader, context: ctx, nowMS: OpenOptions.wallClockMilliseconds())
+        try QueueGuard.check(fresh, reader: reader, context: ctx)
     }
 
     /// Drafts that will really be appended: events this origin already holds, or that repeat an id earlier
@@ -344,7 +344,6 @@ struct QueueCheck {
     func refusals(_ ctx: AppendContext) throws -> [(index: Int, refusal: QueueRefusal)] {
         let fresh = try freshIndexes(ctx)
         return try QueueGuard.refusals(
-            fresh.map { drafts[$0] }, reader: reader, context: ctx, nowMS: OpenOptions.wallClockMilliseconds()
-        ).map { (fresh[$0.index], $0.refusal) }
+            fresh.map { drafts[$0] }, reader: reader, context: ctx).map { (fresh[$0.index], $0.refusal) }
     }
 }

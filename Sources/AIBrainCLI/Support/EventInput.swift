@@ -40,19 +40,33 @@ struct EventInput: Sendable {
         var line = Line(number: number ?? 1, draft: draft, writer: writer)
         // What the caller adds (import's provenance and derived ids) is checked with the rest.
         prepare?(&line)
-        Self.addCatalogueKeys(&line.draft)
+        let left = Self.addCatalogueKeys(&line.draft)
+        if let item = left.first(where: { $0.hasPrefix("item/") }),
+            EventKind(typeName: line.draft.type)?.isQueueTransition == true
+        {
+            // The queue's emit-time checks find an item's history through this key: never append without it.
+            let place = number.map { "\(source): line \($0)" } ?? source
+            throw CLIError.invalid(
+                "\(place): a \(line.draft.type) event needs the index key \(item), and 4 keys are already given",
+                hint: "give at most 3 keys of your own on work-item events")
+        }
         try check(line.draft, number: number, source: source)
         return line
     }
 
     /// The index keys a catalogue type implies (item/<id>, unique/<key>, ko/<id>, session/<id>), after the
     /// keys given, without repeats, up to the envelope's limit: queue checks and `queue show` read them.
-    static func addCatalogueKeys(_ d: inout EventDraft) {
-        guard d.type.hasPrefix("work_item.") || d.type.hasPrefix("ko.") || d.type.hasPrefix("session.") else { return }
-        for k in CatalogueKeys.derive(type: d.type, payload: d.payload)
-        where d.keys.count < Limits.maxKeys && k != d.stream && !d.keys.contains(k) {
-            d.keys.append(k)
+    /// Returns the derived keys that did not fit.
+    @discardableResult
+    static func addCatalogueKeys(_ d: inout EventDraft) -> [String] {
+        guard d.type.hasPrefix("work_item.") || d.type.hasPrefix("ko.") || d.type.hasPrefix("session.") else {
+            return []
         }
+        var left: [String] = []
+        for k in CatalogueKeys.derive(type: d.type, payload: d.payload) where k != d.stream && !d.keys.contains(k) {
+            if d.keys.count < Limits.maxKeys { d.keys.append(k) } else { left.append(k) }
+        }
+        return left
     }
 
     /// Envelope rules and the PII gate for a draft built from arguments or a line.

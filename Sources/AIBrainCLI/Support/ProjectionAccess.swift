@@ -37,6 +37,9 @@ struct ProjectionAccess {
         } catch {
             throw CLIError(.error, code: "projection", "folding the log failed: \(error)")
         }
+        if let why = outcome.saveError {
+            Output.stderr("aibrain: warning: the projection snapshots were not saved (\(why)); the view is current")
+        }
         if let why = outcome.rebuiltBecause, ProcessInfo.processInfo.environment["AIBRAIN_QUIET"] == nil,
             outcome.folded > 100_000
         {
@@ -90,7 +93,7 @@ struct CommandAppender {
         let reader = try StoreReader(root: root)
         do throws(EventLogError) {
             let r = try log.append(drafts) { ctx in
-                try QueueGuard.check(drafts, reader: reader, context: ctx, nowMS: OpenOptions.wallClockMilliseconds())
+                try QueueGuard.check(drafts, reader: reader, context: ctx)
             }
             return (r, log)
         } catch {

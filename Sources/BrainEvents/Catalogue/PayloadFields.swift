@@ -388,12 +388,14 @@ public final class PayloadFields {
         var whole: Int64 = 0
         var digits = 0
         while i < r.count, r[i] &- 0x30 < 10 {
-            guard digits < 12 else { return nil }
+            // At most 9 whole digits: with 9 decimal places the result stays far inside Int64 (a single
+            // event's price above a billion dollars is not a price; the caller treats nil as "unknown").
+            guard digits < 9 else { return nil }
             whole = whole * 10 + Int64(r[i] - 0x30)
             digits += 1
             i += 1
         }
-        guard digits > 0 else { return nil }
+        guard digits > 0, scale <= 9 else { return nil }
         var frac: Int64 = 0
         var fracDigits = 0
         var roundUp = false
@@ -444,7 +446,7 @@ private enum KeyTable {
         let names = UnsafeMutablePointer<UInt8>.allocate(capacity: all.reduce(0) { $0 + $1.count })
         var at = 0
         for (k, name) in zip(FieldKey.allCases, all) {
-            let h = name.withUnsafeBytes { FNV.hash($0) }
+            let h = name.withUnsafeBufferPointer { wordHash($0.baseAddress!, $0.count) }
             var i = Int(truncatingIfNeeded: h) & (size - 1)
             while slots[i].key >= 0 { i = (i + 1) & (size - 1) }
             slots[i] = Slot(hash: h, key: Int16(k.rawValue), offset: Int16(at), length: Int16(name.count))
@@ -456,10 +458,22 @@ private enum KeyTable {
         return (slots, names)
     }
 
+    /// A hash of the first 16 bytes and the length, two multiplications instead of a loop per byte (member
+    /// names are short; equal hashes are confirmed with memcmp).
+    @inline(__always)
+    static func wordHash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+        var w0: UInt64 = 0
+        var w1: UInt64 = 0
+        withUnsafeMutableBytes(of: &w0) { $0.baseAddress!.copyMemory(from: p, byteCount: min(n, 8)) }
+        if n > 8 { withUnsafeMutableBytes(of: &w1) { $0.baseAddress!.copyMemory(from: p + 8, byteCount: min(n - 8, 8)) } }
+        let h = (w0 &* 0x9E37_79B9_7F4A_7C15) ^ (w1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (UInt64(n) &* 0x1656_67B1_9E37_79F9)
+        return h ^ (h >> 29)
+    }
+
     @inline(__always)
     static func lookup(_ key: UnsafePointer<UInt8>, _ n: Int) -> FieldKey? {
-        guard n <= 24 else { return nil }
-        let h = FNV.hash(UnsafeRawBufferPointer(start: key, count: n))
+        guard n <= 24, n > 0 else { return nil }
+        let h = wordHash(key, n)
         let (slots, names) = table
         var i = Int(truncatingIfNeeded: h) & (size - 1)
         while slots[i].key >= 0 {

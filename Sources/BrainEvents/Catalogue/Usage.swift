@@ -107,7 +107,14 @@ public struct PriceTable: Sendable {
         let i = Int64((p.input * 1000).rounded())
         let c = Int64((p.cachedInput * 1000).rounded())
         let o = Int64((p.output * 1000).rounded())
-        return (u.input - u.cached) * i + u.cached * c + u.output * o
+        // Reported counts can be anything: overflow means "no price", never a trap.
+        let (a, o1) = (u.input - u.cached).multipliedReportingOverflow(by: i)
+        let (b, o2) = u.cached.multipliedReportingOverflow(by: c)
+        let (d, o3) = u.output.multipliedReportingOverflow(by: o)
+        let (ab, o4) = a.addingReportingOverflow(b)
+        let (sum, o5) = ab.addingReportingOverflow(d)
+        guard u.input >= u.cached, u.cached >= 0, u.output >= 0, !(o1 || o2 || o3 || o4 || o5) else { return nil }
+        return sum
     }
 }
 

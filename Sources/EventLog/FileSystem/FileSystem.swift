@@ -176,12 +176,13 @@ extension FileSystem {
     }
 
     /// Contract 5: tmp → write → fsync → rename → fsync(dir). The file is either the old or the new one
-    /// after a crash, never a mix.
-    public func writeFileAtomically(_ path: String, _ bytes: [UInt8], permissions: UInt32 = 0o644)
-        throws(SystemError)
-    {
+    /// after a crash, never a mix. Writers that may race (projection snapshots and handoff files are written
+    /// by any command) pass a `tmpSuffix` unique to the process, so one never renames another's half file.
+    public func writeFileAtomically(
+        _ path: String, _ bytes: [UInt8], permissions: UInt32 = 0o644, tmpSuffix: String = ".tmp"
+    ) throws(SystemError) {
         let dir = directoryName(of: path)
-        let tmp = path + ".tmp"
+        let tmp = path + tmpSuffix
         if try stat(tmp) != nil { try unlink(tmp) }
         let fd = try open(tmp, .createExclusive(permissions: permissions))
         do {

@@ -20,6 +20,9 @@ public struct AppendResult: Sendable, Equatable {
 public struct AppendContext {
     public let nextLSN: UInt64
     public let lastHLC: UInt64
+    /// The writer clock (Unix ms) this commit assigns HLCs from: the next event gets
+    /// `HLC.next(now: now, last: lastHLC)`, so a check can judge times exactly as they will be stored.
+    public let now: Int64
     let log: EventLog
     /// Events of earlier requests in the same group commit, not yet on disk (they precede this batch).
     public let pending: [EventDraft]
@@ -164,7 +167,7 @@ extension EventLog {
         var outcomes: [(CommitRequest, [Appended])] = []
         for r in group {
             let context = AppendContext(
-                nextLSN: nextLSN + UInt64(toWrite.count), lastHLC: hlc, log: self, pending: toWrite)
+                nextLSN: nextLSN + UInt64(toWrite.count), lastHLC: hlc, now: now, log: self, pending: toWrite)
             if let check = r.precondition {
                 do {
                     try check(context)

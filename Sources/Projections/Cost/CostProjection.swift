@@ -16,10 +16,17 @@ public struct CostBucket: Sendable, Equatable, SnapshotCodable {
 
     mutating func add(_ u: NormalizedUsage) {
         events += 1
-        input += u.input
-        cached += u.cached
-        output += u.output
-        if let n = u.nanoUSD { nanoUSD += n } else { unpriced += 1 }
+        // Saturating: absurd reported counts pin a total at Int64.max instead of trapping the fold.
+        input = Self.sum(input, u.input)
+        cached = Self.sum(cached, u.cached)
+        output = Self.sum(output, u.output)
+        if let n = u.nanoUSD { nanoUSD = Self.sum(nanoUSD, n) } else { unpriced += 1 }
+    }
+
+    @inline(__always)
+    static func sum(_ a: Int64, _ b: Int64) -> Int64 {
+        let (s, o) = a.addingReportingOverflow(b)
+        return o ? (b < 0 ? .min : .max) : s
     }
 
     /// Dollars as exact decimal text with 6 places (rounded half up from nano-dollars).
@@ -69,8 +76,6 @@ public final class CostProjection: Projection {
     private var byTask: [CostBucket] = []
     /// By item symbol, then attempt number (0: usage before the first lease).
     private var byAttempt: [[CostBucket]] = []
-    /// Attempts begun per item symbol, so usage during an attempt is charged to it ("WI-7#2").
-    private var attempts: [Int32] = []
     /// Project label per task symbol (-1: unknown), learned from events that name it; usage events often
     /// name only the task.
     private var taskProjects: [Int32] = []
@@ -84,20 +89,17 @@ public final class CostProjection: Projection {
         list[i].add(u)
     }
 
-    public func apply(_ e: FoldEvent) -> Bool {
+    public func apply(_ e: FoldEvent) -> Bool { apply(e, attempts: { _ in 0 }) }
+
+    /// Folds one event; `attempts` gives the queue's count of leases granted to an item (after this event),
+    /// so usage is charged to the attempt the queue knows ("WI-7#2"), refused leases not counted.
+    func apply(_ e: FoldEvent, attempts: (Int32) -> Int) -> Bool {
         let f = e.fields
         var item: Int32 = -1
         if e.kind == .usageRecorded || e.kind?.isQueueTransition == true || e.kind == .workItemTransitionedV1,
             let s = e.symbol(.workItemID, symbols.items)
         {
             item = s
-            let i = Int(s)
-            if i >= attempts.count { attempts.append(contentsOf: repeatElement(0, count: i - attempts.count + 1)) }
-            if e.kind == .workItemLeased
-                || (e.kind == .workItemTransitionedV1 && f.raw(.to).map { $0.count == 9 && $0[1] == UInt8(ascii: "c") } == true)
-            {
-                attempts[i] += 1  // `"claimed"`: the v1 lease
-            }
         }
         let hasUsage = e.kind == .usageRecorded || e.flags & Format.EnvelopeFlag.usage != 0
         // The task's project: from the event, else what an earlier event of the task said.
@@ -125,7 +127,11 @@ public final class CostProjection: Projection {
         if e.taskID >= 0 { Self.add(&byTask, e.taskID, u) }
         if e.kind == .usageRecorded { Self.add(&byModel, symbols.labels.id(f.string(.model) ?? ""), u) }
         if item >= 0 {
-            let n = f.int(.attempt).map { Int32(clamping: $0) } ?? attempts[Int(item)]
+            // An attempt number beyond what the queue has granted is not believed (it would size a table);
+            // the queue's count is used instead.
+            let known = attempts(item)
+            let given = f.int(.attempt).flatMap { $0 >= 0 && $0 <= Int64(known) ? Int32($0) : nil }
+            let n = given ?? Int32(clamping: known)
             let i = Int(item)
             if i >= byAttempt.count { byAttempt.append(contentsOf: repeatElement([], count: i - byAttempt.count + 1)) }
             Self.add(&byAttempt[i], max(0, n), u)
@@ -142,10 +148,18 @@ public final class CostProjection: Projection {
     /// The buckets of one dimension by key ("(none)" for usage without that key).
     public func groups(_ d: Dimension) -> [String: CostBucket] {
         var m: [String: CostBucket] = [:]
+        for (k, b) in groupList(d) { m[k.isEmpty ? "(none)" : k] = b }
+        return m
+    }
+
+    /// The buckets of one dimension, one entry per distinct key (byte strings: never merged by Unicode
+    /// equivalence, unlike a String-keyed map).
+    func groupList(_ d: Dimension) -> [(String, CostBucket)] {
+        var m: [(String, CostBucket)] = []
         func put(_ list: [CostBucket], _ names: Symbols) {
             for (i, b) in list.enumerated() where b.events > 0 {
                 let k = names[Int32(i)]
-                m[k.isEmpty ? "(none)" : k] = b
+                m.append((k, b))
             }
         }
         switch d {
@@ -156,7 +170,7 @@ public final class CostProjection: Projection {
         case .task: put(byTask, symbols.tasks)
         case .attempt:
             for (i, list) in byAttempt.enumerated() {
-                for (n, b) in list.enumerated() where b.events > 0 { m["\(symbols.items[Int32(i)])#\(n)"] = b }
+                for (n, b) in list.enumerated() where b.events > 0 { m.append(("\(symbols.items[Int32(i)])#\(n)", b)) }
             }
         }
         return m
@@ -164,26 +178,18 @@ public final class CostProjection: Projection {
 
     /// Groups of one dimension, most expensive first.
     public func breakdown(_ d: Dimension) -> [(key: String, bucket: CostBucket)] {
-        groups(d).map { (key: $0.key, bucket: $0.value) }.sorted {
+        groupList(d).map { (key: $0.0.isEmpty ? "(none)" : $0.0, bucket: $0.1) }.sorted {
             if $0.bucket.nanoUSD != $1.bucket.nanoUSD { return $0.bucket.nanoUSD > $1.bucket.nanoUSD }
-            return $0.key < $1.key
+            return utf8Less($0.key, $1.key)
         }
     }
 
     public func encode(_ w: inout SnapshotWriter) {
         total.encode(&w)
-        for d in Dimension.allCases { w.map(groups(d)) }
-        var counts: [(String, Int)] = []
-        for (i, n) in attempts.enumerated() where n > 0 { counts.append((symbols.items[Int32(i)], Int(n))) }
-        counts.sort { $0.0 < $1.0 }
-        w.varint(UInt64(counts.count))
-        for (k, n) in counts {
-            w.string(k)
-            w.int(n)
-        }
+        for d in Dimension.allCases { w.entries(groupList(d)) }
         var projects: [(String, String)] = []
         for (t, p) in taskProjects.enumerated() where p >= 0 { projects.append((symbols.tasks[Int32(t)], symbols.labels[p])) }
-        projects.sort { $0.0 < $1.0 }
+        projects.sort { utf8Less($0.0, $1.0) }
         w.varint(UInt64(projects.count))
         for (t, p) in projects {
             w.string(t)
@@ -195,8 +201,8 @@ public final class CostProjection: Projection {
         self.symbols = symbols
         total = try CostBucket(decoding: &r)
         for d in Dimension.allCases {
-            for (k, b) in try r.map(CostBucket.self) {
-                let key = k == "(none)" ? "" : k
+            for (k, b) in try r.entries(CostBucket.self) {
+                let key = k
                 switch d {
                 case .agent: Self.put(&byAgent, symbols.labels.id(key), b)
                 case .team: Self.put(&byTeam, symbols.labels.id(key), b)
@@ -212,13 +218,7 @@ public final class CostProjection: Projection {
                 }
             }
         }
-        var n = try r.count()
-        for _ in 0..<n {
-            let i = Int(symbols.items.id(try r.string()))
-            if i >= attempts.count { attempts.append(contentsOf: repeatElement(0, count: i - attempts.count + 1)) }
-            attempts[i] = Int32(clamping: try r.int())
-        }
-        n = try r.count()
+        let n = try r.count()
         for _ in 0..<n {
             let t = Int(symbols.tasks.id(try r.string()))
             if t >= taskProjects.count { taskProjects.append(contentsOf: repeatElement(-1, count: t - taskProjects.count + 1)) }

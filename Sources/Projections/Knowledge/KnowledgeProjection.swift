@@ -179,9 +179,9 @@ public final class KnowledgeProjection: Projection {
     }
 
     public func encode(_ w: inout SnapshotWriter) {
-        w.map(kos)
+        w.entries(slots.compactMap { $0.map { ($0.id, $0) } })
         let waiting = pendingSlots.indices.filter { !pendingSlots[$0].isEmpty }
-            .map { (symbols.tasks[Int32($0)], pendingSlots[$0].map { symbols.kos[$0] }) }.sorted { $0.0 < $1.0 }
+            .map { (symbols.tasks[Int32($0)], pendingSlots[$0].map { symbols.kos[$0] }) }.sorted { utf8Less($0.0, $1.0) }
         w.varint(UInt64(waiting.count))
         for (t, list) in waiting {
             w.string(t)
@@ -192,7 +192,7 @@ public final class KnowledgeProjection: Projection {
 
     public init(decoding r: inout SnapshotReader, symbols: SymbolTables) throws(SnapshotReader.Failure) {
         self.symbols = symbols
-        for (k, v) in try r.map(KnowledgeObject.self) {
+        for (k, v) in try r.entries(KnowledgeObject.self) {
             let i = Int(symbols.kos.id(k))
             if i >= slots.count { slots.append(contentsOf: repeatElement(nil, count: i - slots.count + 1)) }
             slots[i] = v

@@ -19,16 +19,16 @@ public struct QueueRefusal: Error, CustomStringConvertible {
 /// enqueue with a unique key the key `unique/<key>` (see `CatalogueKeys`).
 public enum QueueGuard {
     /// Throws the first refusal of a batch (a batch is all or nothing).
-    public static func check(_ drafts: [EventDraft], reader: StoreReader, context ctx: AppendContext, nowMS: Int64)
+    public static func check(_ drafts: [EventDraft], reader: StoreReader, context ctx: AppendContext)
         throws
     {
-        if let first = try refusals(drafts, reader: reader, context: ctx, nowMS: nowMS).first { throw first.refusal }
+        if let first = try refusals(drafts, reader: reader, context: ctx).first { throw first.refusal }
     }
 
     /// The drafts that would be refused, by index; a refused draft is not applied, so later drafts are
     /// judged without it (what `emit --stream` appends when it leaves the refused lines out).
     public static func refusals(
-        _ drafts: [EventDraft], reader: StoreReader, context ctx: AppendContext, nowMS: Int64
+        _ drafts: [EventDraft], reader: StoreReader, context ctx: AppendContext
     ) throws -> [(index: Int, refusal: QueueRefusal)] {
         let kinds = drafts.map { EventKind(typeName: $0.type) }
         guard kinds.contains(where: { $0?.isQueueTransition == true }) else { return [] }
@@ -55,6 +55,8 @@ public enum QueueGuard {
         }
         for s in streams { try add(s) }
         // Pending requests of the same group commit come first, in order, on this origin.
+        // The clocks the writer will assign (AppendContext.now), not a second reading of ours.
+        let nowMS = ctx.now
         var lsn = ctx.nextLSN
         var hlc = HLC.next(now: nowMS, last: ctx.lastHLC)
         var drafted: [Event] = []

@@ -29,6 +29,13 @@ public final class QueueProjection: Projection {
         return slots[Int(s)]
     }
 
+    /// Leases granted so far to the item with this symbol (0 if unknown).
+    @inline(__always)
+    func attempts(ofSymbol s: Int32) -> Int {
+        let i = Int(s)
+        return i < slots.count ? slots[i]?.attempts ?? 0 : 0
+    }
+
     /// Every item, in no particular order.
     public var allItems: [WorkItem] { slots.compactMap { $0 } }
 
@@ -105,6 +112,9 @@ public final class QueueProjection: Projection {
             }
             if let hex = f.string(.homeOrigin) {
                 guard let o = OriginID(hex: hex) else { return "home_origin is not a 32-hex origin id" }
+                guard e.origins.lookup(o) != nil || !e.origins.isFull else {
+                    return "home_origin \(hex): too many distinct origins named"
+                }
                 item.home = e.origins.index(of: o)
             } else {
                 item.home = e.ref.origin
@@ -318,14 +328,14 @@ public final class QueueProjection: Projection {
     // MARK: snapshot
 
     public func encode(_ w: inout SnapshotWriter) {
-        let all = slots.compactMap { $0 }.sorted { $0.id < $1.id }
+        let all = slots.compactMap { $0 }.sorted { utf8Less($0.id, $1.id) }
         w.varint(UInt64(all.count))
         for i in all {
             w.string(i.id)
             i.encode(&w)
         }
         w.varint(UInt64(uniqueKeys.count))
-        for k in uniqueKeys.keys.sorted() {
+        for k in uniqueKeys.keys.sorted(by: utf8Less) {
             w.string(k)
             w.string(uniqueKeys[k]!)
         }
@@ -338,7 +348,7 @@ public final class QueueProjection: Projection {
         var previous: String?
         for _ in 0..<n {
             let k = try r.string()
-            if let p = previous, !(p < k) { throw r.failure("work items out of order") }
+            if let p = previous, !utf8Less(p, k) { throw r.failure("work items out of order") }
             previous = k
             let item = try WorkItem(decoding: &r)
             let i = Int(symbols.items.id(k))

@@ -25,6 +25,8 @@ public struct Handoff {
         public var verdict: String
         public var stateHash: String
         public var logPosition: String
+        /// XXH3-64 of the body as generated: a file whose body no longer matches was edited by someone.
+        public var bodyHash: String
     }
 
     /// Renders the handoff of `task`, or nil when the task has no checkpoint.
@@ -112,6 +114,7 @@ public struct Handoff {
         if !t.forks.isEmpty {
             b.section("Forks", t.forks.reversed().map { "- \($0.branch) from \($0.from): \($0.reason)" })
         }
+        front.add("body_xxh3", hex16(XXH3.hash(Array(b.text.utf8))))
         let text = "---\n" + front.text + "\n---\n" + b.text
         return Handoff(fileName: "session-\(task)-\(c.id).md", text: text, checkpoint: c)
     }
@@ -130,7 +133,24 @@ public struct Handoff {
         let iteration = members.first { $0.key == "iteration" }.flatMap { Int(String(decoding: $0.value, as: UTF8.self)) }
         return FrontMatter(
             generator: generator, task: s("task_id"), checkpoint: s("checkpoint"), iteration: iteration ?? 0,
-            verdict: s("verdict"), stateHash: s("state_hash"), logPosition: s("log_position"))
+            verdict: s("verdict"), stateHash: s("state_hash"), logPosition: s("log_position"),
+            bodyHash: s("body_xxh3"))
+    }
+
+    /// Whether `text` is a handoff file aibrain wrote and nobody edited since (so regenerating may replace it).
+    public static func isUntouched(_ text: String) -> Bool {
+        guard let f = frontMatter(text), !f.bodyHash.isEmpty else { return false }
+        let parts = text.split(separator: "\n", maxSplits: 3, omittingEmptySubsequences: false)
+        guard parts.count == 4 else { return false }
+        return hex16(XXH3.hash(Array(parts[3].utf8))) == f.bodyHash
+    }
+
+    /// ARCHITECTURE.md: every id used in a file name matches `^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`.
+    public static func isFileNameID(_ id: String) -> Bool {
+        let u = Array(id.utf8)
+        guard (1...128).contains(u.count) else { return false }
+        func alnum(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) }
+        return alnum(u[0]) && u.allSatisfy { alnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
     }
 }
 
@@ -163,15 +183,29 @@ struct Budget {
         var used = 0
         for e in entries {
             let n = e.split(separator: "\n", omittingEmptySubsequences: false).count
-            guard lines + n + 2 <= Handoff.maxLines - 1, text.utf8.count + e.utf8.count + 200 <= Handoff.maxBytes
-            else { break }
-            line(e)
-            used += 1
+            if lines + n + 2 <= Handoff.maxLines - 1, text.utf8.count + e.utf8.count + 200 <= Handoff.maxBytes {
+                line(e)
+                used += 1
+                continue
+            }
+            // The first entry of a section always gets in, cut to what is left (a huge summary must not
+            // push every later section out); later ones wait for the "not shown" line.
+            if used == 0 && !atomic, let cut = Self.cut(e, bytes: Handoff.maxBytes - text.utf8.count - 400),
+                lines + 3 <= Handoff.maxLines - 1
+            {
+                line(cut)
+                used += 1
+            }
+            break
         }
         if atomic && used < entries.count || used == 0 {
             text = startText
             lines = startLines
-            if !atomic { full = true }
+            if atomic && fits("## " + title) {
+                line("## " + title)
+                line("(left out: larger than the room left in this file)")
+                line("")
+            }
             return
         }
         if used < entries.count {
@@ -179,6 +213,22 @@ struct Budget {
                 + (more.map { ": `\($0)`" } ?? ""))
         }
         line("")
+    }
+}
+
+extension Budget {
+    /// The first line of `s`, cut to at most `bytes` UTF-8 bytes on a character boundary, marked as cut.
+    static func cut(_ s: String, bytes: Int) -> String? {
+        guard bytes > 40 else { return nil }
+        var out = ""
+        var size = 0
+        for ch in s.prefix(while: { $0 != "\n" }) {
+            let n = String(ch).utf8.count
+            if size + n > bytes - 20 { break }
+            out.append(ch)
+            size += n
+        }
+        return out + " … (cut to fit)"
     }
 }
 

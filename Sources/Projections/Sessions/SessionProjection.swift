@@ -92,8 +92,10 @@ public struct Fork: Sendable, Equatable, SnapshotCodable {
 public struct TaskSessions: Sendable, Equatable, SnapshotCodable {
     /// Every checkpoint in merged order.
     public var checkpoints: [Checkpoint] = []
-    /// Checkpoint id → index, kept only past `indexThreshold` checkpoints (a short list is searched).
+    /// Checkpoint id → index, kept only past `indexThreshold` checkpoints; a short list is searched through
+    /// `idHashes` (FNV-1a of each id, compared before the strings: an id check per checkpoint stays cheap).
     private var index: [String: Int] = [:]
+    private var idHashes: [UInt64] = []
     /// Branch → index of its newest checkpoint; few per task, so a list.
     public private(set) var branches: [(name: String, head: Int)] = []
     public var activeBranch = "main"
@@ -119,7 +121,18 @@ public struct TaskSessions: Sendable, Equatable, SnapshotCodable {
     /// The index of a checkpoint by id.
     public func position(of id: String) -> Int? {
         if checkpoints.count > Self.indexThreshold { return index[id] }
-        return checkpoints.lastIndex { $0.id == id }
+        let h = Self.hash(id)
+        var i = idHashes.count - 1
+        while i >= 0 {
+            if idHashes[i] == h && checkpoints[i].id == id { return i }
+            i -= 1
+        }
+        return nil
+    }
+
+    static func hash(_ id: String) -> UInt64 {
+        var s = id
+        return s.withUTF8 { FNV.hash(UnsafeRawBufferPointer($0)) }
     }
 
     /// The newest checkpoint index of a branch.
@@ -135,9 +148,11 @@ public struct TaskSessions: Sendable, Equatable, SnapshotCodable {
 
     mutating func append(_ c: Checkpoint) {
         checkpoints.append(c)
+        if checkpoints.count <= Self.indexThreshold { idHashes.append(Self.hash(c.id)) }
         if checkpoints.count > Self.indexThreshold {
             if index.isEmpty {
                 for (i, x) in checkpoints.enumerated() { index[x.id] = i }
+                idHashes = []
             } else {
                 index[c.id] = checkpoints.count - 1
             }
@@ -149,7 +164,7 @@ public struct TaskSessions: Sendable, Equatable, SnapshotCodable {
 
     public func encode(_ w: inout SnapshotWriter) {
         w.list(checkpoints)
-        let sorted = branches.sorted { $0.name < $1.name }
+        let sorted = branches.sorted { utf8Less($0.name, $1.name) }
         w.varint(UInt64(sorted.count))
         for b in sorted {
             w.string(b.name)
@@ -165,12 +180,16 @@ public struct TaskSessions: Sendable, Equatable, SnapshotCodable {
 
     public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
         checkpoints = try r.list(Checkpoint.self)
-        if checkpoints.count > Self.indexThreshold { for (i, c) in checkpoints.enumerated() { index[c.id] = i } }
+        if checkpoints.count > Self.indexThreshold {
+            for (i, c) in checkpoints.enumerated() { index[c.id] = i }
+        } else {
+            idHashes = checkpoints.map { Self.hash($0.id) }
+        }
         let n = try r.count()
         var previous: String?
         for _ in 0..<n {
             let b = try r.string()
-            if let p = previous, !(p < b) { throw r.failure("branches out of order") }
+            if let p = previous, !utf8Less(p, b) { throw r.failure("branches out of order") }
             previous = b
             let i = try r.int()
             guard i >= 0, i < checkpoints.count else { throw r.failure("branch head out of range") }
@@ -241,9 +260,13 @@ public final class SessionProjection: Projection {
                 t.conflicts.append("fork at \(e.ref.lsn): checkpoint \(from) is unknown")
                 break
             }
-            var branch = f.string(.branch) ?? "fork-\(t.forks.count + 1)"
-            if t.head(branch) != nil || branch == "main" && !t.checkpoints.isEmpty {
-                branch = "\(branch)-\(t.forks.count + 1)"
+            // A branch name already in use gets a suffix that is not (the fork never moves another head).
+            let asked = f.string(.branch) ?? "fork-\(t.forks.count + 1)"
+            var branch = asked
+            var n = t.forks.count + 1
+            while t.head(branch) != nil || (branch == "main" && !t.checkpoints.isEmpty) {
+                branch = "\(asked)-\(n)"
+                n += 1
             }
             t.forks.append(Fork(from: from, branch: branch, reason: f.string(.reason) ?? "", ref: e.ref))
             // The new branch starts at the fork point; its first checkpoint's parent is `from`.
@@ -269,7 +292,17 @@ public final class SessionProjection: Projection {
             } else {
                 parent = t.head(branch).map { t.checkpoints[$0].id } ?? ""
             }
-            let id = f.string(.checkpointID) ?? (branch == "main" ? "i" + String(iteration) : "\(branch).i\(iteration)")
+            let given = f.string(.checkpointID)
+            var id = given ?? (branch == "main" ? "i" + String(iteration) : "\(branch).i\(iteration)")
+            if given == nil, t.position(of: id) != nil {
+                // An iteration run again without a checkpoint id: the next free "-N" suffix.
+                let base = id
+                var n = 2
+                repeat {
+                    id = "\(base)-\(n)"
+                    n += 1
+                } while t.position(of: id) != nil
+            }
             guard t.position(of: id) == nil else {
                 t.conflicts.append("checkpoint at \(e.ref.lsn): id \(id) already used in this task")
                 break
@@ -294,7 +327,7 @@ public final class SessionProjection: Projection {
 
     public func encode(_ w: inout SnapshotWriter) {
         let live = slots.indices.filter { slots[$0].events > 0 }.map { (symbols.tasks[Int32($0)], $0) }
-            .sorted { $0.0 < $1.0 }
+            .sorted { utf8Less($0.0, $1.0) }
         w.varint(UInt64(live.count))
         for (k, i) in live {
             w.string(k)
@@ -304,7 +337,7 @@ public final class SessionProjection: Projection {
 
     public init(decoding r: inout SnapshotReader, symbols: SymbolTables) throws(SnapshotReader.Failure) {
         self.symbols = symbols
-        for (k, t) in try r.map(TaskSessions.self) {
+        for (k, t) in try r.entries(TaskSessions.self) {
             let i = Int(symbols.tasks.id(k))
             if i >= slots.count { slots.append(contentsOf: repeatElement(TaskSessions(), count: i - slots.count + 1)) }
             slots[i] = t
