@@ -241,6 +241,7 @@ public struct ProjectionStore {
     /// Decoded snapshots, or why they cannot be used.
     func load(_ reader: StoreReader) -> Result<ReplayEngine, Untrusted> {
         let engine = ReplayEngine()
+        let strings = Symbols(capacity: 4096)
         var header: [UInt8]?
         var names = engine.projections.map { (type(of: $0).name, type(of: $0).version) }
         names.append((Self.eventIDsName, 1))
@@ -279,7 +280,7 @@ public struct ProjectionStore {
                 let bodyStart = r.offset
                 guard bn64 <= UInt64(bytes.count - 8 - bodyStart) else { throw r.failure("body length past the end") }
                 let bn = Int(bn64)
-                var br = SnapshotReader(bytes, from: bodyStart, to: bodyStart + bn)
+                var br = SnapshotReader(bytes, from: bodyStart, to: bodyStart + bn, cache: strings)
                 switch name {
                 case QueueProjection.name: engine.queue = try QueueProjection(decoding: &br, symbols: engine.symbols)
                 case SessionProjection.name:

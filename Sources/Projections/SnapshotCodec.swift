@@ -63,11 +63,14 @@ public struct SnapshotReader {
     let bytes: [UInt8]
     public private(set) var offset: Int
     let end: Int
+    /// Strings that repeat (verdicts, branches, agents, teams) are decoded once and shared.
+    let cache: Symbols?
 
-    public init(_ bytes: [UInt8], from: Int = 0, to: Int? = nil) {
+    public init(_ bytes: [UInt8], from: Int = 0, to: Int? = nil, cache: Symbols? = nil) {
         self.bytes = bytes
         offset = from
         end = to ?? bytes.count
+        self.cache = cache
     }
 
     public var atEnd: Bool { offset == end }
@@ -118,6 +121,16 @@ public struct SnapshotReader {
         let n = try count()
         defer { offset += n }
         return String(decoding: bytes[offset..<offset + n], as: UTF8.self)
+    }
+
+    /// A string that repeats across records: one `String` per distinct value (through `cache`), so decoding
+    /// a snapshot neither validates nor allocates "PASS" 400,000 times.
+    public mutating func repeatedString() throws(Failure) -> String {
+        guard let cache else { return try string() }
+        let n = try count()
+        defer { offset += n }
+        let id = bytes.withUnsafeBytes { cache.id(UnsafeRawBufferPointer(rebasing: $0[offset..<offset + n])) }
+        return cache[id]
     }
 
     public mutating func bool() throws(Failure) -> Bool {

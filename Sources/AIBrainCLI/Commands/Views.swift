@@ -249,11 +249,13 @@ struct Rebuild: ParsableCommand {
                 throw CLIError(.error, code: "projection", "folding the log failed: \(error)")
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            keptUntilExit.append(fresh)
             let freshFiles = ProjectionStore.encode(fresh)
             var differences: [String] = []
             var incrementalNote: String?
             if check {
                 let (incremental, outcome) = try projections.open(reader, save: .never)
+                keptUntilExit.append(incremental)
                 incrementalNote = outcome.rebuiltBecause
                 let inc = Dictionary(uniqueKeysWithValues: ProjectionStore.encode(incremental).map { ($0.name, $0.bytes) })
                 for (name, bytes) in freshFiles where inc[name] != bytes { differences.append(name) }

@@ -99,6 +99,9 @@ public final class PayloadFields {
     private var count = 0
     /// Reused for `nested`: valid until the next `nested` call on this scanner.
     private var child: PayloadFields?
+    /// The key table, read once here rather than through its lazy static on every member.
+    private let tableSlots = KeyTable.table.0
+    private let tableNames = KeyTable.table.1
 
     public init() {
         starts = .allocate(capacity: Self.keyCount)
@@ -125,6 +128,7 @@ public final class PayloadFields {
     @discardableResult
     public func scan(_ payload: UnsafeRawBufferPointer) -> Bool {
         reset()
+        let (slots, names) = (tableSlots, tableNames)
         base = payload.baseAddress
         count = payload.count
         guard let p = payload.baseAddress?.assumingMemoryBound(to: UInt8.self), count >= 2 else { return false }
@@ -142,7 +146,9 @@ public final class PayloadFields {
             i = Self.space(p, i + 1, n)
             let valueStart = i
             guard let valueEnd = Self.valueEnd(p, i, n) else { return fail() }
-            if let k = KeyTable.lookup(p + keyStart, keyEnd - keyStart), starts[k.rawValue] < 0 {
+            if let k = KeyTable.lookup(p + keyStart, keyEnd - keyStart, readable: n - keyStart, slots, names),
+                starts[k.rawValue] < 0
+            {
                 starts[k.rawValue] = Int32(valueStart)
                 ends[k.rawValue] = Int32(valueEnd)
                 present[presentCount] = Int32(k.rawValue)
@@ -428,11 +434,12 @@ public final class PayloadFields {
 
 /// Member names to `FieldKey`, by FNV-1a of the raw key bytes (keys with escapes never match). Built
 /// once, in plain memory that lives for the process (the hot path reads it without reference counting).
-private enum KeyTable {
+enum KeyTable {
     static let size = 256
     struct Slot {
         var hash: UInt64
         var key: Int16  // -1: empty
+        var field: FieldKey
         var offset: Int16
         var length: Int16
     }
@@ -441,15 +448,15 @@ private enum KeyTable {
 
     private static func build() -> (UnsafeMutablePointer<Slot>, UnsafeMutablePointer<UInt8>) {
         let slots = UnsafeMutablePointer<Slot>.allocate(capacity: size)
-        slots.initialize(repeating: Slot(hash: 0, key: -1, offset: 0, length: 0), count: size)
+        slots.initialize(repeating: Slot(hash: 0, key: -1, field: .workItemID, offset: 0, length: 0), count: size)
         let all = FieldKey.allCases.map { Array($0.name.utf8) }
         let names = UnsafeMutablePointer<UInt8>.allocate(capacity: all.reduce(0) { $0 + $1.count })
         var at = 0
         for (k, name) in zip(FieldKey.allCases, all) {
-            let h = name.withUnsafeBufferPointer { wordHash($0.baseAddress!, $0.count) }
+            let h = name.withUnsafeBufferPointer { wordHash($0.baseAddress!, $0.count, readable: 0) }
             var i = Int(truncatingIfNeeded: h) & (size - 1)
             while slots[i].key >= 0 { i = (i + 1) & (size - 1) }
-            slots[i] = Slot(hash: h, key: Int16(k.rawValue), offset: Int16(at), length: Int16(name.count))
+            slots[i] = Slot(hash: h, key: Int16(k.rawValue), field: k, offset: Int16(at), length: Int16(name.count))
             for b in name {
                 names[at] = b
                 at += 1
@@ -459,27 +466,38 @@ private enum KeyTable {
     }
 
     /// A hash of the first 16 bytes and the length, two multiplications instead of a loop per byte (member
-    /// names are short; equal hashes are confirmed with memcmp).
+    /// names are short; equal hashes are confirmed with memcmp). `readable` bytes from `p` may be read:
+    /// with 16 of them, two unaligned loads (masked to the name's length) replace the byte loop.
     @inline(__always)
-    static func wordHash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+    static func wordHash(_ p: UnsafePointer<UInt8>, _ n: Int, readable: Int) -> UInt64 {
         var w0: UInt64 = 0
         var w1: UInt64 = 0
-        withUnsafeMutableBytes(of: &w0) { $0.baseAddress!.copyMemory(from: p, byteCount: min(n, 8)) }
-        if n > 8 { withUnsafeMutableBytes(of: &w1) { $0.baseAddress!.copyMemory(from: p + 8, byteCount: min(n - 8, 8)) } }
+        if readable >= 16 {
+            let raw = UnsafeRawPointer(p)
+            w0 = raw.loadUnaligned(as: UInt64.self)
+            w1 = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            if n < 8 { w0 &= (1 << UInt64(8 * n)) &- 1 }
+            if n < 16 { w1 = n <= 8 ? 0 : w1 & ((1 << UInt64(8 * (n - 8))) &- 1) }
+        } else {
+            for i in 0..<min(n, 8) { w0 |= UInt64(p[i]) << UInt64(8 * i) }
+            if n > 8 { for i in 8..<min(n, 16) { w1 |= UInt64(p[i]) << UInt64(8 * (i - 8)) } }
+        }
         let h = (w0 &* 0x9E37_79B9_7F4A_7C15) ^ (w1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (UInt64(n) &* 0x1656_67B1_9E37_79F9)
         return h ^ (h >> 29)
     }
 
     @inline(__always)
-    static func lookup(_ key: UnsafePointer<UInt8>, _ n: Int) -> FieldKey? {
+    static func lookup(
+        _ key: UnsafePointer<UInt8>, _ n: Int, readable: Int, _ slots: UnsafeMutablePointer<Slot>,
+        _ names: UnsafeMutablePointer<UInt8>
+    ) -> FieldKey? {
         guard n <= 24, n > 0 else { return nil }
-        let h = wordHash(key, n)
-        let (slots, names) = table
+        let h = wordHash(key, n, readable: readable)
         var i = Int(truncatingIfNeeded: h) & (size - 1)
         while slots[i].key >= 0 {
             let s = slots[i]
             if s.hash == h, Int(s.length) == n, memcmp(names + Int(s.offset), key, n) == 0 {
-                return FieldKey(rawValue: Int(s.key))
+                return s.field
             }
             i = (i + 1) & (size - 1)
         }

@@ -66,7 +66,7 @@ public struct Lease: Sendable, Equatable, SnapshotCodable {
 
     public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
         id = try r.string()
-        worker = try r.string()
+        worker = try r.repeatedString()
         origin = UInt16(truncatingIfNeeded: try r.varint())
         grantedMS = try r.sint()
         expiresMS = try r.sint()
@@ -180,10 +180,10 @@ public final class WorkItem: Equatable, SnapshotCodable {
 
     public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
         id = try r.string()
-        task = try r.string()
-        project = try r.string()
-        orchestrator = try r.string()
-        team = try r.string()
+        task = try r.repeatedString()
+        project = try r.repeatedString()
+        orchestrator = try r.repeatedString()
+        team = try r.repeatedString()
         uniqueKey = try r.string()
         home = UInt16(truncatingIfNeeded: try r.varint())
         sessionRef = try r.string()

@@ -49,10 +49,10 @@ public struct Checkpoint: Sendable, Equatable, SnapshotCodable {
     public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
         id = try r.string()
         iteration = try r.int()
-        verdict = try r.string()
+        verdict = try r.repeatedString()
         parent = try r.string()
-        branch = try r.string()
-        session = try r.string()
+        branch = try r.repeatedString()
+        session = try r.repeatedString()
         ref = try EventRef(decoding: &r)
         hlc = try r.varint()
         stateHash = try r.u64()
