@@ -103,9 +103,9 @@ def main():
     peak = max(r[1] for r in rebuilds)
     rss_limit = 2 * snapshot_bytes + 64 * 2**20
 
-    # Incremental: a query with nothing new (loads the snapshots); after 1,000 new events (folded in memory,
-    # below the save threshold): the difference per event is the incremental fold cost; after 10,000 more
-    # (folded and the snapshots rewritten): what a save adds.
+    # Incremental: a query with nothing new (it loads the snapshots), and the same query after 1,000 new
+    # events (folded in memory, below the save threshold). At this size the difference is within the load's
+    # run-to-run noise; the per-event cost of folding is the rebuild's (events are folded the same way).
     _, t0a = run([binary, "queue", "ls", "--limit", "1"], store_dir)
     _, t0 = run([binary, "queue", "ls", "--limit", "1"], store_dir)
     t0 = min(t0, t0a)
@@ -125,8 +125,6 @@ def main():
     _, t1b = run([binary, "queue", "ls", "--limit", "1"], inc_dir)
     t1 = min(t1a, t1b)
     per_event_us = (t1 - t0) / 1000 * 1e6
-    run([binary, "import", "jsonl", extra], inc_dir, pin=False)
-    _, t2 = run([binary, "queue", "ls", "--limit", "1"], inc_dir)
     check, tcheck = run([binary, "rebuild", "--check", "-o", "json"], inc_dir)
     identical = json.loads(check)["identical"]
     subprocess.call(["rm", "-rf", inc_dir])
@@ -147,7 +145,6 @@ def main():
         "rebuild_process_seconds_median": round(wall_s, 3), "peak_rss_bytes": peak,
         "snapshot_bytes": snapshot_bytes, "rss_limit_bytes": rss_limit,
         "query_without_new_events_seconds": round(t0, 3), "query_after_1000_new_events_seconds": round(t1, 3),
-        "query_after_10000_more_events_with_save_seconds": round(t2, 3),
         "incremental_us_per_event": round(per_event_us, 2), "rebuild_check_seconds": round(tcheck, 3),
         "rebuild_check_identical": identical,
         "targets": {
@@ -168,10 +165,10 @@ def main():
     print("| peak RSS | %.1f MiB | <= 2 x %.1f MiB + 64 MiB = %.1f MiB | %s |"
           % (peak / 2**20, snapshot_bytes / 2**20, rss_limit / 2**20, "PASS" if peak <= rss_limit else "**MISS**"))
     print("| a query (`queue ls`) with no new event: loads every snapshot | %.3f s | | |" % t0)
-    print("| incremental: the same query after 1,000 new events (folded in memory) | %.3f s = %.1f us/event | | |"
+    print("| the same query after 1,000 new events (folded in memory) | %.3f s (difference %.1f us/event, within noise) | | |"
           % (t1, per_event_us))
-    print("| after 10,000 more (folded, snapshots rewritten) | %.3f s | | |" % t2)
-    print("| rebuild --check (11,000 events after the snapshot) | %.2f s, identical: %s | identical | %s |"
+    print("| incremental fold cost per new event (= the rebuild's per-event cost) | %.2f us | | |" % (1e6 / rate))
+    print("| rebuild --check (1,000 events after the snapshot) | %.2f s, identical: %s | identical | %s |"
           % (tcheck, identical, "PASS" if identical else "**FAIL**"))
     if failures:
         print("FAILED: " + "; ".join(failures))
