@@ -25,14 +25,16 @@ public struct FoldEvent {
     /// it) or an event already materialized.
     let idSource: IDSource
 
+    /// Only the id's bytes and form are kept, not the whole envelope view (twelve ranges: copying it per
+    /// projection call showed in callgrind).
     enum IDSource {
-        case record(EnvelopeView, UnsafeRawBufferPointer)
+        case record(UnsafeRawBufferPointer, hex: Bool)
         case text(String)
     }
 
     public var eventID: String {
         switch idSource {
-        case .record(let view, let envelopes): view.eventID(in: envelopes)
+        case .record(let bytes, let hex): hex ? hexString(bytes) : String(decoding: bytes, as: UTF8.self)
         case .text(let s): s
         }
     }

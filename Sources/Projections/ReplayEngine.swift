@@ -156,13 +156,14 @@ public final class ReplayEngine {
         }
         let type = UnsafeRawBufferPointer(rebasing: env[view.ranges.1])
         let kind = kinds.kind(type)
-        let e = FoldEvent(
+        var e = FoldEvent(
             ref: EventRef(origin: originIndex, lsn: r.lsn), hlc: view.hlc, kind: kind,
             typeVersion: view.typeVersion, flags: view.flags,
             taskID: taskSymbol(UnsafeRawBufferPointer(rebasing: env[view.ranges.2])),
             actorID: symbols.labels.id(UnsafeRawBufferPointer(rebasing: env[view.ranges.7])), teamID: teamSymbol(r.team),
-            symbols: symbols, payloadOK: true, fields: fields, origins: origins, idSource: .record(view, env))
-        foldScanned(e, payload: r.payload, type: type)
+            symbols: symbols, payloadOK: true, fields: fields, origins: origins,
+            idSource: .record(UnsafeRawBufferPointer(rebasing: env[view.ranges.0]), hex: view.hexEventID))
+        foldScanned(&e, payload: r.payload, type: type)
     }
 
     /// Folds one event outside a catch-up (e.g. one item's history); positions are not moved.
@@ -183,16 +184,15 @@ public final class ReplayEngine {
         let actor = symbols.labels.id(d.actor)
         let team = teamSymbol(d.team)
         d.payload.withUnsafeBytes { payload in
-            let e = FoldEvent(
+            var e = FoldEvent(
                 ref: EventRef(origin: origins.index(of: event.origin), lsn: event.lsn), hlc: event.hlc,
                 kind: kind, typeVersion: d.typeVersion, flags: d.flags, taskID: task, actorID: actor, teamID: team,
                 symbols: symbols, payloadOK: true, fields: fields, origins: origins, idSource: .text(d.eventID))
-            type.withUTF8 { t in foldScanned(e, payload: payload, type: UnsafeRawBufferPointer(t)) }
+            type.withUTF8 { t in foldScanned(&e, payload: payload, type: UnsafeRawBufferPointer(t)) }
         }
     }
 
-    private func foldScanned(_ e: FoldEvent, payload: UnsafeRawBufferPointer, type: UnsafeRawBufferPointer) {
-        var e = e
+    private func foldScanned(_ e: inout FoldEvent, payload: UnsafeRawBufferPointer, type: UnsafeRawBufferPointer) {
         total += 1
         // A type the catalogue does not know, or a newer version of one it knows (no upcaster from the future),
         // is kept and counted, never folded by rules written for another shape. A usage block it carries

@@ -230,6 +230,8 @@ import Testing
             // A usage block on a type the catalogue does not know still counts; a newer version of a known
             // type is kept and counted, not folded by v1 rules.
             s.draft("tool.called", task: "T-2", #"{"cost":{"tokens_in":5,"tokens_out":1,"usd":0.25}}"#),
+            // The workload's exact `cost` shape has a fast path; any other order takes the general scanner.
+            s.draft("tool.called", task: "T-2", #"{"cost":{"usd":"0.5","tokens_out":1,"tokens_in":2}}"#),
             EventDraft(eventID: "v2", type: "work_item.enqueued", typeVersion: 2, stream: "task/T-3", payload: Array(#"{"work_item_id":"WI-v2"}"#.utf8)),
             // Canonically equivalent but different bytes: two agents, two buckets.
             s.draft("tool.called", task: "T-4", actor: nfc, #"{"cost":{"tokens_in":1,"tokens_out":0,"usd":1}}"#),
@@ -241,10 +243,11 @@ import Testing
         let e = try s.rebuild()
         // The absurd `usd` is not believed, so the price table prices that event (1 + 1 opus tokens); the
         // overflowing token counts have no price.
-        #expect(e.cost.total.events == 6 && e.cost.total.unpriced == 1, "\(e.cost.total)")
-        #expect(e.cost.total.nanoUSD == (15_000 + 75_000) + 10 * 1250 + 250_000_000 + 3_000_000_000)
+        #expect(e.cost.total.events == 7 && e.cost.total.unpriced == 1, "\(e.cost.total)")
+        #expect(e.cost.total.nanoUSD == (15_000 + 75_000) + 10 * 1250 + 250_000_000 + 500_000_000 + 3_000_000_000)
+        #expect(e.cost.groups(.task)["T-2"]?.input == 7 && e.cost.groups(.task)["T-2"]?.output == 2)
         #expect(e.cost.groups(.attempt)["WI-x#0"]?.events == 1, "an attempt the queue never granted is not believed")
-        #expect(e.unknownTypes == ["tool.called": 3, "work_item.enqueued v2": 1])
+        #expect(e.unknownTypes == ["tool.called": 4, "work_item.enqueued v2": 1])
         #expect(e.queue.item("WI-v2") == nil)
         let agents = e.cost.breakdown(.agent).map(\.key)
         #expect(agents.filter { $0.unicodeScalars.elementsEqual(nfc.unicodeScalars) }.count == 1)

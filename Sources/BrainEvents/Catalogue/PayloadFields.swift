@@ -438,6 +438,8 @@ enum KeyTable {
     static let size = 256
     struct Slot {
         var hash: UInt64
+        var w0: UInt64
+        var w1: UInt64
         var key: Int16  // -1: empty
         var field: FieldKey
         var offset: Int16
@@ -448,15 +450,17 @@ enum KeyTable {
 
     private static func build() -> (UnsafeMutablePointer<Slot>, UnsafeMutablePointer<UInt8>) {
         let slots = UnsafeMutablePointer<Slot>.allocate(capacity: size)
-        slots.initialize(repeating: Slot(hash: 0, key: -1, field: .workItemID, offset: 0, length: 0), count: size)
+        slots.initialize(
+            repeating: Slot(hash: 0, w0: 0, w1: 0, key: -1, field: .workItemID, offset: 0, length: 0), count: size)
         let all = FieldKey.allCases.map { Array($0.name.utf8) }
         let names = UnsafeMutablePointer<UInt8>.allocate(capacity: all.reduce(0) { $0 + $1.count })
         var at = 0
         for (k, name) in zip(FieldKey.allCases, all) {
-            let h = name.withUnsafeBufferPointer { wordHash($0.baseAddress!, $0.count, readable: 0) }
+            let (w0, w1, h) = name.withUnsafeBufferPointer { words($0.baseAddress!, $0.count, readable: 0) }
             var i = Int(truncatingIfNeeded: h) & (size - 1)
             while slots[i].key >= 0 { i = (i + 1) & (size - 1) }
-            slots[i] = Slot(hash: h, key: Int16(k.rawValue), field: k, offset: Int16(at), length: Int16(name.count))
+            slots[i] = Slot(
+                hash: h, w0: w0, w1: w1, key: Int16(k.rawValue), field: k, offset: Int16(at), length: Int16(name.count))
             for b in name {
                 names[at] = b
                 at += 1
@@ -465,11 +469,12 @@ enum KeyTable {
         return (slots, names)
     }
 
-    /// A hash of the first 16 bytes and the length, two multiplications instead of a loop per byte (member
-    /// names are short; equal hashes are confirmed with memcmp). `readable` bytes from `p` may be read:
-    /// with 16 of them, two unaligned loads (masked to the name's length) replace the byte loop.
+    /// The first 16 bytes of a name as two little-endian words (zero-padded) and a hash of them and the
+    /// length. Names of up to 16 bytes are equal exactly when (length, words) are, so no memcmp is needed;
+    /// longer ones compare their tail. `readable` bytes from `p` may be read: with 16 of them, two unaligned
+    /// loads (masked to the name's length) replace the byte loop.
     @inline(__always)
-    static func wordHash(_ p: UnsafePointer<UInt8>, _ n: Int, readable: Int) -> UInt64 {
+    static func words(_ p: UnsafePointer<UInt8>, _ n: Int, readable: Int) -> (UInt64, UInt64, UInt64) {
         var w0: UInt64 = 0
         var w1: UInt64 = 0
         if readable >= 16 {
@@ -483,7 +488,7 @@ enum KeyTable {
             if n > 8 { for i in 8..<min(n, 16) { w1 |= UInt64(p[i]) << UInt64(8 * (i - 8)) } }
         }
         let h = (w0 &* 0x9E37_79B9_7F4A_7C15) ^ (w1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (UInt64(n) &* 0x1656_67B1_9E37_79F9)
-        return h ^ (h >> 29)
+        return (w0, w1, h ^ (h >> 29))
     }
 
     @inline(__always)
@@ -492,11 +497,13 @@ enum KeyTable {
         _ names: UnsafeMutablePointer<UInt8>
     ) -> FieldKey? {
         guard n <= 24, n > 0 else { return nil }
-        let h = wordHash(key, n, readable: readable)
+        let (w0, w1, h) = words(key, n, readable: readable)
         var i = Int(truncatingIfNeeded: h) & (size - 1)
         while slots[i].key >= 0 {
             let s = slots[i]
-            if s.hash == h, Int(s.length) == n, memcmp(names + Int(s.offset), key, n) == 0 {
+            if s.hash == h, Int(s.length) == n, s.w0 == w0, s.w1 == w1,
+                n <= 16 || memcmp(names + Int(s.offset) + 16, key + 16, n - 16) == 0
+            {
                 return s.field
             }
             i = (i + 1) & (size - 1)

@@ -80,7 +80,13 @@ public final class CostProjection: Projection {
     /// name only the task.
     private var taskProjects: [Int32] = []
 
-    public init(symbols: SymbolTables) { self.symbols = symbols }
+    /// The label symbol of "" (usage without a project), interned once.
+    private let noLabel: Int32
+
+    public init(symbols: SymbolTables) {
+        self.symbols = symbols
+        noLabel = symbols.labels.id("")
+    }
 
     @inline(__always)
     private static func add(_ list: inout [CostBucket], _ i: Int32, _ u: NormalizedUsage) {
@@ -123,7 +129,7 @@ public final class CostProjection: Projection {
         total.add(u)
         Self.add(&byAgent, e.actorID, u)
         Self.add(&byTeam, e.teamID, u)
-        Self.add(&byProject, project >= 0 ? project : symbols.labels.id(""), u)
+        Self.add(&byProject, project >= 0 ? project : noLabel, u)
         if e.taskID >= 0 { Self.add(&byTask, e.taskID, u) }
         if e.kind == .usageRecorded { Self.add(&byModel, symbols.labels.id(f.string(.model) ?? ""), u) }
         if item >= 0 {
@@ -199,6 +205,7 @@ public final class CostProjection: Projection {
 
     public init(decoding r: inout SnapshotReader, symbols: SymbolTables) throws(SnapshotReader.Failure) {
         self.symbols = symbols
+        noLabel = symbols.labels.id("")
         total = try CostBucket(decoding: &r)
         for d in Dimension.allCases {
             for (k, b) in try r.entries(CostBucket.self) {

@@ -17,7 +17,8 @@ public enum KOStatus: UInt8, Sendable {
 }
 
 /// A knowledge object's lifecycle and its effectiveness, computed from outcomes (never hand-given scores).
-public struct KnowledgeObject: Sendable, Equatable, SnapshotCodable {
+/// A class: the fold updates counters in place (a struct in an array of optionals was copied per update).
+public final class KnowledgeObject: Equatable, SnapshotCodable {
     public var id: String
     public var title = ""
     public var status = KOStatus.unknown
@@ -54,6 +55,14 @@ public struct KnowledgeObject: Sendable, Equatable, SnapshotCodable {
         } else {
             w.u8(0)
         }
+    }
+
+    public static func == (a: KnowledgeObject, b: KnowledgeObject) -> Bool {
+        var x = SnapshotWriter(capacity: 128)
+        var y = SnapshotWriter(capacity: 128)
+        a.encode(&x)
+        b.encode(&y)
+        return x.bytes == y.bytes
     }
 
     public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
