@@ -1,6 +1,6 @@
 import BrainEvents
-import Foundation
 import EventLog
+import Foundation
 
 /// Snapshots of the projections in `.aibrain/projections/` (layout: schemas/FORMAT.md, "Projection
 /// snapshots"). Disposable: any doubt — a missing or damaged file, files from different points of the log,
@@ -74,7 +74,8 @@ public struct ProjectionStore {
         case .never: worth = false
         case .always: worth = outcome.folded > 0 || outcome.rebuiltBecause != nil
         case .whenWorthIt:
-            worth = outcome.rebuiltBecause != nil || outcome.folded >= max(4096, (engine.total + engine.duplicates) / 50)
+            worth =
+                outcome.rebuiltBecause != nil || outcome.folded >= max(4096, (engine.total + engine.duplicates) / 50)
         }
         if worth {
             // A read-only store, a full disk or a racing writer must not fail a query: report, carry on.
@@ -257,7 +258,9 @@ public struct ProjectionStore {
                 guard bytes.count > Self.magic.count + 8, Array(bytes[0..<Self.magic.count]) == Self.magic else {
                     throw r.failure("not a projection snapshot (bad magic)")
                 }
-                let sum = bytes.withUnsafeBytes { XXH3.hash(UnsafeRawBufferPointer(rebasing: $0[..<(bytes.count - 8)])) }
+                let sum = bytes.withUnsafeBytes {
+                    XXH3.hash(UnsafeRawBufferPointer(rebasing: $0[..<(bytes.count - 8)]))
+                }
                 var tail = SnapshotReader(bytes, from: bytes.count - 8)
                 guard try tail.u64() == sum else { throw r.failure("checksum mismatch") }
                 r = SnapshotReader(bytes, from: Self.magic.count, to: bytes.count - 8)

@@ -160,7 +160,8 @@ public final class ReplayEngine {
             ref: EventRef(origin: originIndex, lsn: r.lsn), hlc: view.hlc, kind: kind,
             typeVersion: view.typeVersion, flags: view.flags,
             taskID: taskSymbol(UnsafeRawBufferPointer(rebasing: env[view.ranges.2])),
-            actorID: symbols.labels.id(UnsafeRawBufferPointer(rebasing: env[view.ranges.7])), teamID: teamSymbol(r.team),
+            actorID: symbols.labels.id(UnsafeRawBufferPointer(rebasing: env[view.ranges.7])),
+            teamID: teamSymbol(r.team),
             symbols: symbols, payloadOK: true, fields: fields, origins: origins,
             idSource: .record(UnsafeRawBufferPointer(rebasing: env[view.ranges.0]), hex: view.hexEventID))
         foldScanned(&e, payload: r.payload, type: type)

@@ -99,7 +99,9 @@ public enum SQLiteExport {
         for id in allItems.keys.sorted() {
             let i = allItems[id]!
             let lease = i.lease
-            let expires: String? = lease.flatMap { $0.expiresMS == .max ? nil : ISO8601.format(milliseconds: $0.expiresMS) }
+            let expires: String? = lease.flatMap {
+                $0.expiresMS == .max ? nil : ISO8601.format(milliseconds: $0.expiresMS)
+            }
             let values: [(any DatabaseValueConvertible)?] = [
                 i.id, i.task, i.project, i.orchestrator, i.team, i.status.name, i.sessionRef, i.retryCount,
                 jsonArray(i.errors), i.metadata.isEmpty ? nil : i.metadata, i.attempts, i.maxAttempts, i.priority,
@@ -116,7 +118,10 @@ public enum SQLiteExport {
         for task in tasks.keys.sorted() {
             let t = tasks[task]!
             let latest = t.latest?.id
-            let project: String? = { let p = e.cost.project(ofTask: task); return p.isEmpty ? nil : p }()
+            let project: String? = {
+                let p = e.cost.project(ofTask: task)
+                return p.isEmpty ? nil : p
+            }()
             for k in t.checkpoints {
                 let values: [(any DatabaseValueConvertible)?] = [
                     task, k.id, k.iteration, k.verdict, time(k.hlc), k.session.isEmpty ? nil : k.session, project,
@@ -139,7 +144,8 @@ public enum SQLiteExport {
         }
         let costs = try db.makeStatement(sql: "INSERT INTO costs VALUES (?,?,?,?,?,?,?,?)")
         let all: [(String, [String: CostBucket])] =
-            [("total", ["all": e.cost.total])] + CostProjection.Dimension.allCases.map { ($0.rawValue, e.cost.groups($0)) }
+            [("total", ["all": e.cost.total])]
+            + CostProjection.Dimension.allCases.map { ($0.rawValue, e.cost.groups($0)) }
         for (dimension, groups) in all {
             for key in groups.keys.sorted() {
                 let b = groups[key]!

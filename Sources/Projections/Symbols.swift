@@ -109,7 +109,9 @@ public final class Symbols {
             arena = Self.grow(arena, arenaCount, n)
             arenaCapacity = n
         }
-        if let p = bytes.baseAddress { (arena + arenaCount).update(from: p.assumingMemoryBound(to: UInt8.self), count: bytes.count) }
+        if let p = bytes.baseAddress {
+            (arena + arenaCount).update(from: p.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+        }
         hashes[id] = hash
         offsets[id] = arenaCount
         lengths[id] = bytes.count

@@ -394,13 +394,15 @@ import Testing
         let originB = try FileManager.default.contentsOfDirectory(atPath: storeB + "/log")[0]
         let staging = dirA + "/staging-" + originB
         try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
-        for f in try FileManager.default.contentsOfDirectory(atPath: storeB + "/log/" + originB) where f.hasSuffix(".seg") {
+        for f in try FileManager.default.contentsOfDirectory(atPath: storeB + "/log/" + originB)
+        where f.hasSuffix(".seg") {
             try FileManager.default.copyItem(atPath: storeB + "/log/\(originB)/\(f)", toPath: staging + "/" + f)
         }
         try FileManager.default.moveItem(atPath: staging, toPath: storeA + "/log/" + originB)
         let followed = tail.waitForLines(3, timeout: 10)
         _ = tail.stop(SIGTERM)
-        #expect(try jsonLines(followed.joined(separator: "\n")).map { $0["event_id"] as! String } == ["x1", "x3", "x5"])
+        #expect(
+            try jsonLines(followed.joined(separator: "\n")).map { $0["event_id"] as! String } == ["x1", "x3", "x5"])
         let merged = try jsonLines(try aibrain(["replay", "--task", "T", "-o", "jsonl", "--store", storeA]).stdout)
         #expect(merged.map { $0["event_id"] as! String } == (0..<6).map { "x\($0)" }, "merged by the writers' clocks")
         let stats = try aibrain(["stats", "-o", "json", "--store", storeA]).json()

@@ -40,7 +40,8 @@ import Testing
             shapes.append((name, Self.shape(r.lines.count > line ? r.lines[line] : "")))
         }
         try record(
-            "emit", ["emit", "decision.recorded", "--task", "T-1", "--data", #"{"kind":"APPROACH","value":"v"}"#, "-o", "json"])
+            "emit",
+            ["emit", "decision.recorded", "--task", "T-1", "--data", #"{"kind":"APPROACH","value":"v"}"#, "-o", "json"])
         try record(
             "emit-conflict", ["emit", "a.b", "--task", "T-1", "--expect-version", "0", "-o", "json"], expect: 3)
         try record(
@@ -71,7 +72,10 @@ import Testing
         try record("queue-show", ["queue", "show", "WI-1", "-o", "json"])
         try record(
             "checkpoint",
-            ["emit", "session.checkpointed", "--task", "T-1", "--data", #"{"checkpoint_id":"C1","iteration":1,"verdict":"PASS","state":{"a":1}}"#, "-o", "json"])
+            [
+                "emit", "session.checkpointed", "--task", "T-1", "--data",
+                #"{"checkpoint_id":"C1","iteration":1,"verdict":"PASS","state":{"a":1}}"#, "-o", "json",
+            ])
         try record("session-show", ["session", "show", "T-1", "-o", "json"])
         try record("session-history", ["session", "history", "T-1", "-o", "json"])
         try record("session-handoff", ["session", "handoff", "T-1", "-o", "json"])

@@ -25,7 +25,8 @@ import Testing
         // Let it get a few checkpoints in, then kill it mid-flight.
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
-            let acked = (try? String(contentsOfFile: dir + "/acked", encoding: .utf8))?.split(separator: "\n").count ?? 0
+            let acked =
+                (try? String(contentsOfFile: dir + "/acked", encoding: .utf8))?.split(separator: "\n").count ?? 0
             if acked >= 5 { break }
             usleep(20_000)
         }
@@ -58,8 +59,10 @@ import Testing
         // The fresh agent continues from the file alone.
         let next = iteration + 1
         let r = try aibrain(
-            ["emit", "session.checkpointed", "--task", "TASK-7", "--store", store, "--data",
-             #"{"checkpoint_id":"CP-\#(next)","iteration":\#(next),"verdict":"PASS","parent_checkpoint":"\#(front["checkpoint"] as! String)","state":\#(state)}"#])
+            [
+                "emit", "session.checkpointed", "--task", "TASK-7", "--store", store, "--data",
+                #"{"checkpoint_id":"CP-\#(next)","iteration":\#(next),"verdict":"PASS","parent_checkpoint":"\#(front["checkpoint"] as! String)","state":\#(state)}"#,
+            ])
         #expect(r.status == 0, "\(r.stderr)")
         let show = try aibrain(["session", "show", "TASK-7", "-o", "json", "--store", store]).json()
         #expect(show["iteration_count"] as? Int == next)
@@ -75,7 +78,8 @@ import Testing
         #expect(try aibrain(["session", "handoff", "TASK-7", "--store", store]).stdout.hasPrefix("unchanged"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: path2)) == first)
         // A generated file someone edited is theirs now: kept too.
-        try (String(decoding: first, as: UTF8.self) + "- my own note\n").write(toFile: path2, atomically: true, encoding: .utf8)
+        try (String(decoding: first, as: UTF8.self) + "- my own note\n").write(
+            toFile: path2, atomically: true, encoding: .utf8)
         let edited = try aibrain(["session", "handoff", "TASK-7", "--store", store])
         #expect(edited.status == 1 && edited.stderr.contains("edited since"), "\(edited.stderr)")
         try "my own notes\n".write(toFile: path2, atomically: true, encoding: .utf8)
@@ -90,9 +94,13 @@ import Testing
     @Test func queueCommandsRefuseIllegalTransitionsAndExportToSQLite() throws {
         let (dir, store) = try makeStore()
         func q(_ args: [String], team: String = "dev") throws -> CommandResult {
-            try aibrain(["queue"] + args + ["--store", store], environment: ["AIBRAIN_TEAM": team, "AIBRAIN_ACTOR": "claude-\(team)"])
+            try aibrain(
+                ["queue"] + args + ["--store", store],
+                environment: ["AIBRAIN_TEAM": team, "AIBRAIN_ACTOR": "claude-\(team)"])
         }
-        #expect(try q(["enqueue", "WI-1", "--task", "TASK-1", "--project", "credentialmate", "--unique-key", "jwt"]).status == 0)
+        #expect(
+            try q(["enqueue", "WI-1", "--task", "TASK-1", "--project", "credentialmate", "--unique-key", "jwt"]).status
+                == 0)
         let dup = try q(["enqueue", "WI-2", "--task", "TASK-1", "--unique-key", "jwt"])
         #expect(dup.status == 3 && dup.stderr.contains("unique key jwt is held by WI-1"), "\(dup.stderr)")
         #expect(try q(["enqueue", "WI-2", "--task", "TASK-2", "--max-attempts", "1"]).status == 0)
@@ -117,11 +125,16 @@ import Testing
         #expect(try q(["next"]).status == 3, "nothing claimable for dev")
 
         // A plain emit of an illegal transition is refused too; in --stream only that line is.
-        let bad = try aibrain(["emit", "work_item.completed", "--task", "TASK-2", "--data", #"{"work_item_id":"WI-2"}"#, "--store", store])
+        let bad = try aibrain([
+            "emit", "work_item.completed", "--task", "TASK-2", "--data", #"{"work_item_id":"WI-2"}"#, "--store", store,
+        ])
         #expect(bad.status == 3 && bad.stderr.contains("discarded"), "\(bad.stderr)")
         let full = try aibrain(
-            ["emit", "work_item.completed", "--task", "TASK-2", "--key", "a/1", "--key", "b/2", "--key", "c/3", "--key", "d/4",
-             "--data", #"{"work_item_id":"WI-2"}"#, "--store", store])
+            [
+                "emit", "work_item.completed", "--task", "TASK-2", "--key", "a/1", "--key", "b/2", "--key", "c/3",
+                "--key", "d/4",
+                "--data", #"{"work_item_id":"WI-2"}"#, "--store", store,
+            ])
         #expect(full.status == 1 && full.stderr.contains("needs the index key item/WI-2"), "\(full.stderr)")
         let stream = try aibrain(
             ["emit", "--stream", "--store", store],
@@ -137,20 +150,36 @@ import Testing
 
         let ls = try q(["ls", "-o", "json", "--limit", "0"]).json()
         let byStatus = ls["by_status"] as! [String: Int]
-        #expect(byStatus["completed"] == 1 && byStatus["discarded"] == 1 && byStatus["leased"] == 1 && byStatus["cancelled"] == 1)
+        #expect(
+            byStatus["completed"] == 1 && byStatus["discarded"] == 1 && byStatus["leased"] == 1
+                && byStatus["cancelled"] == 1)
         #expect(ls["now"] is String)
         let dead = try q(["ls", "--dead-letters", "-o", "json"]).json()
         #expect(((dead["items"] as? [[String: Any]])?.first?["error_log"] as? [String]) == ["timeout after 600s"])
 
         // A decision, a fork, KO ranking and cost: every view answers in text and json.
-        #expect(try aibrain(["emit", "decision.recorded", "--task", "TASK-1", "--data", #"{"kind":"GUARDRAIL_OVERRIDE","value":"allow_external_api","severity":"medium","approver":"human","rationale":"sandbox only"}"#, "--store", store]).status == 0)
-        #expect(try aibrain(["emit", "session.checkpointed", "--task", "TASK-1", "--data", #"{"checkpoint_id":"C1","iteration":1,"verdict":"FAIL"}"#, "--store", store]).status == 0)
-        let fork = try aibrain(["session", "fork", "TASK-1", "--from", "C1", "--reason", "retry with the adapter", "--store", store])
+        #expect(
+            try aibrain([
+                "emit", "decision.recorded", "--task", "TASK-1", "--data",
+                #"{"kind":"GUARDRAIL_OVERRIDE","value":"allow_external_api","severity":"medium","approver":"human","rationale":"sandbox only"}"#,
+                "--store", store,
+            ]).status == 0)
+        #expect(
+            try aibrain([
+                "emit", "session.checkpointed", "--task", "TASK-1", "--data",
+                #"{"checkpoint_id":"C1","iteration":1,"verdict":"FAIL"}"#, "--store", store,
+            ]).status == 0)
+        let fork = try aibrain([
+            "session", "fork", "TASK-1", "--from", "C1", "--reason", "retry with the adapter", "--store", store,
+        ])
         #expect(fork.status == 0, "\(fork.stderr)")
-        #expect(try aibrain(["session", "fork", "TASK-1", "--from", "C9", "--reason", "x", "--store", store]).status == 3)
+        #expect(
+            try aibrain(["session", "fork", "TASK-1", "--from", "C9", "--reason", "x", "--store", store]).status == 3)
         let decisions = try aibrain(["decisions", "--task", "TASK-1", "-o", "json", "--store", store]).json()
         #expect(((decisions["decisions"] as? [[String: Any]])?.first?["rationale"] as? String) == "sandbox only")
-        for view in [["ko", "rank"], ["cost", "--by", "team"], ["session", "history", "TASK-1"], ["queue", "show", "WI-1"]] {
+        for view in [
+            ["ko", "rank"], ["cost", "--by", "team"], ["session", "history", "TASK-1"], ["queue", "show", "WI-1"],
+        ] {
             let t = try aibrain(view + ["--store", store])
             #expect(t.status == 0, "\(view): \(t.stderr)")
             let j = try aibrain(view + ["-o", "json", "--store", store])
@@ -166,29 +195,47 @@ import Testing
         #expect(export.status == 0, "\(export.stderr)")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: sqlite3)
-        p.arguments = [db, "SELECT id, status, retry_count FROM work_items ORDER BY id; SELECT task_id, iteration_count, verdict FROM checkpoints; SELECT kind, severity FROM decisions;"]
+        p.arguments = [
+            db,
+            "SELECT id, status, retry_count FROM work_items ORDER BY id; SELECT task_id, iteration_count, verdict FROM checkpoints; SELECT kind, severity FROM decisions;",
+        ]
         let out = Pipe()
         p.standardOutput = out
         try p.run()
         p.waitUntilExit()
         let rows = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(rows == "WI-1|completed|0\nWI-2|discarded|1\nWI-3|leased|0\nWI-4|cancelled|0\nTASK-1|1|FAIL\nGUARDRAIL_OVERRIDE|medium\n", "\(rows)")
+        #expect(
+            rows
+                == "WI-1|completed|0\nWI-2|discarded|1\nWI-3|leased|0\nWI-4|cancelled|0\nTASK-1|1|FAIL\nGUARDRAIL_OVERRIDE|medium\n",
+            "\(rows)")
     }
 
     /// `verify --deep` checks payloads against their type's schema: a mismatch names the LSN and the field
     /// (exit 1, not corruption); unknown types are counted, not failed.
     @Test func verifyDeepChecksPayloadsAgainstTheCatalogue() throws {
         let (_, store) = try makeStore()
-        #expect(try aibrain(["emit", "session.checkpointed", "--task", "T", "--data", #"{"iteration":1,"verdict":"PASS"}"#, "--store", store]).status == 0)
-        #expect(try aibrain(["emit", "agent.dreamed", "--task", "T", "--data", #"{"about":"sheep"}"#, "--store", store]).status == 0)
+        #expect(
+            try aibrain([
+                "emit", "session.checkpointed", "--task", "T", "--data", #"{"iteration":1,"verdict":"PASS"}"#,
+                "--store", store,
+            ]).status == 0)
+        #expect(
+            try aibrain(["emit", "agent.dreamed", "--task", "T", "--data", #"{"about":"sheep"}"#, "--store", store])
+                .status == 0)
         let ok = try aibrain(["verify", "--deep", "-o", "json", "--store", store])
         #expect(ok.status == 0, "\(ok.stdout)")
         let j = try ok.json()
         #expect(j["schema_checked"] as? Int == 1 && (j["unknown_types"] as? [String: Int]) == ["agent.dreamed v1": 1])
-        #expect(try aibrain(["emit", "session.checkpointed", "--task", "T", "--data", #"{"iteration":2,"verdict":"DONE"}"#, "--store", store]).status == 0)
+        #expect(
+            try aibrain([
+                "emit", "session.checkpointed", "--task", "T", "--data", #"{"iteration":2,"verdict":"DONE"}"#,
+                "--store", store,
+            ]).status == 0)
         let bad = try aibrain(["verify", "--deep", "--store", store])
         #expect(bad.status == 1, "\(bad.stdout)")
-        #expect(bad.stdout.contains("(LSN 3)") && bad.stdout.contains("verdict") && bad.stdout.contains("schema_mismatch"), "\(bad.stdout)")
+        #expect(
+            bad.stdout.contains("(LSN 3)") && bad.stdout.contains("verdict") && bad.stdout.contains("schema_mismatch"),
+            "\(bad.stdout)")
         #expect(bad.stderr.contains("do not match their type's schema"))
     }
 }

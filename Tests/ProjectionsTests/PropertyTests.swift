@@ -24,8 +24,10 @@ import Testing
             switch rng.next() % 8 {
             case 0, 1:
                 try s.raw([
-                    s.draft("session.checkpointed", task: task,
-                        #"{"iteration":\#(n),"verdict":"\#(["PASS", "FAIL", "PARTIAL"][Int(rng.next() % 3)])","summary":"step \#(n)","state":{"n":\#(n)}}"#)
+                    s.draft(
+                        "session.checkpointed", task: task,
+                        #"{"iteration":\#(n),"verdict":"\#(["PASS", "FAIL", "PARTIAL"][Int(rng.next() % 3)])","summary":"step \#(n)","state":{"n":\#(n)}}"#
+                    )
                 ])
             case 2:
                 let id = "WI-\(k)-\(n)"
@@ -33,7 +35,8 @@ import Testing
                 try s.emit("work_item.enqueued", task: task, #"{"work_item_id":"\#(id)","team":"dev"}"#)
             case 3:
                 if let id = itemsOf[k].randomElement(using: &rng) {
-                    try s.emit("work_item.leased", task: task, #"{"work_item_id":"\#(id)","lease_id":"L\#(n)","ttl_ms":5}"#)
+                    try s.emit(
+                        "work_item.leased", task: task, #"{"work_item_id":"\#(id)","lease_id":"L\#(n)","ttl_ms":5}"#)
                 }
             case 4:
                 if let id = itemsOf[k].randomElement(using: &rng) {
@@ -41,7 +44,9 @@ import Testing
                 }
             case 5:
                 try s.raw([
-                    s.draft("decision.recorded", task: task, #"{"kind":"APPROACH","value":"v\#(n)","cost":{"tokens_in":\#(n),"tokens_out":1,"usd":0.001}}"#)
+                    s.draft(
+                        "decision.recorded", task: task,
+                        #"{"kind":"APPROACH","value":"v\#(n)","cost":{"tokens_in":\#(n),"tokens_out":1,"usd":0.001}}"#)
                 ])
             case 6:
                 try s.raw([s.draft("ko.consulted", task: task, #"{"ko_id":"KO-\#(rng.next() % 5)"}"#)])
@@ -50,8 +55,16 @@ import Testing
             }
             // The same event id on two origins (a relayed re-emit): the first in merged order is kept.
             if n % 97 == 0 {
-                try s.raw([s.draft("decision.recorded", task: "T-dup", id: "shared-\(n / 97)", #"{"kind":"APPROACH","value":"dup"}"#)])
-                try stores[(k + 1) % 3].raw([stores[(k + 1) % 3].draft("decision.recorded", task: "T-dup", id: "shared-\(n / 97)", #"{"kind":"APPROACH","value":"dup"}"#)])
+                try s.raw([
+                    s.draft(
+                        "decision.recorded", task: "T-dup", id: "shared-\(n / 97)",
+                        #"{"kind":"APPROACH","value":"dup"}"#)
+                ])
+                try stores[(k + 1) % 3].raw([
+                    stores[(k + 1) % 3].draft(
+                        "decision.recorded", task: "T-dup", id: "shared-\(n / 97)",
+                        #"{"kind":"APPROACH","value":"dup"}"#)
+                ])
             }
             if rng.next() % 40 == 0 { try s.log.seal() }
         }

@@ -24,7 +24,8 @@ import Testing
             #expect(
                 try s.emit(
                     "work_item.enqueued", task: "T-\(id)", team: tm,
-                    #"{"work_item_id":"\#(id)","project":"credentialmate","team":"\#(tm)","max_attempts":\#(max),"orchestrator_id":"orch-1"}"#)
+                    #"{"work_item_id":"\#(id)","project":"credentialmate","team":"\#(tm)","max_attempts":\#(max),"orchestrator_id":"orch-1"}"#
+                )
                     == nil)
             status[id] = .available
             retries[id] = 0
@@ -33,7 +34,8 @@ import Testing
         }
         func lease(_ id: String, _ l: String, ttl: Int = 60_000) throws -> String? {
             try s.emit(
-                "work_item.leased", task: "T-\(id)", #"{"work_item_id":"\#(id)","lease_id":"\#(l)","worker":"w","ttl_ms":\#(ttl)}"#)
+                "work_item.leased", task: "T-\(id)",
+                #"{"work_item_id":"\#(id)","lease_id":"\#(l)","worker":"w","ttl_ms":\#(ttl)}"#)
         }
 
         for (i, tm) in ["dev", "qa", "ops"].enumerated() {
@@ -42,49 +44,77 @@ import Testing
         // dev-1: leased, heartbeat, completed.
         #expect(try lease("WI-dev-1", "L1") == nil)
         clock.advance(30_000)
-        #expect(try s.emit("work_item.heartbeat", task: "T-WI-dev-1", #"{"work_item_id":"WI-dev-1","lease_id":"L1","ttl_ms":60000}"#) == nil)
+        #expect(
+            try s.emit(
+                "work_item.heartbeat", task: "T-WI-dev-1",
+                #"{"work_item_id":"WI-dev-1","lease_id":"L1","ttl_ms":60000}"#) == nil)
         clock.advance(50_000)  // beyond the first ttl, within the extended one
-        #expect(try s.emit("work_item.completed", task: "T-WI-dev-1", #"{"work_item_id":"WI-dev-1","lease_id":"L1"}"#) == nil)
+        #expect(
+            try s.emit("work_item.completed", task: "T-WI-dev-1", #"{"work_item_id":"WI-dev-1","lease_id":"L1"}"#)
+                == nil)
         status["WI-dev-1"] = .completed
 
         // Illegal transitions are refused at emit time, naming the state.
         let refused = try s.emit("work_item.completed", task: "T-WI-dev-1", #"{"work_item_id":"WI-dev-1"}"#)
         #expect(refused?.contains("completed") == true, "\(refused ?? "nil")")
-        #expect(try s.emit("work_item.leased", task: nil, #"{"work_item_id":"WI-nope","lease_id":"L9"}"#)?.contains("never enqueued") == true)
-        #expect(try s.emit("work_item.enqueued", task: nil, #"{"work_item_id":"WI-dev-1"}"#)?.contains("already enqueued") == true)
+        #expect(
+            try s.emit("work_item.leased", task: nil, #"{"work_item_id":"WI-nope","lease_id":"L9"}"#)?.contains(
+                "never enqueued") == true)
+        #expect(
+            try s.emit("work_item.enqueued", task: nil, #"{"work_item_id":"WI-dev-1"}"#)?.contains("already enqueued")
+                == true)
 
         // qa-1: the lease expires; a completion citing it afterwards is refused; the rescue counts an attempt.
         #expect(try lease("WI-qa-1", "L2", ttl: 10_000) == nil)
         clock.advance(20_000)
-        #expect(try s.emit("work_item.completed", task: "T-WI-qa-1", #"{"work_item_id":"WI-qa-1","lease_id":"L2"}"#)?.contains("expired") == true)
-        #expect(try s.emit("work_item.rescued", task: "T-WI-qa-1", #"{"work_item_id":"WI-qa-1","lease_id":"L2"}"#) == nil)
+        #expect(
+            try s.emit("work_item.completed", task: "T-WI-qa-1", #"{"work_item_id":"WI-qa-1","lease_id":"L2"}"#)?
+                .contains("expired") == true)
+        #expect(
+            try s.emit("work_item.rescued", task: "T-WI-qa-1", #"{"work_item_id":"WI-qa-1","lease_id":"L2"}"#) == nil)
         status["WI-qa-1"] = .retryable
         retries["WI-qa-1"]! += 1
         #expect(try lease("WI-qa-1", "L3") == nil)
-        #expect(try s.emit("work_item.completed", task: "T-WI-qa-1", #"{"work_item_id":"WI-qa-1","lease_id":"L3"}"#) == nil)
+        #expect(
+            try s.emit("work_item.completed", task: "T-WI-qa-1", #"{"work_item_id":"WI-qa-1","lease_id":"L3"}"#) == nil)
         status["WI-qa-1"] = .completed
 
         // ops-3 (max 2 attempts): fails twice, then is discarded into the dead letters.
         #expect(try lease("WI-ops-3", "L4") == nil)
-        #expect(try s.emit("work_item.failed", task: "T-WI-ops-3", #"{"work_item_id":"WI-ops-3","error":"timeout after 600s","retryable":true}"#) == nil)
+        #expect(
+            try s.emit(
+                "work_item.failed", task: "T-WI-ops-3",
+                #"{"work_item_id":"WI-ops-3","error":"timeout after 600s","retryable":true}"#) == nil)
         retries["WI-ops-3"]! += 1
         #expect(try lease("WI-ops-3", "L5")?.contains("retryable only from") == true, "backoff holds the retry back")
         clock.advance(120_000)
         #expect(try lease("WI-ops-3", "L5") == nil)
-        #expect(try s.emit("work_item.failed", task: "T-WI-ops-3", #"{"work_item_id":"WI-ops-3","error":"lint failed","retryable":true}"#) == nil)
+        #expect(
+            try s.emit(
+                "work_item.failed", task: "T-WI-ops-3",
+                #"{"work_item_id":"WI-ops-3","error":"lint failed","retryable":true}"#) == nil)
         retries["WI-ops-3"]! += 1
-        #expect(try s.emit("work_item.discarded", task: "T-WI-ops-3", #"{"work_item_id":"WI-ops-3","reason":"attempts exhausted"}"#) == nil)
+        #expect(
+            try s.emit(
+                "work_item.discarded", task: "T-WI-ops-3", #"{"work_item_id":"WI-ops-3","reason":"attempts exhausted"}"#
+            ) == nil)
         status["WI-ops-3"] = .discarded
         // dev-2: cancelled. qa-2: leased and still held.
-        #expect(try s.emit("work_item.cancelled", task: "T-WI-dev-2", #"{"work_item_id":"WI-dev-2","reason":"duplicate"}"#) == nil)
+        #expect(
+            try s.emit("work_item.cancelled", task: "T-WI-dev-2", #"{"work_item_id":"WI-dev-2","reason":"duplicate"}"#)
+                == nil)
         status["WI-dev-2"] = .cancelled
         #expect(try lease("WI-qa-2", "L6", ttl: 3_600_000) == nil)
         status["WI-qa-2"] = .leased
 
         // Decisions, one superseded.
         try s.raw([
-            s.draft("decision.recorded", task: "T-1", id: "D1", #"{"kind":"APPROACH","value":"reuse adapter","confidence":0.8}"#),
-            s.draft("decision.recorded", task: "T-1", id: "D2", #"{"kind":"GUARDRAIL_OVERRIDE","value":"allow_external_api","severity":"medium","approver":"human"}"#),
+            s.draft(
+                "decision.recorded", task: "T-1", id: "D1",
+                #"{"kind":"APPROACH","value":"reuse adapter","confidence":0.8}"#),
+            s.draft(
+                "decision.recorded", task: "T-1", id: "D2",
+                #"{"kind":"GUARDRAIL_OVERRIDE","value":"allow_external_api","severity":"medium","approver":"human"}"#),
             s.draft("decision.recorded", task: "T-2", id: "D3", #"{"kind":"ESTIMATION_ADJUSTMENT","value":"x1.5"}"#),
             s.draft("decision.superseded", task: "T-1", #"{"decision_id":"D1","by":"D4"}"#),
             s.draft("decision.recorded", task: "T-1", id: "D4", #"{"kind":"APPROACH","value":"rewrite module"}"#),
@@ -106,19 +136,30 @@ import Testing
         // Sessions: three checkpoints, a fork from the first, one checkpoint on the fork.
         try s.raw([
             s.draft("session.started", task: "T-1", #"{"session_id":"S-1"}"#),
-            s.draft("session.checkpointed", task: "T-1", #"{"checkpoint_id":"C1","iteration":1,"verdict":"PARTIAL","state":{"step":1}}"#),
+            s.draft(
+                "session.checkpointed", task: "T-1",
+                #"{"checkpoint_id":"C1","iteration":1,"verdict":"PARTIAL","state":{"step":1}}"#),
             s.draft("session.checkpointed", task: "T-1", #"{"checkpoint_id":"C2","iteration":2,"verdict":"FAIL"}"#),
             s.draft("session.checkpointed", task: "T-1", #"{"checkpoint_id":"C3","iteration":3,"verdict":"FAIL"}"#),
-            s.draft("session.forked", task: "T-1", #"{"from_checkpoint":"C1","reason":"C2 went the wrong way","branch":"retry"}"#),
-            s.draft("session.checkpointed", task: "T-1", #"{"checkpoint_id":"C4","iteration":2,"verdict":"PASS","state":{"step":2}}"#),
-            s.draft("session.checkpointed", task: "T-1", #"{"checkpoint_id":"C4","iteration":3,"verdict":"PASS"}"#),  // duplicate id
+            s.draft(
+                "session.forked", task: "T-1",
+                #"{"from_checkpoint":"C1","reason":"C2 went the wrong way","branch":"retry"}"#),
+            s.draft(
+                "session.checkpointed", task: "T-1",
+                #"{"checkpoint_id":"C4","iteration":2,"verdict":"PASS","state":{"step":2}}"#),
+            // A duplicate id: refused, listed.
+            s.draft("session.checkpointed", task: "T-1", #"{"checkpoint_id":"C4","iteration":3,"verdict":"PASS"}"#),
         ])
         // Usage: Anthropic counts cache reads on top of input; OpenAI inside it.
         try s.raw([
-            s.draft("usage.recorded", task: "T-1", actor: "claude-dev-1", team: "dev",
-                #"{"provider":"anthropic","model":"claude-sonnet-4-5","usage":{"input_tokens":1000,"cache_read_input_tokens":4000,"output_tokens":500},"work_item_id":"WI-dev-1"}"#),
-            s.draft("usage.recorded", task: "T-2", actor: "codex-a", team: "qa",
-                #"{"provider":"openai","model":"gpt-5","usage":{"prompt_tokens":3000,"prompt_tokens_details":{"cached_tokens":1000},"completion_tokens":200},"usd":"0.01"}"#),
+            s.draft(
+                "usage.recorded", task: "T-1", actor: "claude-dev-1", team: "dev",
+                #"{"provider":"anthropic","model":"claude-sonnet-4-5","usage":{"input_tokens":1000,"cache_read_input_tokens":4000,"output_tokens":500},"work_item_id":"WI-dev-1"}"#
+            ),
+            s.draft(
+                "usage.recorded", task: "T-2", actor: "codex-a", team: "qa",
+                #"{"provider":"openai","model":"gpt-5","usage":{"prompt_tokens":3000,"prompt_tokens_details":{"cached_tokens":1000},"completion_tokens":200},"usd":"0.01"}"#
+            ),
         ])
 
         let e = try s.rebuild()
@@ -183,7 +224,10 @@ import Testing
         let fs = SimulatedFileSystem(seed: 8)
         let s = try TestStore("legacy", fs: fs, clock: ManualClock())
         func t(_ item: String, _ from: String, _ to: String, err: String = "null") -> EventDraft {
-            s.draft("work_item.transitioned", task: "T-1", #"{"work_item_id":"\#(item)","project":"karematch","from":"\#(from)","to":"\#(to)","retry_count":0,"error":\#(err),"cost":{"tokens_in":100,"tokens_out":10,"usd":0.0005}}"#)
+            s.draft(
+                "work_item.transitioned", task: "T-1",
+                #"{"work_item_id":"\#(item)","project":"karematch","from":"\#(from)","to":"\#(to)","retry_count":0,"error":\#(err),"cost":{"tokens_in":100,"tokens_out":10,"usd":0.0005}}"#
+            )
         }
         try s.raw([
             t("WI-1", "pending", "claimed"), t("WI-1", "claimed", "in_progress"),
@@ -211,7 +255,9 @@ import Testing
     /// Types the catalogue does not know are kept, counted and never folded.
     @Test func unknownTypesAreCountedNotDropped() throws {
         let s = try TestStore("unknown", fs: SimulatedFileSystem(seed: 9), clock: ManualClock())
-        try s.raw([s.draft("agent.dreamed", task: "T-1", #"{"about":"sheep"}"#), s.draft("agent.dreamed", task: nil, "{}")])
+        try s.raw([
+            s.draft("agent.dreamed", task: "T-1", #"{"about":"sheep"}"#), s.draft("agent.dreamed", task: nil, "{}"),
+        ])
         let e = try s.rebuild()
         #expect(e.unknownTypes == ["agent.dreamed": 2] && e.total == 2)
         #expect(try s.reader().history(stream: "task/T-1").count == 1)
@@ -224,15 +270,26 @@ import Testing
         let nfd = "Jose\u{301}"
         try s.raw([
             // Dollars and tokens far beyond Int64 nano-dollars: never a crash.
-            s.draft("usage.recorded", task: "T-1", #"{"provider":"anthropic","model":"claude-opus-4","usage":{"input_tokens":1,"output_tokens":1},"usd":10000000000}"#),
-            s.draft("usage.recorded", task: "T-1", #"{"provider":"anthropic","model":"claude-opus-4","input_tokens":999999999999999999,"output_tokens":999999999999999999}"#),
-            s.draft("usage.recorded", task: "T-1", #"{"provider":"openai","model":"gpt-5","usage":{"prompt_tokens":10},"work_item_id":"WI-x","attempt":2000000000}"#),
+            s.draft(
+                "usage.recorded", task: "T-1",
+                #"{"provider":"anthropic","model":"claude-opus-4","usage":{"input_tokens":1,"output_tokens":1},"usd":10000000000}"#
+            ),
+            s.draft(
+                "usage.recorded", task: "T-1",
+                #"{"provider":"anthropic","model":"claude-opus-4","input_tokens":999999999999999999,"output_tokens":999999999999999999}"#
+            ),
+            s.draft(
+                "usage.recorded", task: "T-1",
+                #"{"provider":"openai","model":"gpt-5","usage":{"prompt_tokens":10},"work_item_id":"WI-x","attempt":2000000000}"#
+            ),
             // A usage block on a type the catalogue does not know still counts; a newer version of a known
             // type is kept and counted, not folded by v1 rules.
             s.draft("tool.called", task: "T-2", #"{"cost":{"tokens_in":5,"tokens_out":1,"usd":0.25}}"#),
             // The workload's exact `cost` shape has a fast path; any other order takes the general scanner.
             s.draft("tool.called", task: "T-2", #"{"cost":{"usd":"0.5","tokens_out":1,"tokens_in":2}}"#),
-            EventDraft(eventID: "v2", type: "work_item.enqueued", typeVersion: 2, stream: "task/T-3", payload: Array(#"{"work_item_id":"WI-v2"}"#.utf8)),
+            EventDraft(
+                eventID: "v2", type: "work_item.enqueued", typeVersion: 2, stream: "task/T-3",
+                payload: Array(#"{"work_item_id":"WI-v2"}"#.utf8)),
             // Canonically equivalent but different bytes: two agents, two buckets.
             s.draft("tool.called", task: "T-4", actor: nfc, #"{"cost":{"tokens_in":1,"tokens_out":0,"usd":1}}"#),
             s.draft("tool.called", task: "T-4", actor: nfd, #"{"cost":{"tokens_in":2,"tokens_out":0,"usd":2}}"#),

@@ -41,7 +41,9 @@ final class TestStore {
     }
 
     /// A draft of `type` for `task` with `payload` (JSON text), keys derived like the CLI does.
-    func draft(_ type: String, task: String?, actor: String = "agent", team: String = "", id: String? = nil, _ payload: String)
+    func draft(
+        _ type: String, task: String?, actor: String = "agent", team: String = "", id: String? = nil, _ payload: String
+    )
         -> EventDraft
     {
         var d = EventDraft(
@@ -55,7 +57,9 @@ final class TestStore {
 
     /// Appends through the queue's emit-time rules (what the CLI does); returns the refusal, if any.
     @discardableResult
-    func emit(_ type: String, task: String?, actor: String = "agent", team: String = "", id: String? = nil, _ payload: String)
+    func emit(
+        _ type: String, task: String?, actor: String = "agent", team: String = "", id: String? = nil, _ payload: String
+    )
         throws -> String?
     {
         let d = draft(type, task: task, actor: actor, team: team, id: id, payload)

@@ -344,6 +344,7 @@ struct QueueCheck {
     func refusals(_ ctx: AppendContext) throws -> [(index: Int, refusal: QueueRefusal)] {
         let fresh = try freshIndexes(ctx)
         return try QueueGuard.refusals(
-            fresh.map { drafts[$0] }, reader: reader, context: ctx).map { (fresh[$0.index], $0.refusal) }
+            fresh.map { drafts[$0] }, reader: reader, context: ctx
+        ).map { (fresh[$0.index], $0.refusal) }
     }
 }

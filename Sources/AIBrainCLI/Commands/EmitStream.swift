@@ -61,7 +61,7 @@ struct EmitStream {
                                 if !box.refused.isEmpty { throw box }
                             }
                         })
-                } catch where error.code == .preconditionFailed && !box.refused.isEmpty {
+                } catch  where error.code == .preconditionFailed && !box.refused.isEmpty {
                     for (k, r) in box.refused.reversed() {
                         let e = CLIError(
                             .conflict, code: "illegal-transition", r.description + "; nothing was appended",

@@ -75,7 +75,10 @@ struct QueueList: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ls", abstract: "Work items by status, team and project, with leases, retries and conflicts.")
 
-    @Option(help: ArgumentHelp("Only this status (available, leased, retryable, failed, completed, discarded, cancelled).", valueName: "status"))
+    @Option(
+        help: ArgumentHelp(
+            "Only this status (available, leased, retryable, failed, completed, discarded, cancelled).",
+            valueName: "status"))
     var status: String?
     @Option(help: ArgumentHelp("Only this team.", valueName: "team")) var team: String?
     @Option(help: ArgumentHelp("Only this project.", valueName: "project")) var project: String?
@@ -91,7 +94,8 @@ struct QueueList: ParsableCommand {
         try runReporting(json: report.json) {
             if let s = status, ItemStatus(name: s) == nil {
                 throw CLIError.usage(
-                    "--status \(s): unknown", hint: "use one of " + ItemStatus.allCases.map(\.name).joined(separator: ", "))
+                    "--status \(s): unknown",
+                    hint: "use one of " + ItemStatus.allCases.map(\.name).joined(separator: ", "))
             }
             let now = try nowOption.milliseconds()
             let access = try ProjectionAccess(root: try store.locate())
@@ -109,7 +113,10 @@ struct QueueList: ParsableCommand {
                 try Output.stdout.line(
                     JSONOut.object([
                         ("now", .string(rfc3339(now))), ("count", .int(Int64(all.count))),
-                        ("by_status", .object(ItemStatus.allCases.map { ($0.name, .int(Int64(byStatus[$0.name] ?? 0))) })),
+                        (
+                            "by_status",
+                            .object(ItemStatus.allCases.map { ($0.name, .int(Int64(byStatus[$0.name] ?? 0))) })
+                        ),
                         ("expired_leases", .int(Int64(expired))),
                         ("items", .array(shown.map { $0.json(access, now: now) })),
                         ("conflicts", .array(q.conflicts.map { conflictJSON($0, access) })),
@@ -118,15 +125,23 @@ struct QueueList: ParsableCommand {
             }
             let counts = ItemStatus.allCases.compactMap { s in byStatus[s.name].map { "\($0) \(s.name)" } }
             try Output.stdout.line(
-                "\(all.count) work item\(all.count == 1 ? "" : "s")" + (counts.isEmpty ? "" : ": " + counts.joined(separator: ", "))
-                    + (expired > 0 ? "; \(expired) expired lease\(expired == 1 ? "" : "s") (run `aibrain queue reap`)" : ""))
+                "\(all.count) work item\(all.count == 1 ? "" : "s")"
+                    + (counts.isEmpty ? "" : ": " + counts.joined(separator: ", "))
+                    + (expired > 0
+                        ? "; \(expired) expired lease\(expired == 1 ? "" : "s") (run `aibrain queue reap`)" : ""))
             if !shown.isEmpty {
                 try Output.stdout.line(
-                    table(["ITEM", "STATUS", "TEAM", "PROJECT", "TASK", "ATTEMPTS", "RETRIES", "LEASE"], shown.map { $0.row(now: now) }))
+                    table(
+                        ["ITEM", "STATUS", "TEAM", "PROJECT", "TASK", "ATTEMPTS", "RETRIES", "LEASE"],
+                        shown.map { $0.row(now: now) }))
             }
-            if shown.count < all.count { try Output.stdout.line("(\(all.count - shown.count) more: --limit 0 shows all)") }
+            if shown.count < all.count {
+                try Output.stdout.line("(\(all.count - shown.count) more: --limit 0 shows all)")
+            }
             if !q.conflicts.isEmpty {
-                try Output.stdout.line("\n\(q.conflicts.count) conflict\(q.conflicts.count == 1 ? "" : "s") (events not applied; the earlier state stands):")
+                try Output.stdout.line(
+                    "\n\(q.conflicts.count) conflict\(q.conflicts.count == 1 ? "" : "s") (events not applied; the earlier state stands):"
+                )
                 for c in q.conflicts.suffix(20) {
                     try Output.stdout.line("  [\(access.position(c.ref))] \(c.type) \(c.item): \(c.reason)")
                 }
@@ -154,7 +169,8 @@ struct QueueShow: ParsableCommand {
             let now = try nowOption.milliseconds()
             let access = try ProjectionAccess(root: try store.locate())
             guard let i = access.engine.queue.item(item) else {
-                throw CLIError(.error, code: "not-found", "no work item \(item)", hint: "list them with `aibrain queue ls`")
+                throw CLIError(
+                    .error, code: "not-found", "no work item \(item)", hint: "list them with `aibrain queue ls`")
             }
             let events = try access.reader.history(stream: "item/" + item)
             let conflicts = access.engine.queue.conflicts.filter { $0.item == item }
@@ -174,14 +190,19 @@ struct QueueShow: ParsableCommand {
             ]
             if let l = i.lease {
                 lines.append(
-                    "  lease \(l.id) held by \(l.worker)" + (l.expiresMS == .max ? "" : " until \(rfc3339(l.expiresMS))")
+                    "  lease \(l.id) held by \(l.worker)"
+                        + (l.expiresMS == .max ? "" : " until \(rfc3339(l.expiresMS))")
                         + (l.expiresMS < now ? " (EXPIRED)" : ""))
             }
             if i.status == .retryable { lines.append("  retry at \(rfc3339(i.retryAtMS))") }
             if !i.reason.isEmpty { lines.append("  reason: \(i.reason)") }
             for e in i.errors { lines.append("  error: \(e)") }
             lines.append("  \(events.count) indexed event\(events.count == 1 ? "" : "s") (item/\(item)):")
-            for e in events { lines.append("    \(rfc3339(e.recordedAt))  \(e.type)  [\(e.origin == access.reader.localOrigin ? "" : e.origin.hex + ":")\(e.lsn)]") }
+            for e in events {
+                lines.append(
+                    "    \(rfc3339(e.recordedAt))  \(e.type)  [\(e.origin == access.reader.localOrigin ? "" : e.origin.hex + ":")\(e.lsn)]"
+                )
+            }
             for c in conflicts { lines.append("  conflict [\(access.position(c.ref))] \(c.type): \(c.reason)") }
             try Output.stdout.line(lines.joined(separator: "\n"))
         }
@@ -231,22 +252,28 @@ func currentItem(_ id: String, root: String) throws -> (WorkItem, ReplayEngine)?
 }
 
 struct QueueEnqueue: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "enqueue", abstract: "Add a work item (available at once).")
+    static let configuration = CommandConfiguration(
+        commandName: "enqueue", abstract: "Add a work item (available at once).")
     @Argument(help: ArgumentHelp("The work item id.", valueName: "item")) var item: String
     @Option(help: ArgumentHelp("The task it belongs to.", valueName: "id")) var task: String
     @Option(help: ArgumentHelp("The project (app) it works on.", valueName: "name")) var project: String?
     @Option(name: .customLong("orchestrator"), help: ArgumentHelp("The orchestrator that routes it.", valueName: "id"))
     var orchestrator: String?
-    @Option(name: .customLong("for-team"), help: ArgumentHelp("The team that should do it (default: the acting team).", valueName: "team"))
+    @Option(
+        name: .customLong("for-team"),
+        help: ArgumentHelp("The team that should do it (default: the acting team).", valueName: "team"))
     var forTeam: String?
-    @Option(name: .customLong("unique-key"), help: ArgumentHelp("Refuse (exit 3) while another item holds this key.", valueName: "key"))
+    @Option(
+        name: .customLong("unique-key"),
+        help: ArgumentHelp("Refuse (exit 3) while another item holds this key.", valueName: "key"))
     var uniqueKey: String?
     @Option(name: .customLong("max-attempts"), help: ArgumentHelp("Attempts before the dead letters.", valueName: "n"))
     var maxAttempts = 3
     @Option(help: ArgumentHelp("Higher is leased first.", valueName: "n")) var priority = 0
     @Option(help: ArgumentHelp("The origin that leases and rescues it (default: this store).", valueName: "origin"))
     var home: String?
-    @Option(name: .customLong("session-ref"), help: ArgumentHelp("A session reference.", valueName: "ref")) var sessionRef: String?
+    @Option(name: .customLong("session-ref"), help: ArgumentHelp("A session reference.", valueName: "ref"))
+    var sessionRef: String?
     @Option(help: ArgumentHelp("Extra metadata: a JSON object.", valueName: "json")) var metadata: String?
     @Option(help: ArgumentHelp("What to do.", valueName: "text")) var description: String?
     @OptionGroup var who: WhoOptions
@@ -307,7 +334,8 @@ func leaseDrafts(_ item: WorkItem, _ a: CommandAppender, worker: String, ttl: In
         drafts.append(
             try a.draft(
                 .workItemRescued, task: item.task.isEmpty ? nil : item.task, stream: "item/" + item.id,
-                [("work_item_id", .string(item.id)), ("lease_id", .string(l.id)), ("reason", .string("lease expired"))]))
+                [("work_item_id", .string(item.id)), ("lease_id", .string(l.id)), ("reason", .string("lease expired"))])
+        )
         if attempts >= item.maxAttempts {
             drafts.append(
                 try a.draft(
@@ -356,11 +384,16 @@ struct QueueLease: ParsableCommand {
             }
             let (r, _) = try a.append(drafts)
             if leaseID.isEmpty {
-                throw CLIError(.conflict, code: "exhausted", "work item \(item): lease expired and attempts are exhausted; discarded")
+                throw CLIError(
+                    .conflict, code: "exhausted",
+                    "work item \(item): lease expired and attempts are exhausted; discarded")
             }
             try reportAppended(
                 r, drafts, json: report.json,
-                extra: [("item", .string(item)), ("lease_id", .string(leaseID)), ("expires_at", .string(rfc3339(HLC.milliseconds(r.events.last!.hlc) + ttl)))])
+                extra: [
+                    ("item", .string(item)), ("lease_id", .string(leaseID)),
+                    ("expires_at", .string(rfc3339(HLC.milliseconds(r.events.last!.hlc) + ttl))),
+                ])
         }
     }
 }
@@ -368,7 +401,8 @@ struct QueueLease: ParsableCommand {
 struct QueueNext: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "next", abstract: "Lease the best claimable item of a team (priority, then oldest).")
-    @Option(name: .customLong("for-team"), help: ArgumentHelp("Whose items (default: the acting team).", valueName: "team"))
+    @Option(
+        name: .customLong("for-team"), help: ArgumentHelp("Whose items (default: the acting team).", valueName: "team"))
     var forTeam: String?
     @OptionGroup var lease: LeaseOptions
     @OptionGroup var who: WhoOptions
@@ -386,18 +420,24 @@ struct QueueNext: ParsableCommand {
             let local = access.engine.origins.lookup(access.reader.localOrigin)
             let home = access.engine.queue.allItems.filter { $0.home == local && (team == nil || $0.team == team) }
             // Expired leases met on the way are rescued first (under the lock, by the same append).
-            let candidates = (home.filter { $0.leaseExpired(atMS: now) } + access.engine.queue.claimable(team: team, atMS: now)
-                .filter { $0.home == local })
+            let candidates =
+                (home.filter { $0.leaseExpired(atMS: now) }
+                    + access.engine.queue.claimable(team: team, atMS: now)
+                    .filter { $0.home == local })
             let worker = lease.worker ?? (a.actor.isEmpty ? "worker" : a.actor)
             for i in candidates.prefix(20) {
-                guard let (drafts, leaseID) = try leaseDrafts(i, a, worker: worker, ttl: ttl, now: now) else { continue }
+                guard let (drafts, leaseID) = try leaseDrafts(i, a, worker: worker, ttl: ttl, now: now) else {
+                    continue
+                }
                 do {
                     let (r, _) = try a.append(drafts)
                     if leaseID.isEmpty { continue }
                     try reportAppended(
                         r, drafts, json: report.json,
-                        extra: [("item", .string(i.id)), ("task_id", .string(i.task)), ("lease_id", .string(leaseID)),
-                                ("expires_at", .string(rfc3339(HLC.milliseconds(r.events.last!.hlc) + ttl)))])
+                        extra: [
+                            ("item", .string(i.id)), ("task_id", .string(i.task)), ("lease_id", .string(leaseID)),
+                            ("expires_at", .string(rfc3339(HLC.milliseconds(r.events.last!.hlc) + ttl))),
+                        ])
                     return
                 } catch let e as CLIError where e.status == .conflict {
                     continue  // another worker took it between our read and the lock: try the next one
@@ -423,7 +463,8 @@ func itemEvent(_ kind: EventKind, item: String, root: String, who: WhoOptions, _
         throw CLIError(.conflict, code: "illegal-transition", "work item \(item) was never enqueued")
     }
     let a = CommandAppender(root: root, actor: who.actor, team: who.team)
-    let d = try a.draft(kind, task: i.task.isEmpty ? nil : i.task, stream: "item/" + item, [("work_item_id", .string(item))] + members)
+    let d = try a.draft(
+        kind, task: i.task.isEmpty ? nil : i.task, stream: "item/" + item, [("work_item_id", .string(item))] + members)
     let (r, _) = try a.append([d])
     return (r, [d], i)
 }
@@ -443,8 +484,10 @@ struct QueueHeartbeat: ParsableCommand {
             let ttlMS = try ttl.map { try durationMS($0, option: "--ttl") }
             let (r, d, _) = try itemEvent(
                 .workItemHeartbeat, item: item, root: try store.locate(), who: who,
-                [("lease_id", .string(lease)), ("ttl_ms", ttlMS.map { .int($0) } ?? .null),
-                 ("progress", progress.map { .string($0) } ?? .null)])
+                [
+                    ("lease_id", .string(lease)), ("ttl_ms", ttlMS.map { .int($0) } ?? .null),
+                    ("progress", progress.map { .string($0) } ?? .null),
+                ])
             try reportAppended(r, d, json: report.json, extra: [("item", .string(item))])
         }
     }
@@ -454,7 +497,8 @@ struct QueueComplete: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "complete", abstract: "Mark a leased item done.")
     @Argument(help: ArgumentHelp("The work item id.", valueName: "item")) var item: String
     @OptionGroup var citation: LeaseCitation
-    @Option(name: .customLong("session-ref"), help: ArgumentHelp("The session that did it.", valueName: "ref")) var sessionRef: String?
+    @Option(name: .customLong("session-ref"), help: ArgumentHelp("The session that did it.", valueName: "ref"))
+    var sessionRef: String?
     @OptionGroup var who: WhoOptions
     @OptionGroup var report: ReportOutput
     @OptionGroup var store: StoreOptions
@@ -463,8 +507,10 @@ struct QueueComplete: ParsableCommand {
         try runReporting(json: report.json) {
             let (r, d, _) = try itemEvent(
                 .workItemCompleted, item: item, root: try store.locate(), who: who,
-                [("lease_id", citation.lease.map { .string($0) } ?? .null),
-                 ("session_ref", sessionRef.map { .string($0) } ?? .null)])
+                [
+                    ("lease_id", citation.lease.map { .string($0) } ?? .null),
+                    ("session_ref", sessionRef.map { .string($0) } ?? .null),
+                ])
             try reportAppended(r, d, json: report.json, extra: [("item", .string(item))])
         }
     }
@@ -475,7 +521,8 @@ struct QueueFail: ParsableCommand {
         commandName: "fail",
         abstract: "Record a failed attempt: retried with backoff while attempts remain, else into the dead letters.")
     @Argument(help: ArgumentHelp("The work item id.", valueName: "item")) var item: String
-    @Option(help: ArgumentHelp("What went wrong (kept in the item's error log; never put PII here).", valueName: "text"))
+    @Option(
+        help: ArgumentHelp("What went wrong (kept in the item's error log; never put PII here).", valueName: "text"))
     var error: String
     @Flag(name: .customLong("no-retry"), help: "The failure is permanent: do not retry.") var noRetry = false
     @OptionGroup var citation: LeaseCitation
@@ -494,8 +541,10 @@ struct QueueFail: ParsableCommand {
             var drafts = [
                 try a.draft(
                     .workItemFailed, task: task, stream: "item/" + item,
-                    [("work_item_id", .string(item)), ("error", .string(error)), ("retryable", .bool(!noRetry)),
-                     ("lease_id", citation.lease.map { .string($0) } ?? .null)]),
+                    [
+                        ("work_item_id", .string(item)), ("error", .string(error)), ("retryable", .bool(!noRetry)),
+                        ("lease_id", citation.lease.map { .string($0) } ?? .null),
+                    ])
             ]
             let isHome = engine.origins.origin(i.home) == (try StoreReader(root: root)).localOrigin
             let exhausted = noRetry || i.attempts >= i.maxAttempts
@@ -504,17 +553,22 @@ struct QueueFail: ParsableCommand {
                 drafts.append(
                     try a.draft(
                         .workItemDiscarded, task: task, stream: "item/" + item,
-                        [("work_item_id", .string(item)),
-                         ("reason", .string(noRetry ? "permanent failure" : "attempts exhausted (\(i.attempts))"))]))
+                        [
+                            ("work_item_id", .string(item)),
+                            ("reason", .string(noRetry ? "permanent failure" : "attempts exhausted (\(i.attempts))")),
+                        ]))
             }
             let (r, _) = try a.append(drafts)
-            try reportAppended(r, drafts, json: report.json, extra: [("item", .string(item)), ("dead_letter", .bool(drafts.count > 1))])
+            try reportAppended(
+                r, drafts, json: report.json,
+                extra: [("item", .string(item)), ("dead_letter", .bool(drafts.count > 1))])
         }
     }
 }
 
 struct QueueCancel: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel an item that is not finished.")
+    static let configuration = CommandConfiguration(
+        commandName: "cancel", abstract: "Cancel an item that is not finished.")
     @Argument(help: ArgumentHelp("The work item id.", valueName: "item")) var item: String
     @Option(help: ArgumentHelp("Why.", valueName: "text")) var reason: String?
     @OptionGroup var who: WhoOptions
@@ -553,23 +607,33 @@ struct QueueReap: ParsableCommand {
                     drafts.append(
                         try a.draft(
                             .workItemRescued, task: task, stream: "item/" + i.id,
-                            [("work_item_id", .string(i.id)), ("lease_id", .string(l.id)), ("reason", .string("lease expired"))]))
+                            [
+                                ("work_item_id", .string(i.id)), ("lease_id", .string(l.id)),
+                                ("reason", .string("lease expired")),
+                            ]))
                     if i.attempts >= i.maxAttempts {
                         drafts.append(
                             try a.draft(
                                 .workItemDiscarded, task: task, stream: "item/" + i.id,
-                                [("work_item_id", .string(i.id)), ("reason", .string("attempts exhausted (\(i.attempts))"))]))
+                                [
+                                    ("work_item_id", .string(i.id)),
+                                    ("reason", .string("attempts exhausted (\(i.attempts))")),
+                                ]))
                     }
                 } else if i.status == .failed {
                     drafts.append(
                         try a.draft(
                             .workItemDiscarded, task: task, stream: "item/" + i.id,
-                            [("work_item_id", .string(i.id)), ("reason", .string(i.errors.last.map { "failed: \($0)" } ?? "failed"))]))
+                            [
+                                ("work_item_id", .string(i.id)),
+                                ("reason", .string(i.errors.last.map { "failed: \($0)" } ?? "failed")),
+                            ]))
                 }
             }
             guard !drafts.isEmpty else {
                 if report.json {
-                    try Output.stdout.line(JSONOut.object([("rescued", .int(0)), ("discarded", .int(0)), ("events", .array([]))]).text)
+                    try Output.stdout.line(
+                        JSONOut.object([("rescued", .int(0)), ("discarded", .int(0)), ("events", .array([]))]).text)
                 } else {
                     try Output.stdout.line("nothing to reap")
                 }

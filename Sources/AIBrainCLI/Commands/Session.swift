@@ -27,7 +27,9 @@ func sessions(_ task: String, _ access: ProjectionAccess) throws -> TaskSessions
     guard let t = access.engine.sessions.task(task) else {
         throw CLIError(
             .error, code: "not-found", "task \(task) has no session events",
-            hint: "record one with `aibrain emit session.checkpointed --task \(task) --data '{\"iteration\":1,\"verdict\":\"PARTIAL\"}'`")
+            hint:
+                "record one with `aibrain emit session.checkpointed --task \(task) --data '{\"iteration\":1,\"verdict\":\"PARTIAL\"}'`"
+        )
     }
     return t
 }
@@ -65,8 +67,10 @@ struct SessionShow: ParsableCommand {
                         ("latest", latest.map { $0.json(access) } ?? .null), ("summary", .string(summary)),
                         ("next_steps", .array(next.map { .string($0) })), ("state", state.map { .raw($0) } ?? .null),
                         ("verdicts", .array(verdicts.map { .string($0) })),
-                        ("checkpoints", .int(Int64(t.checkpoints.count))), ("branches", .array(t.branches.map(\.name).sorted().map { .string($0) })),
-                        ("sessions", .array(t.sessions.map { .string($0) })), ("conflicts", .array(t.conflicts.map { .string($0) })),
+                        ("checkpoints", .int(Int64(t.checkpoints.count))),
+                        ("branches", .array(t.branches.map(\.name).sorted().map { .string($0) })),
+                        ("sessions", .array(t.sessions.map { .string($0) })),
+                        ("conflicts", .array(t.conflicts.map { .string($0) })),
                     ]).text)
                 return
             }
@@ -209,7 +213,10 @@ struct SessionHandoff: ParsableCommand {
                     JSONOut.object([
                         ("path", .string(path)), ("task_id", .string(task)), ("checkpoint", .string(h.checkpoint.id)),
                         ("iteration", .int(Int64(h.checkpoint.iteration))), ("bytes", .int(Int64(bytes.count))),
-                        ("lines", .int(Int64(h.text.split(separator: "\n", omittingEmptySubsequences: false).count - 1))),
+                        (
+                            "lines",
+                            .int(Int64(h.text.split(separator: "\n", omittingEmptySubsequences: false).count - 1))
+                        ),
                         ("unchanged", .bool(unchanged)),
                     ]).text)
             } else {
@@ -247,9 +254,13 @@ struct SessionFork: ParsableCommand {
             let a = CommandAppender(root: root, actor: who.actor, team: who.team)
             let d = try a.draft(
                 .sessionForked, task: task,
-                [("from_checkpoint", .string(from)), ("reason", .string(reason)), ("branch", branch.map { .string($0) } ?? .null)])
+                [
+                    ("from_checkpoint", .string(from)), ("reason", .string(reason)),
+                    ("branch", branch.map { .string($0) } ?? .null),
+                ])
             let (r, _) = try a.append([d])
-            try reportAppended(r, [d], json: report.json, extra: [("task_id", .string(task)), ("from_checkpoint", .string(from))])
+            try reportAppended(
+                r, [d], json: report.json, extra: [("task_id", .string(task)), ("from_checkpoint", .string(from))])
         }
     }
 }

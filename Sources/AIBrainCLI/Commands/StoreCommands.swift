@@ -59,7 +59,9 @@ struct Init: ParsableCommand {
         let u = Array(s.utf8)
         func alnum(_ b: UInt8) -> Bool { b &- 0x30 < 10 || (b | 0x20) &- 0x61 < 26 }
         guard let first = u.first, u.count <= 128, alnum(first) else { return false }
-        return u.allSatisfy { alnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+        return u.allSatisfy {
+            alnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+        }
     }
 
     static func sanitized(_ s: String) -> String {

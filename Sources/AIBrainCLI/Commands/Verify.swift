@@ -67,7 +67,10 @@ struct Verify: ParsableCommand {
                     members.append(("schema_checked", .int(Int64(types.checked))))
                     members.append(("schema_mismatches", .int(Int64(mismatches))))
                     members.append(
-                        ("unknown_types", .object(types.unknown.keys.sorted().map { ($0, .int(Int64(types.unknown[$0]!))) })))
+                        (
+                            "unknown_types",
+                            .object(types.unknown.keys.sorted().map { ($0, .int(Int64(types.unknown[$0]!))) })
+                        ))
                 }
                 try Output.stdout.line(JSONOut.object(members).text)
             } else {
@@ -87,7 +90,8 @@ struct Verify: ParsableCommand {
                         "deep: \(decoded) records decoded, \(types.checked) payloads checked against their type's schema, \(mismatches) mismatch\(mismatches == 1 ? "" : "es")"
                     )
                     for t in types.unknown.keys.sorted() {
-                        try Output.stdout.line("  type \(t): \(types.unknown[t]!) event(s), not in the catalogue (kept, not checked)")
+                        try Output.stdout.line(
+                            "  type \(t): \(types.unknown[t]!) event(s), not in the catalogue (kept, not checked)")
                     }
                 }
                 try Output.stdout.line(report.ok ? "verify: OK" : "verify: CORRUPTION FOUND")

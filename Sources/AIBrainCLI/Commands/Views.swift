@@ -46,7 +46,11 @@ struct Decisions: ParsableCommand {
                             "overrides",
                             .object(
                                 overrides.keys.sorted().map { s in
-                                    (s, .object(overrides[s]!.keys.sorted().map { ($0, .int(Int64(overrides[s]![$0]!))) }))
+                                    (
+                                        s,
+                                        .object(
+                                            overrides[s]!.keys.sorted().map { ($0, .int(Int64(overrides[s]![$0]!))) })
+                                    )
                                 })
                         ),
                         ("decisions", .array(try shown.map { try decisionJSON($0, access) })),
@@ -55,7 +59,8 @@ struct Decisions: ParsableCommand {
             }
             let kinds: [String] = byKind.keys.sorted().map { k in "\(byKind[k]!) \(k)" }
             let plural = selected.count == 1 ? "" : "s"
-            try Output.stdout.line("\(selected.count) decision\(plural)" + (kinds.isEmpty ? "" : ": " + kinds.joined(separator: ", ")))
+            try Output.stdout.line(
+                "\(selected.count) decision\(plural)" + (kinds.isEmpty ? "" : ": " + kinds.joined(separator: ", ")))
             for s in overrides.keys.sorted() {
                 try Output.stdout.line(
                     "  overrides of severity \(s): "
@@ -73,7 +78,9 @@ struct Decisions: ParsableCommand {
                 line += "  [\(access.position(d.ref))]"
                 try Output.stdout.line(line)
             }
-            if shown.count < selected.count { try Output.stdout.line("(\(selected.count - shown.count) older: --limit 0 shows all)") }
+            if shown.count < selected.count {
+                try Output.stdout.line("(\(selected.count - shown.count) older: --limit 0 shows all)")
+            }
         }
     }
 
@@ -170,8 +177,10 @@ struct KORank: ParsableCommand {
                 table(
                     ["RANK", "KO", "EFFECTIVENESS", "CONSULTED", "SUCCESSES", "STATUS", "TITLE"],
                     shown.enumerated().map { i, k in
-                        [String(i + 1), k.id, String(format: "%.3f", k.effectiveness), String(k.consultations),
-                         String(k.successes), k.status.name, k.title]
+                        [
+                            String(i + 1), k.id, String(format: "%.3f", k.effectiveness), String(k.consultations),
+                            String(k.successes), k.status.name, k.title,
+                        ]
                     }))
         }
     }
@@ -196,15 +205,20 @@ struct CostCommand: ParsableCommand {
         try runReporting(json: report.json) {
             guard let d = CostProjection.Dimension(rawValue: by) else {
                 throw CLIError.usage(
-                    "--by \(by): unknown", hint: "use one of " + CostProjection.Dimension.allCases.map(\.rawValue).joined(separator: ", "))
+                    "--by \(by): unknown",
+                    hint: "use one of " + CostProjection.Dimension.allCases.map(\.rawValue).joined(separator: ", "))
             }
             let access = try ProjectionAccess(root: try store.locate())
             let c = access.engine.cost
             let rows = c.breakdown(d)
             let shown = limit > 0 ? Array(rows.prefix(limit)) : rows
             func bucket(_ b: CostBucket) -> [(String, JSONOut)] {
-                [("events", .int(Int64(b.events))), ("input_tokens", .int(b.input)), ("cached_tokens", .int(b.cached)),
-                 ("output_tokens", .int(b.output)), ("usd", .raw(Array(b.usd.utf8))), ("unpriced_events", .int(Int64(b.unpriced)))]
+                [
+                    ("events", .int(Int64(b.events))), ("input_tokens", .int(b.input)),
+                    ("cached_tokens", .int(b.cached)),
+                    ("output_tokens", .int(b.output)), ("usd", .raw(Array(b.usd.utf8))),
+                    ("unpriced_events", .int(Int64(b.unpriced))),
+                ]
             }
             if report.json {
                 try Output.stdout.line(
@@ -221,8 +235,15 @@ struct CostCommand: ParsableCommand {
             try Output.stdout.line(
                 table(
                     [d.rawValue.uppercased(), "USD", "EVENTS", "INPUT", "CACHED", "OUTPUT"],
-                    shown.map { [$0.key, $0.bucket.usd, String($0.bucket.events), String($0.bucket.input), String($0.bucket.cached), String($0.bucket.output)] }))
-            if shown.count < rows.count { try Output.stdout.line("(\(rows.count - shown.count) more: --limit 0 shows all)") }
+                    shown.map {
+                        [
+                            $0.key, $0.bucket.usd, String($0.bucket.events), String($0.bucket.input),
+                            String($0.bucket.cached), String($0.bucket.output),
+                        ]
+                    }))
+            if shown.count < rows.count {
+                try Output.stdout.line("(\(rows.count - shown.count) more: --limit 0 shows all)")
+            }
         }
     }
 }
@@ -257,7 +278,8 @@ struct Rebuild: ParsableCommand {
                 let (incremental, outcome) = try projections.open(reader, save: .never)
                 keptUntilExit.append(incremental)
                 incrementalNote = outcome.rebuiltBecause
-                let inc = Dictionary(uniqueKeysWithValues: ProjectionStore.encode(incremental).map { ($0.name, $0.bytes) })
+                let inc = Dictionary(
+                    uniqueKeysWithValues: ProjectionStore.encode(incremental).map { ($0.name, $0.bytes) })
                 for (name, bytes) in freshFiles where inc[name] != bytes { differences.append(name) }
                 for name in inc.keys where !freshFiles.contains(where: { $0.name == name }) { differences.append(name) }
             } else {
@@ -269,10 +291,19 @@ struct Rebuild: ParsableCommand {
                     ("events", .int(Int64(fresh.total))), ("seconds", .double(seconds)),
                     ("events_per_second", .double(seconds > 0 ? Double(fresh.total) / seconds : 0)),
                     ("types", .object(perType.map { ($0.0, .int(Int64($0.1))) })),
-                    ("unknown_types", .object(fresh.unknownTypes.keys.sorted().map { ($0, .int(Int64(fresh.unknownTypes[$0]!))) })),
+                    (
+                        "unknown_types",
+                        .object(fresh.unknownTypes.keys.sorted().map { ($0, .int(Int64(fresh.unknownTypes[$0]!))) })
+                    ),
                     ("unused", .int(Int64(fresh.unused))), ("unparsable", .int(Int64(fresh.unparsable))),
                     ("duplicates", .int(Int64(fresh.duplicates))),
-                    ("snapshots", .array(freshFiles.map { .object([("name", .string($0.name)), ("bytes", .int(Int64($0.bytes.count)))]) })),
+                    (
+                        "snapshots",
+                        .array(
+                            freshFiles.map {
+                                .object([("name", .string($0.name)), ("bytes", .int(Int64($0.bytes.count)))])
+                            })
+                    ),
                 ]
                 if check {
                     m.append(("identical", .bool(differences.isEmpty)))
@@ -286,20 +317,30 @@ struct Rebuild: ParsableCommand {
                         + (seconds > 0 ? " (\(Int(Double(fresh.total) / seconds)) events/s)" : ""))
                 for (t, n) in perType { try Output.stdout.line("  \(t): \(n)") }
                 for t in fresh.unknownTypes.keys.sorted() {
-                    try Output.stdout.line("  \(t): \(fresh.unknownTypes[t]!) (type not in the catalogue: kept, not folded)")
+                    try Output.stdout.line(
+                        "  \(t): \(fresh.unknownTypes[t]!) (type not in the catalogue: kept, not folded)")
                 }
-                if fresh.unused > 0 { try Output.stdout.line("  \(fresh.unused) event(s) of known types fed no projection") }
-                if fresh.unparsable > 0 { try Output.stdout.line("  \(fresh.unparsable) payload(s) were not JSON objects") }
-                if fresh.duplicates > 0 { try Output.stdout.line("  \(fresh.duplicates) cross-origin duplicate(s) skipped") }
+                if fresh.unused > 0 {
+                    try Output.stdout.line("  \(fresh.unused) event(s) of known types fed no projection")
+                }
+                if fresh.unparsable > 0 {
+                    try Output.stdout.line("  \(fresh.unparsable) payload(s) were not JSON objects")
+                }
+                if fresh.duplicates > 0 {
+                    try Output.stdout.line("  \(fresh.duplicates) cross-origin duplicate(s) skipped")
+                }
                 let bytes = freshFiles.reduce(0) { $0 + $1.bytes.count }
                 if check {
-                    if let n = incrementalNote { try Output.stdout.line("  (the snapshots on disk were not usable: \(n))") }
+                    if let n = incrementalNote {
+                        try Output.stdout.line("  (the snapshots on disk were not usable: \(n))")
+                    }
                     try Output.stdout.line(
                         differences.isEmpty
                             ? "check: incremental and from-scratch snapshots are identical (\(freshFiles.count) files, \(bytes) bytes)"
                             : "check: DIFFERENT: " + differences.joined(separator: ", "))
                 } else {
-                    try Output.stdout.line("wrote \(freshFiles.count) snapshot(s), \(bytes) bytes, to \(projections.directory)")
+                    try Output.stdout.line(
+                        "wrote \(freshFiles.count) snapshot(s), \(bytes) bytes, to \(projections.directory)")
                 }
             }
             if !differences.isEmpty {
@@ -317,8 +358,10 @@ struct Rebuild: ParsableCommand {
 struct ExportSQLite: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sqlite",
-        abstract: "Write the projections to a SQLite database: work_items, checkpoints, decisions, costs, knowledge_objects.")
-    @Argument(help: ArgumentHelp("The database file to write (replaced atomically).", valueName: "file.db")) var file: String
+        abstract:
+            "Write the projections to a SQLite database: work_items, checkpoints, decisions, costs, knowledge_objects.")
+    @Argument(help: ArgumentHelp("The database file to write (replaced atomically).", valueName: "file.db")) var file:
+        String
     @OptionGroup var report: ReportOutput
     @OptionGroup var store: StoreOptions
 
@@ -331,18 +374,21 @@ struct ExportSQLite: ParsableCommand {
                 counts = try SQLiteExport.write(
                     access.engine, to: path, fs: access.reader.fs, tmpSuffix: String(getpid()))
             } catch let e as EventLogError { throw e } catch {
-                throw CLIError(.error, code: "sqlite", "\(path): \(error)", hint: "check the folder exists and is writable")
+                throw CLIError(
+                    .error, code: "sqlite", "\(path): \(error)", hint: "check the folder exists and is writable")
             }
             if report.json {
                 try Output.stdout.line(
                     JSONOut.object([
                         ("path", .string(path)), ("work_items", .int(Int64(counts.workItems))),
                         ("checkpoints", .int(Int64(counts.checkpoints))), ("decisions", .int(Int64(counts.decisions))),
-                        ("costs", .int(Int64(counts.costs))), ("knowledge_objects", .int(Int64(counts.knowledgeObjects))),
+                        ("costs", .int(Int64(counts.costs))),
+                        ("knowledge_objects", .int(Int64(counts.knowledgeObjects))),
                     ]).text)
             } else {
                 try Output.stdout.line(
-                    "wrote \(path): \(counts.workItems) work items, \(counts.checkpoints) checkpoints, \(counts.decisions) decisions, \(counts.costs) cost rows, \(counts.knowledgeObjects) knowledge objects")
+                    "wrote \(path): \(counts.workItems) work items, \(counts.checkpoints) checkpoints, \(counts.decisions) decisions, \(counts.costs) cost rows, \(counts.knowledgeObjects) knowledge objects"
+                )
             }
         }
     }

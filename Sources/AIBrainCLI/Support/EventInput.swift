@@ -84,14 +84,14 @@ struct EventInput: Sendable {
             var name = source
             let flagged = name.withUTF8 { gate.detect($0) } != nil
             let label = flagged ? "the input (its name is withheld)" : source
-            let where_ = number.map { "\(label): line \($0)" } ?? label
+            let location = number.map { "\(label): line \($0)" } ?? label
             switch policy {
             case .reject:
                 var e = CLIError.pii(finding, line: number)
                 e.message = "\(label): " + e.message
                 throw e
             case .warn:
-                warnings.append("\(where_): \(finding) (appended: --pii-policy warn)")
+                warnings.append("\(location): \(finding) (appended: --pii-policy warn)")
             }
         }
     }

@@ -36,7 +36,8 @@ struct ProjectionAccess {
         self.root = root
         reader = try StoreReader(root: root)
         do {
-            (engine, outcome) = try ProjectionStore(paths: reader.paths, fs: reader.fs).open(reader, save: save ? .whenWorthIt : .never)
+            (engine, outcome) = try ProjectionStore(paths: reader.paths, fs: reader.fs).open(
+                reader, save: save ? .whenWorthIt : .never)
         } catch let e as EventLogError {
             throw e
         } catch {

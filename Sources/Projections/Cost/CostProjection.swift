@@ -147,7 +147,9 @@ public final class CostProjection: Projection {
 
     /// The project a task's events named last ("" if none).
     public func project(ofTask task: String) -> String {
-        guard let t = symbols.tasks.lookup(task), Int(t) < taskProjects.count, taskProjects[Int(t)] >= 0 else { return "" }
+        guard let t = symbols.tasks.lookup(task), Int(t) < taskProjects.count, taskProjects[Int(t)] >= 0 else {
+            return ""
+        }
         return symbols.labels[taskProjects[Int(t)]]
     }
 
@@ -194,7 +196,9 @@ public final class CostProjection: Projection {
         total.encode(&w)
         for d in Dimension.allCases { w.entries(groupList(d)) }
         var projects: [(String, String)] = []
-        for (t, p) in taskProjects.enumerated() where p >= 0 { projects.append((symbols.tasks[Int32(t)], symbols.labels[p])) }
+        for (t, p) in taskProjects.enumerated() where p >= 0 {
+            projects.append((symbols.tasks[Int32(t)], symbols.labels[p]))
+        }
         projects.sort { utf8Less($0.0, $1.0) }
         w.varint(UInt64(projects.count))
         for (t, p) in projects {
@@ -217,10 +221,13 @@ public final class CostProjection: Projection {
                 case .model: Self.put(&byModel, symbols.labels.id(key), b)
                 case .task: Self.put(&byTask, symbols.tasks.id(key), b)
                 case .attempt:
-                    guard let hash = k.lastIndex(of: "#"), let n = Int(k[k.index(after: hash)...]), n >= 0, n < 1_000_000
+                    guard let hash = k.lastIndex(of: "#"), let n = Int(k[k.index(after: hash)...]), n >= 0,
+                        n < 1_000_000
                     else { throw r.failure("attempt key \(k) is not ITEM#N") }
                     let i = Int(symbols.items.id(String(k[..<hash])))
-                    if i >= byAttempt.count { byAttempt.append(contentsOf: repeatElement([], count: i - byAttempt.count + 1)) }
+                    if i >= byAttempt.count {
+                        byAttempt.append(contentsOf: repeatElement([], count: i - byAttempt.count + 1))
+                    }
                     Self.put(&byAttempt[i], Int32(n), b)
                 }
             }
@@ -228,7 +235,9 @@ public final class CostProjection: Projection {
         let n = try r.count()
         for _ in 0..<n {
             let t = Int(symbols.tasks.id(try r.string()))
-            if t >= taskProjects.count { taskProjects.append(contentsOf: repeatElement(-1, count: t - taskProjects.count + 1)) }
+            if t >= taskProjects.count {
+                taskProjects.append(contentsOf: repeatElement(-1, count: t - taskProjects.count + 1))
+            }
             taskProjects[t] = symbols.labels.id(try r.string())
         }
     }

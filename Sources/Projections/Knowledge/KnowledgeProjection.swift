@@ -190,7 +190,9 @@ public final class KnowledgeProjection: Projection {
     public func encode(_ w: inout SnapshotWriter) {
         w.entries(slots.compactMap { $0.map { ($0.id, $0) } })
         let waiting = pendingSlots.indices.filter { !pendingSlots[$0].isEmpty }
-            .map { (symbols.tasks[Int32($0)], pendingSlots[$0].map { symbols.kos[$0] }) }.sorted { utf8Less($0.0, $1.0) }
+            .map { (symbols.tasks[Int32($0)], pendingSlots[$0].map { symbols.kos[$0] }) }.sorted {
+                utf8Less($0.0, $1.0)
+            }
         w.varint(UInt64(waiting.count))
         for (t, list) in waiting {
             w.string(t)
@@ -209,7 +211,9 @@ public final class KnowledgeProjection: Projection {
         let n = try r.count()
         for _ in 0..<n {
             let t = Int(symbols.tasks.id(try r.string()))
-            if t >= pendingSlots.count { pendingSlots.append(contentsOf: repeatElement([], count: t - pendingSlots.count + 1)) }
+            if t >= pendingSlots.count {
+                pendingSlots.append(contentsOf: repeatElement([], count: t - pendingSlots.count + 1))
+            }
             pendingSlots[t] = try r.strings().map { symbols.kos.id($0) }
         }
         outcomes = try r.int()

@@ -87,4 +87,3 @@ public enum QueueGuard {
         return out
     }
 }
-

@@ -1,6 +1,6 @@
 import BrainEvents
-import Foundation
 import EventLog
+import Foundation
 
 /// The work queue: every item's state, leases, retries, dead letters and the conflicts met on the way.
 ///

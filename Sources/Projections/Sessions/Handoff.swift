@@ -65,17 +65,21 @@ public struct Handoff {
         var b = Budget()
         b.line("# Resume \(task) at checkpoint \(c.id)")
         b.line("")
-        b.line("Iteration \(c.iteration), verdict \(c.verdict.isEmpty ? "none" : c.verdict), branch \(c.branch)"
-            + (c.session.isEmpty ? "" : ", session \(c.session)") + ". Continue with iteration \(c.iteration + 1)"
-            + " and parent checkpoint \(c.id).")
+        b.line(
+            "Iteration \(c.iteration), verdict \(c.verdict.isEmpty ? "none" : c.verdict), branch \(c.branch)"
+                + (c.session.isEmpty ? "" : ", session \(c.session)") + ". Continue with iteration \(c.iteration + 1)"
+                + " and parent checkpoint \(c.id).")
         b.line("")
         b.section("Summary", summary.isEmpty ? ["(no summary recorded)"] : [summary])
         b.section("Next steps", nextSteps.map { "- " + $0 })
         if !state.isEmpty {
             if state.utf8.count <= 8_000 {
                 b.section(
-                    "State", ["The checkpoint's `state`, verbatim (its XXH3-64 is the front matter's state_hash):",
-                              "```json", state, "```"], atomic: true)
+                    "State",
+                    [
+                        "The checkpoint's `state`, verbatim (its XXH3-64 is the front matter's state_hash):",
+                        "```json", state, "```",
+                    ], atomic: true)
             } else {
                 b.section("State", ["(\(state.utf8.count) bytes: read it with `aibrain session show \(task) -o json`)"])
             }
@@ -130,7 +134,9 @@ public struct Handoff {
         }
         let generator = s("generator")
         guard generator.hasPrefix(generatorPrefix) else { return nil }
-        let iteration = members.first { $0.key == "iteration" }.flatMap { Int(String(decoding: $0.value, as: UTF8.self)) }
+        let iteration = members.first { $0.key == "iteration" }.flatMap {
+            Int(String(decoding: $0.value, as: UTF8.self))
+        }
         return FrontMatter(
             generator: generator, task: s("task_id"), checkpoint: s("checkpoint"), iteration: iteration ?? 0,
             verdict: s("verdict"), stateHash: s("state_hash"), logPosition: s("log_position"),
@@ -149,8 +155,13 @@ public struct Handoff {
     public static func isFileNameID(_ id: String) -> Bool {
         let u = Array(id.utf8)
         guard (1...128).contains(u.count) else { return false }
-        func alnum(_ c: UInt8) -> Bool { (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) }
-        return alnum(u[0]) && u.allSatisfy { alnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+        func alnum(_ c: UInt8) -> Bool {
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+        }
+        return alnum(u[0])
+            && u.allSatisfy {
+                alnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+            }
     }
 }
 
@@ -209,8 +220,9 @@ struct Budget {
             return
         }
         if used < entries.count {
-            line("- … \(entries.count - used) older entr\(entries.count - used == 1 ? "y" : "ies") not shown"
-                + (more.map { ": `\($0)`" } ?? ""))
+            line(
+                "- … \(entries.count - used) older entr\(entries.count - used == 1 ? "y" : "ies") not shown"
+                    + (more.map { ": `\($0)`" } ?? ""))
         }
         line("")
     }
