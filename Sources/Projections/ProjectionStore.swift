@@ -157,7 +157,6 @@ public struct ProjectionStore {
             w.u64(l.hlc)
             w.raw(l.origin.bytes)
             w.varint(l.lsn)
-            w.u64(l.recordHash)
         } else {
             w.u8(0)
         }
@@ -191,7 +190,7 @@ public struct ProjectionStore {
             let hlc = try r.u64()
             let origin = OriginID(bytes: try r.raw(16))
             let lsn = try r.varint()
-            e.last = LastApplied(hlc: hlc, origin: origin, lsn: lsn, recordHash: try r.u64())
+            e.last = LastApplied(hlc: hlc, origin: origin, lsn: lsn)
         }
         e.total = try r.int()
         e.unused = try r.int()
@@ -212,12 +211,16 @@ public struct ProjectionStore {
 
     // MARK: files
 
-    public func save(_ engine: ReplayEngine) throws(EventLogError) {
+    /// Writes every snapshot file; returns each file's name and size.
+    @discardableResult
+    public func save(_ engine: ReplayEngine) throws(EventLogError) -> [(name: String, bytes: Int)] {
         try fs.attempt("creating the projections folder", path: directory) { () throws(SystemError) in
             try fs.makeDirectories(directory)
         }
+        var written: [(name: String, bytes: Int)] = []
         do {
             try Self.forEachFile(engine) { name, bytes in
+                written.append((name, bytes.count))
                 let p = path(name)
                 try fs.attempt("writing a projection snapshot", path: p) { () throws(SystemError) in
                     try fs.writeFileAtomically(p, bytes, tmpSuffix: Self.uniqueTmpSuffix)
@@ -233,6 +236,7 @@ public struct ProjectionStore {
             let p = path(Self.eventIDsName)
             if (try? fs.stat(p)) != nil { try? fs.unlink(p) }
         }
+        return written
     }
 
     struct Untrusted: Error {
@@ -307,14 +311,10 @@ public struct ProjectionStore {
                 return .failure(Untrusted(reason: "snapshot \(p) \(error)"))
             }
         }
-        // Contract 7: trusted only while the log still holds the last applied record, unchanged.
-        if let l = engine.last {
-            guard let log = reader.log(l.origin) else {
-                return .failure(Untrusted(reason: "the snapshot's last event is on origin \(l.origin.hex), gone"))
-            }
-            guard let e = try? log.event(lsn: l.lsn), e.recordHash == l.recordHash else {
-                return .failure(Untrusted(reason: "the log no longer holds the snapshot's last event \(l.lsn)"))
-            }
+        // Contract 7: trusted only while every origin still holds the record at its position, unchanged (the
+        // last event applied is one of them: the newest position of its origin).
+        if let l = engine.last, engine.positions[l.origin]?.lsn != l.lsn {
+            return .failure(Untrusted(reason: "the snapshot's last event is not at its origin's position"))
         }
         for (o, p) in engine.positions {
             guard let log = reader.log(o), log.headLSN >= p.lsn else {

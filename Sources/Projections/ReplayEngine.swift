@@ -10,13 +10,12 @@ public struct FoldPosition: Sendable, Equatable {
     public var recordHash: UInt64
 }
 
-/// The last event a fold applied: its place in the merged order and its record hash (contract 7: a
-/// snapshot is trusted only while the log still holds exactly this record there).
+/// The last event a fold applied: its place in the merged order. (Its record hash is its origin's
+/// `FoldPosition.recordHash`: the last event is always the newest position of its origin.)
 public struct LastApplied: Sendable, Equatable {
     public var hlc: UInt64
     public var origin: OriginID
     public var lsn: UInt64
-    public var recordHash: UInt64
 
     func precedes(hlc h: UInt64, origin o: OriginID, lsn l: UInt64) -> Bool {
         if hlc != h { return hlc < h }
@@ -116,7 +115,7 @@ public final class ReplayEngine {
             if let (lsn, hlc, epoch) = lastRef {
                 let hash = try log.event(lsn: lsn)?.recordHash ?? 0
                 positions[origin] = FoldPosition(epoch: epoch, lsn: lsn, recordHash: hash)
-                last = LastApplied(hlc: hlc, origin: origin, lsn: lsn, recordHash: hash)
+                last = LastApplied(hlc: hlc, origin: origin, lsn: lsn)
             }
             return
         }
@@ -139,7 +138,7 @@ public final class ReplayEngine {
             positions[o] = FoldPosition(epoch: m.epoch, lsn: m.lsn, recordHash: hash)
         }
         if let n = newest {
-            last = LastApplied(hlc: n.hlc, origin: n.origin, lsn: n.lsn, recordHash: positions[n.origin]!.recordHash)
+            last = LastApplied(hlc: n.hlc, origin: n.origin, lsn: n.lsn)
         }
     }
 

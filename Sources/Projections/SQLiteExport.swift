@@ -125,7 +125,7 @@ public enum SQLiteExport {
             for k in t.checkpoints {
                 let values: [(any DatabaseValueConvertible)?] = [
                     task, k.id, k.iteration, k.verdict, time(k.hlc), k.session.isEmpty ? nil : k.session, project,
-                    k.branch, k.parent.isEmpty ? nil : k.parent, k.stateHash == 0 ? nil : "xxh3:" + hex16(k.stateHash),
+                    k.branch, k.parent.isEmpty ? nil : k.parent, k.stateHash == 0 ? nil : "xxh3:" + hex64(k.stateHash),
                     k.id == latest ? 1 : 0, originHex(k.ref.origin), Int64(k.ref.lsn),
                 ]
                 try checkpoints.execute(arguments: StatementArguments(values))

@@ -30,7 +30,7 @@ import Testing
     static func workload(_ fs: SimulatedFileSystem, seed: UInt64, steps: Int = 24) -> Outcome {
         var rng = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15)
         var out = Outcome()
-        let clock = TestClock()
+        let clock = ManualClock()
         do {
             let log = try EventLog(
                 root: root, fs: fs,

@@ -37,7 +37,7 @@ enum Golden {
     /// Writes the golden store on a simulated file system; returns (fs, sealed path, open path).
     static func build() throws -> (SimulatedFileSystem, String, String) {
         let fs = try simulatedStore(seed: 7)
-        let clock = TestClock()
+        let clock = ManualClock()
         let ids = CountingIDs()
         let log = try EventLog(
             root: "/s/.aibrain", fs: fs,

@@ -6,24 +6,6 @@ import Testing
 
 let testOrigin = OriginID(hex: "0123456789abcdef0123456789abcdef")!
 
-/// A clock tests move by hand (milliseconds since the Unix epoch), starting at 2026-01-01T00:00:00Z.
-final class TestClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Int64
-    init(_ start: Int64 = 1_767_225_600_000) { value = start }
-    var now: Int64 {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
-    }
-    func advance(_ ms: Int64) {
-        lock.lock()
-        value += ms
-        lock.unlock()
-    }
-    var function: @Sendable () -> Int64 { { [self] in self.now } }
-}
-
 /// Deterministic segment ids: 0x5e, then a counter.
 final class CountingIDs: @unchecked Sendable {
     private let lock = NSLock()

@@ -14,7 +14,7 @@ import Testing
         let fs = SimulatedFileSystem(seed: seed)
         let clock = ManualClock()
         let stores = try ["orchestrator", "credentialmate", "karematch"].map { try TestStore($0, fs: fs, clock: clock) }
-        var rng = Seeded(seed)
+        var rng = SplitMix64(seed: seed)
         var itemsOf: [[String]] = [[], [], []]
         for n in 0..<360 {
             let k = Int(rng.next() % 3)
@@ -83,7 +83,7 @@ import Testing
                 arrivals += try s.sealedSegments().map { (k, $0) }
             }
             // A random interleaving that keeps each origin's segments in order (adoption needs continuity).
-            var rng = Seeded(seed &* 31 &+ UInt64(target))
+            var rng = SplitMix64(seed: seed &* 31 &+ UInt64(target))
             var queues = Dictionary(grouping: arrivals, by: { $0.0 }).mapValues { $0.map(\.1) }
             _ = try me.incremental()
             while !queues.isEmpty {

@@ -6,24 +6,6 @@ import Testing
 @testable import EventLog
 @testable import Projections
 
-/// A clock tests move by hand (Unix ms), shared by several stores so their HLCs interleave.
-final class ManualClock: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Int64
-    init(_ start: Int64 = 1_767_225_600_000) { value = start }
-    var now: Int64 {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
-    }
-    func advance(_ ms: Int64) {
-        lock.lock()
-        value += ms
-        lock.unlock()
-    }
-    var function: @Sendable () -> Int64 { { [self] in self.now } }
-}
-
 /// One store on a (shared) simulated file system, with helpers to append catalogue events.
 final class TestStore {
     let root: String
@@ -104,17 +86,4 @@ final class TestStore {
 /// The bytes of every snapshot file of an engine, by name.
 func snapshotBytes(_ e: ReplayEngine) -> [String: [UInt8]] {
     Dictionary(uniqueKeysWithValues: ProjectionStore.encode(e).map { ($0.name, $0.bytes) })
-}
-
-/// A small deterministic generator for tests.
-struct Seeded: RandomNumberGenerator {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -243,12 +243,18 @@ func reportAppended(_ r: AppendResult, _ drafts: [EventDraft], json: Bool, extra
     }
 }
 
-/// The item as the queue sees it now (its own history folded: cheap, no snapshot needed).
-func currentItem(_ id: String, root: String) throws -> (WorkItem, ReplayEngine)? {
+/// The item as the queue sees it now (its own history folded: cheap, no snapshot needed), and whether
+/// this store is its home origin. Exit 3 when it was never enqueued.
+func currentItem(_ id: String, root: String) throws -> (item: WorkItem, isHome: Bool) {
     let reader = try StoreReader(root: root)
     let engine = ReplayEngine()
     for e in try reader.history(stream: "item/" + id) { engine.fold(e) }
-    return engine.queue.item(id).map { ($0, engine) }
+    guard let item = engine.queue.item(id) else {
+        throw CLIError(
+            .conflict, code: "illegal-transition", "work item \(id) was never enqueued",
+            hint: "enqueue it with `aibrain queue enqueue \(id) --task TASK`")
+    }
+    return (item, engine.origins.origin(item.home) == reader.localOrigin)
 }
 
 struct QueueEnqueue: ParsableCommand {
@@ -318,9 +324,22 @@ struct QueueEnqueue: ParsableCommand {
     }
 }
 
+/// What `queue lease` and `queue next` report about the lease they took.
+func leaseFacts(_ i: WorkItem, leaseID: String, ttl: Int64, _ r: AppendResult) -> [(String, JSONOut)] {
+    [
+        ("item", .string(i.id)), ("task_id", .string(i.task)), ("lease_id", .string(leaseID)),
+        ("expires_at", .string(rfc3339(HLC.milliseconds(r.events.last!.hlc) + ttl))),
+    ]
+}
+
 struct LeaseOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The worker that takes it (default: the actor).", valueName: "name")) var worker: String?
+    @Option(
+        name: .customLong("worker"),
+        help: ArgumentHelp("The worker that takes it (default: the actor).", valueName: "name"))
+    var workerName: String?
     @Option(help: ArgumentHelp("Lease duration: 90s, 5m, 2h (default 5m).", valueName: "duration")) var ttl = "5m"
+
+    func worker(_ a: CommandAppender) -> String { workerName ?? (a.actor.isEmpty ? "worker" : a.actor) }
 }
 
 /// Lease drafts for one item: a rescue first when its lease has expired (counts as an attempt), then the
@@ -372,11 +391,9 @@ struct QueueLease: ParsableCommand {
             let root = try store.locate()
             let ttl = try durationMS(lease.ttl, option: "--ttl")
             let a = CommandAppender(root: root, actor: who.actor, team: who.team)
-            guard let (i, _) = try currentItem(item, root: root) else {
-                throw CLIError(.conflict, code: "illegal-transition", "work item \(item) was never enqueued")
-            }
+            let i = try currentItem(item, root: root).item
             let now = OpenOptions.wallClockMilliseconds()
-            let worker = lease.worker ?? (a.actor.isEmpty ? "worker" : a.actor)
+            let worker = lease.worker(a)
             guard let (drafts, leaseID) = try leaseDrafts(i, a, worker: worker, ttl: ttl, now: now) else {
                 throw CLIError(
                     .conflict, code: "illegal-transition", "work item \(item) is \(i.status.name), not claimable",
@@ -390,10 +407,7 @@ struct QueueLease: ParsableCommand {
             }
             try reportAppended(
                 r, drafts, json: report.json,
-                extra: [
-                    ("item", .string(item)), ("lease_id", .string(leaseID)),
-                    ("expires_at", .string(rfc3339(HLC.milliseconds(r.events.last!.hlc) + ttl))),
-                ])
+                extra: leaseFacts(i, leaseID: leaseID, ttl: ttl, r))
         }
     }
 }
@@ -424,7 +438,7 @@ struct QueueNext: ParsableCommand {
                 (home.filter { $0.leaseExpired(atMS: now) }
                     + access.engine.queue.claimable(team: team, atMS: now)
                     .filter { $0.home == local })
-            let worker = lease.worker ?? (a.actor.isEmpty ? "worker" : a.actor)
+            let worker = lease.worker(a)
             for i in candidates.prefix(20) {
                 guard let (drafts, leaseID) = try leaseDrafts(i, a, worker: worker, ttl: ttl, now: now) else {
                     continue
@@ -434,10 +448,7 @@ struct QueueNext: ParsableCommand {
                     if leaseID.isEmpty { continue }
                     try reportAppended(
                         r, drafts, json: report.json,
-                        extra: [
-                            ("item", .string(i.id)), ("task_id", .string(i.task)), ("lease_id", .string(leaseID)),
-                            ("expires_at", .string(rfc3339(HLC.milliseconds(r.events.last!.hlc) + ttl))),
-                        ])
+                        extra: leaseFacts(i, leaseID: leaseID, ttl: ttl, r))
                     return
                 } catch let e as CLIError where e.status == .conflict {
                     continue  // another worker took it between our read and the lock: try the next one
@@ -459,9 +470,7 @@ struct LeaseCitation: ParsableArguments {
 func itemEvent(_ kind: EventKind, item: String, root: String, who: WhoOptions, _ members: [(String, JSONOut)]) throws
     -> (AppendResult, [EventDraft], WorkItem)
 {
-    guard let (i, _) = try currentItem(item, root: root) else {
-        throw CLIError(.conflict, code: "illegal-transition", "work item \(item) was never enqueued")
-    }
+    let i = try currentItem(item, root: root).item
     let a = CommandAppender(root: root, actor: who.actor, team: who.team)
     let d = try a.draft(
         kind, task: i.task.isEmpty ? nil : i.task, stream: "item/" + item, [("work_item_id", .string(item))] + members)
@@ -533,9 +542,7 @@ struct QueueFail: ParsableCommand {
     func run() throws {
         try runReporting(json: report.json) {
             let root = try store.locate()
-            guard let (i, engine) = try currentItem(item, root: root) else {
-                throw CLIError(.conflict, code: "illegal-transition", "work item \(item) was never enqueued")
-            }
+            let (i, isHome) = try currentItem(item, root: root)
             let a = CommandAppender(root: root, actor: who.actor, team: who.team)
             let task = i.task.isEmpty ? nil : i.task
             var drafts = [
@@ -546,7 +553,6 @@ struct QueueFail: ParsableCommand {
                         ("lease_id", citation.lease.map { .string($0) } ?? .null),
                     ])
             ]
-            let isHome = engine.origins.origin(i.home) == (try StoreReader(root: root)).localOrigin
             let exhausted = noRetry || i.attempts >= i.maxAttempts
             // The home origin sends a dead letter at once; elsewhere its `queue reap` will.
             if exhausted && isHome {

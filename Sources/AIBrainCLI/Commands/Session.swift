@@ -17,7 +17,7 @@ extension Checkpoint {
             ("parent_checkpoint", parent.isEmpty ? .null : .string(parent)), ("branch", .string(branch)),
             ("session_id", session.isEmpty ? .null : .string(session)), ("position", .string(access.position(ref))),
             ("timestamp", .string(rfc3339(HLC.milliseconds(hlc)))),
-            ("state_hash", stateHash == 0 ? .null : .string("xxh3:" + hex16(stateHash))),
+            ("state_hash", stateHash == 0 ? .null : .string("xxh3:" + hex64(stateHash))),
             ("files_touched", .int(Int64(filesTouched))),
         ])
     }
@@ -81,7 +81,7 @@ struct SessionShow: ParsableCommand {
             var lines = [
                 "task \(task): resume at \(c.id) (iteration \(c.iteration), \(c.verdict)) on branch \(t.activeBranch)",
                 "  position \(access.position(c.ref)), \(rfc3339(HLC.milliseconds(c.hlc)))"
-                    + (c.stateHash == 0 ? "" : ", state xxh3:\(hex16(c.stateHash))"),
+                    + (c.stateHash == 0 ? "" : ", state xxh3:\(hex64(c.stateHash))"),
                 "  \(t.checkpoints.count) checkpoint(s), \(t.branches.count) branch(es), \(t.sessions.count) session(s)",
                 "  verdicts: " + verdicts.suffix(12).joined(separator: " "),
             ]

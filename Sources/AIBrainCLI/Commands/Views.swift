@@ -271,19 +271,22 @@ struct Rebuild: ParsableCommand {
             }
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             keptUntilExit.append(fresh)
-            let freshFiles = ProjectionStore.encode(fresh)
             var differences: [String] = []
             var incrementalNote: String?
+            // Encoded once: compared in memory with --check, written otherwise.
+            let freshFiles: [(name: String, bytes: Int)]
             if check {
+                let encoded = ProjectionStore.encode(fresh)
+                freshFiles = encoded.map { ($0.name, $0.bytes.count) }
                 let (incremental, outcome) = try projections.open(reader, save: .never)
                 keptUntilExit.append(incremental)
                 incrementalNote = outcome.rebuiltBecause
                 let inc = Dictionary(
                     uniqueKeysWithValues: ProjectionStore.encode(incremental).map { ($0.name, $0.bytes) })
-                for (name, bytes) in freshFiles where inc[name] != bytes { differences.append(name) }
-                for name in inc.keys where !freshFiles.contains(where: { $0.name == name }) { differences.append(name) }
+                for (name, bytes) in encoded where inc[name] != bytes { differences.append(name) }
+                for name in inc.keys where !encoded.contains(where: { $0.name == name }) { differences.append(name) }
             } else {
-                try projections.save(fresh)
+                freshFiles = try projections.save(fresh)
             }
             let perType = EventKind.allCases.compactMap { k in fresh.counts[k].map { (k.typeName, $0) } }
             if report.json {
@@ -301,7 +304,7 @@ struct Rebuild: ParsableCommand {
                         "snapshots",
                         .array(
                             freshFiles.map {
-                                .object([("name", .string($0.name)), ("bytes", .int(Int64($0.bytes.count)))])
+                                .object([("name", .string($0.name)), ("bytes", .int(Int64($0.bytes)))])
                             })
                     ),
                 ]
@@ -329,7 +332,7 @@ struct Rebuild: ParsableCommand {
                 if fresh.duplicates > 0 {
                     try Output.stdout.line("  \(fresh.duplicates) cross-origin duplicate(s) skipped")
                 }
-                let bytes = freshFiles.reduce(0) { $0 + $1.bytes.count }
+                let bytes = freshFiles.reduce(0) { $0 + $1.bytes }
                 if check {
                     if let n = incrementalNote {
                         try Output.stdout.line("  (the snapshots on disk were not usable: \(n))")

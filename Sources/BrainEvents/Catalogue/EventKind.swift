@@ -46,9 +46,6 @@ public enum EventKind: UInt8, CaseIterable, Sendable, Comparable {
         }
     }
 
-    /// Legacy kinds are read and upcast, never written by aibrain's own commands.
-    public var isLegacy: Bool { self == .workItemTransitionedV1 || self == .koOutcomeV1 }
-
     /// The current-version work-item events: their transitions are checked at emit time.
     public var isQueueTransition: Bool {
         switch self {

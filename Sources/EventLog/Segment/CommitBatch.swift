@@ -198,7 +198,8 @@ extension CommitBatch {
     }
 }
 
-func hex64(_ v: UInt64) -> String {
+/// 16 lowercase hex digits, zero-padded.
+public func hex64(_ v: UInt64) -> String {
     let s = String(v, radix: 16)
     return String(repeating: "0", count: 16 - s.count) + s
 }

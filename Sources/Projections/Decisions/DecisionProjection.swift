@@ -3,7 +3,7 @@ import EventLog
 
 /// One recorded decision; its rationale and alternatives stay in the log (read back through `ref`).
 /// A class so the decision list grows and is encoded without copying each decision's strings.
-public final class Decision: Equatable, SnapshotCodable {
+public final class Decision: SnapshotCodable {
     public var eventID: String
     public var task: String
     public var kind: String
@@ -34,13 +34,6 @@ public final class Decision: Equatable, SnapshotCodable {
         w.string(supersededBy)
     }
 
-    public static func == (a: Decision, b: Decision) -> Bool {
-        var x = SnapshotWriter(capacity: 256)
-        var y = SnapshotWriter(capacity: 256)
-        a.encode(&x)
-        b.encode(&y)
-        return x.bytes == y.bytes
-    }
 
     public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
         eventID = try r.string()

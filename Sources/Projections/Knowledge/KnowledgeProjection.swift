@@ -18,7 +18,7 @@ public enum KOStatus: UInt8, Sendable {
 
 /// A knowledge object's lifecycle and its effectiveness, computed from outcomes (never hand-given scores).
 /// A class: the fold updates counters in place (a struct in an array of optionals was copied per update).
-public final class KnowledgeObject: Equatable, SnapshotCodable {
+public final class KnowledgeObject: SnapshotCodable {
     public var id: String
     public var title = ""
     public var status = KOStatus.unknown
@@ -57,13 +57,6 @@ public final class KnowledgeObject: Equatable, SnapshotCodable {
         }
     }
 
-    public static func == (a: KnowledgeObject, b: KnowledgeObject) -> Bool {
-        var x = SnapshotWriter(capacity: 128)
-        var y = SnapshotWriter(capacity: 128)
-        a.encode(&x)
-        b.encode(&y)
-        return x.bytes == y.bytes
-    }
 
     public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
         id = try r.string()

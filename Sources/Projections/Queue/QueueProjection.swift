@@ -321,10 +321,6 @@ public final class QueueProjection: Projection {
             }
     }
 
-    public func expiredLeases(atMS now: Int64) -> [WorkItem] {
-        allItems.filter { $0.leaseExpired(atMS: now) }.sorted { $0.id < $1.id }
-    }
-
     // MARK: snapshot
 
     public func encode(_ w: inout SnapshotWriter) {

@@ -79,7 +79,7 @@ public struct Lease: Sendable, Equatable, SnapshotCodable {
 ///
 /// A class: the fold mutates items in place through the queue's array, so neither a lookup nor the array's
 /// growth copies an item's dozen strings (perf showed those copies at ~10% of a rebuild).
-public final class WorkItem: Equatable, SnapshotCodable {
+public final class WorkItem: SnapshotCodable {
     public var id: String
     public var task = ""
     public var project = ""
@@ -170,13 +170,6 @@ public final class WorkItem: Equatable, SnapshotCodable {
         w.string(metadata)
     }
 
-    public static func == (a: WorkItem, b: WorkItem) -> Bool {
-        var x = SnapshotWriter(capacity: 256)
-        var y = SnapshotWriter(capacity: 256)
-        a.encode(&x)
-        b.encode(&y)
-        return x.bytes == y.bytes
-    }
 
     public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
         id = try r.string()

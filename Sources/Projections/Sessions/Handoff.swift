@@ -59,7 +59,7 @@ public struct Handoff {
         front.add("parent_checkpoint", c.parent)
         front.add("session_id", c.session)
         front.add("log_position", "\(origin.hex):\(c.ref.lsn)")
-        front.add("state_hash", c.stateHash == 0 ? "" : "xxh3:" + hex16(c.stateHash))
+        front.add("state_hash", c.stateHash == 0 ? "" : "xxh3:" + hex64(c.stateHash))
         front.addRaw("checkpoints", String(t.checkpoints.count))
 
         var b = Budget()
@@ -118,7 +118,7 @@ public struct Handoff {
         if !t.forks.isEmpty {
             b.section("Forks", t.forks.reversed().map { "- \($0.branch) from \($0.from): \($0.reason)" })
         }
-        front.add("body_xxh3", hex16(XXH3.hash(Array(b.text.utf8))))
+        front.add("body_xxh3", hex64(XXH3.hash(Array(b.text.utf8))))
         let text = "---\n" + front.text + "\n---\n" + b.text
         return Handoff(fileName: "session-\(task)-\(c.id).md", text: text, checkpoint: c)
     }
@@ -148,7 +148,7 @@ public struct Handoff {
         guard let f = frontMatter(text), !f.bodyHash.isEmpty else { return false }
         let parts = text.split(separator: "\n", maxSplits: 3, omittingEmptySubsequences: false)
         guard parts.count == 4 else { return false }
-        return hex16(XXH3.hash(Array(parts[3].utf8))) == f.bodyHash
+        return hex64(XXH3.hash(Array(parts[3].utf8))) == f.bodyHash
     }
 
     /// ARCHITECTURE.md: every id used in a file name matches `^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`.
@@ -260,12 +260,6 @@ struct JSONLine {
         parts.append(String(decoding: out, as: UTF8.self) + ":" + raw)
     }
     var text: String { "{" + parts.joined(separator: ",") + "}" }
-}
-
-/// 16 lowercase hex digits.
-public func hex16(_ v: UInt64) -> String {
-    let s = String(v, radix: 16)
-    return String(repeating: "0", count: 16 - s.count) + s
 }
 
 /// Two decimals, rounded half up, without Foundation's locale-dependent formatting.

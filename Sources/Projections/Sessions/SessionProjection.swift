@@ -89,7 +89,7 @@ public struct Fork: Sendable, Equatable, SnapshotCodable {
 }
 
 /// A task's sessions and checkpoint tree (LangGraph's tree, not a list: forks never rewrite history).
-public struct TaskSessions: Sendable, Equatable, SnapshotCodable {
+public struct TaskSessions: Sendable, SnapshotCodable {
     /// Every checkpoint in merged order.
     public var checkpoints: [Checkpoint] = []
     /// Checkpoint id → index, kept only past `indexThreshold` checkpoints; a short list is searched through
@@ -111,12 +111,6 @@ public struct TaskSessions: Sendable, Equatable, SnapshotCodable {
 
     public init() {}
 
-    public static func == (a: TaskSessions, b: TaskSessions) -> Bool {
-        a.checkpoints == b.checkpoints && a.branches.map(\.name) == b.branches.map(\.name)
-            && a.branches.map(\.head) == b.branches.map(\.head) && a.activeBranch == b.activeBranch
-            && a.forks == b.forks && a.sessions == b.sessions && a.ended == b.ended && a.conflicts == b.conflicts
-            && a.events == b.events
-    }
 
     /// The index of a checkpoint by id.
     public func position(of id: String) -> Int? {
