@@ -34,7 +34,6 @@ public final class Decision: SnapshotCodable {
         w.string(supersededBy)
     }
 
-
     public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
         eventID = try r.string()
         task = try r.repeatedString()

@@ -57,7 +57,6 @@ public final class KnowledgeObject: SnapshotCodable {
         }
     }
 
-
     public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
         id = try r.string()
         title = try r.string()

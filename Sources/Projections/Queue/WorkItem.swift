@@ -170,7 +170,6 @@ public final class WorkItem: SnapshotCodable {
         w.string(metadata)
     }
 
-
     public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
         id = try r.string()
         task = try r.repeatedString()

@@ -111,7 +111,6 @@ public struct TaskSessions: Sendable, SnapshotCodable {
 
     public init() {}
 
-
     /// The index of a checkpoint by id.
     public func position(of id: String) -> Int? {
         if checkpoints.count > Self.indexThreshold { return index[id] }
