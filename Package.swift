@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "StorageTesting", targets: ["StorageTesting"]),
         .library(name: "BrainEvents", targets: ["BrainEvents"]),
         .library(name: "Projections", targets: ["Projections"]),
+        .library(name: "Shipping", targets: ["Shipping"]),
         .library(name: "AIBrainCLI", targets: ["AIBrainCLI"]),
         .executable(name: "aibrain", targets: ["aibrain"]),
         .executable(name: "aibrain-storage", targets: ["aibrain-storage"]),
@@ -41,10 +42,11 @@ let package = Package(
             dependencies: ["EventLog", "BrainEvents", "CXXHash", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: hotPath
         ),
+        .target(name: "Shipping", dependencies: ["EventLog"], swiftSettings: strict),
         .target(
             name: "AIBrainCLI",
             dependencies: [
-                "EventLog", "BrainEvents", "Projections",
+                "EventLog", "BrainEvents", "Projections", "Shipping",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -89,8 +91,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "ShippingTests",
+            dependencies: ["Shipping", "EventLog", "StorageTesting"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "AIBrainCLITests",
-            dependencies: ["AIBrainCLI", "BrainEvents", "EventLog", "Projections"],
+            dependencies: ["AIBrainCLI", "BrainEvents", "EventLog", "Projections", "Shipping"],
             exclude: ["schema_check.py"],
             swiftSettings: strict
         ),

@@ -23,11 +23,11 @@ public struct AIBrain: ParsableCommand {
         subcommands: [
             Init.self, Emit.self, ImportCommand.self, Replay.self, Tail.self, Export.self, Verify.self, Dump.self,
             Seal.self, Stats.self, Recover.self, Queue.self, Session.self, Decisions.self, KnowledgeCommand.self,
-            CostCommand.self, Rebuild.self,
+            CostCommand.self, Rebuild.self, Ship.self,
         ])
 
     /// The release, as handoff files name their generator.
-    public static let version = "0.4.0"
+    public static let version = "0.5.0"
 
     public init() {}
 

@@ -163,7 +163,9 @@ extension EventLog {
         var hlcs: [UInt64] = []
         var pendingIDs: [ID128: UInt64] = [:]
         var keys: [ID128] = []
-        var hlc = lastHLC
+        // Contract 6: after events adopted from peers, ours sort after them (the floor is capped at now +
+        // the skew limit, so a peer's clock far ahead cannot drag ours along).
+        var hlc = max(lastHLC, AdoptedClock.floor(fs, paths, now: now))
         var outcomes: [(CommitRequest, [Appended])] = []
         for r in group {
             let context = AppendContext(

@@ -1,0 +1,485 @@
+import EventLog
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What one adoption run found and did.
+public struct AdoptionReport: Sendable {
+    public enum Outcome: String, Sendable {
+        /// Verified and linked into `log/<origin>/`.
+        case adopted
+        /// The same bytes are adopted already: removed from incoming/.
+        case duplicate
+        /// A valid segment that contradicts the adopted history: quarantined.
+        case fork
+        /// Fails verification (checksum, SHA-256, framing, wrong origin or name): quarantined.
+        case corrupt
+        /// Earlier LSNs have not arrived: left in incoming/ until they do.
+        case waiting
+        /// Not a sealed segment name (e.g. an `.open` copied by hand): left where it is.
+        case ignored
+    }
+
+    public struct Arrival: Sendable {
+        public var origin: String
+        public var file: String
+        public var outcome: Outcome
+        public var firstLSN: UInt64?
+        public var lastLSN: UInt64?
+        public var bytes: Int64
+        /// What was checked or found, naming offsets, LSNs and both hashes.
+        public var detail: String
+        public var arrivedSeal: String?
+        public var adoptedSeal: String?
+        /// Path of the quarantined copy, relative to the store.
+        public var quarantinedAs: String?
+    }
+
+    /// A sender's manifest (sent last by its push) checked against what this store now holds.
+    public struct ManifestCheck: Sendable {
+        public var sender: String
+        public var file: String
+        public var origin: String
+        public var state: SyncComparison.State
+        public var claimedSegments: Int
+        public var claimedEvents: UInt64
+        public var claimedHead: String?
+        public var detail: String
+    }
+
+    public var arrivals: [Arrival] = []
+    public var manifestChecks: [ManifestCheck] = []
+    /// Manifests that do not decode (named, never fatal: they are derived data).
+    public var manifestErrors: [String] = []
+    public var waitedForLockMilliseconds: Int = 0
+    /// The pid that held the adoption lock while we waited, if any.
+    public var lockHolder: String?
+    /// rsync temporaries (dot-files, `.rsync-partial/`) left by interrupted transfers; the next transfer
+    /// resumes from them.
+    public var partialTransfers: Int = 0
+    /// Adopted origins whose newest clock is beyond now + the skew limit.
+    public var clockAhead: [(origin: String, milliseconds: Int64)] = []
+
+    public func count(_ o: Outcome) -> Int { arrivals.filter { $0.outcome == o }.count }
+    public var adoptedEvents: UInt64 {
+        arrivals.filter { $0.outcome == .adopted }.reduce(0) { $0 + (($1.lastLSN ?? 0) - ($1.firstLSN ?? 1) + 1) }
+    }
+    /// Forks or corrupt arrivals: a human must look (exit 5).
+    public var needsAttention: Bool { count(.fork) + count(.corrupt) > 0 }
+}
+
+/// `ship adopt`: verifies every arrival in `incoming/<origin-id>/` and links the good ones into
+/// `log/<origin-id>/` (contract 8).
+///
+/// Rule: one adopter at a time (`incoming/LOCK`, flock), and a segment enters `log/` only after it passed
+/// every check: the full verifier (header, every block checksum and frame, every envelope, SHA-256 of the
+/// records and of the file against the seal, the seal hash), its origin and name, then position: its first
+/// LSN continues the adopted head and its previous-seal hash is the adopted head's seal. Linking is
+/// `link()` (never overwrites) → fsync(log dir) → unlink from incoming/. Why: `log/` is what every reader
+/// and projection trusts. What if broken: a fork or a half-copied file would be read as history. Crash at
+/// any step: the next run sees the same file in both places and treats it as a duplicate.
+public struct Adopter {
+    public let paths: StorePaths
+    public let fs: any FileSystem
+    /// How long to wait for another adopter.
+    public var lockTimeoutMilliseconds: Int
+    /// The wall clock (Unix ms): quarantine reports and the skew check. Tests inject it.
+    public var clock: @Sendable () -> Int64
+
+    public init(
+        root: String, fs: any FileSystem = PosixFileSystem(), lockTimeoutMilliseconds: Int = 30_000,
+        clock: @escaping @Sendable () -> Int64 = OpenOptions.wallClockMilliseconds
+    ) {
+        paths = StorePaths(root: root)
+        self.fs = fs
+        self.lockTimeoutMilliseconds = lockTimeoutMilliseconds
+        self.clock = clock
+    }
+
+    /// One adopted segment, as the position checks need it.
+    struct Held {
+        var name: String
+        var firstLSN: UInt64
+        var lastLSN: UInt64
+        var lastHLC: UInt64
+        var sealHash: [UInt8]
+    }
+
+    public func run() throws(ShipError) -> AdoptionReport {
+        var report = AdoptionReport()
+        let config = try engine { () throws(EventLogError) in
+            try StoreConfig.decode(try fs.attempt("reading store.json", path: paths.config) {
+                () throws(SystemError) in try fs.readFile(paths.config)
+            }, path: paths.config)
+        }
+        try system("creating incoming/", path: paths.incoming) { () throws(SystemError) in
+            try fs.makeDirectories(paths.incoming)
+        }
+        let lock = try takeLock(&report)
+        defer {
+            fs.unlock(lock)
+            fs.close(lock)
+        }
+        let names = try system("listing incoming/", path: paths.incoming) { () throws(SystemError) in
+            try fs.listDirectory(paths.incoming)
+        }.sorted()
+        var touched: [(OriginID, adopted: Bool)] = []
+        for n in names {
+            guard let o = OriginID(hex: n),
+                let st = try? fs.stat(paths.incoming + "/" + n), st.isDirectory
+            else { continue }
+            let adopted = try adoptOrigin(o, local: o == config.origin, into: &report)
+            touched.append((o, adopted))
+        }
+        // Clocks: the writer's floor rises to the newest adopted clock (capped at now + skew when used).
+        var newest: UInt64 = 0
+        let now = clock()
+        for (o, _) in touched where o != config.origin {
+            guard let log = try? EventLog(root: paths.root, fs: fs, options: OpenOptions(readOnly: true, origin: o))
+            else { continue }
+            if let last = log.sealedCatalog.last?.lastHLC {
+                newest = max(newest, last)
+                if AdoptedClock.isBeyondSkew(last, now: now) {
+                    report.clockAhead.append((o.hex, HLC.milliseconds(last) - now))
+                }
+            }
+        }
+        if newest > 0 { try engine { () throws(EventLogError) in try AdoptedClock.raise(to: newest, fs, paths) } }
+        try checkManifests(names.filter { $0.hasSuffix(Self.manifestSuffix) }, into: &report)
+        return report
+    }
+
+    public static let manifestSuffix = ".manifest.json"
+
+    // MARK: - The lock
+
+    private func takeLock(_ report: inout AdoptionReport) throws(ShipError) -> FileDescriptor {
+        let path = paths.incoming + "/LOCK"
+        let fd = try system("opening the adoption lock", path: path) { () throws(SystemError) in
+            try fs.open(path, .createOrOpen(permissions: 0o644))
+        }
+        let start = OpenOptions.monotonicNanoseconds()
+        var pause: UInt32 = 1000
+        while true {
+            let got = try system("locking", path: path) { () throws(SystemError) in
+                try fs.lock(fd, nonBlocking: true)
+            }
+            if got { break }
+            if report.lockHolder == nil {
+                report.lockHolder = (try? fs.read(fd, count: 32, at: 0)).map {
+                    String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+            }
+            let waited = OpenOptions.monotonicNanoseconds() - start
+            if waited > UInt64(lockTimeoutMilliseconds) * 1_000_000 {
+                fs.close(fd)
+                throw ShipError(
+                    .lockTimeout,
+                    "another adoption (pid \(report.lockHolder ?? "?")) has held \(path) for more than \(lockTimeoutMilliseconds) ms",
+                    hint: "wait for it to finish, or stop it if it hangs; nothing was adopted by this run", path: path)
+            }
+            usleep(pause)
+            pause = min(pause * 2, 20_000)
+        }
+        report.waitedForLockMilliseconds = Int((OpenOptions.monotonicNanoseconds() - start) / 1_000_000)
+        var text = Array("\(getpid())".utf8)
+        text += [UInt8](repeating: 0x20, count: max(0, 15 - text.count)) + [0x0A]
+        try? fs.writeAll(fd, text, at: 0)
+        return fd
+    }
+
+    // MARK: - One origin
+
+    /// Adopts what continues origin `o`; returns whether anything was linked.
+    private func adoptOrigin(_ o: OriginID, local: Bool, into report: inout AdoptionReport) throws(ShipError) -> Bool {
+        let dir = paths.incoming + "/" + o.hex
+        let logDir = paths.originDirectory(o)
+        let names = try system("listing incoming/\(o.hex)", path: dir) { () throws(SystemError) in
+            try fs.listDirectory(dir)
+        }
+        var candidates: [(epoch: UInt32, lsn: UInt64, name: String)] = []
+        for n in names {
+            if n.hasPrefix(".") {
+                report.partialTransfers += n == ".rsync-partial" ? ((try? fs.listDirectory(dir + "/" + n).count) ?? 0) : 1
+                continue
+            }
+            guard let p = SegmentName.parse(n), p.sealed else {
+                report.arrivals.append(
+                    .init(
+                        origin: o.hex, file: n, outcome: .ignored, bytes: (try? fs.stat(dir + "/" + n))?.size ?? 0,
+                        detail: "not a sealed segment name (only <epoch>-<lsn>.seg files are shipped)"))
+                continue
+            }
+            candidates.append((p.epoch, p.firstLSN, n))
+        }
+        candidates.sort { ($0.lsn, $0.epoch) < ($1.lsn, $1.epoch) }
+        guard !candidates.isEmpty else { return false }
+
+        // What this store holds of the origin.
+        var entries: [Held] = []
+        var catalogStale = false
+        if (try? fs.stat(logDir)) != nil {
+            let log = try engine { () throws(EventLogError) in
+                try EventLog(root: paths.root, fs: fs, options: OpenOptions(readOnly: true, origin: local ? nil : o))
+            }
+            if log.sealedLogDamaged {
+                for c in candidates {
+                    report.arrivals.append(
+                        .init(
+                            origin: o.hex, file: c.name, outcome: .waiting, bytes: 0,
+                            detail:
+                                "the adopted log of this origin is damaged (run `aibrain verify`); nothing is adopted into it until it is repaired"
+                        ))
+                }
+                return false
+            }
+            entries = log.sealedCatalog.map {
+                Held(name: $0.fileName, firstLSN: $0.firstLSN, lastLSN: $0.lastLSN, lastHLC: $0.lastHLC, sealHash: $0.sealHash)
+            }
+            catalogStale = !local && log.recoveryReport.actions.contains(.rebuiltCatalog)
+        }
+        var headLSN = entries.last?.lastLSN ?? 0
+        var headSeal = entries.last?.sealHash ?? Self.zeros
+        var linked = false
+        var unlinked = false
+        for c in candidates {
+            let path = dir + "/" + c.name
+            guard let bytes = try? fs.readFile(path) else { continue }  // vanished: another run took it
+            var a = AdoptionReport.Arrival(
+                origin: o.hex, file: c.name, outcome: .corrupt, bytes: Int64(bytes.count), detail: "")
+            // 1. The file itself.
+            let footer: SealFooter
+            let sealHash: [UInt8]
+            do throws(EventLogError) {
+                footer = try SealedSegmentVerifier.verify(bytes, path: "incoming/\(o.hex)/\(c.name)")
+                let seg = try SealedSegment(fs: fs, path: path)
+                sealHash = seg.sealHash
+                guard seg.header.origin == o else {
+                    throw EventLogError.corrupt(
+                        "its header names origin \(seg.header.origin.hex), but it arrived in incoming/\(o.hex)/",
+                        path: path, offset: 32)
+                }
+                guard seg.header.epoch == c.epoch, seg.header.firstLSN == c.lsn else {
+                    throw EventLogError.corrupt(
+                        "its name says epoch \(c.epoch), LSN \(c.lsn) but its header says epoch \(seg.header.epoch), LSN \(seg.header.firstLSN)",
+                        path: path, offset: 24)
+                }
+            } catch {
+                a.detail = "fails verification: \(error.summary)"
+                try quarantine(&a, path: path, bytes: bytes, origin: o)
+                report.arrivals.append(a)
+                unlinked = true
+                continue
+            }
+            a.firstLSN = footer.firstLSN
+            a.lastLSN = footer.lastLSN
+            a.arrivedSeal = hexString(sealHash)
+
+            // 2. Its position against what is adopted.
+            if let same = entries.first(where: { $0.name == c.name }) {
+                let adoptedPath = logDir + "/" + c.name
+                let adoptedBytes = try? fs.readFile(adoptedPath)
+                if adoptedBytes == bytes {
+                    a.outcome = .duplicate
+                    a.adoptedSeal = a.arrivedSeal
+                    a.detail = "the same file is adopted already"
+                    try system("removing a duplicate arrival", path: path) { () throws(SystemError) in
+                        try fs.unlink(path)
+                    }
+                    unlinked = true
+                } else {
+                    a.outcome = .fork
+                    a.adoptedSeal = hexString(same.sealHash)
+                    a.detail =
+                        "a different file for an adopted position (LSNs \(footer.firstLSN)–\(footer.lastLSN)): arrived seal \(a.arrivedSeal!), adopted seal \(a.adoptedSeal!)"
+                    try quarantine(&a, path: path, bytes: bytes, origin: o)
+                    unlinked = true
+                }
+                report.arrivals.append(a)
+                continue
+            }
+            if footer.firstLSN <= headLSN {
+                let covering = entries.last { $0.firstLSN <= footer.firstLSN }
+                a.outcome = .fork
+                a.adoptedSeal = covering.map { hexString($0.sealHash) }
+                a.detail =
+                    "covers LSNs \(footer.firstLSN)–\(footer.lastLSN), already adopted from \(covering?.name ?? "?") (seal \(a.adoptedSeal ?? "?")): arrived seal \(a.arrivedSeal!)"
+                try quarantine(&a, path: path, bytes: bytes, origin: o)
+                unlinked = true
+                report.arrivals.append(a)
+                continue
+            }
+            if footer.firstLSN > headLSN + 1 {
+                a.outcome = .waiting
+                a.detail =
+                    "LSNs \(headLSN + 1)–\(footer.firstLSN - 1) of this origin have not arrived; it stays in incoming/ until they do"
+                report.arrivals.append(a)
+                continue
+            }
+            if local {
+                a.outcome = .fork
+                a.detail =
+                    "a segment of this store's own origin that this store did not write (LSNs \(footer.firstLSN)–\(footer.lastLSN), seal \(a.arrivedSeal!)): another store writes as this origin (a copy that skipped `aibrain recover --new-epoch`?)"
+                try quarantine(&a, path: path, bytes: bytes, origin: o)
+                unlinked = true
+                report.arrivals.append(a)
+                continue
+            }
+            guard footer.previousSealHash == headSeal else {
+                a.outcome = .fork
+                a.adoptedSeal = hexString(headSeal)
+                a.detail =
+                    "continues LSN \(headLSN) but chains to seal \(hexString(footer.previousSealHash)), not the adopted head seal \(hexString(headSeal)): a different history"
+                try quarantine(&a, path: path, bytes: bytes, origin: o)
+                unlinked = true
+                report.arrivals.append(a)
+                continue
+            }
+            // 3. Link it in: durable in log/ before it leaves incoming/.
+            let didLink = try system("adopting \(c.name)", path: logDir + "/" + c.name) { () throws(SystemError) -> Bool in
+                let fd = try fs.open(path, .readOnly)
+                defer { fs.close(fd) }
+                try fs.fsync(fd)
+                try fs.makeDirectories(logDir)
+                do throws(SystemError) {
+                    try fs.link(path, logDir + "/" + c.name)
+                } catch {
+                    // EEXIST: never overwritten here. The position checks above found no adopted file of
+                    // this name, so another writer created it meanwhile; the next run compares the two.
+                    guard error.errno == 17 else { throw error }
+                    return false
+                }
+                try fs.setMode(logDir + "/" + c.name, 0o444)
+                try fs.fsyncDirectory(logDir)
+                try fs.unlink(path)
+                return true
+            }
+            guard didLink else {
+                a.outcome = .waiting
+                a.detail = "a file of this name appeared in log/\(o.hex)/ meanwhile; the next adoption compares the two"
+                report.arrivals.append(a)
+                continue
+            }
+            linked = true
+            unlinked = true
+            a.outcome = .adopted
+            a.adoptedSeal = a.arrivedSeal
+            a.detail = "verified (\(footer.eventCount) events, SHA-256 and seal chain) and linked into log/\(o.hex)/"
+            report.arrivals.append(a)
+            headLSN = footer.lastLSN
+            headSeal = sealHash
+            entries.append(
+                Held(name: c.name, firstLSN: footer.firstLSN, lastLSN: footer.lastLSN, lastHLC: footer.lastHLC, sealHash: sealHash))
+        }
+        if unlinked { try? fs.fsyncDirectory(dir) }
+        if (linked || catalogStale) && !local {
+            try engine { () throws(EventLogError) in
+                let log = try EventLog(root: paths.root, fs: fs, options: OpenOptions(readOnly: true, origin: o))
+                try log.persistAdoptedCatalog()
+            }
+        }
+        return linked
+    }
+
+    static let zeros = [UInt8](repeating: 0, count: 32)
+
+    /// Moves an arrival to `quarantine/<origin>/<name>.<sha-prefix>` with a JSON report beside it.
+    private func quarantine(
+        _ a: inout AdoptionReport.Arrival, path: String, bytes: [UInt8], origin: OriginID
+    ) throws(ShipError) {
+        if a.outcome != .fork { a.outcome = .corrupt }
+        let digest = hexString(SHA256Digest.hash(bytes))
+        let dir = paths.quarantine + "/" + origin.hex
+        let name = a.file + "." + digest.prefix(16)
+        let target = dir + "/" + name
+        a.quarantinedAs = "quarantine/\(origin.hex)/\(name)"
+        let report = QuarantineReport(
+            kind: a.outcome.rawValue, origin: origin.hex, file: a.file, detectedAt: ISO8601.format(milliseconds: clock()),
+            detail: a.detail, sha256: digest, arrivedSeal: a.arrivedSeal, adoptedSeal: a.adoptedSeal,
+            firstLSN: a.firstLSN, lastLSN: a.lastLSN, bytes: Int64(bytes.count))
+        try system("quarantining \(a.file)", path: target) { () throws(SystemError) in
+            try fs.makeDirectories(dir)
+            if try fs.stat(target) != nil {
+                // The same bytes were quarantined before: keep that copy and its report.
+                try fs.unlink(path)
+                return
+            }
+            try fs.rename(path, target)
+            try fs.fsyncDirectory(dir)
+            try fs.writeFileAtomically(target + ".json", report.encoded())
+        }
+    }
+
+    // MARK: - Manifests
+
+    private func checkManifests(_ names: [String], into report: inout AdoptionReport) throws(ShipError) {
+        guard !names.isEmpty else { return }
+        let ours = try Manifest.local(root: paths.root, fs: fs)
+        for n in names {
+            let path = paths.incoming + "/" + n
+            guard let bytes = try? fs.readFile(path) else { continue }
+            let theirs: Manifest
+            do throws(ShipError) {
+                theirs = try Manifest.decode(bytes, path: "incoming/\(n)")
+            } catch {
+                report.manifestErrors.append(error.message)
+                continue
+            }
+            let comparison = SyncComparison(ours: ours, theirs: theirs)
+            for row in comparison.rows {
+                guard let claimed = row.theirs else { continue }
+                let detail: String
+                switch row.state {
+                case .inSync, .ahead:
+                    detail =
+                        "verified: \(claimed.segments) segments, \(claimed.events) events, head seal \(claimed.headSealHash?.prefix(16) ?? "-")… as the sender lists them"
+                case .behind(let k):
+                    detail =
+                        "\(k) segment(s) the sender lists are not adopted yet (waiting in incoming/ or not arrived: run the push again)"
+                case .forked(let lsn, _, let ourSeal, let theirSegment, let theirSeal):
+                    detail =
+                        "forked at LSN \(lsn): the sender holds \(theirSegment) (seal \(theirSeal)), this store seal \(ourSeal)"
+                }
+                report.manifestChecks.append(
+                    .init(
+                        sender: theirs.store, file: n, origin: row.origin, state: row.state,
+                        claimedSegments: claimed.segments, claimedEvents: claimed.events,
+                        claimedHead: claimed.headSealHash, detail: detail))
+            }
+        }
+    }
+}
+
+/// The JSON file beside a quarantined arrival.
+struct QuarantineReport: Codable {
+    var kind: String
+    var origin: String
+    var file: String
+    var detectedAt: String
+    var detail: String
+    var sha256: String
+    var arrivedSeal: String?
+    var adoptedSeal: String?
+    var firstLSN: UInt64?
+    var lastLSN: UInt64?
+    var bytes: Int64
+
+    enum CodingKeys: String, CodingKey {
+        case kind, origin, file
+        case detectedAt = "detected_at"
+        case detail, sha256
+        case arrivedSeal = "arrived_seal"
+        case adoptedSeal = "adopted_seal"
+        case firstLSN = "first_lsn"
+        case lastLSN = "last_lsn"
+        case bytes
+    }
+
+    func encoded() -> [UInt8] {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return Array(try! e.encode(self)) + [0x0A]
+    }
+}
