@@ -93,6 +93,7 @@ let package = Package(
         .testTarget(
             name: "ShippingTests",
             dependencies: ["Shipping", "EventLog", "StorageTesting"],
+            exclude: ["schema_check.py"],
             swiftSettings: strict
         ),
         .testTarget(

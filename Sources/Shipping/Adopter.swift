@@ -54,6 +54,8 @@ public struct AdoptionReport: Sendable {
     /// Manifests that do not decode (named, never fatal: they are derived data).
     public var manifestErrors: [String] = []
     public var waitedForLockMilliseconds: Int = 0
+    /// The whole run, lock wait included.
+    public var milliseconds: Int = 0
     /// The pid that held the adoption lock while we waited, if any.
     public var lockHolder: String?
     /// rsync temporaries (dot-files, `.rsync-partial/`) left by interrupted transfers; the next transfer
@@ -108,6 +110,7 @@ public struct Adopter {
     }
 
     public func run() throws(ShipError) -> AdoptionReport {
+        let start = OpenOptions.monotonicNanoseconds()
         var report = AdoptionReport()
         let config = try engine { () throws(EventLogError) in
             try StoreConfig.decode(try fs.attempt("reading store.json", path: paths.config) {
@@ -148,6 +151,7 @@ public struct Adopter {
         }
         if newest > 0 { try engine { () throws(EventLogError) in try AdoptedClock.raise(to: newest, fs, paths) } }
         try checkManifests(names.filter { $0.hasSuffix(Self.manifestSuffix) }, into: &report)
+        report.milliseconds = Int((OpenOptions.monotonicNanoseconds() - start) / 1_000_000)
         return report
     }
 

@@ -13,14 +13,23 @@ final class ShipStore: @unchecked Sendable {
     var origin: OriginID { log.origin }
     private var counter = 0
 
-    init(root: String, fs: any FileSystem, origin: OriginID = .random(), clock: ManualClock? = nil, name: String = "s")
-        throws
-    {
+    /// Event ids `<idPrefix>-<n>` instead of random ones, for golden files.
+    let idPrefix: String?
+
+    init(
+        root: String, fs: any FileSystem, origin: OriginID = .random(), clock: ManualClock? = nil, name: String = "s",
+        idPrefix: String? = nil
+    ) throws {
         self.root = root
         self.fs = fs
+        self.idPrefix = idPrefix
         _ = try EventLog.create(at: root, name: name, fs: fs, origin: origin)
         var options = OpenOptions(autoSeal: false)
         if let clock { options.clock = clock.function }
+        if idPrefix != nil {
+            let ids = SegmentIDCounter()
+            options.segmentIDs = { ids.next() }
+        }
         log = try EventLog(root: root, fs: fs, options: options)
     }
 
@@ -31,7 +40,7 @@ final class ShipStore: @unchecked Sendable {
             counter += 1
             drafts.append(
                 EventDraft(
-                    eventID: EventDraft.randomEventID(), type: "task.note", stream: "task/T-\(counter % 5)",
+                    eventID: idPrefix.map { "\($0)-\(counter)" } ?? EventDraft.randomEventID(), type: "task.note", stream: "task/T-\(counter % 5)",
                     actor: "agent", team: "dev", payload: Array(#"{"n":\#(counter),"tag":"\#(tag)"}"#.utf8)))
         }
         try log.append(drafts)
@@ -105,4 +114,43 @@ func requireTool(_ name: String) throws -> String {
     }
     Issue.record("\(name) is not installed: run `make deps` (it installs everything the tests need)")
     throw CocoaError(.fileNoSuchFile)
+}
+
+/// Segment ids 1, 2, 3… (16 bytes each) for reproducible segments.
+final class SegmentIDCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n: UInt8 = 0
+    func next() -> [UInt8] {
+        lock.lock()
+        defer { lock.unlock() }
+        n &+= 1
+        return [UInt8](repeating: 0, count: 15) + [n]
+    }
+}
+
+/// The pinned text of `fixtures/<relative>`; `AIBRAIN_UPDATE_FIXTURES=1` writes `current` there first.
+func pinnedFixture(_ relative: String, current: [UInt8]) throws -> [UInt8] {
+    let path = packageRoot + "/fixtures/" + relative
+    if ProcessInfo.processInfo.environment["AIBRAIN_UPDATE_FIXTURES"] == "1" {
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Data(current).write(to: URL(fileURLWithPath: path))
+    }
+    return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+}
+
+/// Runs python3 on `schema_check.py`: the schema's verdict on `documents` (empty = all valid).
+func schemaErrors(_ schema: String, _ documents: [String]) throws -> String {
+    let python = try requireTool("python3")
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: python)
+    p.arguments = [packageRoot + "/Tests/ShippingTests/schema_check.py", packageRoot + "/schemas/" + schema] + documents
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    if p.terminationStatus != 0 && text.isEmpty { return "schema_check.py failed (python3-jsonschema missing? run `make deps`)" }
+    return text
 }

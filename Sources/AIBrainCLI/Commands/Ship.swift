@@ -262,7 +262,7 @@ func adoptionJSON(_ r: AdoptionReport) -> JSONOut {
         ("duplicates", .int(Int64(r.count(.duplicate)))), ("forks", .int(Int64(r.count(.fork)))),
         ("corrupt", .int(Int64(r.count(.corrupt)))), ("waiting", .int(Int64(r.count(.waiting)))),
         ("ignored", .int(Int64(r.count(.ignored)))), ("partial_transfers", .int(Int64(r.partialTransfers))),
-        ("waited_for_lock_ms", .int(Int64(r.waitedForLockMilliseconds))), ("lock_holder", .optional(r.lockHolder)),
+        ("milliseconds", .int(Int64(r.milliseconds))), ("waited_for_lock_ms", .int(Int64(r.waitedForLockMilliseconds))), ("lock_holder", .optional(r.lockHolder)),
         ("clock_ahead", .array(r.clockAhead.map { .object([("origin", .string($0.origin)), ("ms", .int($0.milliseconds))]) })),
         ("arrivals", .array(arrivals)), ("manifest_checks", .array(checks)),
         ("manifest_errors", .array(r.manifestErrors.map { .string($0) })),
