@@ -15,7 +15,8 @@ struct HelpTextTests {
         ("queue-next", QueueNext.self), ("queue-fail", QueueFail.self), ("session", Session.self),
         ("session-handoff", SessionHandoff.self), ("session-fork", SessionFork.self), ("decisions", Decisions.self),
         ("ko", KnowledgeCommand.self), ("ko-rank", KORank.self), ("cost", CostCommand.self), ("rebuild", Rebuild.self),
-        ("export-sqlite", ExportSQLite.self),
+        ("export-sqlite", ExportSQLite.self), ("ship", Ship.self), ("ship-push", ShipPush.self),
+        ("ship-pull", ShipPull.self), ("ship-adopt", ShipAdopt.self), ("ship-status", ShipStatus.self),
     ]
 
     @Test(arguments: commands.map(\.0))

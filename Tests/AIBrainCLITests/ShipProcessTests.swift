@@ -1,0 +1,331 @@
+import Foundation
+import Testing
+
+/// `aibrain ship` end to end with the real rsync binary: convergence of three stores, SIGKILLed transfers,
+/// a remote shell, `tail -f` on adopted events, and the errors users meet.
+@Suite(.serialized) struct ShipProcessTests {
+    /// A small deterministic generator (the test prints its seed on failure).
+    struct Rand {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+        mutating func shuffle<T>(_ a: [T]) -> [T] {
+            var a = a
+            for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, below(i + 1)) }
+            return a
+        }
+    }
+
+    /// One burst of realistic events from `who`: work items, checkpoints, decisions, and a shared task.
+    static func burst(_ who: String, round: Int, count: Int) -> String {
+        (0..<count).map { i in
+            let n = round * 1000 + i
+            switch i % 4 {
+            case 0:
+                return
+                    #"{"type":"work_item.enqueued","task_id":"T-\#(who)-\#(n)","team":"dev","event_id":"\#(who)-wi-\#(n)","data":{"work_item_id":"WI-\#(who)-\#(n)","project":"\#(who)"}}"#
+            case 1:
+                return
+                    #"{"type":"session.checkpointed","task_id":"T-\#(who)-\#(round)","agent":"claude-\#(who)","event_id":"\#(who)-cp-\#(n)","data":{"checkpoint_id":"CP-\#(n)","iteration":\#(n),"verdict":"PARTIAL"}}"#
+            case 2:
+                return
+                    #"{"type":"decision.recorded","task_id":"T-SHARED","agent":"claude-\#(who)","event_id":"\#(who)-d-\#(n)","data":{"kind":"APPROACH","value":"\#(who) round \#(round)"}}"#
+            default:
+                return
+                    #"{"type":"ko.consulted","task_id":"T-SHARED","agent":"claude-\#(who)","event_id":"\#(who)-ko-\#(n)","data":{"ko_id":"KO-\#(n % 3)"}}"#
+            }
+        }.joined(separator: "\n") + "\n"
+    }
+
+    @Test func threeStoresConvergeThroughMeshAndHubRounds() throws {
+        _ = try requireTool("rsync")
+        let names = ["orchestrator", "credentialmate", "karematch"]
+        let stores = try names.map { try makeStore("conv-\($0)", origin: $0) }
+        let seed = UInt64(Date().timeIntervalSince1970 * 1000)
+        var rng = Rand(state: seed)
+        let acked = LockedCounter()
+
+        // Phase 1: every store emits while random pushes, pulls and adoptions run between random pairs.
+        for round in 0..<5 {
+            var ops: [(Int, Int, String)] = []
+            for _ in 0..<3 {
+                let a = rng.below(3)
+                let b = (a + 1 + rng.below(2)) % 3
+                ops.append((a, b, ["push", "push-seal", "pull", "adopt"][rng.below(4)]))
+            }
+            let planned = ops
+            onThreads(3 + planned.count) { t in
+                if t < 3 {
+                    let r = try! aibrain(
+                        ["emit", "--stream"], cwd: stores[t].dir, stdin: Self.burst(names[t], round: round, count: 40))
+                    #expect(r.status == 0, "seed \(seed): \(r.stderr)")
+                    acked.add(r.lines.count)
+                } else {
+                    let (a, b, op) = planned[t - 3]
+                    let args: [String]
+                    switch op {
+                    case "push": args = ["ship", "push", stores[b].dir]
+                    case "push-seal": args = ["ship", "push", stores[b].dir, "--seal", "--force"]
+                    case "pull": args = ["ship", "pull", stores[b].dir]
+                    default: args = ["ship", "adopt"]
+                    }
+                    let r = try! aibrain(args, cwd: stores[a].dir)
+                    #expect(r.status == 0, "seed \(seed): \(names[a]) \(args.joined(separator: " ")): \(r.stderr)")
+                }
+            }
+            for i in rng.shuffle([0, 1, 2]) {
+                let r = try aibrain(["ship", "adopt"], cwd: stores[i].dir)
+                #expect(r.status == 0, "seed \(seed): \(r.stderr)")
+            }
+        }
+        // Phase 2: through the hub only (orchestrator); the spokes never talk to each other.
+        for round in 5..<8 {
+            onThreads(3) { t in
+                let r = try! aibrain(
+                    ["emit", "--stream"], cwd: stores[t].dir, stdin: Self.burst(names[t], round: round, count: 30))
+                #expect(r.status == 0)
+                acked.add(r.lines.count)
+            }
+            try hubRound(stores, seed: seed)
+        }
+        // Final: seal everything, then hub rounds until every pair reports in sync.
+        for s in stores { #expect(try aibrain(["seal"], cwd: s.dir).status == 0) }
+        try hubRound(stores, seed: seed)
+        try hubRound(stores, seed: seed)
+        for i in 0..<3 {
+            for j in 0..<3 where i != j {
+                let r = try aibrain(["ship", "status", stores[j].dir, "-o", "json"], cwd: stores[i].dir)
+                #expect(r.status == 0, "\(r.stderr)")
+                let peers = try r.json()["peers"] as? [[String: Any]]
+                #expect(peers?.first?["in_sync"] as? Bool == true, "seed \(seed): \(names[i]) vs \(names[j]): \(r.stdout)")
+            }
+            let text = try aibrain(["ship", "status", stores[(i + 1) % 3].dir], cwd: stores[i].dir)
+            #expect(text.stdout.contains(": in sync"), "\(text.stdout)")
+        }
+        // Every acknowledged event is in every store, once.
+        for s in stores {
+            let stats = try aibrain(["stats", "-o", "json"], cwd: s.dir)
+            let rows = (try stats.json()["origins"] as? [[String: Any]]) ?? []
+            let total = rows.reduce(0) { $0 + (($1["events"] as? Int) ?? 0) }
+            #expect(total == acked.value, "seed \(seed): \(s.dir) holds \(total) of \(acked.value) events")
+            #expect(try aibrain(["verify"], cwd: s.dir).status == 0)
+        }
+        // Same segments, same projections: byte for byte.
+        var snapshots: [[String: Data]] = []
+        for s in stores {
+            let check = try aibrain(["rebuild", "--check", "-o", "json"], cwd: s.dir)
+            let identical = try check.json()["identical"] as? Bool
+            #expect(check.status == 0 && identical == true, "\(check.stdout)")
+            #expect(try aibrain(["rebuild"], cwd: s.dir).status == 0)
+            let dir = s.store + "/projections"
+            var files: [String: Data] = [:]
+            for n in try FileManager.default.contentsOfDirectory(atPath: dir) where n.hasSuffix(".snap") {
+                files[n] = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + n))
+            }
+            snapshots.append(files)
+        }
+        #expect(snapshots[0].count >= 5)
+        #expect(snapshots[0] == snapshots[1] && snapshots[1] == snapshots[2], "seed \(seed): snapshots differ")
+    }
+
+    /// Spokes push to the hub, the hub adopts and relays to the spokes, the spokes adopt.
+    func hubRound(_ stores: [(dir: String, store: String)], seed: UInt64) throws {
+        for spoke in [1, 2] {
+            let r = try aibrain(["ship", "push", stores[0].dir, "--seal", "--force"], cwd: stores[spoke].dir)
+            #expect(r.status == 0, "seed \(seed): \(r.stderr)")
+        }
+        #expect(try aibrain(["ship", "adopt"], cwd: stores[0].dir).status == 0)
+        for spoke in [1, 2] {
+            let r = try aibrain(["ship", "push", stores[spoke].dir, "--seal", "--force"], cwd: stores[0].dir)
+            #expect(r.status == 0, "seed \(seed): \(r.stderr)")
+            let a = try aibrain(["ship", "adopt"], cwd: stores[spoke].dir)
+            #expect(a.status == 0, "seed \(seed): \(a.stdout) \(a.stderr)")
+        }
+    }
+
+    /// rsync killed with SIGKILL at random points, at least 30 times: nothing partial is ever adopted, a
+    /// re-run completes, and the heads are equal.
+    @Test func rsyncKilledAtRandomPointsNeverLeavesAPartialAdoption() throws {
+        _ = try requireTool("rsync")
+        let (a, _) = try makeStore("kill-a", origin: "sender")
+        let (b, bStore) = try makeStore("kill-b", origin: "receiver")
+        // ~8 segments of incompressible-ish payloads (letters only: no digit run can look like an identifier).
+        var rng = Rand(state: 42)
+        for s in 0..<8 {
+            let lines = (0..<700).map { i -> String in
+                let text = String((0..<600).map { _ in Character(UnicodeScalar(UInt8(97 + rng.below(26)))) })
+                return #"{"type":"task.note","task_id":"T-\#(s)","event_id":"k-\#(s)-\#(i)","data":{"text":"\#(text)"}}"#
+            }
+            let r = try aibrain(["emit", "--stream"], cwd: a, stdin: lines.joined(separator: "\n") + "\n")
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(try aibrain(["seal"], cwd: a).status == 0)
+        }
+        let seed = UInt64(Date().timeIntervalSince1970 * 1000)
+        rng = Rand(state: seed)
+        var kills = 0
+        var attempts = 0
+        var partial = 0
+        var adoptedBetween = 0
+        while kills < 30 && attempts < 150 {
+            attempts += 1
+            let push = Process()
+            push.executableURL = URL(fileURLWithPath: aibrainBinary)
+            push.arguments = ["ship", "push", b, "--bwlimit", "800"]
+            push.currentDirectoryURL = URL(fileURLWithPath: a)
+            push.standardOutput = FileHandle.nullDevice
+            push.standardError = FileHandle.nullDevice
+            try push.run()
+            usleep(UInt32(10_000 + rng.below(200_000)))
+            let victims = descendants(of: push.processIdentifier).filter { $0.name == "rsync" }
+            for v in victims { kill(v.pid, SIGKILL) }
+            if !victims.isEmpty { kills += 1 }
+            push.waitUntilExit()
+            if !victims.isEmpty && push.terminationStatus == 0 {
+                // The kill landed after that rsync had finished its work (a race the kernel decides): fine.
+            }
+            // Whatever arrived, adoption takes only complete, verified segments.
+            let adopt = try aibrain(["ship", "adopt", "-o", "json"], cwd: b)
+            #expect(adopt.status == 0, "seed \(seed), attempt \(attempts): \(adopt.stdout) \(adopt.stderr)")
+            let report = try adopt.json()
+            #expect(report["corrupt"] as? Int == 0 && report["forks"] as? Int == 0, "seed \(seed): \(adopt.stdout)")
+            if (report["partial_transfers"] as? Int ?? 0) > 0 { partial += 1 }
+            adoptedBetween += report["adopted"] as? Int ?? 0
+            let verify = try aibrain(["verify"], cwd: b)
+            #expect(verify.status == 0, "seed \(seed), attempt \(attempts): \(verify.stdout)")
+        }
+        #expect(kills >= 30, "only \(kills) kills in \(attempts) attempts")
+        // The kills landed mid-transfer (rsync's partial files were left behind), and the runs in between
+        // made progress: segments that arrived whole were adopted while later ones were cut off.
+        #expect(partial > 0 && adoptedBetween > 0, "partial \(partial), adopted \(adoptedBetween)")
+        // A plain re-run completes; the heads are equal.
+        #expect(try aibrain(["ship", "push", b], cwd: a).status == 0)
+        #expect(try aibrain(["ship", "adopt"], cwd: b).status == 0)
+        let status = try aibrain(["ship", "status", a, "-o", "json"], cwd: b)
+        let peers = try status.json()["peers"] as? [[String: Any]]
+        #expect(peers?.first?["in_sync"] as? Bool == true, "\(status.stdout)")
+        let mine = try aibrain(["ship", "status", "-o", "json"], cwd: a).json()["origins"] as? [[String: Any]]
+        let theirs = try status.json()["origins"] as? [[String: Any]]
+        let head = { (rows: [[String: Any]]?) in rows?.first { $0["segments"] as? Int == 8 }?["head_seal_hash"] as? String }
+        #expect(head(mine) != nil && head(mine) == head(theirs))
+        #expect(try aibrain(["verify", "--deep"], cwd: b).status == 0)
+        // No partial file ever got a segment name in log/.
+        let logNames = try FileManager.default.subpathsOfDirectory(atPath: bStore + "/log")
+        #expect(!logNames.contains { $0.contains(".rsync") || lastComponent($0).hasPrefix(".") })
+    }
+
+    /// host:path peers through a remote shell (a stand-in for ssh that runs the command locally, as sshd would).
+    @Test func shipsToHostPathPeersThroughARemoteShell() throws {
+        _ = try requireTool("rsync")
+        let (a, _) = try makeStore("rsh-a", origin: "laptop")
+        let (b, _) = try makeStore("rsh-b", origin: "server")
+        let (c, _) = try makeStore("rsh-c", origin: "ci")
+        let rsh = temporaryDirectory("rsh") + "/fake-ssh"
+        try """
+            #!/bin/sh
+            # fake ssh: skip options and the host, then run the command here (what sshd would do)
+            while [ $# -gt 0 ]; do case "$1" in -l|-p|-o|-i) shift 2;; -*) shift;; *) break;; esac; done
+            shift
+            exec /bin/sh -c "$*"
+            """.write(toFile: rsh, atomically: true, encoding: .utf8)
+        chmod(rsh, 0o755)
+        #expect(try aibrain(["emit", "task.note", "--task", "T-R", "--data", #"{"n":1}"#], cwd: a).status == 0)
+        let push = try aibrain(["ship", "push", "localhost:" + b, "--seal", "--force", "-e", rsh], cwd: a)
+        #expect(push.status == 0, "\(push.stderr)")
+        #expect(push.stdout.contains("sent 1 segment"), "\(push.stdout)")
+        #expect(try aibrain(["ship", "adopt"], cwd: b).status == 0)
+        let status = try aibrain(["ship", "status", "localhost:" + b, "-o", "json"], cwd: a, environment: ["AIBRAIN_RSH": rsh])
+        #expect((try status.json()["peers"] as? [[String: Any]])?.first?["in_sync"] as? Bool == true, "\(status.stdout)")
+        let pull = try aibrain(["ship", "pull", "localhost:" + b, "-o", "json"], cwd: c, environment: ["AIBRAIN_RSH": rsh])
+        #expect(pull.status == 0, "\(pull.stderr)")
+        #expect(((try pull.json()["adoption"] as? [String: Any])?["adopted"] as? Int) == 1)
+        let replay = try aibrain(["replay", "--task", "T-R", "-o", "jsonl"], cwd: c)
+        #expect(try jsonLines(replay.stdout).count == 1)
+    }
+
+    /// Adopted events reach `tail -f` and the projections at once.
+    @Test func adoptedEventsReachTailAndProjectionsAtOnce() throws {
+        _ = try requireTool("rsync")
+        let (a, _) = try makeStore("tail-a", origin: "agent-box")
+        let (b, _) = try makeStore("tail-b", origin: "auditor")
+        #expect(try aibrain(["queue", "ls"], cwd: b).status == 0)  // snapshots exist before the adoption
+        let tail = try RunningCommand(["tail", "-f", "-n", "0", "-o", "jsonl"], cwd: b)
+        usleep(300_000)
+        let input = (0..<5).map { i in
+            #"{"type":"work_item.enqueued","task_id":"T-A","event_id":"t-\#(i)","data":{"work_item_id":"WI-\#(i)"}}"#
+        }.joined(separator: "\n")
+        #expect(try aibrain(["emit", "--stream"], cwd: a, stdin: input + "\n").status == 0)
+        #expect(try aibrain(["ship", "push", b, "--seal", "--force"], cwd: a).status == 0)
+        #expect(try aibrain(["ship", "adopt"], cwd: b).status == 0)
+        let lines = tail.waitForLines(5, timeout: 10)
+        _ = tail.stop(SIGTERM)
+        #expect(lines.count == 5, "\(lines)")
+        let queue = try aibrain(["queue", "ls", "-o", "json"], cwd: b)
+        #expect(queue.stdout.contains("WI-4"), "\(queue.stdout)")
+    }
+
+    @Test func badPeersAndMissingToolsAreClearErrors() throws {
+        let (a, _) = try makeStore("err-a", origin: "a")
+        let empty = temporaryDirectory("err-empty")
+        let r1 = try aibrain(["ship", "push", empty], cwd: a)
+        #expect(r1.status == 1 && r1.stderr.contains("holds no store") && r1.stderr.contains("aibrain init"), "\(r1.stderr)")
+        let r2 = try aibrain(["ship", "push", a], cwd: a)
+        #expect(r2.status == 1 && r2.stderr.contains("is this store"), "\(r2.stderr)")
+        let r3 = try aibrain(["ship", "push", "rsync://host/module"], cwd: a)
+        #expect(r3.status == 64 && r3.stderr.contains("rsync daemon"), "\(r3.stderr)")
+        let (b, _) = try makeStore("err-b", origin: "b")
+        let r4 = try aibrain(["ship", "push", b, "-o", "json"], cwd: a, environment: ["AIBRAIN_RSYNC": "/nonexistent/rsync"])
+        #expect(r4.status == 1 && r4.stdout.contains("tool-missing"), "\(r4.stdout)")
+        let r5 = try aibrain(["ship", "push", b, "--force"], cwd: a)
+        #expect(r5.status == 64)
+        // A remote peer whose path holds no store: rsync's failure is reported with a hint.
+        let r6 = try aibrain(["ship", "status", empty + "/nowhere"], cwd: a)
+        #expect(r6.status == 1, "\(r6.stderr)")
+    }
+}
+
+/// Thread-safe event counter.
+final class LockedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func add(_ k: Int) {
+        lock.lock()
+        n += k
+        lock.unlock()
+    }
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return n
+    }
+}
+
+func lastComponent(_ path: String) -> String { String(path.split(separator: "/").last ?? "") }
+
+/// Every live descendant of `pid` (from /proc), with its command name.
+func descendants(of pid: Int32) -> [(pid: Int32, name: String)] {
+    var parent: [Int32: (Int32, String)] = [:]
+    for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+        guard let p = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+            let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")")
+        else { continue }
+        let name = String(stat[stat.index(after: open)..<close])
+        let rest = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+        guard rest.count > 2, rest[0] != "Z", let pp = Int32(rest[1]) else { continue }
+        parent[p] = (pp, name)
+    }
+    var out: [(Int32, String)] = []
+    var frontier = [pid]
+    while let p = frontier.popLast() {
+        for (child, (pp, name)) in parent where pp == p {
+            out.append((child, name))
+            frontier.append(child)
+        }
+    }
+    return out
+}
