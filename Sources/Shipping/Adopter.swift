@@ -61,6 +61,8 @@ public struct AdoptionReport: Sendable {
     /// rsync temporaries (dot-files, `.rsync-partial/`) left by interrupted transfers; the next transfer
     /// resumes from them.
     public var partialTransfers: Int = 0
+    /// Stale rsync temporaries removed (older than an hour, or copies of segments adopted since).
+    public var removedTemporaries: Int = 0
     /// Adopted origins whose newest clock is beyond now + the skew limit.
     public var clockAhead: [(origin: String, milliseconds: Int64)] = []
 
@@ -206,7 +208,7 @@ public struct Adopter {
         var candidates: [(epoch: UInt32, lsn: UInt64, name: String)] = []
         for n in names {
             if n.hasPrefix(".") {
-                report.partialTransfers += n == ".rsync-partial" ? ((try? fs.listDirectory(dir + "/" + n).count) ?? 0) : 1
+                cleanTemporaries(n, in: dir, logDir: logDir, into: &report)
                 continue
             }
             guard let p = SegmentName.parse(n), p.sealed else {
@@ -388,6 +390,36 @@ public struct Adopter {
     }
 
     static let zeros = [UInt8](repeating: 0, count: 32)
+
+    /// An rsync temporary untouched this long belongs to no live transfer: every push runs rsync with an
+    /// I/O timeout (600 s by default), and a live receiver writes its temporary file continuously.
+    public static let staleTemporaryMilliseconds: Int64 = 3_600_000
+
+    /// rsync leaves `.<name>.XXXXXX` temporaries behind when it is killed, and `--delay-updates` keeps
+    /// finished files in `.rsync-partial/` until a transfer completes (the next run resumes from them).
+    /// Removed: temporaries older than an hour, and partial copies of segments adopted meanwhile.
+    private func cleanTemporaries(
+        _ name: String, in dir: String, logDir: String, into report: inout AdoptionReport
+    ) {
+        let path = dir + "/" + name
+        if name == ".rsync-partial" {
+            for p in (try? fs.listDirectory(path)) ?? [] {
+                if (try? fs.stat(logDir + "/" + p)) != nil, (try? fs.unlink(path + "/" + p)) != nil {
+                    report.removedTemporaries += 1
+                } else {
+                    report.partialTransfers += 1
+                }
+            }
+            return
+        }
+        if let st = try? fs.stat(path), !st.isDirectory, st.modifiedAt > 0,
+            clock() - st.modifiedAt > Self.staleTemporaryMilliseconds, (try? fs.unlink(path)) != nil
+        {
+            report.removedTemporaries += 1
+        } else {
+            report.partialTransfers += 1
+        }
+    }
 
     /// Moves an arrival to `quarantine/<origin>/<name>.<sha-prefix>` with a JSON report beside it.
     private func quarantine(

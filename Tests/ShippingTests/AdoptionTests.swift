@@ -209,6 +209,31 @@ import Testing
     }
 }
 
+extension AdoptionTests {
+    @Test func staleRsyncTemporariesAreRemovedAndLiveOnesKept() throws {
+        let a = try store("a")
+        let b = try store("b")
+        try a.emit(3)
+        let name = try a.segments()[0]
+        let dir = b.root + "/incoming/" + a.origin.hex
+        try FileManager.default.createDirectory(atPath: dir + "/.rsync-partial", withIntermediateDirectories: true)
+        // A killed rsync's temporaries: one two hours old, one being written now.
+        let stale = dir + "/." + name + ".Ab12Cd"
+        let live = dir + "/." + name + ".Xy34Zw"
+        _ = FileManager.default.createFile(atPath: stale, contents: Data([1, 2, 3]))
+        _ = FileManager.default.createFile(atPath: live, contents: Data([1, 2, 3]))
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: stale)
+        try b.receive(from: a)
+        let r = try b.adopter().run()
+        #expect(r.count(.adopted) == 1 && r.removedTemporaries == 1 && r.partialTransfers == 1, "\(r)")
+        #expect(!fs.fileExists(stale) && fs.fileExists(live))
+        // A delayed update of a segment adopted meanwhile is garbage.
+        _ = FileManager.default.createFile(atPath: dir + "/.rsync-partial/" + name, contents: Data(try a.segmentBytes(name)))
+        let r2 = try b.adopter().run()
+        #expect(r2.removedTemporaries == 1 && !fs.fileExists(dir + "/.rsync-partial/" + name))
+    }
+}
+
 /// The crash model: a power cut at every step of an adoption leaves no partial adoption, and the next run
 /// finishes the job.
 @Suite struct AdoptionCrashTests {

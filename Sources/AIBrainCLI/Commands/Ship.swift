@@ -262,6 +262,7 @@ func adoptionJSON(_ r: AdoptionReport) -> JSONOut {
         ("duplicates", .int(Int64(r.count(.duplicate)))), ("forks", .int(Int64(r.count(.fork)))),
         ("corrupt", .int(Int64(r.count(.corrupt)))), ("waiting", .int(Int64(r.count(.waiting)))),
         ("ignored", .int(Int64(r.count(.ignored)))), ("partial_transfers", .int(Int64(r.partialTransfers))),
+        ("removed_temporaries", .int(Int64(r.removedTemporaries))),
         ("milliseconds", .int(Int64(r.milliseconds))), ("waited_for_lock_ms", .int(Int64(r.waitedForLockMilliseconds))), ("lock_holder", .optional(r.lockHolder)),
         ("clock_ahead", .array(r.clockAhead.map { .object([("origin", .string($0.origin)), ("ms", .int($0.milliseconds))]) })),
         ("arrivals", .array(arrivals)), ("manifest_checks", .array(checks)),
@@ -285,6 +286,9 @@ func adoptionText(_ r: AdoptionReport) -> [String] {
     }
     if r.partialTransfers > 0 {
         out.append("  \(r.partialTransfers) partial transfer file(s) in incoming/ (an interrupted rsync; the next push resumes them)")
+    }
+    if r.removedTemporaries > 0 {
+        out.append("  removed \(r.removedTemporaries) stale rsync temporary file(s) (older than an hour, or of segments adopted since)")
     }
     for c in r.clockAhead {
         out.append("  origin \(c.origin.prefix(12))…: clock \(c.milliseconds / 1000) s ahead of ours (counted only up to 60 s)")

@@ -77,11 +77,14 @@ public struct FileStatus: Sendable, Equatable {
     public var inode: UInt64
     public var isDirectory: Bool
     public var permissions: UInt32
-    public init(size: Int64, inode: UInt64, isDirectory: Bool, permissions: UInt32) {
+    /// Last data modification, Unix milliseconds (0 where the file system keeps no times: the simulation).
+    public var modifiedAt: Int64
+    public init(size: Int64, inode: UInt64, isDirectory: Bool, permissions: UInt32, modifiedAt: Int64 = 0) {
         self.size = size
         self.inode = inode
         self.isDirectory = isDirectory
         self.permissions = permissions
+        self.modifiedAt = modifiedAt
     }
 }
 

@@ -148,7 +148,8 @@ public struct PosixFileSystem: FileSystem {
         }
         return FileStatus(
             size: Int64(st.st_size), inode: UInt64(st.st_ino),
-            isDirectory: (st.st_mode & S_IFMT) == S_IFDIR, permissions: UInt32(st.st_mode & 0o7777))
+            isDirectory: (st.st_mode & S_IFMT) == S_IFDIR, permissions: UInt32(st.st_mode & 0o7777),
+            modifiedAt: Int64(st.st_mtim.tv_sec) * 1000 + Int64(st.st_mtim.tv_nsec) / 1_000_000)
     }
 
     public func setMode(_ path: String, _ mode: UInt32) throws(SystemError) {
