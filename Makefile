@@ -6,7 +6,7 @@ DEMO_EVENTS ?= 20000
 DEMO_DIR ?= demo-store
 AIBRAIN := $(CURDIR)/.build/debug/aibrain
 
-.PHONY: help deps build test test-fast test-process demo bench bench-cli bench-projections format lint clean
+.PHONY: help deps build test test-fast test-process demo bench bench-cli bench-projections bench-ship format lint clean
 
 help:
 	@echo "make demo   - agents, decisions, checkpoints, a tail -f auditor, replay and verify through the aibrain CLI"
@@ -14,6 +14,7 @@ help:
 	@echo "make bench  - release benchmarks against SQLite and JSONL (Benchmarks/README.md)"
 	@echo "make bench-cli - CLI end to end: emit and tail -f latency, replay in a 10M-event store, import throughput"
 	@echo "make bench-projections - full rebuild of every projection from 1M generated events, RSS, incremental cost"
+	@echo "make bench-ship - ship push/adopt/pull of 1M events between two stores over rsync, push-to-replay latency"
 
 # Idempotent: installs only the Debian packages that are missing.
 deps:
@@ -102,6 +103,19 @@ demo: build
 	step "15. seal, then verify every checksum, seal and chain link, and every payload against its schema"; \
 	$$A seal; $$A verify --deep; \
 	step "16. stats"; $$A stats; \
+	step "17. ship the sealed log to the orchestrator's repo (rsync); it verifies, adopts and replays TASK-123"; \
+	mkdir -p orchestrator; (cd orchestrator && $$A init --origin orchestrator >/dev/null && \
+	  $$A emit decision.recorded --task TASK-200 --actor claude-ops-1 --data '{"kind":"APPROACH","value":"route QA to the nightly lane"}' >/dev/null); \
+	$$A ship push orchestrator --seal; \
+	(cd orchestrator && $$A ship adopt && $$A replay --task TASK-123 | head -4); \
+	step "18. a copy damaged in transit is caught and quarantined, never adopted (exit 5)"; \
+	O=$$(ls .aibrain/log | grep -v ADOPTED | head -1); S=$$(ls .aibrain/log/$$O/*.seg | head -1); \
+	mkdir -p orchestrator/.aibrain/incoming/$$O; \
+	python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[len(b)//2]^=1; open(sys.argv[2],"wb").write(b)' \
+	  $$S orchestrator/.aibrain/incoming/$$O/$$(basename $$S); \
+	(cd orchestrator && { $$A ship adopt || echo "ship adopt exited $$?"; }; ls .aibrain/quarantine/*/); \
+	step "19. the hub relays everything back; both repos are in sync"; \
+	(cd orchestrator && $$A ship push .. --seal --force >/dev/null); $$A ship adopt; $$A ship status orchestrator; \
 	echo; echo "demo done: the store is $(DEMO_DIR)/.aibrain (try: cd $(DEMO_DIR) && $(AIBRAIN) tail -n 5)"
 
 bench: deps
@@ -116,6 +130,10 @@ bench-cli: deps
 bench-projections: deps
 	nice -n 19 taskset -c 1 swift build -c release --product aibrain --scratch-path $(CURDIR)/.build-release
 	python3 Benchmarks/projections_bench.py --events $${EVENTS:-1000000} --runs $${RUNS:-3}
+
+bench-ship: deps
+	nice -n 19 taskset -c 1 swift build -c release --product aibrain --scratch-path $(CURDIR)/.build-release
+	python3 Benchmarks/ship_bench.py --events $${EVENTS:-1000000} --runs $${RUNS:-3}
 
 format:
 	swift format -i -r Sources Tests Benchmarks/Sources

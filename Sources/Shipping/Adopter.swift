@@ -138,20 +138,14 @@ public struct Adopter {
             let adopted = try adoptOrigin(o, local: o == config.origin, into: &report)
             touched.append((o, adopted))
         }
-        // Clocks: the writer's floor rises to the newest adopted clock (capped at now + skew when used).
-        var newest: UInt64 = 0
+        // Adopted clocks beyond the skew limit count only up to it (the floor rose before each link).
         let now = clock()
-        for (o, _) in touched where o != config.origin {
-            guard let log = try? EventLog(root: paths.root, fs: fs, options: OpenOptions(readOnly: true, origin: o))
+        for (o, adopted) in touched where o != config.origin && adopted {
+            guard let log = try? EventLog(root: paths.root, fs: fs, options: OpenOptions(readOnly: true, origin: o)),
+                let last = log.sealedCatalog.last?.lastHLC, AdoptedClock.isBeyondSkew(last, now: now)
             else { continue }
-            if let last = log.sealedCatalog.last?.lastHLC {
-                newest = max(newest, last)
-                if AdoptedClock.isBeyondSkew(last, now: now) {
-                    report.clockAhead.append((o.hex, HLC.milliseconds(last) - now))
-                }
-            }
+            report.clockAhead.append((o.hex, HLC.milliseconds(last) - now))
         }
-        if newest > 0 { try engine { () throws(EventLogError) in try AdoptedClock.raise(to: newest, fs, paths) } }
         try checkManifests(names.filter { $0.hasSuffix(Self.manifestSuffix) }, into: &report)
         report.milliseconds = Int((OpenOptions.monotonicNanoseconds() - start) / 1_000_000)
         return report
@@ -199,14 +193,21 @@ public struct Adopter {
     // MARK: - One origin
 
     /// Adopts what continues origin `o`; returns whether anything was linked.
+    ///
+    /// Each arrival is first *claimed*: renamed from `incoming/<o>/` into `incoming/<o>/.claimed/`, where no
+    /// rsync writes (a concurrent push may rename a new copy over the incoming name at any time; the
+    /// claimed inode is the one that is verified, fsynced and linked). Claimed files are released (to
+    /// log/, quarantine/, or back to incoming/ when they wait) only after CATALOG is current, so a crash at
+    /// any step leaves them for the next run.
     private func adoptOrigin(_ o: OriginID, local: Bool, into report: inout AdoptionReport) throws(ShipError) -> Bool {
         let dir = paths.incoming + "/" + o.hex
+        let claimDir = dir + "/" + Self.claimFolder
         let logDir = paths.originDirectory(o)
         let names = try system("listing incoming/\(o.hex)", path: dir) { () throws(SystemError) in
             try fs.listDirectory(dir)
         }
-        var candidates: [(epoch: UInt32, lsn: UInt64, name: String)] = []
-        for n in names {
+        for n in names.sorted() {
+            if n == Self.claimFolder { continue }
             if n.hasPrefix(".") {
                 cleanTemporaries(n, in: dir, logDir: logDir, into: &report)
                 continue
@@ -215,10 +216,31 @@ public struct Adopter {
                 report.arrivals.append(
                     .init(
                         origin: o.hex, file: n, outcome: .ignored, bytes: (try? fs.stat(dir + "/" + n))?.size ?? 0,
-                        detail: "not a sealed segment name (only <epoch>-<lsn>.seg files are shipped)"))
+                        detail: "not a sealed segment name (only <epoch>-<lsn>.seg files are shipped); left where it is"))
                 continue
             }
-            candidates.append((p.epoch, p.firstLSN, n))
+            // A claimed file of that name (from a run that crashed) is judged first; this one waits.
+            if (try? fs.stat(claimDir + "/" + n)) != nil { continue }
+            try system("claiming \(n)", path: dir + "/" + n) { () throws(SystemError) in
+                try fs.makeDirectories(claimDir)
+                try fs.rename(dir + "/" + n, claimDir + "/" + n)
+            }
+        }
+        var candidates: [(epoch: UInt32, lsn: UInt64, name: String)] = []
+        for n in (try? fs.listDirectory(claimDir)) ?? [] {
+            if let p = SegmentName.parse(n), p.sealed, n == SegmentName.make(epoch: p.epoch, firstLSN: p.firstLSN, sealed: true) {
+                candidates.append((p.epoch, p.firstLSN, n))
+            } else if SegmentName.parse(n) != nil {
+                // `0000000A-…` or `+0000001-…`: parses, but is not the name this engine writes. Never linked
+                // under it (CATALOG would never match the folder again).
+                var a = AdoptionReport.Arrival(
+                    origin: o.hex, file: n, outcome: .corrupt, bytes: (try? fs.stat(claimDir + "/" + n))?.size ?? 0,
+                    detail: "not the canonical segment name (8 lowercase hex digits, '-', 20 decimal digits, .seg)")
+                if let bytes = try? fs.readFile(claimDir + "/" + n) {
+                    try quarantine(&a, path: claimDir + "/" + n, bytes: bytes, origin: o)
+                }
+                report.arrivals.append(a)
+            }
         }
         candidates.sort { ($0.lsn, $0.epoch) < ($1.lsn, $1.epoch) }
         guard !candidates.isEmpty else { return false }
@@ -238,6 +260,7 @@ public struct Adopter {
                             detail:
                                 "the adopted log of this origin is damaged (run `aibrain verify`); nothing is adopted into it until it is repaired"
                         ))
+                    release(claimDir + "/" + c.name, to: dir + "/" + c.name)
                 }
                 return false
             }
@@ -246,13 +269,34 @@ public struct Adopter {
             }
             catalogStale = !local && log.recoveryReport.actions.contains(.rebuiltCatalog)
         }
+        // Contract 6 before anything is linked: a writer that reads an adopted event and then emits must sort
+        // after it, so the floor rises first (capped at now + skew when used, so raising early is harmless).
+        if !local {
+            var newest: UInt64 = 0
+            for c in candidates {
+                if let seg = try? SealedSegment(fs: fs, path: claimDir + "/" + c.name), seg.header.origin == o {
+                    newest = max(newest, seg.footer.lastHLC)
+                }
+            }
+            if newest > 0 { try engine { () throws(EventLogError) in try AdoptedClock.raise(to: newest, fs, paths) } }
+        }
         var headLSN = entries.last?.lastLSN ?? 0
         var headSeal = entries.last?.sealHash ?? Self.zeros
         var linked = false
-        var unlinked = false
+        /// Claimed files to remove once CATALOG is current (adopted or duplicates).
+        var done: [String] = []
         for c in candidates {
-            let path = dir + "/" + c.name
-            guard let bytes = try? fs.readFile(path) else { continue }  // vanished: another run took it
+            let path = claimDir + "/" + c.name
+            let bytes: [UInt8]
+            do throws(SystemError) {
+                bytes = try fs.readFile(path)
+            } catch {
+                report.arrivals.append(
+                    .init(
+                        origin: o.hex, file: c.name, outcome: .waiting, bytes: 0,
+                        detail: "cannot be read (\(error)); kept for the next run"))
+                continue
+            }
             var a = AdoptionReport.Arrival(
                 origin: o.hex, file: c.name, outcome: .corrupt, bytes: Int64(bytes.count), detail: "")
             // 1. The file itself.
@@ -260,23 +304,22 @@ public struct Adopter {
             let sealHash: [UInt8]
             do throws(EventLogError) {
                 footer = try SealedSegmentVerifier.verify(bytes, path: "incoming/\(o.hex)/\(c.name)")
-                let seg = try SealedSegment(fs: fs, path: path)
-                sealHash = seg.sealHash
-                guard seg.header.origin == o else {
+                let header = try SegmentHeader.decodeChecked(bytes, path: path)
+                sealHash = try SealTrailer.sealHash(of: bytes, path: path)
+                guard header.origin == o else {
                     throw EventLogError.corrupt(
-                        "its header names origin \(seg.header.origin.hex), but it arrived in incoming/\(o.hex)/",
+                        "its header names origin \(header.origin.hex), but it arrived in incoming/\(o.hex)/",
                         path: path, offset: 32)
                 }
-                guard seg.header.epoch == c.epoch, seg.header.firstLSN == c.lsn else {
+                guard header.epoch == c.epoch, header.firstLSN == c.lsn else {
                     throw EventLogError.corrupt(
-                        "its name says epoch \(c.epoch), LSN \(c.lsn) but its header says epoch \(seg.header.epoch), LSN \(seg.header.firstLSN)",
+                        "its name says epoch \(c.epoch), LSN \(c.lsn) but its header says epoch \(header.epoch), LSN \(header.firstLSN)",
                         path: path, offset: 24)
                 }
             } catch {
                 a.detail = "fails verification: \(error.summary)"
                 try quarantine(&a, path: path, bytes: bytes, origin: o)
                 report.arrivals.append(a)
-                unlinked = true
                 continue
             }
             a.firstLSN = footer.firstLSN
@@ -285,24 +328,36 @@ public struct Adopter {
 
             // 2. Its position against what is adopted.
             if let same = entries.first(where: { $0.name == c.name }) {
-                let adoptedPath = logDir + "/" + c.name
-                let adoptedBytes = try? fs.readFile(adoptedPath)
+                let adoptedBytes: [UInt8]
+                do throws(SystemError) {
+                    adoptedBytes = try fs.readFile(logDir + "/" + c.name)
+                } catch {
+                    a.outcome = .waiting
+                    a.detail = "the adopted copy log/\(o.hex)/\(c.name) cannot be read to compare (\(error)); kept for the next run"
+                    report.arrivals.append(a)
+                    release(path, to: dir + "/" + c.name)
+                    continue
+                }
                 if adoptedBytes == bytes {
                     a.outcome = .duplicate
                     a.adoptedSeal = a.arrivedSeal
                     a.detail = "the same file is adopted already"
-                    try system("removing a duplicate arrival", path: path) { () throws(SystemError) in
-                        try fs.unlink(path)
-                    }
-                    unlinked = true
+                    done.append(path)
                 } else {
                     a.outcome = .fork
                     a.adoptedSeal = hexString(same.sealHash)
                     a.detail =
                         "a different file for an adopted position (LSNs \(footer.firstLSN)–\(footer.lastLSN)): arrived seal \(a.arrivedSeal!), adopted seal \(a.adoptedSeal!)"
                     try quarantine(&a, path: path, bytes: bytes, origin: o)
-                    unlinked = true
                 }
+                report.arrivals.append(a)
+                continue
+            }
+            if local {
+                a.outcome = .fork
+                a.detail =
+                    "a segment of this store's own origin that this store did not write (LSNs \(footer.firstLSN)–\(footer.lastLSN), seal \(a.arrivedSeal!)): another store writes as this origin (a copy of this store?)"
+                try quarantine(&a, path: path, bytes: bytes, origin: o)
                 report.arrivals.append(a)
                 continue
             }
@@ -313,7 +368,6 @@ public struct Adopter {
                 a.detail =
                     "covers LSNs \(footer.firstLSN)–\(footer.lastLSN), already adopted from \(covering?.name ?? "?") (seal \(a.adoptedSeal ?? "?")): arrived seal \(a.arrivedSeal!)"
                 try quarantine(&a, path: path, bytes: bytes, origin: o)
-                unlinked = true
                 report.arrivals.append(a)
                 continue
             }
@@ -322,15 +376,7 @@ public struct Adopter {
                 a.detail =
                     "LSNs \(headLSN + 1)–\(footer.firstLSN - 1) of this origin have not arrived; it stays in incoming/ until they do"
                 report.arrivals.append(a)
-                continue
-            }
-            if local {
-                a.outcome = .fork
-                a.detail =
-                    "a segment of this store's own origin that this store did not write (LSNs \(footer.firstLSN)–\(footer.lastLSN), seal \(a.arrivedSeal!)): another store writes as this origin (a copy that skipped `aibrain recover --new-epoch`?)"
-                try quarantine(&a, path: path, bytes: bytes, origin: o)
-                unlinked = true
-                report.arrivals.append(a)
+                release(path, to: dir + "/" + c.name)
                 continue
             }
             guard footer.previousSealHash == headSeal else {
@@ -339,11 +385,10 @@ public struct Adopter {
                 a.detail =
                     "continues LSN \(headLSN) but chains to seal \(hexString(footer.previousSealHash)), not the adopted head seal \(hexString(headSeal)): a different history"
                 try quarantine(&a, path: path, bytes: bytes, origin: o)
-                unlinked = true
                 report.arrivals.append(a)
                 continue
             }
-            // 3. Link it in: durable in log/ before it leaves incoming/.
+            // 3. Link it in: durable in log/ before it leaves incoming/ (after CATALOG, below).
             let didLink = try system("adopting \(c.name)", path: logDir + "/" + c.name) { () throws(SystemError) -> Bool in
                 let fd = try fs.open(path, .readOnly)
                 defer { fs.close(fd) }
@@ -352,14 +397,13 @@ public struct Adopter {
                 do throws(SystemError) {
                     try fs.link(path, logDir + "/" + c.name)
                 } catch {
-                    // EEXIST: never overwritten here. The position checks above found no adopted file of
-                    // this name, so another writer created it meanwhile; the next run compares the two.
+                    // EEXIST: never overwritten. The position checks found no adopted file of this name, so
+                    // one appeared meanwhile (by hand); the next run compares the two.
                     guard error.errno == 17 else { throw error }
                     return false
                 }
                 try fs.setMode(logDir + "/" + c.name, 0o444)
                 try fs.fsyncDirectory(logDir)
-                try fs.unlink(path)
                 return true
             }
             guard didLink else {
@@ -369,7 +413,7 @@ public struct Adopter {
                 continue
             }
             linked = true
-            unlinked = true
+            done.append(path)
             a.outcome = .adopted
             a.adoptedSeal = a.arrivedSeal
             a.detail = "verified (\(footer.eventCount) events, SHA-256 and seal chain) and linked into log/\(o.hex)/"
@@ -379,14 +423,26 @@ public struct Adopter {
             entries.append(
                 Held(name: c.name, firstLSN: footer.firstLSN, lastLSN: footer.lastLSN, lastHLC: footer.lastHLC, sealHash: sealHash))
         }
-        if unlinked { try? fs.fsyncDirectory(dir) }
         if (linked || catalogStale) && !local {
             try engine { () throws(EventLogError) in
-                let log = try EventLog(root: paths.root, fs: fs, options: OpenOptions(readOnly: true, origin: o))
-                try log.persistAdoptedCatalog()
+                try EventLog.refreshAdoptedCatalog(root: paths.root, origin: o, fs: fs)
             }
         }
+        for path in done {
+            try system("removing an adopted arrival", path: path) { () throws(SystemError) in try fs.unlink(path) }
+        }
+        try? fs.fsyncDirectory(claimDir)
+        try? fs.fsyncDirectory(dir)
         return linked
+    }
+
+    /// Where adoption moves an arrival before judging it (no rsync writes there).
+    public static let claimFolder = ".claimed"
+
+    /// Puts a claimed file that must wait back under its incoming name (a push meanwhile may have delivered
+    /// a new copy there: then this one stays claimed and is judged first next time).
+    private func release(_ claimed: String, to incoming: String) {
+        if (try? fs.link(claimed, incoming)) != nil { try? fs.unlink(claimed) }
     }
 
     static let zeros = [UInt8](repeating: 0, count: 32)
@@ -397,14 +453,17 @@ public struct Adopter {
 
     /// rsync leaves `.<name>.XXXXXX` temporaries behind when it is killed, and `--delay-updates` keeps
     /// finished files in `.rsync-partial/` until a transfer completes (the next run resumes from them).
-    /// Removed: temporaries older than an hour, and partial copies of segments adopted meanwhile.
+    /// Removed when untouched for an hour: temporaries, and delayed copies of segments adopted meanwhile.
     private func cleanTemporaries(
         _ name: String, in dir: String, logDir: String, into report: inout AdoptionReport
     ) {
         let path = dir + "/" + name
         if name == ".rsync-partial" {
             for p in (try? fs.listDirectory(path)) ?? [] {
-                if (try? fs.stat(logDir + "/" + p)) != nil, (try? fs.unlink(path + "/" + p)) != nil {
+                // Adopted meanwhile, and untouched for an hour (a running transfer may still rename it).
+                if (try? fs.stat(logDir + "/" + p)) != nil, let st = try? fs.stat(path + "/" + p), st.modifiedAt > 0,
+                    clock() - st.modifiedAt > Self.staleTemporaryMilliseconds, (try? fs.unlink(path + "/" + p)) != nil
+                {
                     report.removedTemporaries += 1
                 } else {
                     report.partialTransfers += 1
@@ -437,6 +496,10 @@ public struct Adopter {
             firstLSN: a.firstLSN, lastLSN: a.lastLSN, bytes: Int64(bytes.count))
         try system("quarantining \(a.file)", path: target) { () throws(SystemError) in
             try fs.makeDirectories(dir)
+            // The report first: a quarantined file never lacks one, even after a crash between the two.
+            if try fs.stat(target + ".json") == nil {
+                try fs.writeFileAtomically(target + ".json", report.encoded())
+            }
             if try fs.stat(target) != nil {
                 // The same bytes were quarantined before: keep that copy and its report.
                 try fs.unlink(path)
@@ -444,7 +507,6 @@ public struct Adopter {
             }
             try fs.rename(path, target)
             try fs.fsyncDirectory(dir)
-            try fs.writeFileAtomically(target + ".json", report.encoded())
         }
     }
 
@@ -474,6 +536,9 @@ public struct Adopter {
                 case .behind(let k):
                     detail =
                         "\(k) segment(s) the sender lists are not adopted yet (waiting in incoming/ or not arrived: run the push again)"
+                case .ownOriginAhead(let k):
+                    detail =
+                        "the sender holds \(k) more segment(s) of this store's own origin: another store writes as this origin, or this store lost its newest segments"
                 case .forked(let lsn, _, let ourSeal, let theirSegment, let theirSeal):
                     detail =
                         "forked at LSN \(lsn): the sender holds \(theirSegment) (seal \(theirSeal)), this store seal \(ourSeal)"
@@ -517,5 +582,31 @@ struct QuarantineReport: Codable {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return Array(try! e.encode(self)) + [0x0A]
+    }
+}
+
+extension SegmentHeader {
+    /// The header of a whole segment file in memory (already verified: a failure here is still reported).
+    static func decodeChecked(_ bytes: [UInt8], path: String) throws(EventLogError) -> SegmentHeader {
+        do throws(DecodeFailure) {
+            return try bytes.withBytes { (b) throws(DecodeFailure) in try SegmentHeader.decode(b) }
+        } catch {
+            throw EventLogError.corrupt("\(error.field) \(error.reason)", path: path, offset: Int64(error.offset))
+        }
+    }
+}
+
+extension SealTrailer {
+    /// The seal hash of a whole segment file in memory.
+    static func sealHash(of bytes: [UInt8], path: String) throws(EventLogError) -> [UInt8] {
+        let at = bytes.count - SealTrailer.size
+        guard at >= 0 else { throw EventLogError.corrupt("too short for a seal trailer", path: path, offset: 0) }
+        do throws(DecodeFailure) {
+            return try bytes.withBytes { (b) throws(DecodeFailure) in
+                try SealTrailer.decode(UnsafeRawBufferPointer(rebasing: b[at...]), base: at).sealHash
+            }
+        } catch {
+            throw EventLogError.corrupt("\(error.field) \(error.reason)", path: path, offset: Int64(error.offset))
+        }
     }
 }

@@ -15,13 +15,20 @@ public struct Peer: Sendable, Equatable, CustomStringConvertible {
 
     public init(parsing text: String, workingDirectory: String) throws(ShipError) {
         guard !text.isEmpty else { throw ShipError(.invalidPeer, "the peer is empty", hint: Self.hint) }
-        if text.hasPrefix("rsync://") || text.contains("::") {
+        if text.hasPrefix("-") {
+            throw ShipError(.invalidPeer, "peer \(text) starts with '-' (it would be read as an rsync option)", hint: Self.hint)
+        }
+        if text.hasPrefix("rsync://") || (!text.hasPrefix("[") && text.contains("::")) {
             throw ShipError(
                 .invalidPeer, "peer \(text) names an rsync daemon; aibrain ships over ssh or to a local directory",
                 hint: Self.hint)
         }
         var path = text
-        if let colon = text.firstIndex(of: ":"), !text[..<colon].contains("/") {
+        if text.hasPrefix("["), let close = text.firstIndex(of: "]"), text[close...].hasPrefix("]:") {
+            // [IPv6]:path
+            host = String(text[...close])
+            path = String(text[text.index(close, offsetBy: 2)...])
+        } else if let colon = text.firstIndex(of: ":"), !text[..<colon].contains("/") {
             let h = String(text[..<colon])
             guard !h.isEmpty else { throw ShipError(.invalidPeer, "peer \(text) has an empty host", hint: Self.hint) }
             host = h
@@ -109,10 +116,13 @@ struct Rsync {
 
     /// `immutable`: files that exist on the receiver are never rewritten (segments); manifests, which are
     /// replaced by every push, pass false.
-    mutating func common(immutable: Bool = true) throws(ShipError) -> [String] {
+    /// `remoteReceiver`: the receiving rsync runs on a peer host. `--fsync` is then left out: rsync forwards
+    /// it to the peer's rsync, which may predate it (3.2.4) and would refuse every push; adoption fsyncs
+    /// each arrival itself before linking it anyway.
+    mutating func common(immutable: Bool = true, remoteReceiver: Bool) throws(ShipError) -> [String] {
         var args = [options.binary, "-rt", "--partial-dir=.rsync-partial", "--delay-updates"]
         if immutable { args.append("--ignore-existing") }
-        if try supportsFsync() { args.append("--fsync") }
+        if !remoteReceiver, try supportsFsync() { args.append("--fsync") }
         if let rsh = options.remoteShell { args += ["-e", rsh] }
         if options.bandwidthLimit > 0 { args.append("--bwlimit=\(options.bandwidthLimit)") }
         if options.timeoutSeconds > 0 { args.append("--timeout=\(options.timeoutSeconds)") }
@@ -129,8 +139,10 @@ struct Rsync {
 
     /// Copies every sealed segment under `source` (a `log/` directory: `<origin>/<name>.seg`) into
     /// `destination` (an `incoming/` directory), skipping what `../log/` beside the destination holds.
-    mutating func shipSegments(from source: String, to destination: String) throws(ShipError) -> [Transferred] {
-        var args = try common()
+    mutating func shipSegments(from source: String, to destination: String, remoteReceiver: Bool)
+        throws(ShipError) -> [Transferred]
+    {
+        var args = try common(remoteReceiver: remoteReceiver)
         args += [
             "--compare-dest=../log/", "--prune-empty-dirs", "--include=/*/", "--include=/*/*.seg", "--exclude=*",
             "--out-format=%n\t%l", source + "/", destination + "/",
@@ -140,15 +152,15 @@ struct Rsync {
     }
 
     /// Copies one file to `destination` (a file path whose directory exists).
-    mutating func shipFile(_ source: String, to destination: String) throws(ShipError) {
-        var args = try common(immutable: false)
+    mutating func shipFile(_ source: String, to destination: String, remoteReceiver: Bool) throws(ShipError) {
+        var args = try common(immutable: false, remoteReceiver: remoteReceiver)
         args += [source, destination]
         _ = try run(args, doing: "sending \(lastPathComponent(source)) to \(destination)")
     }
 
     /// Fetches a peer's identity and CATALOG files (no segments) into `destination`.
     mutating func fetchCatalogs(from store: String, to destination: String) throws(ShipError) {
-        var args = try common()
+        var args = try common(remoteReceiver: false)
         args += [
             "--include=/store.json", "--include=/log/", "--include=/log/*/", "--include=/log/*/CATALOG", "--exclude=*",
             store + "/", destination + "/",

@@ -44,6 +44,10 @@ func engine<T>(_ body: () throws(EventLogError) -> T) throws(ShipError) -> T {
 
 func system<T>(_ doing: String, path: String, _ body: () throws(SystemError) -> T) throws(ShipError) -> T {
     do { return try body() } catch {
-        throw ShipError(.io, "\(doing) failed: \(error)", path: path)
+        let hint: String? =
+            error.errno == 13 || error.errno == 1
+            ? "run adoption as the user rsync writes incoming/ as (or give that user's group write access to incoming/ and log/)"
+            : error.errno == 28 ? "free disk space; nothing half-adopted is left behind" : nil
+        throw ShipError(.io, "\(doing) failed: \(error)", hint: hint, path: path)
     }
 }

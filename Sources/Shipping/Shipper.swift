@@ -48,6 +48,7 @@ public struct Shipper {
 
     public struct PushReport: Sendable {
         public var peer: String
+        public var sealed: SealDecision?
         public var segments: [String]
         public var bytes: Int64
         public var milliseconds: Int
@@ -58,22 +59,41 @@ public struct Shipper {
     /// Copies every sealed segment this store holds (its own and relayed origins) into the peer's
     /// `incoming/<origin-id>/`, skipping what the peer adopted, then this store's manifest. Runs nothing on
     /// the peer but rsync's receiver.
-    public func push(to peer: Peer) throws(ShipError) -> PushReport {
+    /// `seal`: first seal the open segment if it is worth it (`force`: always), after the peer was found.
+    public func push(to peer: Peer, seal: (force: Bool, now: Int64)? = nil) throws(ShipError) -> PushReport {
         let start = OpenOptions.monotonicNanoseconds()
         try checkPeer(peer)
+        var r = Rsync(options: rsync)
+        // Reading the peer's store.json first proves a store is there (a remote directory without one would
+        // otherwise receive an incoming/ folder it never adopts) and that it is not this store; only then is
+        // anything sealed (a mistyped peer in a cron line seals nothing).
+        let theirs = try peerManifest(peer, rsync: &r)
+        try checkIdentity(theirs, ours: try localConfig().originID, peer: peer)
+        let decision = try seal.map { (s) throws(ShipError) in try sealIfWorthIt(force: s.force, now: s.now) }
         let manifest = try Manifest.local(root: paths.root, fs: fs)
-        let manifestPath = paths.root + "/manifest.json"
-        try system("writing manifest.json", path: manifestPath) { () throws(SystemError) in
+        let manifestPath = Self.manifestPath(paths)
+        try system("writing the manifest", path: manifestPath) { () throws(SystemError) in
             try fs.writeFileAtomically(manifestPath, manifest.encoded(), tmpSuffix: ".tmp.\(getpid())")
         }
-        var r = Rsync(options: rsync)
-        let sent = try r.shipSegments(from: paths.log, to: peer.rsyncPath("incoming"))
+        let sent = try r.shipSegments(from: paths.log, to: peer.rsyncPath("incoming"), remoteReceiver: !peer.isLocal)
         let name = "incoming/" + manifest.store + Adopter.manifestSuffix
-        try r.shipFile(manifestPath, to: peer.rsyncPath(name))
+        try r.shipFile(manifestPath, to: peer.rsyncPath(name), remoteReceiver: !peer.isLocal)
         return PushReport(
-            peer: peer.description, segments: sent.map(\.path), bytes: sent.reduce(0) { $0 + $1.bytes },
+            peer: peer.description, sealed: decision, segments: sent.map(\.path), bytes: sent.reduce(0) { $0 + $1.bytes },
             milliseconds: Int((OpenOptions.monotonicNanoseconds() - start) / 1_000_000), manifest: manifest,
             manifestSentAs: name)
+    }
+
+    /// This store's manifest as of its last push: `log/MANIFEST.json` (inside log/, which git ignores and
+    /// shipping's filters skip).
+    public static func manifestPath(_ paths: StorePaths) -> String { paths.log + "/MANIFEST.json" }
+
+    func localConfig() throws(ShipError) -> StoreConfig {
+        try engine { () throws(EventLogError) in
+            try StoreConfig.decode(try fs.attempt("reading store.json", path: paths.config) {
+                () throws(SystemError) in try fs.readFile(paths.config)
+            }, path: paths.config)
+        }
     }
 
     // MARK: - Pull
@@ -92,12 +112,13 @@ public struct Shipper {
     public func pull(from peer: Peer, adopter: Adopter) throws(ShipError) -> PullReport {
         let start = OpenOptions.monotonicNanoseconds()
         try checkPeer(peer)
-        let theirs = try peerManifest(peer)
         var r = Rsync(options: rsync)
+        let theirs = try peerManifest(peer, rsync: &r)
+        try checkIdentity(theirs, ours: try localConfig().originID, peer: peer)
         try system("creating incoming/", path: paths.incoming) { () throws(SystemError) in
             try fs.makeDirectories(paths.incoming)
         }
-        let got = try r.shipSegments(from: peer.rsyncPath("log"), to: paths.incoming)
+        let got = try r.shipSegments(from: peer.rsyncPath("log"), to: paths.incoming, remoteReceiver: false)
         let path = paths.incoming + "/" + theirs.store + Adopter.manifestSuffix
         try system("keeping the peer's manifest", path: path) { () throws(SystemError) in
             try fs.writeFileAtomically(path, theirs.encoded(), tmpSuffix: ".tmp.\(getpid())")
@@ -113,9 +134,13 @@ public struct Shipper {
 
     /// The peer's manifest, from its `store.json` and CATALOG files fetched with rsync (no segment is read).
     public func peerManifest(_ peer: Peer) throws(ShipError) -> Manifest {
+        var r = Rsync(options: rsync)
+        return try peerManifest(peer, rsync: &r)
+    }
+
+    func peerManifest(_ peer: Peer, rsync r: inout Rsync) throws(ShipError) -> Manifest {
         let scratch = try ScratchDirectory()
         defer { scratch.remove() }
-        var r = Rsync(options: rsync)
         try r.fetchCatalogs(from: peer.rsyncPath(""), to: scratch.path)
         return try Manifest.fetched(scratch.path, peer: peer, fs: fs)
     }
@@ -130,6 +155,19 @@ public struct Shipper {
         }
         if let a = realPath(peer.storePath), let b = realPath(paths.root), a == b {
             throw ShipError(.invalidPeer, "the peer \(peer.storePath) is this store", hint: Peer.hint)
+        }
+    }
+}
+
+extension Shipper {
+    /// Two stores with one origin id are one store, or a copy of it: shipping between them would only
+    /// produce forks.
+    func checkIdentity(_ theirs: Manifest, ours: String, peer: Peer) throws(ShipError) {
+        guard theirs.store != ours else {
+            throw ShipError(
+                .invalidPeer,
+                "the peer \(peer) has this store's origin id \(ours): it is this store, or a copy of it",
+                hint: "a copy needs its own identity: `aibrain init` a fresh store there and ship into it")
         }
     }
 }

@@ -10,6 +10,10 @@ public struct SyncComparison: Sendable, Equatable {
         case behind(segments: Int)
         /// We hold `segments` more than the peer.
         case ahead(segments: Int)
+        /// The peer holds `segments` more of *this store's own origin* than this store does: another store
+        /// writes as this origin, or this store lost its newest segments (restored from an old backup?).
+        /// Never resolved by shipping (adoption refuses own-origin segments it did not write).
+        case ownOriginAhead(segments: Int)
         /// The first position where the two chains differ: each side's segment there and its seal hash.
         case forked(lsn: UInt64, ourSegment: String, ourSeal: String, theirSegment: String, theirSeal: String)
 
@@ -19,6 +23,7 @@ public struct SyncComparison: Sendable, Equatable {
             case .behind: return "behind"
             case .ahead: return "ahead"
             case .forked: return "forked"
+            case .ownOriginAhead: return "own-origin-ahead"
             }
         }
     }
@@ -33,14 +38,24 @@ public struct SyncComparison: Sendable, Equatable {
     public var rows: [OriginRow]
 
     public var inSync: Bool { rows.allSatisfy { $0.state == .inSync } }
-    public var forked: Bool { rows.contains { if case .forked = $0.state { return true } else { return false } } }
+    /// A fork, or a peer ahead of this store on its own origin: histories that shipping cannot reconcile.
+    public var forked: Bool {
+        rows.contains {
+            switch $0.state {
+            case .forked, .ownOriginAhead: return true
+            default: return false
+            }
+        }
+    }
 
     public init(ours: Manifest, theirs: Manifest) {
         let all = Set(ours.origins.map(\.origin)).union(theirs.origins.map(\.origin)).sorted()
         rows = all.map { o in
             let a = ours.origin(o)
             let b = theirs.origin(o)
-            return OriginRow(origin: o, ours: a, theirs: b, state: Self.compare(a?.seals ?? [], b?.seals ?? []))
+            var state = Self.compare(a?.seals ?? [], b?.seals ?? [])
+            if o == ours.store, case .behind(let k) = state { state = .ownOriginAhead(segments: k) }
+            return OriginRow(origin: o, ours: a, theirs: b, state: state)
         }
     }
 

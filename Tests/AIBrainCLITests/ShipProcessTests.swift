@@ -190,13 +190,35 @@ import Testing
             push.standardError = FileHandle.nullDevice
             try push.run()
             usleep(UInt32(10_000 + rng.below(200_000)))
-            let victims = descendants(of: push.processIdentifier).filter { $0.name == "rsync" }
+            // Only the segment transfer counts (not the --help probe or the catalog fetch before it).
+            let victims = descendants(of: push.processIdentifier).filter {
+                $0.name == "rsync"
+                    && ((try? String(contentsOfFile: "/proc/\($0.pid)/cmdline", encoding: .utf8)) ?? "").contains(
+                        "--compare-dest")
+            }
             for v in victims { kill(v.pid, SIGKILL) }
             if !victims.isEmpty { kills += 1 }
             push.waitUntilExit()
             // (A kill can land after rsync finished its work: then the push succeeded, which is fine.)
-            // Whatever arrived, adoption takes only complete, verified segments.
+            // Whatever arrived, adoption takes only complete, verified segments. Every third time it runs
+            // while the next transfer is already writing into incoming/.
+            var racing: Process?
+            if attempts % 3 == 0 {
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: aibrainBinary)
+                p.arguments = ["ship", "push", b, "--bwlimit", "1000"]
+                p.currentDirectoryURL = URL(fileURLWithPath: a)
+                p.standardOutput = FileHandle.nullDevice
+                p.standardError = FileHandle.nullDevice
+                try p.run()
+                usleep(30_000)
+                racing = p
+            }
             let adopt = try aibrain(["ship", "adopt", "-o", "json"], cwd: b)
+            if let racing {
+                racing.waitUntilExit()
+                #expect(racing.terminationStatus == 0, "a push racing an adoption succeeds")
+            }
             #expect(adopt.status == 0, "seed \(seed), attempt \(attempts): \(adopt.stdout) \(adopt.stderr)")
             let report = try adopt.json()
             #expect(report["corrupt"] as? Int == 0 && report["forks"] as? Int == 0, "seed \(seed): \(adopt.stdout)")
@@ -296,9 +318,18 @@ import Testing
         #expect(r4.status == 1 && r4.stdout.contains("tool-missing"), "\(r4.stdout)")
         let r5 = try aibrain(["ship", "push", b, "--force"], cwd: a)
         #expect(r5.status == 64)
-        // A remote peer whose path holds no store: rsync's failure is reported with a hint.
+        // A path that does not exist: rsync's failure names the path and says what to do.
         let r6 = try aibrain(["ship", "status", empty + "/nowhere"], cwd: a)
-        #expect(r6.status == 1, "\(r6.stderr)")
+        #expect(r6.status == 1 && r6.stderr.contains("nowhere") && r6.stderr.contains("hint:"), "\(r6.stderr)")
+        // A copy of this store (same origin id) is refused before anything is sent or sealed.
+        let copy = temporaryDirectory("err-copy")
+        let cp = Process()
+        cp.executableURL = URL(fileURLWithPath: "/bin/cp")
+        cp.arguments = ["-a", a + "/.aibrain", copy + "/.aibrain"]
+        try cp.run()
+        cp.waitUntilExit()
+        let r7 = try aibrain(["ship", "push", copy, "--seal", "--force"], cwd: a)
+        #expect(r7.status == 1 && r7.stderr.contains("this store's origin id"), "\(r7.stderr)")
     }
 }
 

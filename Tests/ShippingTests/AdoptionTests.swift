@@ -227,10 +227,57 @@ extension AdoptionTests {
         let r = try b.adopter().run()
         #expect(r.count(.adopted) == 1 && r.removedTemporaries == 1 && r.partialTransfers == 1, "\(r)")
         #expect(!fs.fileExists(stale) && fs.fileExists(live))
-        // A delayed update of a segment adopted meanwhile is garbage.
-        _ = FileManager.default.createFile(atPath: dir + "/.rsync-partial/" + name, contents: Data(try a.segmentBytes(name)))
+        // A delayed update of a segment adopted meanwhile is garbage once no transfer touched it for an hour
+        // (a running rsync may still rename a fresh one into place).
+        let delayed = dir + "/.rsync-partial/" + name
+        _ = FileManager.default.createFile(atPath: delayed, contents: Data(try a.segmentBytes(name)))
+        #expect(try b.adopter().run().removedTemporaries == 0 && fs.fileExists(delayed))
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: delayed)
         let r2 = try b.adopter().run()
-        #expect(r2.removedTemporaries == 1 && !fs.fileExists(dir + "/.rsync-partial/" + name))
+        #expect(r2.removedTemporaries == 1 && !fs.fileExists(delayed))
+    }
+
+    /// Contract 6: after an adoption the writer's clock sorts after the adopted events, but a peer whose clock
+    /// runs far ahead moves it by at most the skew limit, and is flagged.
+    @Test func theAdoptedClockFloorIsCappedAtTheSkewLimit() throws {
+        let clockB = ManualClock()
+        let clockA = ManualClock(clockB.now + 30_000)  // 30 s ahead: within the limit
+        let clockC = ManualClock(clockB.now + 3_600_000)  // an hour ahead: beyond it
+        let a = try ShipStore(root: dir + "/a/.aibrain", fs: fs, clock: clockA)
+        let c = try ShipStore(root: dir + "/c/.aibrain", fs: fs, clock: clockC)
+        let b = try ShipStore(root: dir + "/b/.aibrain", fs: fs, clock: clockB)
+        try a.emit(2)
+        try b.receive(from: a)
+        var adopter = b.adopter()
+        adopter.clock = clockB.function
+        #expect(try adopter.run().clockAhead.isEmpty)
+        try b.emit(1, seal: false)
+        let aLast = try #require(try a.log.event(lsn: 2)).hlc
+        let first = try #require(try b.log.event(lsn: 1))
+        #expect(first.hlc > aLast, "sorts after the adopted events although B's own clock is 30 s behind")
+        #expect(first.recordedAt == clockB.now, "recorded_at stays the writer's clock")
+
+        try c.emit(2)
+        try b.receive(from: c)
+        let r = try adopter.run()
+        #expect(r.clockAhead.map(\.origin) == [c.origin.hex], "flagged")
+        try b.emit(1, seal: false)
+        let second = try #require(try b.log.event(lsn: 2))
+        #expect(HLC.milliseconds(second.hlc) <= clockB.now + AdoptedClock.maxSkewMilliseconds + 1, "capped")
+        #expect(second.hlc < (try #require(try c.log.event(lsn: 2)).hlc))
+    }
+
+    @Test func aNonCanonicalNameIsNeverLinked() throws {
+        let a = try store("a")
+        let b = try store("b")
+        try a.emit(2)
+        let name = try a.segments()[0]
+        try b.receive(try a.segmentBytes(name), origin: a.origin, name: "+" + name.dropFirst())
+        let r = try b.adopter().run()
+        #expect(r.arrivals.first?.outcome == .corrupt && r.arrivals.first?.detail.contains("canonical") == true)
+        #expect(try b.events(of: a.origin).isEmpty)
+        try b.receive(from: a)
+        #expect(try b.adopter().run().count(.adopted) == 1)
     }
 }
 
@@ -259,14 +306,19 @@ extension AdoptionTests {
             let seen = try b.events(of: a.origin)
             #expect(seen == Array(truth.prefix(seen.count)), "point \(point)")
             #expect(try b.verifyClean(), "point \(point)")
-            // Deliveries that were not adopted are still there (nothing lost); the next run finishes.
-            for n in names where !fs.exists(b.root + "/log/\(a.origin.hex)/" + n) {
-                if !fs.exists(b.root + "/incoming/\(a.origin.hex)/" + n) { try b.receive(from: a, [n]) }
+            // Every delivery is still somewhere: adopted, or in incoming/ (claimed or not). Nothing is lost.
+            for n in names {
+                let held = ["/log/\(a.origin.hex)/", "/incoming/\(a.origin.hex)/", "/incoming/\(a.origin.hex)/.claimed/"]
+                #expect(held.contains { fs.exists(b.root + $0 + n) }, "point \(point): \(n) lost")
             }
+            // The next run finishes the job, and leaves CATALOG and the clock floor current.
             let r = try b.adopter().run()
             #expect(!r.needsAttention, "point \(point): \(r.arrivals)")
             #expect(try b.events(of: a.origin) == truth, "point \(point)")
             #expect(b.incomingNames(a.origin).isEmpty, "point \(point)")
+            let reopened = try EventLog(root: b.root, fs: fs, options: OpenOptions(readOnly: true, origin: a.origin))
+            #expect(!reopened.recoveryReport.actions.contains(.rebuiltCatalog), "point \(point): CATALOG stale")
+            #expect(AdoptedClock.read(fs, StorePaths(root: b.root)) == reopened.sealedCatalog.last?.lastHLC, "point \(point)")
         }
         #expect(hits > 20, "the crash points hit the adoption")
     }

@@ -111,6 +111,13 @@ import Testing
         // Different segment boundaries over the same LSNs are a fork too.
         let longer = seal(11, 25, "b")
         #expect(SyncComparison(ours: manifest([s1, s2]), theirs: manifest([s1, longer])).forked)
+        // A peer holding more of this store's own origin than this store: not "behind", a conflict.
+        var own = manifest([s1, s2])
+        own.store = ManifestTests.originA.hex
+        var mine = manifest([s1])
+        mine.store = ManifestTests.originA.hex
+        let conflict = SyncComparison(ours: mine, theirs: own)
+        #expect(conflict.rows[0].state == .ownOriginAhead(segments: 1) && conflict.forked)
         // An origin only one side holds.
         let empty = Manifest(store: ManifestTests.originB, name: "x", origins: [])
         #expect(SyncComparison(ours: empty, theirs: manifest([s1])).rows[0].state == .behind(segments: 1))
@@ -127,7 +134,9 @@ import Testing
         #expect(try Peer(parsing: "host:", workingDirectory: "/w").rsyncPath("") == "host:.aibrain")
         // A colon after a slash is part of a local path.
         #expect(try Peer(parsing: "./a:b", workingDirectory: "/w").storePath == "/w/a:b/.aibrain")
-        for bad in ["", "rsync://h/m", "h::module", ":path"] {
+        let v6 = try Peer(parsing: "[fe80::1]:repo", workingDirectory: "/w")
+        #expect(v6.host == "[fe80::1]" && v6.rsyncPath("") == "[fe80::1]:repo/.aibrain")
+        for bad in ["", "rsync://h/m", "h::module", ":path", "-e sh:x"] {
             #expect(throws: ShipError.self, "\(bad)") { try Peer(parsing: bad, workingDirectory: "/w") }
         }
     }

@@ -86,8 +86,12 @@ final class ShipStore: @unchecked Sendable {
         return report.problems.isEmpty
     }
 
+    /// Arrivals not adopted yet: in incoming/<origin>/ or claimed by an adoption that was cut short.
     func incomingNames(_ origin: OriginID) -> [String] {
-        ((try? fs.listDirectory(root + "/incoming/" + origin.hex)) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+        let dir = root + "/incoming/" + origin.hex
+        let waiting = ((try? fs.listDirectory(dir)) ?? []).filter { !$0.hasPrefix(".") }
+        let claimed = (try? fs.listDirectory(dir + "/" + Adopter.claimFolder)) ?? []
+        return (waiting + claimed).sorted()
     }
 }
 

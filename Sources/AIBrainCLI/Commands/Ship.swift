@@ -107,8 +107,8 @@ struct ShipPush: ParsableCommand {
             let root = try store.locate()
             let target = try parsePeer(peer)
             let shipper = Shipper(root: root, rsync: transfer.options)
-            let decision = seal ? try shipper.sealIfWorthIt(force: force) : nil
-            let r = try shipper.push(to: target)
+            let r = try shipper.push(to: target, seal: seal ? (force, OpenOptions.wallClockMilliseconds()) : nil)
+            let decision = r.sealed
             let events = r.manifest.origins.reduce(UInt64(0)) { $0 + $1.events }
             let segments = r.manifest.origins.reduce(0) { $0 + $1.segments }
             if format.json {
@@ -217,6 +217,12 @@ struct ShipAdopt: ParsableCommand {
     @Option(help: ArgumentHelp("How long to wait for another adoption to finish.", valueName: "ms"))
     var lockTimeout: Int = 30_000
     @OptionGroup var format: ReportOutput
+
+    func validate() throws {
+        guard (0...86_400_000).contains(lockTimeout) else {
+            throw ValidationError("--lock-timeout must be between 0 and 86400000 ms")
+        }
+    }
 
     func run() throws {
         try shipping(json: format.json) {
@@ -340,12 +346,16 @@ struct ShipStatus: ParsableCommand {
             } else {
                 let names = ((try? fs.listDirectory(paths.incoming)) ?? []).filter { $0.hasSuffix(Adopter.manifestSuffix) }
                 for n in names.sorted() {
-                    guard let bytes = try? fs.readFile(paths.incoming + "/" + n),
-                        let theirs = try? Manifest.decode(bytes, path: "incoming/" + n)
-                    else { continue }
+                    let theirs: Manifest
+                    do {
+                        theirs = try Manifest.decode(try fs.readFile(paths.incoming + "/" + n), path: "incoming/" + n)
+                    } catch {
+                        Output.stderr("aibrain: warning: \((error as? ShipError)?.message ?? "incoming/\(n): \(error)") (skipped)")
+                        continue
+                    }
                     views.append(
                         PeerView(
-                            label: "\(theirs.name) (\(theirs.store.prefix(12))…)", source: "incoming/" + n, manifest: theirs,
+                            label: "\(theirs.store.prefix(16))…", source: "incoming/" + n, manifest: theirs,
                             comparison: SyncComparison(ours: ours, theirs: theirs)))
                 }
             }
@@ -435,7 +445,8 @@ struct ShipStatus: ParsableCommand {
             }
             if views.contains(where: { $0.comparison.forked }) {
                 var e = CLIError(
-                    .corruption, code: "forked", "a peer holds a different history for an origin (see the forked rows)",
+                    .corruption, code: "forked",
+                    "a peer holds a different history for an origin (see the forked or own-origin rows)",
                     hint: "find which store wrote both; adoption quarantines the other side's segments")
                 e.reportedOnStdout = format.json
                 throw e
@@ -461,6 +472,7 @@ struct ShipStatus: ParsableCommand {
         case .inSync: return []
         case .behind(let k): return [("behind_by", .int(Int64(k)))]
         case .ahead(let k): return [("ahead_by", .int(Int64(k)))]
+        case .ownOriginAhead(let k): return [("own_origin_ahead_by", .int(Int64(k)))]
         case .forked(let lsn, let ourSegment, let ourSeal, let theirSegment, let theirSeal):
             return [
                 ("forked_at_lsn", .uint(lsn)), ("our_segment", .string(ourSegment)), ("our_seal", .string(ourSeal)),
@@ -474,6 +486,8 @@ struct ShipStatus: ParsableCommand {
         case .inSync: return "in sync"
         case .behind(let k): return "behind by \(k) segment\(k == 1 ? "" : "s")"
         case .ahead(let k): return "peer behind by \(k) segment\(k == 1 ? "" : "s")"
+        case .ownOriginAhead(let k):
+            return "the peer holds \(k) more segment(s) of this store's own origin: another store writes as it, or this store lost its newest segments"
         case .forked(let lsn, let os, let oh, let ts, let th):
             return "forked at LSN \(lsn): here \(os) seal \(oh.prefix(16))…, peer \(ts) seal \(th.prefix(16))…"
         }
@@ -485,6 +499,9 @@ struct ShipStatus: ParsableCommand {
             case .forked(let lsn, _, let oh, _, let th) = f.state
         {
             return "forked at origin \(f.origin.prefix(16))… LSN \(lsn) (here seal \(oh.prefix(16))…, peer seal \(th.prefix(16))…)"
+        }
+        if let f = c.rows.first(where: { if case .ownOriginAhead = $0.state { return true } else { return false } }) {
+            return "conflict on this store's own origin: \(stateText(f.state))"
         }
         var parts: [String] = []
         let behind = c.rows.reduce(0) { if case .behind(let k) = $1.state { return $0 + k } else { return $0 } }

@@ -1,14 +1,26 @@
 import EventLog
+import Shipping
 
 /// How events look to people: one-line (`tail -o short`), a block per event (`verbose`, replay `text`),
 /// and a Markdown report (replay `md`). Machine output is `EventJSON.line` and nothing else.
 struct EventRenderer {
-    /// Display names of origins: the local store's name, else the first 8 hex digits of the id.
+    /// Display names of origins: the local store's name, a peer's name from the manifest it shipped here,
+    /// else the first 8 hex digits of the id.
     let names: [OriginID: String]
 
     init(reader: StoreReader) {
         var n: [OriginID: String] = [:]
         for log in reader.logs { n[log.origin] = String(log.origin.hex.prefix(8)) }
+        let incoming = reader.paths.incoming
+        for file in (try? reader.fs.listDirectory(incoming)) ?? [] where file.hasSuffix(Adopter.manifestSuffix) {
+            // Only a manifest a store shipped about itself names it, and only with a plain name (no control
+            // characters or escapes reach the terminal).
+            guard let o = OriginID(hex: String(file.dropLast(Adopter.manifestSuffix.count))), n[o] != nil,
+                let bytes = try? reader.fs.readFile(incoming + "/" + file),
+                let m = try? Manifest.decode(bytes, path: file), m.store == o.hex, Init.isValidName(m.name)
+            else { continue }
+            n[o] = m.name
+        }
         n[reader.localOrigin] = reader.config.name
         names = n
     }

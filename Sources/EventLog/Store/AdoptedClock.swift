@@ -104,3 +104,48 @@ extension EventLog {
         try writeCatalog()
     }
 }
+
+extension EventLog {
+    /// Brings CATALOG of an adopted origin up to date after adoption linked segments into its folder:
+    /// reads only the seals CATALOG does not list yet (adoption of one segment into a long log costs one
+    /// seal read, not one per segment), and rebuilds from every seal when CATALOG does not list a prefix of
+    /// the folder. For other origins only, under the adoption lock.
+    public static func refreshAdoptedCatalog(root: String, origin: OriginID, fs: any FileSystem) throws(EventLogError) {
+        let paths = StorePaths(root: root)
+        let dir = paths.originDirectory(origin)
+        let listed = try fs.attempt("listing the log directory", path: dir) { () throws(SystemError) in
+            try fs.listDirectory(dir)
+        }
+        var sealed: [(epoch: UInt32, lsn: UInt64, name: String)] = []
+        for n in listed { if let p = SegmentName.parse(n), p.sealed { sealed.append((p.epoch, p.firstLSN, n)) } }
+        sealed.sort { ($0.epoch, $0.lsn) < ($1.epoch, $1.lsn) }
+        let names = sealed.map(\.name)
+        let path = dir + "/CATALOG"
+        if let bytes = try? fs.readFile(path), var c = try? Catalog.decode(bytes), c.entries.count <= names.count,
+            zip(c.entries, names).allSatisfy({ $0.0.fileName == $0.1 })
+        {
+            if c.entries.count == names.count { return }
+            var extended = true
+            for n in names[c.entries.count...] {
+                let seg = try SealedSegment(fs: fs, path: dir + "/" + n)
+                let previous = c.entries.last
+                guard seg.header.origin == origin, seg.footer.firstLSN == (previous?.lastLSN ?? 0) + 1,
+                    seg.footer.previousSealHash == (previous?.sealHash ?? [UInt8](repeating: 0, count: 32))
+                else {
+                    extended = false
+                    break
+                }
+                c.add(seg)
+            }
+            if extended {
+                let encoded = c.encode()
+                try fs.attempt("writing CATALOG", path: path) { () throws(SystemError) in
+                    try fs.writeFileAtomically(path, encoded)
+                }
+                return
+            }
+        }
+        let log = try EventLog(root: root, fs: fs, options: OpenOptions(readOnly: true, origin: origin))
+        try log.persistAdoptedCatalog()
+    }
+}
