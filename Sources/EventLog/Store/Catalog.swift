@@ -55,8 +55,15 @@ public struct Catalog: Sendable, Equatable {
     public init() {}
 
     public mutating func add(_ seg: SealedSegment) {
-        if streamMap == nil { streams = streams }
         let f = seg.footer
+        if streamMap == nil {
+            // Still in its encoded form (read from CATALOG): merge the new segment's names into the sorted
+            // table without decoding it. A seal or an adoption into a long log then costs one pass over the
+            // bytes, not a dictionary of every stream (measured: 210 ms of a 393 ms seal at 1M events).
+            mergeEncoded(f.streams.map { Array($0.name.utf8) }, index: entries.count)
+            appendEntry(seg)
+            return
+        }
         let index = entries.count
         entries.append(
             Entry(
@@ -65,6 +72,71 @@ public struct Catalog: Sendable, Equatable {
                 fileSize: seg.fileSize, sealHash: seg.sealHash, previousSealHash: f.previousSealHash,
                 segmentID: seg.header.segmentID))
         for s in f.streams { streamMap![s.name, default: []].append(index) }
+    }
+
+    private mutating func appendEntry(_ seg: SealedSegment) {
+        let f = seg.footer
+        entries.append(
+            Entry(
+                epoch: seg.header.epoch, firstLSN: f.firstLSN, lastLSN: f.lastLSN, firstHLC: f.firstHLC,
+                lastHLC: f.lastHLC, minRecordedAt: f.minRecordedAt, maxRecordedAt: f.maxRecordedAt,
+                fileSize: seg.fileSize, sealHash: seg.sealHash, previousSealHash: f.previousSealHash,
+                segmentID: seg.header.segmentID))
+    }
+
+    /// Adds segment `index` to the lists of `names` in the encoded stream table (sorted by UTF-8 bytes, as
+    /// `encode` writes it): existing names get one more index, new ones are inserted in order.
+    mutating func mergeEncoded(_ names: [[UInt8]], index: Int) {
+        let sorted = names.sorted { $0.lexicographicallyPrecedes($1) }
+        var out = ByteWriter(capacity: rawStreams.count + sorted.reduce(0) { $0 + $1.count + 4 } + 8)
+        out.u32(0)
+        var count: UInt32 = 0
+        var j = 0
+        func emitNew(_ name: [UInt8]) {
+            out.varint(UInt64(name.count))
+            out.raw(name)
+            out.varint(1)
+            out.varint(UInt64(index))
+            count += 1
+        }
+        rawStreams.withUnsafeBytes { b in
+            var r = ByteReader(b)
+            let n = rawStreams.isEmpty ? 0 : ((try? r.u32("count")) ?? 0)
+            for _ in 0..<n {
+                // The table passed its structure check when CATALOG was read.
+                guard let range = try? r.stringRange("stream", maxLength: Limits.maxStreamLength),
+                    let k = try? r.varint("count")
+                else { break }
+                let name = UnsafeRawBufferPointer(rebasing: b[range])
+                let deltasStart = r.offset
+                var last = 0
+                for _ in 0..<k { last += Int((try? r.varint("segment index")) ?? 0) }
+                let deltas = UnsafeRawBufferPointer(rebasing: b[deltasStart..<r.offset])
+                while j < sorted.count && sorted[j].lexicographicallyPrecedes(name) {
+                    emitNew(sorted[j])
+                    j += 1
+                }
+                out.varint(UInt64(name.count))
+                out.raw(name)
+                if j < sorted.count && sorted[j].elementsEqual(name) {
+                    out.varint(k + 1)
+                    out.raw(deltas)
+                    out.varint(UInt64(index - last))
+                    j += 1
+                } else {
+                    out.varint(k)
+                    out.raw(deltas)
+                }
+                count += 1
+            }
+        }
+        while j < sorted.count {
+            emitNew(sorted[j])
+            j += 1
+        }
+        var bytes = out.bytes
+        withUnsafeBytes(of: count.littleEndian) { for i in 0..<4 { bytes[i] = $0[i] } }
+        rawStreams = bytes
     }
 
     public func encode() -> [UInt8] {
@@ -84,6 +156,12 @@ public struct Catalog: Sendable, Equatable {
             w.raw(e.sealHash)
             w.raw(e.previousSealHash)
             w.raw(e.segmentID)
+        }
+        if streamMap == nil {
+            // Never decoded: the encoded table is written as it is (it is already sorted).
+            if rawStreams.isEmpty { w.u32(0) } else { w.raw(rawStreams) }
+            w.u64(XXH3.hash(w.bytes))
+            return w.bytes
         }
         let streams = self.streams
         w.u32(UInt32(streams.count))

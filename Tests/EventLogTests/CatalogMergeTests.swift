@@ -1,0 +1,44 @@
+import Foundation
+import StorageTesting
+import Testing
+
+@testable import EventLog
+
+/// `Catalog.add` on a CATALOG read from disk merges into the encoded stream table; it must produce exactly
+/// what the decoded path produces.
+struct CatalogMergeTests {
+    @Test func mergingIntoTheEncodedTableEqualsTheDecodedPath() throws {
+        let fs = try simulatedStore(seed: 3)
+        let log = try EventLog(root: "/s/.aibrain", fs: fs, options: OpenOptions(autoSeal: false))
+        // Streams that sort before, between and after the existing ones, shared and new, one empty name.
+        let rounds: [[String]] = [
+            ["task/M", "task/C", "item/7"], ["task/M", "task/A", "ko/x"], ["task/Z", "task/C", "item/7", "task/B"],
+            ["zz", "task/M"], ["task/Ä", "task/A", "a"],
+        ]
+        var n = 0
+        for streams in rounds {
+            try log.append(
+                streams.map { s in
+                    n += 1
+                    return draft("e\(n)", stream: s)
+                })
+            try log.seal()
+        }
+        let dir = "/s/.aibrain/log/" + testOrigin.hex
+        let segs = try fs.listDirectory(dir).filter { $0.hasSuffix(".seg") }.sorted().map {
+            try SealedSegment(fs: fs, path: dir + "/" + $0)
+        }
+        #expect(segs.count == rounds.count)
+        var decoded = Catalog()
+        for s in segs { decoded.add(s) }
+        for k in 0..<segs.count {
+            var prefix = Catalog()
+            for s in segs[..<k] { prefix.add(s) }
+            var merged = try Catalog.decode(prefix.encode())
+            for s in segs[k...] { merged.add(s) }
+            #expect(merged.encode() == decoded.encode(), "merging from segment \(k)")
+            #expect(merged == decoded)
+            #expect(merged.segments(ofStream: "task/C") == [0, 2])
+        }
+    }
+}
