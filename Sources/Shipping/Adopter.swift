@@ -115,9 +115,10 @@ public struct Adopter {
         let start = OpenOptions.monotonicNanoseconds()
         var report = AdoptionReport()
         let config = try engine { () throws(EventLogError) in
-            try StoreConfig.decode(try fs.attempt("reading store.json", path: paths.config) {
-                () throws(SystemError) in try fs.readFile(paths.config)
-            }, path: paths.config)
+            try StoreConfig.decode(
+                try fs.attempt("reading store.json", path: paths.config) {
+                    () throws(SystemError) in try fs.readFile(paths.config)
+                }, path: paths.config)
         }
         try system("creating incoming/", path: paths.incoming) { () throws(SystemError) in
             try fs.makeDirectories(paths.incoming)
@@ -216,7 +217,8 @@ public struct Adopter {
                 report.arrivals.append(
                     .init(
                         origin: o.hex, file: n, outcome: .ignored, bytes: (try? fs.stat(dir + "/" + n))?.size ?? 0,
-                        detail: "not a sealed segment name (only <epoch>-<lsn>.seg files are shipped); left where it is"))
+                        detail: "not a sealed segment name (only <epoch>-<lsn>.seg files are shipped); left where it is"
+                    ))
                 continue
             }
             // A claimed file of that name (from a run that crashed) is judged first; this one waits.
@@ -228,7 +230,9 @@ public struct Adopter {
         }
         var candidates: [(epoch: UInt32, lsn: UInt64, name: String)] = []
         for n in (try? fs.listDirectory(claimDir)) ?? [] {
-            if let p = SegmentName.parse(n), p.sealed, n == SegmentName.make(epoch: p.epoch, firstLSN: p.firstLSN, sealed: true) {
+            if let p = SegmentName.parse(n), p.sealed,
+                n == SegmentName.make(epoch: p.epoch, firstLSN: p.firstLSN, sealed: true)
+            {
                 candidates.append((p.epoch, p.firstLSN, n))
             } else if SegmentName.parse(n) != nil {
                 // `0000000A-…` or `+0000001-…`: parses, but is not the name this engine writes. Never linked
@@ -265,7 +269,9 @@ public struct Adopter {
                 return false
             }
             entries = log.sealedCatalog.map {
-                Held(name: $0.fileName, firstLSN: $0.firstLSN, lastLSN: $0.lastLSN, lastHLC: $0.lastHLC, sealHash: $0.sealHash)
+                Held(
+                    name: $0.fileName, firstLSN: $0.firstLSN, lastLSN: $0.lastLSN, lastHLC: $0.lastHLC,
+                    sealHash: $0.sealHash)
             }
             catalogStale = !local && log.recoveryReport.actions.contains(.rebuiltCatalog)
         }
@@ -333,7 +339,8 @@ public struct Adopter {
                     adoptedBytes = try fs.readFile(logDir + "/" + c.name)
                 } catch {
                     a.outcome = .waiting
-                    a.detail = "the adopted copy log/\(o.hex)/\(c.name) cannot be read to compare (\(error)); kept for the next run"
+                    a.detail =
+                        "the adopted copy log/\(o.hex)/\(c.name) cannot be read to compare (\(error)); kept for the next run"
                     report.arrivals.append(a)
                     release(path, to: dir + "/" + c.name)
                     continue
@@ -389,7 +396,8 @@ public struct Adopter {
                 continue
             }
             // 3. Link it in: durable in log/ before it leaves incoming/ (after CATALOG, below).
-            let didLink = try system("adopting \(c.name)", path: logDir + "/" + c.name) { () throws(SystemError) -> Bool in
+            let didLink = try system("adopting \(c.name)", path: logDir + "/" + c.name) {
+                () throws(SystemError) -> Bool in
                 let fd = try fs.open(path, .readOnly)
                 defer { fs.close(fd) }
                 try fs.fsync(fd)
@@ -421,7 +429,9 @@ public struct Adopter {
             headLSN = footer.lastLSN
             headSeal = sealHash
             entries.append(
-                Held(name: c.name, firstLSN: footer.firstLSN, lastLSN: footer.lastLSN, lastHLC: footer.lastHLC, sealHash: sealHash))
+                Held(
+                    name: c.name, firstLSN: footer.firstLSN, lastLSN: footer.lastLSN, lastHLC: footer.lastHLC,
+                    sealHash: sealHash))
         }
         if (linked || catalogStale) && !local {
             try engine { () throws(EventLogError) in
@@ -491,7 +501,8 @@ public struct Adopter {
         let target = dir + "/" + name
         a.quarantinedAs = "quarantine/\(origin.hex)/\(name)"
         let report = QuarantineReport(
-            kind: a.outcome.rawValue, origin: origin.hex, file: a.file, detectedAt: ISO8601.format(milliseconds: clock()),
+            kind: a.outcome.rawValue, origin: origin.hex, file: a.file,
+            detectedAt: ISO8601.format(milliseconds: clock()),
             detail: a.detail, sha256: digest, arrivedSeal: a.arrivedSeal, adoptedSeal: a.adoptedSeal,
             firstLSN: a.firstLSN, lastLSN: a.lastLSN, bytes: Int64(bytes.count))
         try system("quarantining \(a.file)", path: target) { () throws(SystemError) in

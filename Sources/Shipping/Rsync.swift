@@ -16,7 +16,8 @@ public struct Peer: Sendable, Equatable, CustomStringConvertible {
     public init(parsing text: String, workingDirectory: String) throws(ShipError) {
         guard !text.isEmpty else { throw ShipError(.invalidPeer, "the peer is empty", hint: Self.hint) }
         if text.hasPrefix("-") {
-            throw ShipError(.invalidPeer, "peer \(text) starts with '-' (it would be read as an rsync option)", hint: Self.hint)
+            throw ShipError(
+                .invalidPeer, "peer \(text) starts with '-' (it would be read as an rsync option)", hint: Self.hint)
         }
         if text.hasPrefix("rsync://") || (!text.hasPrefix("[") && text.contains("::")) {
             throw ShipError(
@@ -84,8 +85,9 @@ public struct RsyncOptions: Sendable {
     /// rsync's I/O timeout in seconds (0 = none): a stalled link ends the transfer instead of hanging a cron job.
     public var timeoutSeconds: Int
 
-    public init(binary: String = "rsync", remoteShell: String? = nil, bandwidthLimit: Int = 0, timeoutSeconds: Int = 600)
-    {
+    public init(
+        binary: String = "rsync", remoteShell: String? = nil, bandwidthLimit: Int = 0, timeoutSeconds: Int = 600
+    ) {
         self.binary = binary
         self.remoteShell = remoteShell
         self.bandwidthLimit = bandwidthLimit

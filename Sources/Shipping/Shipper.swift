@@ -79,7 +79,8 @@ public struct Shipper {
         let name = "incoming/" + manifest.store + Adopter.manifestSuffix
         try r.shipFile(manifestPath, to: peer.rsyncPath(name), remoteReceiver: !peer.isLocal)
         return PushReport(
-            peer: peer.description, sealed: decision, segments: sent.map(\.path), bytes: sent.reduce(0) { $0 + $1.bytes },
+            peer: peer.description, sealed: decision, segments: sent.map(\.path),
+            bytes: sent.reduce(0) { $0 + $1.bytes },
             milliseconds: Int((OpenOptions.monotonicNanoseconds() - start) / 1_000_000), manifest: manifest,
             manifestSentAs: name)
     }
@@ -90,9 +91,10 @@ public struct Shipper {
 
     func localConfig() throws(ShipError) -> StoreConfig {
         try engine { () throws(EventLogError) in
-            try StoreConfig.decode(try fs.attempt("reading store.json", path: paths.config) {
-                () throws(SystemError) in try fs.readFile(paths.config)
-            }, path: paths.config)
+            try StoreConfig.decode(
+                try fs.attempt("reading store.json", path: paths.config) {
+                    () throws(SystemError) in try fs.readFile(paths.config)
+                }, path: paths.config)
         }
     }
 
@@ -200,7 +202,9 @@ struct ScratchDirectory {
             if let d = opendir(path) {
                 var names: [String] = []
                 while let e = readdir(d) {
-                    let n = withUnsafeBytes(of: e.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                    let n = withUnsafeBytes(of: e.pointee.d_name) {
+                        String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+                    }
                     if n != "." && n != ".." { names.append(n) }
                 }
                 closedir(d)

@@ -89,14 +89,17 @@ import Testing
         try record("rebuild", ["rebuild", "-o", "json"])
         try record("rebuild-check", ["rebuild", "--check", "-o", "json"])
         try record("export-sqlite", ["export", "sqlite", dir + "/x.db", "-o", "json"])
-        // Shipping, between this store and a second one.
+        // Shipping, between this store and a second one that has sealed events of its own (so that every
+        // row holds both sides whatever order the random origin ids sort in).
         let (peerDir, _) = try makeStore("shapesPeer", origin: "peer")
+        #expect(try aibrain(["emit", "a.b", "--task", "P-1"], cwd: peerDir).status == 0)
+        #expect(try aibrain(["seal"], cwd: peerDir).status == 0)
         try record("ship-push", ["ship", "push", peerDir, "--seal", "--force", "-o", "json"])
         let adopt = try aibrain(["ship", "adopt", "-o", "json"], cwd: peerDir)
         #expect(adopt.status == 0, "\(adopt.stderr)")
         shapes.append(("ship-adopt", Self.shape(adopt.stdout)))
-        try record("ship-status", ["ship", "status", peerDir, "-o", "json"])
         try record("ship-pull", ["ship", "pull", peerDir, "-o", "json"])
+        try record("ship-status", ["ship", "status", peerDir, "-o", "json"])
 
         let text = shapes.map { "\($0.0)\t\($0.1)" }.joined(separator: "\n") + "\n"
         let pinned = try pinnedFixture("cli/json-shapes.txt", current: text)

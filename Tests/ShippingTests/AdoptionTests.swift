@@ -61,13 +61,16 @@ import Testing
         let r1 = try b.adopter().run()
         let f1 = try #require(r1.arrivals.first)
         #expect(f1.outcome == .fork && r1.needsAttention)
-        let originalSeal = hexString(try SealedSegment(fs: fs, path: a.root + "/log/\(a.origin.hex)/" + (try a.segments()[0])).sealHash)
-        let twinSeal = hexString(try SealedSegment(fs: fs, path: twin.root + "/log/\(a.origin.hex)/" + (try twin.segments()[0])).sealHash)
+        let originalSeal = hexString(
+            try SealedSegment(fs: fs, path: a.root + "/log/\(a.origin.hex)/" + (try a.segments()[0])).sealHash)
+        let twinSeal = hexString(
+            try SealedSegment(fs: fs, path: twin.root + "/log/\(a.origin.hex)/" + (try twin.segments()[0])).sealHash)
         #expect(f1.adoptedSeal == originalSeal && f1.arrivedSeal == twinSeal)
         #expect(f1.detail.contains(originalSeal) && f1.detail.contains(twinSeal))
         let q = try #require(f1.quarantinedAs)
         #expect(fs.fileExists(b.root + "/" + q) && fs.fileExists(b.root + "/" + q + ".json"))
-        let report = try JSONSerialization.jsonObject(with: Data(try fs.readFile(b.root + "/" + q + ".json"))) as? [String: Any]
+        let report =
+            try JSONSerialization.jsonObject(with: Data(try fs.readFile(b.root + "/" + q + ".json"))) as? [String: Any]
         #expect(report?["kind"] as? String == "fork" && report?["adopted_seal"] as? String == originalSeal)
 
         // The next position, chained to the twin's seal, not to the adopted one: also a fork.
@@ -201,7 +204,9 @@ import Testing
         #expect(r.arrivals.first?.outcome == .fork)
         #expect(r.arrivals.first?.detail.contains("this store's own origin") == true)
         // A segment delivered into another origin's folder.
-        try a.receive(try other.segmentBytes((try other.segments())[0]), origin: OriginID.random(), name: (try other.segments())[0])
+        try a.receive(
+            try other.segmentBytes((try other.segments())[0]), origin: OriginID.random(),
+            name: (try other.segments())[0])
         let misplaced = try a.adopter().run()
         #expect(misplaced.arrivals.first?.outcome == .corrupt)
         #expect(misplaced.arrivals.first?.detail.contains("header names origin") == true)
@@ -222,7 +227,8 @@ extension AdoptionTests {
         let live = dir + "/." + name + ".Xy34Zw"
         _ = FileManager.default.createFile(atPath: stale, contents: Data([1, 2, 3]))
         _ = FileManager.default.createFile(atPath: live, contents: Data([1, 2, 3]))
-        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: stale)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: stale)
         try b.receive(from: a)
         let r = try b.adopter().run()
         #expect(r.count(.adopted) == 1 && r.removedTemporaries == 1 && r.partialTransfers == 1, "\(r)")
@@ -232,7 +238,8 @@ extension AdoptionTests {
         let delayed = dir + "/.rsync-partial/" + name
         _ = FileManager.default.createFile(atPath: delayed, contents: Data(try a.segmentBytes(name)))
         #expect(try b.adopter().run().removedTemporaries == 0 && fs.fileExists(delayed))
-        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: delayed)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date().addingTimeInterval(-7200)], ofItemAtPath: delayed)
         let r2 = try b.adopter().run()
         #expect(r2.removedTemporaries == 1 && !fs.fileExists(delayed))
     }
@@ -308,7 +315,9 @@ extension AdoptionTests {
             #expect(try b.verifyClean(), "point \(point)")
             // Every delivery is still somewhere: adopted, or in incoming/ (claimed or not). Nothing is lost.
             for n in names {
-                let held = ["/log/\(a.origin.hex)/", "/incoming/\(a.origin.hex)/", "/incoming/\(a.origin.hex)/.claimed/"]
+                let held = [
+                    "/log/\(a.origin.hex)/", "/incoming/\(a.origin.hex)/", "/incoming/\(a.origin.hex)/.claimed/",
+                ]
                 #expect(held.contains { fs.exists(b.root + $0 + n) }, "point \(point): \(n) lost")
             }
             // The next run finishes the job, and leaves CATALOG and the clock floor current.
@@ -318,7 +327,9 @@ extension AdoptionTests {
             #expect(b.incomingNames(a.origin).isEmpty, "point \(point)")
             let reopened = try EventLog(root: b.root, fs: fs, options: OpenOptions(readOnly: true, origin: a.origin))
             #expect(!reopened.recoveryReport.actions.contains(.rebuiltCatalog), "point \(point): CATALOG stale")
-            #expect(AdoptedClock.read(fs, StorePaths(root: b.root)) == reopened.sealedCatalog.last?.lastHLC, "point \(point)")
+            #expect(
+                AdoptedClock.read(fs, StorePaths(root: b.root)) == reopened.sealedCatalog.last?.lastHLC,
+                "point \(point)")
         }
         #expect(hits > 20, "the crash points hit the adoption")
     }

@@ -14,8 +14,10 @@ import Testing
     func stores() throws -> (ShipStore, ShipStore, SimulatedFileSystem, ManualClock) {
         let fs = SimulatedFileSystem(seed: 1)
         let clock = ManualClock()
-        let a = try ShipStore(root: "/a/.aibrain", fs: fs, origin: Self.originA, clock: clock, name: "orchestrator", idPrefix: "a")
-        let b = try ShipStore(root: "/b/.aibrain", fs: fs, origin: Self.originB, clock: clock, name: "credentialmate", idPrefix: "b")
+        let a = try ShipStore(
+            root: "/a/.aibrain", fs: fs, origin: Self.originA, clock: clock, name: "orchestrator", idPrefix: "a")
+        let b = try ShipStore(
+            root: "/b/.aibrain", fs: fs, origin: Self.originB, clock: clock, name: "credentialmate", idPrefix: "b")
         try a.emit(3)
         clock.advance(1000)
         try a.emit(2)
@@ -34,7 +36,9 @@ import Testing
         #expect(m.origins[0].segments == 1 && m.origins[0].events == 3 && m.origins[1].events == 1)
         let bytes = m.encoded()
         let pinned = try pinnedFixture("ship/manifest.json", current: bytes)
-        #expect(String(decoding: bytes, as: UTF8.self) == String(decoding: pinned, as: UTF8.self), "see fixtures/ship/manifest.json")
+        #expect(
+            String(decoding: bytes, as: UTF8.self) == String(decoding: pinned, as: UTF8.self),
+            "see fixtures/ship/manifest.json")
         #expect(try Manifest.decode(pinned, path: "fixtures/ship/manifest.json") == m)
         #expect(try schemaErrors("manifest.schema.json", [packageRoot + "/fixtures/ship/manifest.json"]) == "")
     }
@@ -54,7 +58,9 @@ import Testing
         #expect(
             String(decoding: bytes, as: UTF8.self) == String(decoding: pinned, as: UTF8.self),
             "see fixtures/ship/quarantine-report.json")
-        #expect(try schemaErrors("quarantine-report.schema.json", [packageRoot + "/fixtures/ship/quarantine-report.json"]) == "")
+        #expect(
+            try schemaErrors("quarantine-report.schema.json", [packageRoot + "/fixtures/ship/quarantine-report.json"])
+                == "")
         _ = a
     }
 
@@ -64,7 +70,8 @@ import Testing
         } throws: { e in
             (e as? ShipError)?.message.contains("incoming/x.manifest.json does not parse") == true
         }
-        let future = #"{"format":"aibrain-manifest","version":2,"store":"0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a","name":"x","origins":[]}"#
+        let future =
+            #"{"format":"aibrain-manifest","version":2,"store":"0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a","name":"x","origins":[]}"#
         #expect {
             _ = try Manifest.decode(Array(future.utf8), path: "m.json")
         } throws: { e in
@@ -98,7 +105,8 @@ import Testing
         let s2 = seal(11, 20, "b")
         let s3 = seal(21, 30, "c")
         #expect(SyncComparison(ours: manifest([s1, s2]), theirs: manifest([s1, s2])).inSync)
-        #expect(SyncComparison(ours: manifest([s1]), theirs: manifest([s1, s2, s3])).rows[0].state == .behind(segments: 2))
+        #expect(
+            SyncComparison(ours: manifest([s1]), theirs: manifest([s1, s2, s3])).rows[0].state == .behind(segments: 2))
         #expect(SyncComparison(ours: manifest([s1, s2]), theirs: manifest([s1])).rows[0].state == .ahead(segments: 1))
         let other = seal(11, 20, "d")
         let c = SyncComparison(ours: manifest([s1, s2, s3]), theirs: manifest([s1, other]))
@@ -130,7 +138,8 @@ import Testing
         #expect(local.isLocal && local.storePath == "/work/repo/.aibrain")
         #expect(try Peer(parsing: "/x/y/.aibrain/", workingDirectory: "/").storePath == "/x/y/.aibrain")
         let remote = try Peer(parsing: "ops@build-1:repos/cm", workingDirectory: "/w")
-        #expect(remote.host == "ops@build-1" && remote.rsyncPath("incoming") == "ops@build-1:repos/cm/.aibrain/incoming")
+        #expect(
+            remote.host == "ops@build-1" && remote.rsyncPath("incoming") == "ops@build-1:repos/cm/.aibrain/incoming")
         #expect(try Peer(parsing: "host:", workingDirectory: "/w").rsyncPath("") == "host:.aibrain")
         // A colon after a slash is part of a local path.
         #expect(try Peer(parsing: "./a:b", workingDirectory: "/w").storePath == "/w/a:b/.aibrain")

@@ -40,7 +40,8 @@ final class ShipStore: @unchecked Sendable {
             counter += 1
             drafts.append(
                 EventDraft(
-                    eventID: idPrefix.map { "\($0)-\(counter)" } ?? EventDraft.randomEventID(), type: "task.note", stream: "task/T-\(counter % 5)",
+                    eventID: idPrefix.map { "\($0)-\(counter)" } ?? EventDraft.randomEventID(), type: "task.note",
+                    stream: "task/T-\(counter % 5)",
                     actor: "agent", team: "dev", payload: Array(#"{"n":\#(counter),"tag":"\#(tag)"}"#.utf8)))
         }
         try log.append(drafts)
@@ -148,13 +149,16 @@ func schemaErrors(_ schema: String, _ documents: [String]) throws -> String {
     let python = try requireTool("python3")
     let p = Process()
     p.executableURL = URL(fileURLWithPath: python)
-    p.arguments = [packageRoot + "/Tests/ShippingTests/schema_check.py", packageRoot + "/schemas/" + schema] + documents
+    p.arguments =
+        [packageRoot + "/Tests/ShippingTests/schema_check.py", packageRoot + "/schemas/" + schema] + documents
     let out = Pipe()
     p.standardOutput = out
     p.standardError = out
     try p.run()
     let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     p.waitUntilExit()
-    if p.terminationStatus != 0 && text.isEmpty { return "schema_check.py failed (python3-jsonschema missing? run `make deps`)" }
+    if p.terminationStatus != 0 && text.isEmpty {
+        return "schema_check.py failed (python3-jsonschema missing? run `make deps`)"
+    }
     return text
 }

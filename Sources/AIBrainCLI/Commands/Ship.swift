@@ -32,7 +32,8 @@ struct RsyncArguments: ParsableArguments {
     @Option(help: ArgumentHelp("Bandwidth limit in KiB/s (rsync --bwlimit); 0 is unlimited.", valueName: "KiB/s"))
     var bwlimit: Int = 0
 
-    @Option(help: ArgumentHelp("rsync's I/O timeout: a stalled link ends the transfer (0: none).", valueName: "seconds"))
+    @Option(
+        help: ArgumentHelp("rsync's I/O timeout: a stalled link ends the transfer (0: none).", valueName: "seconds"))
     var timeout: Int = 600
 
     func validate() throws {
@@ -89,7 +90,8 @@ struct ShipPush: ParsableCommand {
             under a final name; run the push again to finish it.
             """)
     @OptionGroup var store: StoreOptions
-    @Argument(help: ArgumentHelp("The directory that contains the peer's .aibrain (path or host:path).", valueName: "peer"))
+    @Argument(
+        help: ArgumentHelp("The directory that contains the peer's .aibrain (path or host:path).", valueName: "peer"))
     var peer: String
     @Flag(help: "First seal the open segment if it holds ≥ 1 MiB or is older than 10 minutes.")
     var seal = false
@@ -121,7 +123,8 @@ struct ShipPush: ParsableCommand {
                         (
                             "manifest",
                             .object([
-                                ("sent_as", .string(r.manifestSentAs)), ("origins", .int(Int64(r.manifest.origins.count))),
+                                ("sent_as", .string(r.manifestSentAs)),
+                                ("origins", .int(Int64(r.manifest.origins.count))),
                                 ("segments", .int(Int64(segments))), ("events", .uint(events)),
                             ])
                         ),
@@ -175,7 +178,8 @@ struct ShipPull: ParsableCommand {
         abstract: "Fetch the peer's sealed segments into incoming/ and adopt them.",
         discussion: "Reads the peer's manifest first, so adoption can check every count and seal hash it lists.")
     @OptionGroup var store: StoreOptions
-    @Argument(help: ArgumentHelp("The directory that contains the peer's .aibrain (path or host:path).", valueName: "peer"))
+    @Argument(
+        help: ArgumentHelp("The directory that contains the peer's .aibrain (path or host:path).", valueName: "peer"))
     var peer: String
     @OptionGroup var transfer: RsyncArguments
     @OptionGroup var format: ReportOutput
@@ -269,8 +273,12 @@ func adoptionJSON(_ r: AdoptionReport) -> JSONOut {
         ("corrupt", .int(Int64(r.count(.corrupt)))), ("waiting", .int(Int64(r.count(.waiting)))),
         ("ignored", .int(Int64(r.count(.ignored)))), ("partial_transfers", .int(Int64(r.partialTransfers))),
         ("removed_temporaries", .int(Int64(r.removedTemporaries))),
-        ("milliseconds", .int(Int64(r.milliseconds))), ("waited_for_lock_ms", .int(Int64(r.waitedForLockMilliseconds))), ("lock_holder", .optional(r.lockHolder)),
-        ("clock_ahead", .array(r.clockAhead.map { .object([("origin", .string($0.origin)), ("ms", .int($0.milliseconds))]) })),
+        ("milliseconds", .int(Int64(r.milliseconds))), ("waited_for_lock_ms", .int(Int64(r.waitedForLockMilliseconds))),
+        ("lock_holder", .optional(r.lockHolder)),
+        (
+            "clock_ahead",
+            .array(r.clockAhead.map { .object([("origin", .string($0.origin)), ("ms", .int($0.milliseconds))]) })
+        ),
         ("arrivals", .array(arrivals)), ("manifest_checks", .array(checks)),
         ("manifest_errors", .array(r.manifestErrors.map { .string($0) })),
     ])
@@ -279,25 +287,34 @@ func adoptionJSON(_ r: AdoptionReport) -> JSONOut {
 func adoptionText(_ r: AdoptionReport) -> [String] {
     var out: [String] = []
     if r.waitedForLockMilliseconds > 100 {
-        out.append("waited \(r.waitedForLockMilliseconds) ms for the adoption lock (held by pid \(r.lockHolder ?? "?"))")
+        out.append(
+            "waited \(r.waitedForLockMilliseconds) ms for the adoption lock (held by pid \(r.lockHolder ?? "?"))")
     }
     out.append(
         "adopted \(r.count(.adopted)) segment\(r.count(.adopted) == 1 ? "" : "s") (\(r.adoptedEvents) events); \(r.count(.duplicate)) duplicate(s) removed; \(r.count(.fork)) fork(s); \(r.count(.corrupt)) corrupt; \(r.count(.waiting)) waiting"
     )
     for a in r.arrivals where a.outcome != .adopted || r.arrivals.count <= 20 {
         let lsns = a.firstLSN.map { f in "LSN \(f)–\(a.lastLSN ?? f)" } ?? ""
-        out.append("  \(a.outcome.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(a.origin.prefix(12))…/\(a.file) \(lsns)")
+        out.append(
+            "  \(a.outcome.rawValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(a.origin.prefix(12))…/\(a.file) \(lsns)"
+        )
         if a.outcome != .adopted { out.append("            \(a.detail)") }
         if let q = a.quarantinedAs { out.append("            quarantined as \(q) (report: \(q).json)") }
     }
     if r.partialTransfers > 0 {
-        out.append("  \(r.partialTransfers) partial transfer file(s) in incoming/ (an interrupted rsync; the next push resumes them)")
+        out.append(
+            "  \(r.partialTransfers) partial transfer file(s) in incoming/ (an interrupted rsync; the next push resumes them)"
+        )
     }
     if r.removedTemporaries > 0 {
-        out.append("  removed \(r.removedTemporaries) stale rsync temporary file(s) (older than an hour, or of segments adopted since)")
+        out.append(
+            "  removed \(r.removedTemporaries) stale rsync temporary file(s) (older than an hour, or of segments adopted since)"
+        )
     }
     for c in r.clockAhead {
-        out.append("  origin \(c.origin.prefix(12))…: clock \(c.milliseconds / 1000) s ahead of ours (counted only up to 60 s)")
+        out.append(
+            "  origin \(c.origin.prefix(12))…: clock \(c.milliseconds / 1000) s ahead of ours (counted only up to 60 s)"
+        )
     }
     for c in r.manifestChecks {
         out.append("  manifest of \(c.sender.prefix(12))…, origin \(c.origin.prefix(12))…: \(c.detail)")
@@ -316,7 +333,8 @@ struct ShipStatus: ParsableCommand {
             "forked at …" per peer; flags adopted clocks beyond the skew limit. Exit 5 when forked.
             """)
     @OptionGroup var store: StoreOptions
-    @Argument(help: ArgumentHelp("The directory that contains the peer's .aibrain (path or host:path).", valueName: "peer"))
+    @Argument(
+        help: ArgumentHelp("The directory that contains the peer's .aibrain (path or host:path).", valueName: "peer"))
     var peer: String?
     @OptionGroup var transfer: RsyncArguments
     @OptionGroup var format: ReportOutput
@@ -344,13 +362,17 @@ struct ShipStatus: ParsableCommand {
                         label: target.description, source: "fetched", manifest: theirs,
                         comparison: SyncComparison(ours: ours, theirs: theirs)))
             } else {
-                let names = ((try? fs.listDirectory(paths.incoming)) ?? []).filter { $0.hasSuffix(Adopter.manifestSuffix) }
+                let names = ((try? fs.listDirectory(paths.incoming)) ?? []).filter {
+                    $0.hasSuffix(Adopter.manifestSuffix)
+                }
                 for n in names.sorted() {
                     let theirs: Manifest
                     do {
                         theirs = try Manifest.decode(try fs.readFile(paths.incoming + "/" + n), path: "incoming/" + n)
                     } catch {
-                        Output.stderr("aibrain: warning: \((error as? ShipError)?.message ?? "incoming/\(n): \(error)") (skipped)")
+                        Output.stderr(
+                            "aibrain: warning: \((error as? ShipError)?.message ?? "incoming/\(n): \(error)") (skipped)"
+                        )
                         continue
                     }
                     views.append(
@@ -368,7 +390,8 @@ struct ShipStatus: ParsableCommand {
             }
             var quarantined = 0
             for n in (try? fs.listDirectory(paths.quarantine)) ?? [] {
-                quarantined += ((try? fs.listDirectory(paths.quarantine + "/" + n)) ?? []).filter { $0.hasSuffix(".json") }.count
+                quarantined +=
+                    ((try? fs.listDirectory(paths.quarantine + "/" + n)) ?? []).filter { $0.hasSuffix(".json") }.count
             }
             let local = ours.store
             func ahead(_ o: Manifest.Origin) -> Int64? {
@@ -425,11 +448,15 @@ struct ShipStatus: ParsableCommand {
                 }
                 try Output.stdout.line(table(["origin", "segments", "events", "bytes", "LSNs", "head seal", ""], rows))
                 for (o, w) in waiting.sorted(by: { $0.key < $1.key }) where ours.origin(o) == nil {
-                    try Output.stdout.line("origin \(o.prefix(16))…: \(w) segment(s) waiting in incoming/ (run `aibrain ship adopt`)")
+                    try Output.stdout.line(
+                        "origin \(o.prefix(16))…: \(w) segment(s) waiting in incoming/ (run `aibrain ship adopt`)")
                 }
-                if quarantined > 0 { try Output.stdout.line("quarantine: \(quarantined) file(s) with reports in quarantine/") }
+                if quarantined > 0 {
+                    try Output.stdout.line("quarantine: \(quarantined) file(s) with reports in quarantine/")
+                }
                 if views.isEmpty && peer == nil {
-                    try Output.stdout.line("no peer manifest here yet: name a peer (`aibrain ship status PEER`) or push to this store")
+                    try Output.stdout.line(
+                        "no peer manifest here yet: name a peer (`aibrain ship status PEER`) or push to this store")
                 }
                 for v in views {
                     try Output.stdout.line("")
@@ -437,7 +464,8 @@ struct ShipStatus: ParsableCommand {
                     var prow: [[String]] = []
                     for row in v.comparison.rows {
                         prow.append([
-                            String(row.origin.prefix(16)) + "…", sideText(row.ours), sideText(row.theirs), stateText(row.state),
+                            String(row.origin.prefix(16)) + "…", sideText(row.ours), sideText(row.theirs),
+                            stateText(row.state),
                         ])
                     }
                     try Output.stdout.line(table(["origin", "here", "peer", "state"], prow))
@@ -487,7 +515,8 @@ struct ShipStatus: ParsableCommand {
         case .behind(let k): return "behind by \(k) segment\(k == 1 ? "" : "s")"
         case .ahead(let k): return "peer behind by \(k) segment\(k == 1 ? "" : "s")"
         case .ownOriginAhead(let k):
-            return "the peer holds \(k) more segment(s) of this store's own origin: another store writes as it, or this store lost its newest segments"
+            return
+                "the peer holds \(k) more segment(s) of this store's own origin: another store writes as it, or this store lost its newest segments"
         case .forked(let lsn, let os, let oh, let ts, let th):
             return "forked at LSN \(lsn): here \(os) seal \(oh.prefix(16))…, peer \(ts) seal \(th.prefix(16))…"
         }
@@ -498,7 +527,8 @@ struct ShipStatus: ParsableCommand {
         if let f = c.rows.first(where: { if case .forked = $0.state { return true } else { return false } }),
             case .forked(let lsn, _, let oh, _, let th) = f.state
         {
-            return "forked at origin \(f.origin.prefix(16))… LSN \(lsn) (here seal \(oh.prefix(16))…, peer seal \(th.prefix(16))…)"
+            return
+                "forked at origin \(f.origin.prefix(16))… LSN \(lsn) (here seal \(oh.prefix(16))…, peer seal \(th.prefix(16))…)"
         }
         if let f = c.rows.first(where: { if case .ownOriginAhead = $0.state { return true } else { return false } }) {
             return "conflict on this store's own origin: \(stateText(f.state))"
@@ -506,7 +536,9 @@ struct ShipStatus: ParsableCommand {
         var parts: [String] = []
         let behind = c.rows.reduce(0) { if case .behind(let k) = $1.state { return $0 + k } else { return $0 } }
         let ahead = c.rows.reduce(0) { if case .ahead(let k) = $1.state { return $0 + k } else { return $0 } }
-        if behind > 0 { parts.append("behind by \(behind) segment\(behind == 1 ? "" : "s") (pull, or have the peer push)") }
+        if behind > 0 {
+            parts.append("behind by \(behind) segment\(behind == 1 ? "" : "s") (pull, or have the peer push)")
+        }
         if ahead > 0 { parts.append("the peer is behind by \(ahead) segment\(ahead == 1 ? "" : "s") (push)") }
         return parts.joined(separator: "; ")
     }

@@ -78,7 +78,9 @@ public struct EventLogError: Error, Sendable, CustomStringConvertible {
         }
     }
 
-    public static func corrupt(_ message: String, path: String, offset: Int64? = nil, lsn: UInt64? = nil) -> EventLogError {
+    public static func corrupt(_ message: String, path: String, offset: Int64? = nil, lsn: UInt64? = nil)
+        -> EventLogError
+    {
         EventLogError(
             .corruption, message, path: path, offset: offset, lsn: lsn,
             hint: "run `aibrain verify` for a full report; data before this point is still readable")
