@@ -109,7 +109,7 @@ demo: build
 	$$A ship push orchestrator --seal; \
 	(cd orchestrator && $$A ship adopt && $$A replay --task TASK-123 | head -4); \
 	step "18. a copy damaged in transit is caught and quarantined, never adopted (exit 5)"; \
-	O=$$(ls .aibrain/log | grep -v ADOPTED | head -1); S=$$(ls .aibrain/log/$$O/*.seg | head -1); \
+	O=$$(ls .aibrain/log | grep -E '^[0-9a-f]{32}$$' | head -1); S=$$(ls .aibrain/log/$$O/*.seg | head -1); \
 	mkdir -p orchestrator/.aibrain/incoming/$$O; \
 	python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[len(b)//2]^=1; open(sys.argv[2],"wb").write(b)' \
 	  $$S orchestrator/.aibrain/incoming/$$O/$$(basename $$S); \

@@ -51,6 +51,9 @@ public struct AdoptionReport: Sendable {
 
     public var arrivals: [Arrival] = []
     public var manifestChecks: [ManifestCheck] = []
+    /// Failures that stopped part of the adoption (one line each, naming the origin and file); the rest
+    /// went on. The command exits 1 when there are any.
+    public var errors: [String] = []
     /// Manifests that do not decode (named, never fatal: they are derived data).
     public var manifestErrors: [String] = []
     public var waitedForLockMilliseconds: Int = 0
@@ -136,8 +139,35 @@ public struct Adopter {
             guard let o = OriginID(hex: n),
                 let st = try? fs.stat(paths.incoming + "/" + n), st.isDirectory
             else { continue }
-            let adopted = try adoptOrigin(o, local: o == config.origin, into: &report)
-            touched.append((o, adopted))
+            guard n == o.hex else {
+                report.arrivals.append(
+                    .init(
+                        origin: n, file: "", outcome: .ignored, bytes: 0,
+                        detail:
+                            "incoming/\(n)/ is not an origin folder name (32 lowercase hex digits); left where it is"))
+                continue
+            }
+            do throws(ShipError) {
+                let adopted = try adoptOrigin(o, local: o == config.origin, into: &report)
+                touched.append((o, adopted))
+            } catch {
+                // One origin's failure (a permission, a full disk) never stops the others.
+                report.errors.append("origin \(o.hex): \(error.message)\(error.hint.map { " (\($0))" } ?? "")")
+            }
+        }
+        // An adopted origin whose CATALOG went stale (a crash after a link, damage) is rewritten even when
+        // nothing new arrived for it, so readers and peers see what the folder holds.
+        for n in (try? fs.listDirectory(paths.log)) ?? [] {
+            guard let o = OriginID(hex: n), n == o.hex, o != config.origin,
+                !touched.contains(where: { $0.0 == o && $0.adopted }),
+                let log = try? EventLog(root: paths.root, fs: fs, options: OpenOptions(readOnly: true, origin: o)),
+                log.recoveryReport.actions.contains(.rebuiltCatalog), !log.sealedLogDamaged
+            else { continue }
+            do throws(EventLogError) {
+                try EventLog.refreshAdoptedCatalog(root: paths.root, origin: o, fs: fs)
+            } catch {
+                report.errors.append("origin \(o.hex): rewriting its CATALOG: \(error.summary)")
+            }
         }
         // Adopted clocks beyond the skew limit count only up to it (the floor rose before each link).
         let now = clock()
@@ -197,9 +227,10 @@ public struct Adopter {
     ///
     /// Each arrival is first *claimed*: renamed from `incoming/<o>/` into `incoming/<o>/.claimed/`, where no
     /// rsync writes (a concurrent push may rename a new copy over the incoming name at any time; the
-    /// claimed inode is the one that is verified, fsynced and linked). Claimed files are released (to
-    /// log/, quarantine/, or back to incoming/ when they wait) only after CATALOG is current, so a crash at
-    /// any step leaves them for the next run.
+    /// claimed inode is the one that is verified, fsynced and linked). Every claim is judged before anything
+    /// is linked; forks and corrupt files go to quarantine/ and waiting ones back to incoming/ as they are
+    /// judged; adopted and duplicate claims are removed only after CATALOG is current, so a crash at any
+    /// step leaves them for the next run (which finds duplicates).
     private func adoptOrigin(_ o: OriginID, local: Bool, into report: inout AdoptionReport) throws(ShipError) -> Bool {
         let dir = paths.incoming + "/" + o.hex
         let claimDir = dir + "/" + Self.claimFolder
@@ -275,22 +306,12 @@ public struct Adopter {
             }
             catalogStale = !local && log.recoveryReport.actions.contains(.rebuiltCatalog)
         }
-        // Contract 6 before anything is linked: a writer that reads an adopted event and then emits must sort
-        // after it, so the floor rises first (capped at now + skew when used, so raising early is harmless).
-        if !local {
-            var newest: UInt64 = 0
-            for c in candidates {
-                if let seg = try? SealedSegment(fs: fs, path: claimDir + "/" + c.name), seg.header.origin == o {
-                    newest = max(newest, seg.footer.lastHLC)
-                }
-            }
-            if newest > 0 { try engine { () throws(EventLogError) in try AdoptedClock.raise(to: newest, fs, paths) } }
-        }
         var headLSN = entries.last?.lastLSN ?? 0
         var headSeal = entries.last?.sealHash ?? Self.zeros
         var linked = false
         /// Claimed files to remove once CATALOG is current (adopted or duplicates).
         var done: [String] = []
+        var accepted: [(arrival: AdoptionReport.Arrival, path: String, lastHLC: UInt64)] = []
         for c in candidates {
             let path = claimDir + "/" + c.name
             let bytes: [UInt8]
@@ -395,43 +416,53 @@ public struct Adopter {
                 report.arrivals.append(a)
                 continue
             }
-            // 3. Link it in: durable in log/ before it leaves incoming/ (after CATALOG, below).
-            let didLink = try system("adopting \(c.name)", path: logDir + "/" + c.name) {
-                () throws(SystemError) -> Bool in
-                let fd = try fs.open(path, .readOnly)
-                defer { fs.close(fd) }
-                try fs.fsync(fd)
-                try fs.makeDirectories(logDir)
-                do throws(SystemError) {
-                    try fs.link(path, logDir + "/" + c.name)
-                } catch {
-                    // EEXIST: never overwritten. The position checks found no adopted file of this name, so
-                    // one appeared meanwhile (by hand); the next run compares the two.
-                    guard error.errno == 17 else { throw error }
-                    return false
-                }
-                try fs.setMode(logDir + "/" + c.name, 0o444)
-                try fs.fsyncDirectory(logDir)
-                return true
-            }
-            guard didLink else {
-                a.outcome = .waiting
-                a.detail = "a file of this name appeared in log/\(o.hex)/ meanwhile; the next adoption compares the two"
-                report.arrivals.append(a)
-                continue
-            }
-            linked = true
-            done.append(path)
+            // Accepted: linked below, once every candidate was judged.
             a.outcome = .adopted
             a.adoptedSeal = a.arrivedSeal
             a.detail = "verified (\(footer.eventCount) events, SHA-256 and seal chain) and linked into log/\(o.hex)/"
-            report.arrivals.append(a)
+            accepted.append((a, path, footer.lastHLC))
             headLSN = footer.lastLSN
             headSeal = sealHash
             entries.append(
                 Held(
                     name: c.name, firstLSN: footer.firstLSN, lastLSN: footer.lastLSN, lastHLC: footer.lastHLC,
                     sealHash: sealHash))
+        }
+        // 3. Contract 6 before anything is linked: a writer that reads an adopted event and then emits must
+        // sort after it. Only verified, accepted segments raise the floor, and by at most the skew limit.
+        if let newest = accepted.map(\.lastHLC).max() {
+            let capped = min(newest, HLC.make(milliseconds: clock() + AdoptedClock.maxSkewMilliseconds, counter: 0))
+            try engine { () throws(EventLogError) in try AdoptedClock.raise(to: capped, fs, paths) }
+        }
+        // 4. Link them in order: durable in log/ before they leave incoming/ (after CATALOG, below). A link
+        // that cannot be made stops the rest (they would not continue the chain): they wait.
+        var stopped = false
+        for (a, path, _) in accepted {
+            var a = a
+            if stopped {
+                a.outcome = .waiting
+                a.detail = "an earlier segment of this origin could not be linked; kept for the next run"
+                report.arrivals.append(a)
+                continue
+            }
+            let target = logDir + "/" + a.file
+            do throws(ShipError) {
+                if try link(path, to: target, logDir: logDir) {
+                    linked = true
+                    done.append(path)
+                } else {
+                    a.outcome = .waiting
+                    a.detail =
+                        "a file of this name appeared in log/\(o.hex)/ meanwhile; the next adoption compares the two"
+                    stopped = true
+                }
+            } catch {
+                a.outcome = .waiting
+                a.detail = "could not be linked into log/\(o.hex)/: \(error.message); kept for the next run"
+                report.errors.append("\(o.hex)/\(a.file): \(error.message)")
+                stopped = true
+            }
+            report.arrivals.append(a)
         }
         if (linked || catalogStale) && !local {
             try engine { () throws(EventLogError) in
@@ -444,6 +475,53 @@ public struct Adopter {
         try? fs.fsyncDirectory(claimDir)
         try? fs.fsyncDirectory(dir)
         return linked
+    }
+
+    /// Links a claimed, verified file into `log/`: fsync it, `link()` (never overwriting), fsync the folder.
+    /// Returns false when a file of that name exists already. Where the kernel refuses to hard-link a file
+    /// this user does not own (`fs.protected_hardlinks`, EPERM) or across file systems (EXDEV), the bytes
+    /// are verified again and written as a new file (tmp → fsync → `link()` → fsync), still never
+    /// overwriting.
+    private func link(_ path: String, to target: String, logDir: String) throws(ShipError) -> Bool {
+        try system("adopting \(lastPathComponent(path))", path: target) { () throws(SystemError) -> Bool in
+            let fd = try fs.open(path, .readOnly)
+            defer { fs.close(fd) }
+            try fs.fsync(fd)
+            try fs.makeDirectories(logDir)
+            do throws(SystemError) {
+                try fs.link(path, target)
+            } catch {
+                if error.errno == 17 { return false }
+                guard error.errno == 1 || error.errno == 18 else { throw error }
+                let bytes = try fs.read(fd, count: Int(try fs.size(fd)), at: 0)
+                do throws(EventLogError) {
+                    _ = try SealedSegmentVerifier.verify(bytes, path: path)
+                } catch {
+                    throw SystemError(call: "verify (changed since it was judged)", path: path, errno: 5)
+                }
+                let tmp = target + ".adopt.tmp"
+                if try fs.stat(tmp) != nil { try fs.unlink(tmp) }
+                let out = try fs.open(tmp, .createExclusive(permissions: 0o444))
+                do throws(SystemError) {
+                    try fs.writeAll(out, bytes, at: 0)
+                    try fs.fsync(out)
+                } catch {
+                    fs.close(out)
+                    try? fs.unlink(tmp)
+                    throw error
+                }
+                fs.close(out)
+                defer { try? fs.unlink(tmp) }
+                do throws(SystemError) { try fs.link(tmp, target) } catch {
+                    if error.errno == 17 { return false }
+                    throw error
+                }
+            }
+            // Read-only like every sealed segment (an arrival of another user is left as the kernel allows).
+            if let st = try fs.stat(target), st.permissions & 0o222 != 0 { try? fs.setMode(target, 0o444) }
+            try fs.fsyncDirectory(logDir)
+            return true
+        }
     }
 
     /// Where adoption moves an arrival before judging it (no rsync writes there).

@@ -123,15 +123,7 @@ public struct Manifest: Codable, Sendable, Equatable {
     /// The manifest of a store whose `store.json` and `log/*/CATALOG` were fetched into `directory`
     /// (`ship status PEER`, `ship pull`): the peer's own record of what it holds.
     static func fetched(_ directory: String, peer: Peer, fs: any FileSystem) throws(ShipError) -> Manifest {
-        let configPath = directory + "/store.json"
-        guard let configBytes = try? fs.readFile(configPath) else {
-            throw ShipError(
-                .notAStore, "\(peer) holds no store (store.json is missing)",
-                hint: "run `aibrain init` in the peer's directory first, or check the path")
-        }
-        let config = try engine { () throws(EventLogError) in
-            try StoreConfig.decode(configBytes, path: peer.rsyncPath("store.json"))
-        }
+        let config = try fetchedConfig(directory, peer: peer, fs: fs)
         var origins: [Origin] = []
         let names = (try? fs.listDirectory(directory + "/log")) ?? []
         for n in names.sorted() {
@@ -145,14 +137,28 @@ public struct Manifest: Codable, Sendable, Equatable {
             do throws(DecodeFailure) {
                 catalog = try Catalog.decode(bytes)
             } catch {
+                // Derived data: not corruption of the log (exit 1, not 5).
                 throw ShipError(
-                    .corruption,
+                    .storage,
                     "the peer's CATALOG of origin \(n) does not decode (\(error.field): \(error.reason))",
-                    hint: "the peer rebuilds it when it next opens its store; run any aibrain command there",
+                    hint:
+                        "it is rebuilt from the seals there: by `aibrain ship adopt` for an adopted origin, by any writing command (e.g. `aibrain seal`) for the peer's own",
                     path: peer.rsyncPath("log/\(n)/CATALOG"))
             }
             origins.append(Origin(origin: o, entries: catalog.entries))
         }
         return Manifest(store: config.origin, name: config.name, origins: origins)
+    }
+
+    /// The peer's `store.json` from a fetched directory.
+    static func fetchedConfig(_ directory: String, peer: Peer, fs: any FileSystem) throws(ShipError) -> StoreConfig {
+        guard let configBytes = try? fs.readFile(directory + "/store.json") else {
+            throw ShipError(
+                .notAStore, "\(peer) holds no store (store.json is missing)",
+                hint: "run `aibrain init` in the peer's directory first, or check the path")
+        }
+        return try engine { () throws(EventLogError) in
+            try StoreConfig.decode(configBytes, path: peer.rsyncPath("store.json"))
+        }
     }
 }

@@ -161,12 +161,14 @@ struct Rsync {
     }
 
     /// Fetches a peer's identity and CATALOG files (no segments) into `destination`.
-    mutating func fetchCatalogs(from store: String, to destination: String) throws(ShipError) {
+    /// `configOnly`: just `store.json` (who the peer is).
+    mutating func fetchCatalogs(from store: String, to destination: String, configOnly: Bool = false)
+        throws(ShipError)
+    {
         var args = try common(remoteReceiver: false)
-        args += [
-            "--include=/store.json", "--include=/log/", "--include=/log/*/", "--include=/log/*/CATALOG", "--exclude=*",
-            store + "/", destination + "/",
-        ]
+        args += ["--include=/store.json"]
+        if !configOnly { args += ["--include=/log/", "--include=/log/*/", "--include=/log/*/CATALOG"] }
+        args += ["--exclude=*", store + "/", destination + "/"]
         _ = try run(args, doing: "reading the peer's catalog at \(store)")
     }
 

@@ -67,8 +67,8 @@ public struct Shipper {
         // Reading the peer's store.json first proves a store is there (a remote directory without one would
         // otherwise receive an incoming/ folder it never adopts) and that it is not this store; only then is
         // anything sealed (a mistyped peer in a cron line seals nothing).
-        let theirs = try peerManifest(peer, rsync: &r)
-        try checkIdentity(theirs, ours: try localConfig().originID, peer: peer)
+        let theirs = try peerConfig(peer, rsync: &r)
+        try checkIdentity(theirs.originID, ours: try localConfig().originID, peer: peer)
         let decision = try seal.map { (s) throws(ShipError) in try sealIfWorthIt(force: s.force, now: s.now) }
         let manifest = try Manifest.local(root: paths.root, fs: fs)
         let manifestPath = Self.manifestPath(paths)
@@ -116,7 +116,7 @@ public struct Shipper {
         try checkPeer(peer)
         var r = Rsync(options: rsync)
         let theirs = try peerManifest(peer, rsync: &r)
-        try checkIdentity(theirs, ours: try localConfig().originID, peer: peer)
+        try checkIdentity(theirs.store, ours: try localConfig().originID, peer: peer)
         try system("creating incoming/", path: paths.incoming) { () throws(SystemError) in
             try fs.makeDirectories(paths.incoming)
         }
@@ -138,6 +138,14 @@ public struct Shipper {
     public func peerManifest(_ peer: Peer) throws(ShipError) -> Manifest {
         var r = Rsync(options: rsync)
         return try peerManifest(peer, rsync: &r)
+    }
+
+    /// Only the peer's `store.json` (a push needs no more, and must not fail on a peer's stale CATALOG).
+    func peerConfig(_ peer: Peer, rsync r: inout Rsync) throws(ShipError) -> StoreConfig {
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        try r.fetchCatalogs(from: peer.rsyncPath(""), to: scratch.path, configOnly: true)
+        return try Manifest.fetchedConfig(scratch.path, peer: peer, fs: fs)
     }
 
     func peerManifest(_ peer: Peer, rsync r: inout Rsync) throws(ShipError) -> Manifest {
@@ -164,8 +172,8 @@ public struct Shipper {
 extension Shipper {
     /// Two stores with one origin id are one store, or a copy of it: shipping between them would only
     /// produce forks.
-    func checkIdentity(_ theirs: Manifest, ours: String, peer: Peer) throws(ShipError) {
-        guard theirs.store != ours else {
+    func checkIdentity(_ theirs: String, ours: String, peer: Peer) throws(ShipError) {
+        guard theirs != ours else {
             throw ShipError(
                 .invalidPeer,
                 "the peer \(peer) has this store's origin id \(ours): it is this store, or a copy of it",

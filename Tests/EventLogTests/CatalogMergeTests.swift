@@ -10,10 +10,11 @@ struct CatalogMergeTests {
     @Test func mergingIntoTheEncodedTableEqualsTheDecodedPath() throws {
         let fs = try simulatedStore(seed: 3)
         let log = try EventLog(root: "/s/.aibrain", fs: fs, options: OpenOptions(autoSeal: false))
-        // Streams that sort before, between and after the existing ones, shared and new, one empty name.
+        // Streams that sort before, between and after the existing ones, shared and new, and one name in
+        // NFC and NFD (canonically equivalent as Swift Strings, two names in the byte-ordered table).
         let rounds: [[String]] = [
             ["task/M", "task/C", "item/7"], ["task/M", "task/A", "ko/x"], ["task/Z", "task/C", "item/7", "task/B"],
-            ["zz", "task/M"], ["task/Ä", "task/A", "a"],
+            ["zz", "task/M", Self.nfc], ["task/Ä", "task/A", "a", Self.nfd, Self.nfc],
         ]
         var n = 0
         for streams in rounds {
@@ -39,6 +40,25 @@ struct CatalogMergeTests {
             #expect(merged.encode() == decoded.encode(), "merging from segment \(k)")
             #expect(merged == decoded)
             #expect(merged.segments(ofStream: "task/C") == [0, 2])
+            #expect(merged.segments(ofStream: Self.nfd) == [4] && merged.segments(ofStream: Self.nfc) == [3, 4])
         }
+        #expect(decoded.streamCount == 12)
+    }
+
+    static let nfc = "task/caf\u{E9}"
+    static let nfd = "task/cafe\u{301}"
+
+    /// A history by name never returns the events of a canonically equivalent name (sealed or open).
+    @Test func equivalentNamesStayApartInHistories() throws {
+        let fs = try simulatedStore(seed: 4)
+        let log = try EventLog(root: "/s/.aibrain", fs: fs, options: OpenOptions(autoSeal: false))
+        try log.append([draft("c1", stream: Self.nfc), draft("d1", stream: Self.nfd)])
+        #expect(try log.history(stream: Self.nfc).map(\.eventID) == ["c1"], "open segment")
+        try log.seal()
+        try log.append([draft("d2", stream: Self.nfd)])
+        #expect(try log.history(stream: Self.nfc).map(\.eventID) == ["c1"], "sealed")
+        #expect(try log.history(stream: Self.nfd).map(\.eventID) == ["d1", "d2"], "sealed and open")
+        let reopened = try EventLog(root: "/s/.aibrain", fs: fs, options: OpenOptions(readOnly: true))
+        #expect(try reopened.history(stream: Self.nfd).map(\.eventID) == ["d1", "d2"], "through CATALOG")
     }
 }

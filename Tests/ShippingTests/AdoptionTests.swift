@@ -274,6 +274,35 @@ extension AdoptionTests {
         #expect(second.hlc < (try #require(try c.log.event(lsn: 2)).hlc))
     }
 
+    @Test func aRejectedArrivalNeverMovesTheClockAndStaleCatalogsAreRewritten() throws {
+        let a = try store("a")
+        let b = try store("b")
+        try a.emit(2)
+        try b.receive(from: a)
+        #expect(try b.adopter().run().count(.adopted) == 1)
+        let paths = StorePaths(root: b.root)
+        let floor = AdoptedClock.read(fs, paths)
+        // A twin of A's origin with a clock an hour ahead: its continuation is a fork, and moves nothing.
+        let twin = try ShipStore(
+            root: dir + "/twin/.aibrain", fs: fs, origin: a.origin,
+            clock: ManualClock(OpenOptions.wallClockMilliseconds() + 3_600_000))
+        try twin.emit(2)
+        try twin.emit(2)
+        try b.receive(from: twin, [try twin.segments()[1]])
+        let r = try b.adopter().run()
+        #expect(r.arrivals.first?.outcome == .fork && r.clockAhead.isEmpty)
+        #expect(AdoptedClock.read(fs, paths) == floor, "a rejected segment never raises the floor")
+        // A folder that only looks like an origin (upper case) is reported, never read.
+        try fs.makeDirectories(b.root + "/incoming/" + a.origin.hex.uppercased())
+        let upper = try b.adopter().run()
+        #expect(upper.arrivals.contains { $0.outcome == .ignored && $0.detail.contains("not an origin folder name") })
+        // A stale CATALOG of an adopted origin is rewritten even when nothing arrives for it.
+        try fs.unlink(b.root + "/log/\(a.origin.hex)/CATALOG")
+        #expect(try b.adopter().run().errors.isEmpty)
+        let reopened = try EventLog(root: b.root, fs: fs, options: OpenOptions(readOnly: true, origin: a.origin))
+        #expect(!reopened.recoveryReport.actions.contains(.rebuiltCatalog))
+    }
+
     @Test func aNonCanonicalNameIsNeverLinked() throws {
         let a = try store("a")
         let b = try store("b")

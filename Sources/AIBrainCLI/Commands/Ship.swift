@@ -203,7 +203,7 @@ struct ShipPull: ParsableCommand {
                 )
                 for l in adoptionText(r.adoption) { try Output.stdout.line(l) }
             }
-            if r.adoption.needsAttention { throw attention(r.adoption, json: format.json) }
+            try adoptionOutcome(r.adoption, json: format.json)
         }
     }
 }
@@ -237,8 +237,21 @@ struct ShipAdopt: ParsableCommand {
             } else {
                 for l in adoptionText(r) { try Output.stdout.line(l) }
             }
-            if r.needsAttention { throw attention(r, json: format.json) }
+            try adoptionOutcome(r, json: format.json)
         }
+    }
+}
+
+/// The exit of an adoption that found something: 5 for forks and corrupt arrivals, else 1 for errors.
+func adoptionOutcome(_ r: AdoptionReport, json: Bool) throws {
+    if r.needsAttention { throw attention(r, json: json) }
+    if !r.errors.isEmpty {
+        var e = CLIError(
+            .error, code: "adoption-incomplete",
+            "\(r.errors.count) part(s) of the adoption failed (listed above); everything else was adopted",
+            hint: "fix the cause named there and run `aibrain ship adopt` again")
+        e.reportedOnStdout = json
+        throw e
     }
 }
 
@@ -281,6 +294,7 @@ func adoptionJSON(_ r: AdoptionReport) -> JSONOut {
         ),
         ("arrivals", .array(arrivals)), ("manifest_checks", .array(checks)),
         ("manifest_errors", .array(r.manifestErrors.map { .string($0) })),
+        ("errors", .array(r.errors.map { .string($0) })),
     ])
 }
 
@@ -320,6 +334,7 @@ func adoptionText(_ r: AdoptionReport) -> [String] {
         out.append("  manifest of \(c.sender.prefix(12))…, origin \(c.origin.prefix(12))…: \(c.detail)")
     }
     for e in r.manifestErrors { out.append("  \(e)") }
+    for e in r.errors { out.append("  error: \(e)") }
     return out
 }
 
@@ -384,9 +399,17 @@ struct ShipStatus: ParsableCommand {
             // What waits here: arrivals not adopted yet, interrupted transfers, quarantined files.
             var waiting: [String: Int] = [:]
             for n in (try? fs.listDirectory(paths.incoming)) ?? [] where OriginID(hex: n) != nil {
-                let files = (try? fs.listDirectory(paths.incoming + "/" + n)) ?? []
-                let c = files.filter { SegmentName.parse($0)?.sealed == true }.count
+                // Waiting under their incoming name, or claimed by an adoption that was cut short.
+                let dir = paths.incoming + "/" + n
+                let files =
+                    ((try? fs.listDirectory(dir)) ?? [])
+                    + ((try? fs.listDirectory(dir + "/" + Adopter.claimFolder)) ?? [])
+                let c = Set(files.filter { SegmentName.parse($0)?.sealed == true }).count
                 if c > 0 { waiting[n] = c }
+            }
+            // The writer's clock floor (contract 6): ahead of this machine's clock when a peer's clock was.
+            let floorAhead: Int64? = AdoptedClock.read(fs, paths).flatMap { h in
+                HLC.milliseconds(h) > now ? HLC.milliseconds(h) - now : nil
             }
             var quarantined = 0
             for n in (try? fs.listDirectory(paths.quarantine)) ?? [] {
@@ -431,7 +454,8 @@ struct ShipStatus: ParsableCommand {
                     JSONOut.object([
                         ("store", .string(local)), ("name", .string(ours.name)), ("origins", .array(origins)),
                         ("waiting_in_incoming", .int(Int64(waiting.values.reduce(0, +)))),
-                        ("quarantined", .int(Int64(quarantined))), ("peers", .array(peers)),
+                        ("quarantined", .int(Int64(quarantined))),
+                        ("adopted_clock_ahead_ms", floorAhead.map { .int($0) } ?? .null), ("peers", .array(peers)),
                     ]).text)
             } else {
                 try Output.stdout.line("store \(ours.name) (\(local))")
@@ -453,6 +477,11 @@ struct ShipStatus: ParsableCommand {
                 }
                 if quarantined > 0 {
                     try Output.stdout.line("quarantine: \(quarantined) file(s) with reports in quarantine/")
+                }
+                if let a = floorAhead {
+                    try Output.stdout.line(
+                        "clock: adopted events run \(a / 1000) s ahead of this machine's clock; new events here sort after them (counted up to 60 s ahead)"
+                    )
                 }
                 if views.isEmpty && peer == nil {
                     try Output.stdout.line(

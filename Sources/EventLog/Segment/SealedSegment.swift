@@ -8,7 +8,7 @@ public final class SealedSegment: @unchecked Sendable {
     public let fileSize: Int64
     private let fs: any FileSystem
     private let fd: FileDescriptor
-    private var streamIndex: [String: [UInt64]]?
+    private var streamIndex: [Catalog.StreamKey: [UInt64]]?
 
     /// Opens a sealed segment, checking header, trailer, footer and the seal hash (SHA-256 of the footer).
     /// Any failure is corruption: sealed segments are durable by definition, so truncation is a hard error.
@@ -103,12 +103,12 @@ public final class SealedSegment: @unchecked Sendable {
     /// LSNs of a stream or key in this segment (from the seal's stream table).
     public func lsns(of stream: String) -> [UInt64] {
         if streamIndex == nil {
-            var d: [String: [UInt64]] = [:]
+            var d: [Catalog.StreamKey: [UInt64]] = [:]
             d.reserveCapacity(footer.streams.count)
-            for s in footer.streams { d[s.name] = s.lsns }
+            for s in footer.streams { d[.init(s.name)] = s.lsns }
             streamIndex = d
         }
-        return streamIndex?[stream] ?? []
+        return streamIndex?[.init(stream)] ?? []
     }
 
     /// Index of the block holding `lsn` (binary search over the sparse index).

@@ -5,7 +5,7 @@
 /// them in the merged order (an agent that read them and then acted is causally later), and one peer with
 /// a clock far ahead must not drag every writer's clock with it. What if broken: a decision recorded after
 /// reading an adopted checkpoint would replay before it. The file is written by adoption (under the
-/// adoption lock, atomically) and read by the writer under `LOCK` at every commit (16 bytes).
+/// adoption lock, atomically, capped at now + skew) and read by the writer under `LOCK` at every commit (24 bytes).
 ///
 /// ```
 /// "AIBHLC01" | u64 highest adopted hlc | u64 XXH3-64 of the 16 bytes before

@@ -33,21 +33,35 @@ public struct Catalog: Sendable, Equatable {
     }
 
     public var entries: [Entry] = []
-    /// Stream or key → indexes into `entries`, ascending. Decoded lazily: opening a store for one query
-    /// scans the encoded table (`segments(ofStream:)`) instead of building this map.
-    public var streams: [String: [Int]] {
-        get { streamMap ?? Self.decodeStreams(rawStreams, segments: entries.count) }
-        set {
-            streamMap = newValue
-            rawStreams = []
-        }
+
+    /// A stream or key name by its UTF-8 bytes. Why bytes, not `String`: Swift's `String` equality is
+    /// canonical equivalence, so "café" in NFC and in NFD would be one key in a dictionary but two entries in
+    /// the sorted, byte-ordered table; CATALOG must mean the same whichever way it was built.
+    struct StreamKey: Hashable {
+        let bytes: [UInt8]
+        init(_ s: String) { bytes = Array(s.utf8) }
+        init(bytes: [UInt8]) { self.bytes = bytes }
     }
-    private var streamMap: [String: [Int]]? = [:]
+
+    /// Stream or key → indexes into `entries`, ascending (names that differ only by Unicode normalization
+    /// fold together here; the table itself keeps them apart). Decoded lazily: opening a store for one
+    /// query scans the encoded table (`segments(ofStream:)`) instead of building a map.
+    public var streams: [String: [Int]] {
+        var out: [String: [Int]] = [:]
+        for (k, v) in streamKeys { out[String(decoding: k.bytes, as: UTF8.self), default: []] += v }
+        return out
+    }
+
+    /// How many distinct names (by bytes) the table holds.
+    public var streamCount: Int { streamKeys.count }
+
+    var streamKeys: [StreamKey: [Int]] { streamMap ?? Self.decodeStreams(rawStreams, segments: entries.count) }
+    private var streamMap: [StreamKey: [Int]]? = [:]
     /// The encoded stream table (count, then entries) as read from CATALOG, while `streamMap` is nil.
     private var rawStreams: [UInt8] = []
     private var rawLookups = 0
 
-    public static func == (a: Catalog, b: Catalog) -> Bool { a.entries == b.entries && a.streams == b.streams }
+    public static func == (a: Catalog, b: Catalog) -> Bool { a.entries == b.entries && a.streamKeys == b.streamKeys }
 
     public static let magic: [UInt8] = Array("AIBCAT01".utf8)
     static let entrySize = 140
@@ -71,7 +85,7 @@ public struct Catalog: Sendable, Equatable {
                 lastHLC: f.lastHLC, minRecordedAt: f.minRecordedAt, maxRecordedAt: f.maxRecordedAt,
                 fileSize: seg.fileSize, sealHash: seg.sealHash, previousSealHash: f.previousSealHash,
                 segmentID: seg.header.segmentID))
-        for s in f.streams { streamMap![s.name, default: []].append(index) }
+        for s in f.streams { streamMap![StreamKey(s.name), default: []].append(index) }
     }
 
     private mutating func appendEntry(_ seg: SealedSegment) {
@@ -140,7 +154,8 @@ public struct Catalog: Sendable, Equatable {
     }
 
     public func encode() -> [UInt8] {
-        var w = ByteWriter(capacity: 16 + entries.count * Self.entrySize + streams.count * 24)
+        var w = ByteWriter(
+            capacity: 16 + entries.count * Self.entrySize + (streamMap.map { $0.count * 24 } ?? rawStreams.count))
         w.raw(Self.magic)
         w.u32(1)
         w.u32(UInt32(entries.count))
@@ -163,11 +178,12 @@ public struct Catalog: Sendable, Equatable {
             w.u64(XXH3.hash(w.bytes))
             return w.bytes
         }
-        let streams = self.streams
+        let streams = streamMap!
         w.u32(UInt32(streams.count))
-        for name in streams.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-            let list = streams[name]!
-            w.string(name)
+        for key in streams.keys.sorted(by: { $0.bytes.lexicographicallyPrecedes($1.bytes) }) {
+            let list = streams[key]!
+            w.varint(UInt64(key.bytes.count))
+            w.raw(key.bytes)
             w.varint(UInt64(list.count))
             var prev = 0
             for i in list {
@@ -234,11 +250,12 @@ public struct Catalog: Sendable, Equatable {
     /// The segments (indexes into `entries`) holding a stream or key. Scans the encoded table while it is
     /// not decoded (a one-query open stays cheap); from the third lookup on (a long-lived reader) the map is built once.
     public mutating func segments(ofStream name: String) -> [Int] {
-        if let streamMap { return streamMap[name] ?? [] }
+        if let streamMap { return streamMap[StreamKey(name)] ?? [] }
         rawLookups += 1
         if rawLookups > 2 {
-            streams = streams
-            return streamMap?[name] ?? []
+            streamMap = Self.decodeStreams(rawStreams, segments: entries.count)
+            rawStreams = []
+            return streamMap?[StreamKey(name)] ?? []
         }
         var target = name
         return target.withUTF8 { want in
@@ -269,19 +286,19 @@ public struct Catalog: Sendable, Equatable {
         return []
     }
 
-    static func decodeStreams(_ raw: [UInt8], segments: Int) -> [String: [Int]] {
+    static func decodeStreams(_ raw: [UInt8], segments: Int) -> [StreamKey: [Int]] {
         guard !raw.isEmpty else { return [:] }
         return raw.withUnsafeBytes { b in
             var r = ByteReader(b)
-            var out: [String: [Int]] = [:]
+            var out: [StreamKey: [Int]] = [:]
             guard let count = try? r.u32("count") else { return [:] }
             out.reserveCapacity(Int(count))
             for _ in 0..<count {
-                // The table passed its checksum and structure check at load; names are decoded (repaired if need be), never dropped.
+                // The table passed its checksum and structure check at load; names are kept as their bytes.
                 guard let range = try? r.stringRange("stream", maxLength: Limits.maxStreamLength),
                     let k = try? r.varint("count")
                 else { return out }
-                let name = String(decoding: UnsafeRawBufferPointer(rebasing: b[range]), as: UTF8.self)
+                let name = StreamKey(bytes: Array(UnsafeRawBufferPointer(rebasing: b[range])))
                 var list: [Int] = []
                 var prev = 0
                 for _ in 0..<k {

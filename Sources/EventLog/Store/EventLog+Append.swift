@@ -290,8 +290,8 @@ extension EventLog {
         for i in drafts.indices {
             let lsn = firstLSN + UInt64(i)
             openIDs[keys[i]] = (lsn, hlcs[i])
-            if !drafts[i].stream.isEmpty { openStreams[drafts[i].stream, default: []].append(lsn) }
-            if !drafts[i].keys.isEmpty { for k in drafts[i].keys { openStreams[k, default: []].append(lsn) } }
+            if !drafts[i].stream.isEmpty { openStreams[.init(drafts[i].stream), default: []].append(lsn) }
+            if !drafts[i].keys.isEmpty { for k in drafts[i].keys { openStreams[.init(k), default: []].append(lsn) } }
         }
         nextLSN = ref.lastLSN + 1
         lastHLC = ref.lastHLC
@@ -485,7 +485,7 @@ extension EventLog {
                 return
             }
             for (k, l, h) in ids { openIDs[k] = (l, h) }
-            for (n, l) in streams { openStreams[n, default: []].append(l) }
+            for (n, l) in streams { openStreams[.init(n), default: []].append(l) }
             let ref = BatchRef(
                 offset: active.dataEnd, firstLSN: layout.firstLSN, count: layout.count, firstHLC: layout.firstHLC,
                 lastHLC: layout.lastHLC, paddedLength: layout.length)

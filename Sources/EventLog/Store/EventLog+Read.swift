@@ -138,7 +138,7 @@ extension EventLog {
                 out.append(block!.event(Int(lsn - block!.firstLSN), origin: origin, epoch: seg.header.epoch))
             }
         }
-        for lsn in openStreams[stream] ?? [] {
+        for lsn in openStreams[.init(stream)] ?? [] {
             if let e = try eventLocked(lsn: lsn) { out.append(e) }
         }
         return out
@@ -224,7 +224,7 @@ extension EventLog {
     func lsnsLocked(of stream: String) throws(EventLogError) -> [UInt64] {
         var out: [UInt64] = []
         for i in catalog.segments(ofStream: stream) { out += try sealedSegment(at: i).lsns(of: stream) }
-        out += openStreams[stream] ?? []
+        out += openStreams[.init(stream)] ?? []
         return out
     }
 
@@ -319,7 +319,7 @@ extension EventLog {
         }
         guard ok, let last = refs.last else { return false }
         // (Readers keep no event-id map: only writers look ids up.)
-        for (n, l) in streams { openStreams[n, default: []].append(l) }
+        for (n, l) in streams { openStreams[.init(n), default: []].append(l) }
         active.batches += refs
         active.dataEnd = last.end
         active.lastLSN = last.lastLSN

@@ -168,8 +168,9 @@ extension EventLog {
         lastHLC = sealedLast?.lastHLC ?? 0
         let early = readLockWatermark()
         // Read every file first: a successor's header bounds its predecessor.
-        var files: [(name: String, fd: FileDescriptor, bytes: SegmentBytes, header: SegmentHeader?, unsupported: String?)] =
-            []
+        var files:
+            [(name: String, fd: FileDescriptor, bytes: SegmentBytes, header: SegmentHeader?, unsupported: String?)] =
+                []
         for n in names {
             let path = directory + "/" + n
             let fd = try fs.attempt("opening open segment", path: path) { () throws(SystemError) in
@@ -289,7 +290,7 @@ extension EventLog {
                 state.dataEnd = state.batches.last?.end ?? Int64(Format.headerSize)
             }
             for (k, l, h) in ids where l <= state.lastLSN { openIDs[k] = (l, h) }
-            for (n, l) in streams where l <= state.lastLSN { openStreams[n, default: []].append(l) }
+            for (n, l) in streams where l <= state.lastLSN { openStreams[.init(n), default: []].append(l) }
             switch scan.tail {
             case .clean:
                 break

@@ -34,7 +34,7 @@ public final class EventLog: @unchecked Sendable {
     /// Event-id hash → LSNs, for events in `.open` segments (the sealed ones are in EVENTIDS).
     var openIDs: [ID128: (lsn: UInt64, hlc: UInt64)] = [:]
     /// Stream or key → LSNs in `.open` segments, kept incrementally.
-    var openStreams: [String: [UInt64]] = [:]
+    var openStreams: [Catalog.StreamKey: [UInt64]] = [:]
     var nextLSN: UInt64 = 1
     var lastHLC: UInt64 = 0
     /// Set after a failed write or sync: the next commit starts a new segment (contract 2).

@@ -30,7 +30,7 @@ public struct StoreStats: Sendable, Codable, Equatable {
             origin: log.origin.hex, local: true, sealedSegments: log.catalog.entries.count,
             openSegments: log.opens.count,
             events: 0, firstLSN: nil, lastLSN: nil, sealedBytes: 0, openBytes: 0, sealedRecordBytes: 0,
-            streams: Set(log.catalog.streams.keys).union(log.openStreams.keys).count, minRecordedAt: nil,
+            streams: Set(log.catalog.streamKeys.keys).union(log.openStreams.keys).count, minRecordedAt: nil,
             maxRecordedAt: nil)
         for (i, e) in log.catalog.entries.enumerated() {
             o.events += e.eventCount
