@@ -72,6 +72,7 @@ public struct Shipper {
         let decision = try seal.map { (s) throws(ShipError) in try sealIfWorthIt(force: s.force, now: s.now) }
         let manifest = try Manifest.local(root: paths.root, fs: fs)
         let manifestPath = Self.manifestPath(paths)
+        removeDeadTemporaries(of: manifestPath)
         try system("writing the manifest", path: manifestPath) { () throws(SystemError) in
             try fs.writeFileAtomically(manifestPath, manifest.encoded(), tmpSuffix: ".tmp.\(getpid())")
         }
@@ -83,6 +84,18 @@ public struct Shipper {
             bytes: sent.reduce(0) { $0 + $1.bytes },
             milliseconds: Int((OpenOptions.monotonicNanoseconds() - start) / 1_000_000), manifest: manifest,
             manifestSentAs: name)
+    }
+
+    /// Pushes from one store may run at once (to different peers), so each writes its manifest through its
+    /// own `<path>.tmp.<pid>`; one left by a push that was killed is removed once its process is gone.
+    func removeDeadTemporaries(of path: String) {
+        let dir = directoryName(of: path)
+        let prefix = lastPathComponent(path) + ".tmp."
+        for n in (try? fs.listDirectory(dir)) ?? [] where n.hasPrefix(prefix) {
+            guard let pid = Int32(n.dropFirst(prefix.count)), pid != getpid(), kill(pid, 0) != 0, errno == ESRCH
+            else { continue }
+            try? fs.unlink(dir + "/" + n)
+        }
     }
 
     /// This store's manifest as of its last push: `log/MANIFEST.json` (inside log/, which git ignores and
@@ -122,6 +135,7 @@ public struct Shipper {
         }
         let got = try r.shipSegments(from: peer.rsyncPath("log"), to: paths.incoming, remoteReceiver: false)
         let path = paths.incoming + "/" + theirs.store + Adopter.manifestSuffix
+        removeDeadTemporaries(of: path)
         try system("keeping the peer's manifest", path: path) { () throws(SystemError) in
             try fs.writeFileAtomically(path, theirs.encoded(), tmpSuffix: ".tmp.\(getpid())")
         }

@@ -273,7 +273,13 @@ import Testing
         """.write(toFile: rsh, atomically: true, encoding: .utf8)
         chmod(rsh, 0o755)
         #expect(try aibrain(["emit", "task.note", "--task", "T-R", "--data", #"{"n":1}"#], cwd: a).status == 0)
+        // A manifest temporary left by a push that was killed (its pid is gone) is cleaned up by the next one.
+        var dead: Int32 = 3_999_999
+        while kill(dead, 0) == 0 || errno != ESRCH { dead -= 1 }
+        let leftover = a + "/.aibrain/log/MANIFEST.json.tmp.\(dead)"
+        _ = FileManager.default.createFile(atPath: leftover, contents: Data("{".utf8))
         let push = try aibrain(["ship", "push", "localhost:" + b, "--seal", "--force", "-e", rsh], cwd: a)
+        #expect(!FileManager.default.fileExists(atPath: leftover))
         #expect(push.status == 0, "\(push.stderr)")
         #expect(push.stdout.contains("sent 1 segment"), "\(push.stdout)")
         #expect(try aibrain(["ship", "adopt"], cwd: b).status == 0)
