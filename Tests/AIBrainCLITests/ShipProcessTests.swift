@@ -316,6 +316,49 @@ import Testing
         #expect(queue.stdout.contains("WI-4"), "\(queue.stdout)")
     }
 
+    /// A copy of a store that started a new epoch writes the same LSNs as the original: whichever arrives
+    /// second at a peer is a fork, quarantined (exit 5), and `ship status` says where the histories part.
+    @Test func aForkIsQuarantinedByAdoptAndNamedByStatus() throws {
+        _ = try requireTool("rsync")
+        let (a, aStore) = try makeStore("fork-a", origin: "writer")
+        let (b, bStore) = try makeStore("fork-b", origin: "reader")
+        #expect(try aibrain(["emit", "task.note", "--task", "T-F", "--data", #"{"n":1}"#], cwd: a).status == 0)
+        #expect(try aibrain(["seal"], cwd: a).status == 0)
+        // The twin: a copy of a's store in a new epoch (same origin id), then both write LSN 2 differently.
+        let twin = temporaryDirectory("fork-twin")
+        let cp = Process()
+        cp.executableURL = URL(fileURLWithPath: "/bin/cp")
+        cp.arguments = ["-a", aStore, twin + "/.aibrain"]
+        try cp.run()
+        cp.waitUntilExit()
+        #expect(try aibrain(["recover", "--new-epoch"], cwd: twin).status == 0)
+        for (dir, n) in [(a, 2), (twin, 3)] {
+            #expect(
+                try aibrain(["emit", "task.note", "--task", "T-F", "--data", #"{"n":\#(n)}"#], cwd: dir).status == 0)
+            #expect(try aibrain(["seal"], cwd: dir).status == 0)
+        }
+        #expect(try aibrain(["ship", "push", b], cwd: a).status == 0)
+        #expect(try aibrain(["ship", "adopt"], cwd: b).status == 0)
+        #expect(try aibrain(["ship", "push", b], cwd: twin).status == 0)
+        let adopt = try aibrain(["ship", "adopt", "-o", "json"], cwd: b)
+        #expect(adopt.status == 5, "\(adopt.stdout)")
+        let report = try adopt.json()
+        #expect(report["forks"] as? Int == 1 && report["adopted"] as? Int == 0, "\(adopt.stdout)")
+        let q = try FileManager.default.subpathsOfDirectory(atPath: bStore + "/quarantine")
+        #expect(q.contains { $0.hasSuffix(".json") } && q.contains { $0.contains(".seg.") && !$0.hasSuffix(".json") })
+        // b still holds a's history, and says where the twin parts from it.
+        let replay = try jsonLines(try aibrain(["replay", "--task", "T-F", "-o", "jsonl"], cwd: b).stdout)
+        #expect(replay.compactMap { ($0["data"] as? [String: Any])?["n"] as? Int } == [1, 2])
+        let status = try aibrain(["ship", "status", twin], cwd: b)
+        #expect(status.status == 5 && status.stdout.contains("forked at"), "\(status.stdout)")
+        // From a's side, the twin holds other segments of a's own origin: never "behind".
+        let own = try aibrain(["ship", "status", twin, "-o", "json"], cwd: a)
+        #expect(own.status == 5)
+        let rows = ((try own.json()["peers"] as? [[String: Any]])?.first?["origins"] as? [[String: Any]]) ?? []
+        #expect(
+            rows.contains { ["forked", "own-origin-ahead"].contains($0["state"] as? String ?? "") }, "\(own.stdout)")
+    }
+
     @Test func badPeersAndMissingToolsAreClearErrors() throws {
         let (a, _) = try makeStore("err-a", origin: "a")
         let empty = temporaryDirectory("err-empty")
