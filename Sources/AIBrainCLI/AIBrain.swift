@@ -23,7 +23,7 @@ public struct AIBrain: ParsableCommand {
         subcommands: [
             Init.self, Emit.self, ImportCommand.self, Replay.self, Tail.self, Export.self, Verify.self, Dump.self,
             Seal.self, Stats.self, Recover.self, Queue.self, Session.self, Decisions.self, KnowledgeCommand.self,
-            CostCommand.self, Rebuild.self, Ship.self,
+            CostCommand.self, Rebuild.self, Ship.self, Scan.self,
         ])
 
     /// The release, as handoff files name their generator.

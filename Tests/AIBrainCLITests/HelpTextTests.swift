@@ -17,6 +17,7 @@ struct HelpTextTests {
         ("ko", KnowledgeCommand.self), ("ko-rank", KORank.self), ("cost", CostCommand.self), ("rebuild", Rebuild.self),
         ("export-sqlite", ExportSQLite.self), ("ship", Ship.self), ("ship-push", ShipPush.self),
         ("ship-pull", ShipPull.self), ("ship-adopt", ShipAdopt.self), ("ship-status", ShipStatus.self),
+        ("scan", Scan.self),
     ]
 
     @Test(arguments: commands.map(\.0))

@@ -100,6 +100,7 @@ import Testing
         shapes.append(("ship-adopt", Self.shape(adopt.stdout)))
         try record("ship-pull", ["ship", "pull", peerDir, "-o", "json"])
         try record("ship-status", ["ship", "status", peerDir, "-o", "json"])
+        try record("scan", ["scan", "-o", "json"])
 
         let text = shapes.map { "\($0.0)\t\($0.1)" }.joined(separator: "\n") + "\n"
         let pinned = try pinnedFixture("cli/json-shapes.txt", current: text)

@@ -359,6 +359,38 @@ import Testing
             rows.contains { ["forked", "own-origin-ahead"].contains($0["state"] as? String ?? "") }, "\(own.stdout)")
     }
 
+    /// Adopted segments never passed this store's PII gate: `scan` finds what they carry, naming the origin,
+    /// LSN and field, never the value.
+    @Test func scanReportsIdentifiersInAnAdoptedSegment() throws {
+        _ = try requireTool("rsync")
+        let (a, _) = try makeStore("scan-a", origin: "intake")
+        let (b, _) = try makeStore("scan-b", origin: "audit")
+        #expect(try aibrain(["emit", "task.note", "--task", "T-S", "--data", #"{"n":1}"#], cwd: a).status == 0)
+        let npi = "1245319599"
+        let warn = try aibrain(
+            [
+                "emit", "task.note", "--task", "T-S", "--pii-policy", "warn", "--data",
+                #"{"provider":{"npi":"\#(npi)"}}"#,
+            ],
+            cwd: a)
+        #expect(warn.status == 0, "\(warn.stderr)")
+        #expect(try aibrain(["ship", "push", b, "--seal", "--force"], cwd: a).status == 0)
+        #expect(try aibrain(["scan"], cwd: b).status == 0, "nothing adopted yet: clean")
+        #expect(try aibrain(["ship", "adopt"], cwd: b).status == 0)
+        let scan = try aibrain(["scan", "-o", "json"], cwd: b)
+        #expect(scan.status == 4, "\(scan.stdout) \(scan.stderr)")
+        #expect(!scan.stdout.contains(npi) && !scan.stderr.contains(npi), "the value is never echoed")
+        let report = try scan.json()
+        let f = (report["findings"] as? [[String: Any]])?.first
+        #expect(report["events_with_findings"] as? Int == 1 && report["scanned"] as? Int == 2)
+        #expect(
+            f?["lsn"] as? Int == 2 && f?["field"] as? String == "data.provider.npi"
+                && f?["detector"] as? String == "npi")
+        #expect(f?["name"] as? String == "intake", "named from the manifest it shipped")
+        let text = try aibrain(["scan", "--origin", "audit"], cwd: b)
+        #expect(text.status == 0 && text.stdout.contains("scanned 0 events"), "\(text.stdout)")
+    }
+
     @Test func badPeersAndMissingToolsAreClearErrors() throws {
         let (a, _) = try makeStore("err-a", origin: "a")
         let empty = temporaryDirectory("err-empty")
