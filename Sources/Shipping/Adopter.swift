@@ -169,14 +169,6 @@ public struct Adopter {
                 report.errors.append("origin \(o.hex): rewriting its CATALOG: \(error.summary)")
             }
         }
-        // Adopted clocks beyond the skew limit count only up to it (the floor rose before each link).
-        let now = clock()
-        for (o, adopted) in touched where o != config.origin && adopted {
-            guard let log = try? EventLog(root: paths.root, fs: fs, options: OpenOptions(readOnly: true, origin: o)),
-                let last = log.sealedCatalog.last?.lastHLC, AdoptedClock.isBeyondSkew(last, now: now)
-            else { continue }
-            report.clockAhead.append((o.hex, HLC.milliseconds(last) - now))
-        }
         try checkManifests(names.filter { $0.hasSuffix(Self.manifestSuffix) }, into: &report)
         report.milliseconds = Int((OpenOptions.monotonicNanoseconds() - start) / 1_000_000)
         return report
@@ -306,8 +298,6 @@ public struct Adopter {
             }
             catalogStale = !local && log.recoveryReport.actions.contains(.rebuiltCatalog)
         }
-        var headLSN = entries.last?.lastLSN ?? 0
-        var headSeal = entries.last?.sealHash ?? Self.zeros
         var linked = false
         /// Claimed files to remove once CATALOG is current (adopted or duplicates).
         var done: [String] = []
@@ -354,65 +344,35 @@ public struct Adopter {
             a.arrivedSeal = hexString(sealHash)
 
             // 2. Its position against what is adopted.
-            if let same = entries.first(where: { $0.name == c.name }) {
-                let adoptedBytes: [UInt8]
-                do throws(SystemError) {
-                    adoptedBytes = try fs.readFile(logDir + "/" + c.name)
-                } catch {
-                    a.outcome = .waiting
-                    a.detail =
-                        "the adopted copy log/\(o.hex)/\(c.name) cannot be read to compare (\(error)); kept for the next run"
-                    report.arrivals.append(a)
-                    release(path, to: dir + "/" + c.name)
-                    continue
-                }
-                if adoptedBytes == bytes {
-                    a.outcome = .duplicate
-                    a.adoptedSeal = a.arrivedSeal
-                    a.detail = "the same file is adopted already"
-                    done.append(path)
-                } else {
-                    a.outcome = .fork
-                    a.adoptedSeal = hexString(same.sealHash)
-                    a.detail =
-                        "a different file for an adopted position (LSNs \(footer.firstLSN)–\(footer.lastLSN)): arrived seal \(a.arrivedSeal!), adopted seal \(a.adoptedSeal!)"
-                    try quarantine(&a, path: path, bytes: bytes, origin: o)
-                }
-                report.arrivals.append(a)
-                continue
+            let verdict: Verdict
+            do throws(SystemError) {
+                verdict = try Self.judge(
+                    c.name, footer: footer, sealHash: sealHash, held: entries, local: local,
+                    sameBytes: { () throws(SystemError) in try fs.readFile(logDir + "/" + c.name) == bytes })
+            } catch {
+                verdict = .waiting(
+                    "the adopted copy log/\(o.hex)/\(c.name) cannot be read to compare (\(error)); kept for the next run"
+                )
             }
-            if local {
+            switch verdict {
+            case .duplicate:
+                a.outcome = .duplicate
+                a.adoptedSeal = a.arrivedSeal
+                a.detail = "the same file is adopted already"
+                done.append(path)
+            case .fork(let adoptedSeal, let detail):
                 a.outcome = .fork
-                a.detail =
-                    "a segment of this store's own origin that this store did not write (LSNs \(footer.firstLSN)–\(footer.lastLSN), seal \(a.arrivedSeal!)): another store writes as this origin (a copy of this store?)"
+                a.adoptedSeal = adoptedSeal.map(hexString)
+                a.detail = detail
                 try quarantine(&a, path: path, bytes: bytes, origin: o)
-                report.arrivals.append(a)
-                continue
-            }
-            if footer.firstLSN <= headLSN {
-                let covering = entries.last { $0.firstLSN <= footer.firstLSN }
-                a.outcome = .fork
-                a.adoptedSeal = covering.map { hexString($0.sealHash) }
-                a.detail =
-                    "covers LSNs \(footer.firstLSN)–\(footer.lastLSN), already adopted from \(covering?.name ?? "?") (seal \(a.adoptedSeal ?? "?")): arrived seal \(a.arrivedSeal!)"
-                try quarantine(&a, path: path, bytes: bytes, origin: o)
-                report.arrivals.append(a)
-                continue
-            }
-            if footer.firstLSN > headLSN + 1 {
+            case .waiting(let detail):
                 a.outcome = .waiting
-                a.detail =
-                    "LSNs \(headLSN + 1)–\(footer.firstLSN - 1) of this origin have not arrived; it stays in incoming/ until they do"
-                report.arrivals.append(a)
+                a.detail = detail
                 release(path, to: dir + "/" + c.name)
-                continue
+            case .accept:
+                break
             }
-            guard footer.previousSealHash == headSeal else {
-                a.outcome = .fork
-                a.adoptedSeal = hexString(headSeal)
-                a.detail =
-                    "continues LSN \(headLSN) but chains to seal \(hexString(footer.previousSealHash)), not the adopted head seal \(hexString(headSeal)): a different history"
-                try quarantine(&a, path: path, bytes: bytes, origin: o)
+            guard case .accept = verdict else {
                 report.arrivals.append(a)
                 continue
             }
@@ -421,8 +381,6 @@ public struct Adopter {
             a.adoptedSeal = a.arrivedSeal
             a.detail = "verified (\(footer.eventCount) events, SHA-256 and seal chain) and linked into log/\(o.hex)/"
             accepted.append((a, path, footer.lastHLC))
-            headLSN = footer.lastLSN
-            headSeal = sealHash
             entries.append(
                 Held(
                     name: c.name, firstLSN: footer.firstLSN, lastLSN: footer.lastLSN, lastHLC: footer.lastHLC,
@@ -437,7 +395,8 @@ public struct Adopter {
         // 4. Link them in order: durable in log/ before they leave incoming/ (after CATALOG, below). A link
         // that cannot be made stops the rest (they would not continue the chain): they wait.
         var stopped = false
-        for (a, path, _) in accepted {
+        var lastLinkedHLC: UInt64?
+        for (a, path, hlc) in accepted {
             var a = a
             if stopped {
                 a.outcome = .waiting
@@ -449,6 +408,7 @@ public struct Adopter {
             do throws(ShipError) {
                 if try link(path, to: target, logDir: logDir) {
                     linked = true
+                    lastLinkedHLC = hlc
                     done.append(path)
                 } else {
                     a.outcome = .waiting
@@ -464,6 +424,11 @@ public struct Adopter {
             }
             report.arrivals.append(a)
         }
+        // An adopted clock beyond the skew limit counted only up to it (above): flagged.
+        let now = clock()
+        if let last = lastLinkedHLC, AdoptedClock.isBeyondSkew(last, now: now) {
+            report.clockAhead.append((o.hex, HLC.milliseconds(last) - now))
+        }
         if (linked || catalogStale) && !local {
             try engine { () throws(EventLogError) in
                 try EventLog.refreshAdoptedCatalog(root: paths.root, origin: o, fs: fs)
@@ -475,6 +440,63 @@ public struct Adopter {
         try? fs.fsyncDirectory(claimDir)
         try? fs.fsyncDirectory(dir)
         return linked
+    }
+
+    /// Where a verified segment stands against the origin's adopted segments (`held`, oldest first).
+    enum Verdict: Equatable {
+        case duplicate
+        /// The adopted seal it contradicts (nil: none at that position), and what was found.
+        case fork(adoptedSeal: [UInt8]?, detail: String)
+        case waiting(String)
+        case accept
+    }
+
+    /// The position rules of FORMAT.md "Shipping", in their order: an adopted name (the same bytes, or a
+    /// fork), this store's own origin, a position already covered, a gap, the seal chain.
+    static func judge(
+        _ name: String, footer: SealFooter, sealHash: [UInt8], held: [Held], local: Bool,
+        sameBytes: () throws(SystemError) -> Bool
+    ) throws(SystemError) -> Verdict {
+        let lsns = "LSNs \(footer.firstLSN)–\(footer.lastLSN)"
+        let arrived = hexString(sealHash)
+        if let same = held.first(where: { $0.name == name }) {
+            if try sameBytes() { return .duplicate }
+            return .fork(
+                adoptedSeal: same.sealHash,
+                detail:
+                    "a different file for an adopted position (\(lsns)): arrived seal \(arrived), adopted seal \(hexString(same.sealHash))"
+            )
+        }
+        if local {
+            return .fork(
+                adoptedSeal: nil,
+                detail:
+                    "a segment of this store's own origin that this store did not write (\(lsns), seal \(arrived)): another store writes as this origin (a copy of this store?)"
+            )
+        }
+        let headLSN = held.last?.lastLSN ?? 0
+        let headSeal = held.last?.sealHash ?? zeros
+        if footer.firstLSN <= headLSN {
+            let covering = held.last { $0.firstLSN <= footer.firstLSN }
+            return .fork(
+                adoptedSeal: covering?.sealHash,
+                detail:
+                    "covers \(lsns), already adopted from \(covering?.name ?? "?") (seal \(covering.map { hexString($0.sealHash) } ?? "?")): arrived seal \(arrived)"
+            )
+        }
+        if footer.firstLSN > headLSN + 1 {
+            return .waiting(
+                "LSNs \(headLSN + 1)–\(footer.firstLSN - 1) of this origin have not arrived; it stays in incoming/ until they do"
+            )
+        }
+        guard footer.previousSealHash == headSeal else {
+            return .fork(
+                adoptedSeal: headSeal,
+                detail:
+                    "continues LSN \(headLSN) but chains to seal \(hexString(footer.previousSealHash)), not the adopted head seal \(hexString(headSeal)): a different history"
+            )
+        }
+        return .accept
     }
 
     /// Links a claimed, verified file into `log/`: fsync it, `link()` (never overwriting), fsync the folder.

@@ -244,24 +244,22 @@ struct ShipAdopt: ParsableCommand {
 
 /// The exit of an adoption that found something: 5 for forks and corrupt arrivals, else 1 for errors.
 func adoptionOutcome(_ r: AdoptionReport, json: Bool) throws {
-    if r.needsAttention { throw attention(r, json: json) }
-    if !r.errors.isEmpty {
-        var e = CLIError(
+    var e: CLIError
+    if r.needsAttention {
+        e = CLIError(
+            .corruption, code: "fork-or-corrupt",
+            "\(r.count(.fork)) fork(s) and \(r.count(.corrupt)) corrupt arrival(s) were quarantined; nothing wrong was adopted",
+            hint: "read the reports beside the files in quarantine/; a corrupt copy is sent again by the next push")
+    } else if !r.errors.isEmpty {
+        e = CLIError(
             .error, code: "adoption-incomplete",
             "\(r.errors.count) part(s) of the adoption failed (listed above); everything else was adopted",
             hint: "fix the cause named there and run `aibrain ship adopt` again")
-        e.reportedOnStdout = json
-        throw e
+    } else {
+        return
     }
-}
-
-func attention(_ r: AdoptionReport, json: Bool) -> CLIError {
-    var e = CLIError(
-        .corruption, code: "fork-or-corrupt",
-        "\(r.count(.fork)) fork(s) and \(r.count(.corrupt)) corrupt arrival(s) were quarantined; nothing wrong was adopted",
-        hint: "read the reports beside the files in quarantine/; a corrupt copy is sent again by the next push")
     e.reportedOnStdout = json
-    return e
+    throw e
 }
 
 func adoptionJSON(_ r: AdoptionReport) -> JSONOut {

@@ -79,12 +79,7 @@ public struct Catalog: Sendable, Equatable {
             return
         }
         let index = entries.count
-        entries.append(
-            Entry(
-                epoch: seg.header.epoch, firstLSN: f.firstLSN, lastLSN: f.lastLSN, firstHLC: f.firstHLC,
-                lastHLC: f.lastHLC, minRecordedAt: f.minRecordedAt, maxRecordedAt: f.maxRecordedAt,
-                fileSize: seg.fileSize, sealHash: seg.sealHash, previousSealHash: f.previousSealHash,
-                segmentID: seg.header.segmentID))
+        appendEntry(seg)
         for s in f.streams { streamMap![StreamKey(s.name), default: []].append(index) }
     }
 
