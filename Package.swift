@@ -98,7 +98,7 @@ let package = Package(
         ),
         .testTarget(
             name: "AIBrainCLITests",
-            dependencies: ["AIBrainCLI", "BrainEvents", "EventLog", "Projections", "Shipping"],
+            dependencies: ["AIBrainCLI", "BrainEvents", "EventLog", "Projections", "Shipping", "StorageTesting"],
             exclude: ["schema_check.py"],
             swiftSettings: strict
         ),

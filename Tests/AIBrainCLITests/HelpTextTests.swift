@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import StorageTesting
 import Testing
 
 @testable import AIBrainCLI

@@ -1,3 +1,4 @@
+import StorageTesting
 import Testing
 
 @testable import BrainEvents

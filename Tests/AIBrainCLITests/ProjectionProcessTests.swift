@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import StorageTesting
 import Testing
 
 /// The projection commands end to end, through the real binary.

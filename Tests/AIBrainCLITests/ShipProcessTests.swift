@@ -1,4 +1,5 @@
 import Foundation
+import StorageTesting
 import Testing
 
 /// `aibrain ship` end to end with the real rsync binary: convergence of three stores, SIGKILLed transfers,

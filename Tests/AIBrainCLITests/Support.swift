@@ -1,14 +1,9 @@
 import Foundation
+import StorageTesting
 import Testing
 
 @testable import AIBrainCLI
 @testable import EventLog
-
-let packageRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.path
-}()
 
 /// The built `aibrain` binary (`make test` builds it before the tests run).
 let aibrainBinary: String = {
@@ -18,13 +13,6 @@ let aibrainBinary: String = {
     }
     return path
 }()
-
-func temporaryDirectory(_ name: String = #function) -> String {
-    let safe = name.filter { $0.isLetter || $0.isNumber }
-    let path = NSTemporaryDirectory() + "aibrain-cli-\(safe)-\(UUID().uuidString.prefix(8))"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
 
 /// What a finished command printed and returned.
 struct CommandResult {
@@ -165,26 +153,4 @@ func jsonLines(_ text: String) throws -> [[String: Any]] {
         }
         return o
     }
-}
-
-/// Finds a tool on PATH, failing loudly when it is missing (tests never skip silently).
-func requireTool(_ name: String) throws -> String {
-    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-        let p = "\(dir)/\(name)"
-        if FileManager.default.isExecutableFile(atPath: p) { return p }
-    }
-    Issue.record("\(name) is not installed: run `make deps` (it installs everything the tests need)")
-    throw CocoaError(.fileNoSuchFile)
-}
-
-/// The pinned text of `fixtures/<relative>`. With `AIBRAIN_UPDATE_FIXTURES=1`, `current` is written there
-/// first (then review the diff): output that is API changes only on purpose.
-func pinnedFixture(_ relative: String, current: String) throws -> String {
-    let path = packageRoot + "/fixtures/" + relative
-    if ProcessInfo.processInfo.environment["AIBRAIN_UPDATE_FIXTURES"] == "1" {
-        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try current.write(toFile: path, atomically: true, encoding: .utf8)
-    }
-    return try String(contentsOfFile: path, encoding: .utf8)
 }

@@ -38,7 +38,7 @@ enum Golden {
     static func build() throws -> (SimulatedFileSystem, String, String) {
         let fs = try simulatedStore(seed: 7)
         let clock = ManualClock()
-        let ids = CountingIDs()
+        let ids = CountingSegmentIDs(first: 0x5E)
         let log = try EventLog(
             root: "/s/.aibrain", fs: fs,
             options: OpenOptions(clock: clock.function, preallocationBytes: 256, segmentIDs: ids.function))

@@ -1,4 +1,5 @@
 import Foundation
+import StorageTesting
 import Testing
 
 @testable import EventLog
@@ -23,7 +24,9 @@ struct MappedOpenSegmentTests {
     @Test func writerAndReaderOpensOfALargeOpenSegmentSeeEveryEvent() throws {
         let (root, all) = try filled(temporaryDirectory(), events: 3000)
         let dir = try FileManager.default.contentsOfDirectory(atPath: root + "/log")[0]
-        let open = try FileManager.default.contentsOfDirectory(atPath: root + "/log/" + dir).first { $0.hasSuffix(".open") }!
+        let open = try FileManager.default.contentsOfDirectory(atPath: root + "/log/" + dir).first {
+            $0.hasSuffix(".open")
+        }!
         let size = try FileManager.default.attributesOfItem(atPath: root + "/log/\(dir)/\(open)")[.size] as! Int
         #expect(size > 1 << 20, "the open segment is large enough to be mapped (SegmentBytes maps from 1 MiB)")
         let writer = try EventLog(root: root)
@@ -38,7 +41,9 @@ struct MappedOpenSegmentTests {
         let dir = temporaryDirectory()
         let (root, all) = try filled(dir, events: 2000)
         let origin = try FileManager.default.contentsOfDirectory(atPath: root + "/log")[0]
-        let name = try FileManager.default.contentsOfDirectory(atPath: root + "/log/" + origin).first { $0.hasSuffix(".open") }!
+        let name = try FileManager.default.contentsOfDirectory(atPath: root + "/log/" + origin).first {
+            $0.hasSuffix(".open")
+        }!
         let path = root + "/log/\(origin)/\(name)"
         // A dead writer's half-written batch: garbage right after the last batch (and nothing valid after).
         let end = try EventLog(root: root, options: OpenOptions(readOnly: true)).opens[0].dataEnd
@@ -48,7 +53,8 @@ struct MappedOpenSegmentTests {
         try fs.fsync(fd)
         fs.close(fd)
         let writer = try EventLog(root: root)
-        #expect(writer.recoveryReport.actions.contains { if case .cutTornTail = $0 { return true } else { return false } })
+        #expect(
+            writer.recoveryReport.actions.contains { if case .cutTornTail = $0 { return true } else { return false } })
         #expect(try allEvents(writer) == all)
         #expect(try writer.append([draft("after-cut")]).events[0].lsn == UInt64(all.count + 1))
         #expect(try StoreVerifier.verify(root: root).ok)

@@ -1,4 +1,5 @@
 import Foundation
+import StorageTesting
 import Testing
 
 /// Every durable file operation goes through the `FileSystem` seam, so the crash model tests all of it.

@@ -6,20 +6,6 @@ import Testing
 
 let testOrigin = OriginID(hex: "0123456789abcdef0123456789abcdef")!
 
-/// Deterministic segment ids: 0x5e, then a counter.
-final class CountingIDs: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n: UInt8 = 0
-    var function: @Sendable () -> [UInt8] {
-        { [self] in
-            lock.lock()
-            defer { lock.unlock() }
-            n &+= 1
-            return [0x5E] + [UInt8](repeating: 0, count: 14) + [n]
-        }
-    }
-}
-
 func draft(
     _ id: String, stream: String = "task/T-1", type: String = "test.event", team: String = "", payload: String? = nil
 )
@@ -39,21 +25,6 @@ func simulatedStore(seed: UInt64, policies: StoreConfig.Policies = .init(), orig
     return fs
 }
 
-/// A fresh directory under /tmp for tests that use the real file system.
-func temporaryDirectory(_ name: String = #function) -> String {
-    let safe = name.filter { $0.isLetter || $0.isNumber }
-    let path = NSTemporaryDirectory() + "aibrain-test-\(safe)-\(UUID().uuidString.prefix(8))"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
-/// The package root (for fixtures and Sources/).
-let packageRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.path
-}()
-
 /// Runs a tool, returning exit status and stdout.
 @discardableResult
 func runTool(_ path: String, _ args: [String], stdin: Data? = nil) throws -> (
@@ -71,16 +42,6 @@ func runTool(_ path: String, _ args: [String], stdin: Data? = nil) throws -> (
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
     return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-}
-
-/// Finds a command on PATH, failing loudly (never skipping) when it is missing.
-func requireTool(_ name: String) throws -> String {
-    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-        let p = "\(dir)/\(name)"
-        if FileManager.default.isExecutableFile(atPath: p) { return p }
-    }
-    Issue.record("\(name) is not installed: run `make deps` (apt-get install liblz4-dev libxxhash-dev xxhash rsync)")
-    throw CancellationError()
 }
 
 /// All events of a log, in LSN order.

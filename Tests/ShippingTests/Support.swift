@@ -27,8 +27,7 @@ final class ShipStore: @unchecked Sendable {
         var options = OpenOptions(autoSeal: false)
         if let clock { options.clock = clock.function }
         if idPrefix != nil {
-            let ids = SegmentIDCounter()
-            options.segmentIDs = { ids.next() }
+            options.segmentIDs = CountingSegmentIDs().function
         }
         log = try EventLog(root: root, fs: fs, options: options)
     }
@@ -94,54 +93,6 @@ final class ShipStore: @unchecked Sendable {
         let claimed = (try? fs.listDirectory(dir + "/" + Adopter.claimFolder)) ?? []
         return (waiting + claimed).sorted()
     }
-}
-
-/// A fresh directory under /tmp.
-func temporaryDirectory(_ name: String = #function) -> String {
-    let safe = name.filter { $0.isLetter || $0.isNumber }
-    let path = NSTemporaryDirectory() + "aibrain-ship-\(safe)-\(UUID().uuidString.prefix(8))"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
-/// The package root (fixtures, schemas).
-let packageRoot: String = {
-    var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<3 { url.deleteLastPathComponent() }
-    return url.path
-}()
-
-/// Finds a command on PATH, failing loudly (never skipping) when it is missing.
-func requireTool(_ name: String) throws -> String {
-    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-        let p = "\(dir)/\(name)"
-        if FileManager.default.isExecutableFile(atPath: p) { return p }
-    }
-    Issue.record("\(name) is not installed: run `make deps` (it installs everything the tests need)")
-    throw CocoaError(.fileNoSuchFile)
-}
-
-/// Segment ids 1, 2, 3… (16 bytes each) for reproducible segments.
-final class SegmentIDCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var n: UInt8 = 0
-    func next() -> [UInt8] {
-        lock.lock()
-        defer { lock.unlock() }
-        n &+= 1
-        return [UInt8](repeating: 0, count: 15) + [n]
-    }
-}
-
-/// The pinned text of `fixtures/<relative>`; `AIBRAIN_UPDATE_FIXTURES=1` writes `current` there first.
-func pinnedFixture(_ relative: String, current: [UInt8]) throws -> [UInt8] {
-    let path = packageRoot + "/fixtures/" + relative
-    if ProcessInfo.processInfo.environment["AIBRAIN_UPDATE_FIXTURES"] == "1" {
-        let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try Data(current).write(to: URL(fileURLWithPath: path))
-    }
-    return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
 }
 
 /// Runs python3 on `schema_check.py`: the schema's verdict on `documents` (empty = all valid).
