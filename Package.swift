@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "StorageTesting", targets: ["StorageTesting"]),
         .library(name: "BrainEvents", targets: ["BrainEvents"]),
         .library(name: "Projections", targets: ["Projections"]),
+        .library(name: "Trust", targets: ["Trust"]),
         .library(name: "Shipping", targets: ["Shipping"]),
         .library(name: "AIBrainCLI", targets: ["AIBrainCLI"]),
         .executable(name: "aibrain", targets: ["aibrain"]),
@@ -24,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
@@ -36,17 +38,26 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .target(name: "BrainEvents", dependencies: ["EventLog", "CXXHash"], swiftSettings: hotPath),
+        .target(
+            name: "Trust",
+            dependencies: ["EventLog", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "BrainEvents",
+            dependencies: ["EventLog", "CXXHash", .product(name: "Yams", package: "Yams")],
+            swiftSettings: hotPath
+        ),
         .target(
             name: "Projections",
             dependencies: ["EventLog", "BrainEvents", "CXXHash", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: hotPath
         ),
-        .target(name: "Shipping", dependencies: ["EventLog"], swiftSettings: strict),
+        .target(name: "Shipping", dependencies: ["EventLog", "Trust"], swiftSettings: strict),
         .target(
             name: "AIBrainCLI",
             dependencies: [
-                "EventLog", "BrainEvents", "Projections", "Shipping",
+                "EventLog", "BrainEvents", "Projections", "Shipping", "Trust",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -91,6 +102,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "TrustTests",
+            dependencies: ["Trust", "EventLog", "StorageTesting", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "ShippingTests",
             dependencies: ["Shipping", "EventLog", "StorageTesting"],
             exclude: ["schema_check.py"],
@@ -98,7 +114,10 @@ let package = Package(
         ),
         .testTarget(
             name: "AIBrainCLITests",
-            dependencies: ["AIBrainCLI", "BrainEvents", "EventLog", "Projections", "Shipping", "StorageTesting"],
+            dependencies: [
+                "AIBrainCLI", "BrainEvents", "EventLog", "Projections", "Shipping", "StorageTesting", "Trust",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             exclude: ["schema_check.py"],
             swiftSettings: strict
         ),
