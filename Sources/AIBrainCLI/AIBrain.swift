@@ -17,13 +17,13 @@ public struct AIBrain: ParsableCommand {
             $AIBRAIN_STORE. Every event is durable (fdatasync) before a command reports it.
 
             Exit codes: 0 ok, 1 error, 3 conflict (expected version or precondition), 4 rejected by policy \
-            (PII gate), 5 corruption found, 64 usage.
+            (PII gate, governance), 5 corruption or tampering found, 64 usage.
             """,
         version: "aibrain \(AIBrain.version) (store format 1)",
         subcommands: [
             Init.self, Emit.self, ImportCommand.self, Replay.self, Tail.self, Export.self, Verify.self, Dump.self,
             Seal.self, Stats.self, Recover.self, Queue.self, Session.self, Decisions.self, KnowledgeCommand.self,
-            CostCommand.self, Rebuild.self, Ship.self, Scan.self,
+            CostCommand.self, Rebuild.self, Ship.self, Scan.self, Keys.self, Head.self, Prove.self, VerifyProof.self,
         ])
 
     /// The release, as handoff files name their generator.

@@ -12,13 +12,37 @@ public struct PIIFinding: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "field `\(field)` looks like \(detector)" }
 }
 
-/// A detector of one kind of personal data in a string's UTF-8 bytes. The trust layer adds more
-/// (DEA numbers, MBI, phone numbers, dates of birth, record numbers by context word).
+/// A detector of one kind of personal data in a string's UTF-8 bytes.
 public protocol PIIDetector: Sendable {
     /// Short name used in messages, e.g. `ssn`.
     var name: String { get }
+    /// What a text needs before `matches` can be true; the gate counts once per string and skips the rest.
+    var prefilter: PIIPrefilter { get }
     /// Whether `text` contains this kind of data. Called for every string of every event: keep it linear.
     func matches(_ text: UnsafeBufferPointer<UInt8>) -> Bool
+    /// Whether `text`, the value of the JSON object member `memberName` (the nearest one, for values in
+    /// arrays; its raw bytes), contains this kind of data. For detectors a field's name informs (`"dob":
+    /// "1980-01-02"`); by default the name is ignored.
+    func matches(_ text: UnsafeBufferPointer<UInt8>, memberName: UnsafeBufferPointer<UInt8>) -> Bool
+}
+
+extension PIIDetector {
+    public var prefilter: PIIPrefilter { PIIPrefilter(minimumDigits: 0) }
+    public func matches(_ text: UnsafeBufferPointer<UInt8>, memberName: UnsafeBufferPointer<UInt8>) -> Bool {
+        matches(text)
+    }
+}
+
+/// A detector's cheapest necessary condition: at least `minimumDigits` ASCII digits, and an `@` if
+/// `needsAt`. Most strings (prose, short ids) meet no detector's and cost one pass over their bytes.
+public struct PIIPrefilter: Sendable, Equatable {
+    public var minimumDigits: Int
+    public var needsAt: Bool
+    public init(minimumDigits: Int, needsAt: Bool = false) {
+        self.minimumDigits = minimumDigits
+        self.needsAt = needsAt
+    }
+    func admits(digits: Int, at: Bool) -> Bool { digits >= minimumDigits && (at || !needsAt) }
 }
 
 /// What happens to an event the gate flags.
@@ -27,20 +51,42 @@ public enum PIIPolicy: String, Sendable, CaseIterable {
     case reject
     /// Append anyway and report the findings on stderr (for data already vetted elsewhere).
     case warn
+    /// Append with each flagged payload string value replaced by `"[redacted: <detector>]"`, reported on
+    /// stderr. A finding redaction cannot remove is still rejected: in an envelope field (the event's ids,
+    /// stream and keys are its identity and index; changed, it would be another event) or in an object key
+    /// (the payload's shape).
+    case redact
 }
 
 /// The PII gate seam (ARCHITECTURE.md, BrainEvents): every string of an event's envelope and payload,
 /// object keys included, goes through every detector before anything is appended.
 public struct PIIGate: Sendable {
-    public var detectors: [any PIIDetector]
+    public var detectors: [any PIIDetector] {
+        didSet { prefilters = detectors.map(\.prefilter) }
+    }
+    /// `detectors[k].prefilter`, read once: the gate asks it of every string.
+    private var prefilters: [PIIPrefilter]
 
-    public init(detectors: [any PIIDetector]) { self.detectors = detectors }
+    public init(detectors: [any PIIDetector]) {
+        self.detectors = detectors
+        self.prefilters = detectors.map(\.prefilter)
+    }
 
-    /// SSN, NPI and email: the detectors every store starts with.
-    public static let standard = PIIGate(detectors: [SSNDetector(), NPIDetector(), EmailDetector()])
+    /// The detectors every store starts with: SSN, NPI, email, DEA, MBI, phone, date of birth and medical
+    /// record number (the last two by context word or member name).
+    public static let standard = PIIGate(detectors: [
+        SSNDetector(), NPIDetector(), EmailDetector(), DEADetector(), MBIDetector(), PhoneDetector(),
+        DateOfBirthDetector(), MedicalRecordNumberDetector(),
+    ])
 
     /// The first finding in an event, or nil if it is clean. Envelope strings first, then the payload.
     public func firstFinding(in draft: EventDraft) -> PIIFinding? {
+        if let f = envelopeFinding(in: draft) { return f }
+        return draft.payload.withUnsafeBufferPointer { payloadFinding($0) }
+    }
+
+    /// The first finding in the envelope's strings (ids, type, stream, keys, actor, team, times, provenance).
+    public func envelopeFinding(in draft: EventDraft) -> PIIFinding? {
         var found: PIIFinding?
         func check(_ field: @autoclosure () -> String, _ s: String) -> Bool {
             var s = s
@@ -56,19 +102,24 @@ public struct PIIGate: Sendable {
             return found
         }
         for (i, k) in draft.keys.enumerated() where check("keys[\(i)]", k) { return found }
-        return draft.payload.withUnsafeBufferPointer { payloadFinding($0) }
+        return nil
     }
 
     /// The name of the first detector that matches `text`.
-    public func detect(_ text: UnsafeBufferPointer<UInt8>) -> String? {
-        // Every detector needs a digit run or an `@`: most strings are prose and are skipped in one pass.
+    public func detect(_ text: UnsafeBufferPointer<UInt8>) -> String? { detect(text, memberName: nil) }
+
+    /// The name of the first detector that matches `text`, the value of the member `memberName` if given.
+    public func detect(_ text: UnsafeBufferPointer<UInt8>, memberName: UnsafeBufferPointer<UInt8>?) -> String? {
         var digits = 0
         var at = false
         for b in text {
             if b &- 0x30 < 10 { digits += 1 } else if b == UInt8(ascii: "@") { at = true }
         }
-        guard digits >= 9 || at else { return nil }
-        for d in detectors where d.matches(text) { return d.name }
+        for k in prefilters.indices where prefilters[k].admits(digits: digits, at: at) {
+            let d = detectors[k]
+            let hit = memberName.map { d.matches(text, memberName: $0) } ?? d.matches(text)
+            if hit { return d.name }
+        }
         return nil
     }
 
@@ -76,8 +127,8 @@ public struct PIIGate: Sendable {
     func payloadFinding(_ json: UnsafeBufferPointer<UInt8>) -> PIIFinding? {
         var walker = JSONStringWalker(bytes: json)
         var found: PIIFinding?
-        walker.walk { path, text in
-            if let hit = detect(text) {
+        walker.walk { s, path, text in
+            if let hit = detect(text, memberName: s.memberName.map { UnsafeBufferPointer(rebasing: json[$0]) }) {
                 found = PIIFinding(field: path(), detector: hit)
                 return false
             }
@@ -114,8 +165,21 @@ struct JSONStringWalker {
         return s
     }
 
-    /// `visit` gets a lazily built path and the string's unescaped bytes; returning false stops the walk.
-    mutating func walk(_ visit: (() -> String, UnsafeBufferPointer<UInt8>) -> Bool) {
+    /// One string of the document.
+    struct Visit {
+        /// The string in the document, quotes included (what redaction replaces).
+        var token: Range<Int>
+        /// Whether it is an object key rather than a value.
+        var isKey: Bool
+        /// For a value: the name of the nearest object member holding it (raw bytes), if any.
+        var memberName: Range<Int>?
+    }
+
+    typealias Visitor = (Visit, () -> String, UnsafeBufferPointer<UInt8>) -> Bool
+
+    /// `visit` gets the string's place, a lazily built path and its unescaped bytes; returning false stops
+    /// the walk.
+    mutating func walk(_ visit: Visitor) {
         path = []
         _ = value(visit)
     }
@@ -127,7 +191,7 @@ struct JSONStringWalker {
     }
 
     /// Returns false to stop (a finding, or malformed input).
-    mutating func value(_ visit: (() -> String, UnsafeBufferPointer<UInt8>) -> Bool) -> Bool {
+    mutating func value(_ visit: Visitor) -> Bool {
         skipSpace()
         guard i < bytes.count else { return false }
         switch bytes[i] {
@@ -142,7 +206,8 @@ struct JSONStringWalker {
                 skipSpace()
                 guard let key = stringRange() else { return false }
                 let me = self
-                if !withString(key, { visit({ me.pathString(" (a key)") }, $0) }) { return false }
+                let site = Visit(token: (key.inner.lowerBound - 1)..<(key.inner.upperBound + 1), isKey: true)
+                if !withString(key, { visit(site, { me.pathString(" (a key)") }, $0) }) { return false }
                 path.append(.key(key.inner))
                 skipSpace()
                 guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { return false }
@@ -185,7 +250,14 @@ struct JSONStringWalker {
         case UInt8(ascii: "\""):
             guard let r = stringRange() else { return false }
             let me = self
-            return withString(r, { visit({ me.pathString() }, $0) })
+            var member: Range<Int>?
+            for case .key(let k) in path.reversed() {
+                member = k
+                break
+            }
+            let site = Visit(
+                token: (r.inner.lowerBound - 1)..<(r.inner.upperBound + 1), isKey: false, memberName: member)
+            return withString(r, { visit(site, { me.pathString() }, $0) })
         default:
             // Numbers, true, false, null: not strings.
             while i < bytes.count, !"{}[],".utf8.contains(bytes[i]) { i += 1 }
@@ -224,5 +296,71 @@ struct JSONStringWalker {
         guard let s = JSONScanner.unescape(quoted[...]) else { return true }
         scratch = Array(s.utf8)
         return scratch.withUnsafeBufferPointer { body($0) }
+    }
+}
+
+/// What `PIIGate.redact` did to an event.
+public struct PIIRedaction: Sendable, Equatable {
+    /// The payload values replaced, in document order (field path and detector, never the value).
+    public var redacted: [PIIFinding] = []
+    /// A finding redaction cannot remove: in an envelope field (an id, the stream or a key is the event's
+    /// identity and index) or in an object key (the payload's shape). The draft is then left as it was, and
+    /// the event must be refused.
+    public var refused: PIIFinding?
+
+    public init(redacted: [PIIFinding] = [], refused: PIIFinding? = nil) {
+        self.redacted = redacted
+        self.refused = refused
+    }
+}
+
+extension PIIGate {
+    /// The JSON string a flagged value becomes: `"[redacted: ssn]"`.
+    public static func redactedValue(_ detector: String) -> String { "[redacted: \(detector)]" }
+
+    /// Replaces every flagged string value of the payload by `"[redacted: <detector>]"`. Everything else
+    /// stays byte for byte (members, their order, spacing, numbers), so the payload stays valid JSON; a
+    /// value's escapes are decoded before the detectors see it, and the whole string token is replaced.
+    /// Nothing is changed when the envelope or an object key holds a finding (`refused`).
+    public func redact(_ draft: inout EventDraft) -> PIIRedaction {
+        if let f = envelopeFinding(in: draft) { return PIIRedaction(refused: f) }
+        var result = PIIRedaction()
+        var cuts: [(token: Range<Int>, detector: String)] = []
+        draft.payload.withUnsafeBufferPointer { json in
+            var walker = JSONStringWalker(bytes: json)
+            walker.walk { s, path, text in
+                guard let hit = detect(text, memberName: s.memberName.map { UnsafeBufferPointer(rebasing: json[$0]) })
+                else { return true }
+                if s.isKey {
+                    result.refused = PIIFinding(field: path(), detector: hit)
+                    return false
+                }
+                result.redacted.append(PIIFinding(field: path(), detector: hit))
+                cuts.append((s.token, hit))
+                return true
+            }
+        }
+        if result.refused != nil {
+            result.redacted = []
+            return result
+        }
+        guard !cuts.isEmpty else { return result }
+        var out: [UInt8] = []
+        out.reserveCapacity(draft.payload.count)
+        var at = 0
+        for cut in cuts {
+            // A detector's name goes into JSON unescaped: it must not need escapes (programmer error).
+            precondition(
+                cut.detector.utf8.allSatisfy { $0 >= 0x20 && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") },
+                "PII detector names must be plain ASCII text")
+            out += draft.payload[at..<cut.token.lowerBound]
+            out.append(UInt8(ascii: "\""))
+            out += Self.redactedValue(cut.detector).utf8
+            out.append(UInt8(ascii: "\""))
+            at = cut.token.upperBound
+        }
+        out += draft.payload[at...]
+        draft.payload = out
+        return result
     }
 }

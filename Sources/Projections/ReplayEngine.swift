@@ -62,6 +62,10 @@ public final class ReplayEngine {
     /// a JSON object.
     public internal(set) var unused = 0
     public internal(set) var unparsable = 0
+    /// Events whose payload this store cannot read (`PayloadState.encrypted` without the team's key, or
+    /// `.shredded`): skipped by every projection and counted here, never folded and never an error. Counted
+    /// by the events this engine folded in this process (not kept in snapshots).
+    public internal(set) var unreadable = 0
     /// Cross-origin duplicates skipped (contract 9: the first occurrence wins).
     public internal(set) var duplicates = 0
     /// Whether event ids are tracked across origins (only needed, and only kept, with more than one origin).
@@ -153,6 +157,10 @@ public final class ReplayEngine {
                 return
             }
         }
+        guard r.payloadState == .plain else {
+            unreadable += 1
+            return
+        }
         let type = UnsafeRawBufferPointer(rebasing: env[view.ranges.1])
         let kind = kinds.kind(type)
         var e = FoldEvent(
@@ -176,6 +184,10 @@ public final class ReplayEngine {
                 duplicates += 1
                 return
             }
+        }
+        guard event.payloadState == .plain else {
+            unreadable += 1
+            return
         }
         var type = event.type
         let kind = type.withUTF8 { kinds.kind(UnsafeRawBufferPointer($0)) }

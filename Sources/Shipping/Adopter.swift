@@ -1,4 +1,5 @@
 import EventLog
+import Trust
 import Foundation
 
 #if canImport(Glibc)
@@ -112,6 +113,8 @@ public struct Adopter {
         var lastLSN: UInt64
         var lastHLC: UInt64
         var sealHash: [UInt8]
+        /// Whether its seal is signed (nil: not read yet).
+        var signed: Bool? = nil
     }
 
     public func run() throws(ShipError) -> AdoptionReport {
@@ -343,6 +346,18 @@ public struct Adopter {
             a.lastLSN = footer.lastLSN
             a.arrivedSeal = hexString(sealHash)
 
+            // 1b. Its signature: a trusted origin's seals must be its key's; signed history never continues
+            // unsigned (earlier unsigned history stays valid as legacy).
+            let signed: Bool
+            do throws(EventLogError) {
+                signed = try checkSignature(bytes, footer: footer, origin: o, held: &entries, logDir: logDir)
+            } catch {
+                a.detail = "signature: \(error.message)"
+                try quarantine(&a, path: path, bytes: bytes, origin: o)
+                report.arrivals.append(a)
+                continue
+            }
+
             // 2. Its position against what is adopted.
             let verdict: Verdict
             do throws(SystemError) {
@@ -384,7 +399,7 @@ public struct Adopter {
             entries.append(
                 Held(
                     name: c.name, firstLSN: footer.firstLSN, lastLSN: footer.lastLSN, lastHLC: footer.lastHLC,
-                    sealHash: sealHash))
+                    sealHash: sealHash, signed: signed))
         }
         // 3. Contract 6 before anything is linked: a writer that reads an adopted event and then emits must
         // sort after it. Only verified, accepted segments raise the floor, and by at most the skew limit.
@@ -719,5 +734,43 @@ extension SealTrailer {
         } catch {
             throw EventLogError.corrupt("\(error.field) \(error.reason)", path: path, offset: Int64(error.offset))
         }
+    }
+}
+
+extension Adopter {
+    /// Checks an arrival's seal signature against the keys this store trusts for `o` (its own key for its
+    /// own origin). Throws (→ quarantine) when a trusted origin's seal is signed by another key or its
+    /// signature fails, or when the arrival is unsigned but the adopted segment before it is signed.
+    /// Returns whether the arrival is signed.
+    func checkSignature(
+        _ bytes: [UInt8], footer: SealFooter, origin o: OriginID, held: inout [Held], logDir: String
+    ) throws(EventLogError) -> Bool {
+        let path = "incoming/\(o.hex)/"
+        let trailer = try bytes.withBytes { (b) throws(EventLogError) -> SealTrailer in
+            let at = b.count - SealTrailer.size
+            do throws(DecodeFailure) {
+                return try SealTrailer.decode(UnsafeRawBufferPointer(rebasing: b[at...]), base: at)
+            } catch {
+                throw EventLogError.corrupt("\(error.field) \(error.reason)", path: path, offset: Int64(error.offset))
+            }
+        }
+        let header = try SegmentHeader.decodeChecked(bytes, path: path)
+        let statement = SealStatement(
+            origin: o, epoch: header.epoch, firstLSN: footer.firstLSN, lastLSN: footer.lastLSN,
+            merkleRoot: footer.merkleRoot, sealHash: trailer.sealHash, previousSealHash: footer.previousSealHash)
+        let keys = try KeyStore.local(storeRoot: paths.root, fs: fs).verifiers(for: o)
+        let check = SealNote.check(statement, trailer: trailer, path: path, keys: keys)
+        if check.isFailure { throw EventLogError(.corruption, check.summary) }
+        if check == .unsigned, let i = held.lastIndex(where: { $0.firstLSN < footer.firstLSN }) {
+            if held[i].signed == nil {
+                held[i].signed = (try? SealedSegment(fs: fs, path: logDir + "/" + held[i].name))?.isSigned ?? false
+            }
+            if held[i].signed == true {
+                throw EventLogError(
+                    .corruption,
+                    "unsigned, but the adopted segment before it (\(held[i].name)) is signed: a signed history never continues unsigned")
+            }
+        }
+        return check != .unsigned
     }
 }

@@ -1,4 +1,5 @@
 import EventLog
+import Trust
 
 #if canImport(Glibc)
     import Glibc
@@ -32,7 +33,10 @@ public struct Shipper {
     public func sealIfWorthIt(force: Bool, now: Int64 = OpenOptions.wallClockMilliseconds()) throws(ShipError)
         -> SealDecision
     {
-        let log = try engine { () throws(EventLogError) in try EventLog(root: paths.root, fs: fs) }
+        let log = try engine { () throws(EventLogError) in
+            try EventLog(
+                root: paths.root, fs: fs, options: OpenOptions(signer: try OriginSigner.load(storeRoot: paths.root, fs: fs)))
+        }
         guard let open = log.openSegmentStatus else { return .nothingOpen }
         let age = max(0, (now - open.createdAt) / 1000)
         guard force || open.bytes >= Self.sealBytes || age >= Self.sealAgeSeconds else {

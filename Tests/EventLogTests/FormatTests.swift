@@ -118,7 +118,7 @@ enum Golden {
         #expect(u64(b, f + 8) == 3 && u64(b, f + 16) == 1 && u64(b, f + 24) == 3)
         #expect(b[(f + 72)..<(f + 104)].allSatisfy { $0 == 0 })  // first segment: no previous seal
         #expect(Array(b[(f + 136)..<(f + 168)]) == SHA256Digest.hash(Array(b[0..<footerOffset])))
-        #expect(b[(f + 168)..<(f + 200)].allSatisfy { $0 == 0 })  // Merkle root reserved
+        let merkleRoot = Array(b[(f + 168)..<(f + 200)])  // checked against the records below
         #expect(u32(b, f + 200) == 1)  // one block
         // Decoded records equal the drafts.
         let fs = try simulatedStore(seed: 1)
@@ -135,6 +135,19 @@ enum Golden {
         }
         #expect(seg.lsns(of: "task/TASK-123") == [1, 2, 3])
         #expect(seg.lsns(of: "item/WI-7") == [2])
+        // The Merkle root (footer 168): RFC 6962 over the logical records, written out here for 3 leaves:
+        // leaf = SHA-256(0x00 ‖ envelope with byte 6 zeroed ‖ u8 team length ‖ team ‖ payload), and
+        // root = SHA-256(0x01 ‖ SHA-256(0x01 ‖ leaf0 ‖ leaf1) ‖ leaf2).
+        let leaves = (0..<3).map { i in
+            block.withRecord(i) { view, env, payload in
+                var entry = Array(view.bytes(in: env))
+                entry[6] = 0
+                let team = Array(block.teams[Int(block.payloadRegion[i])].utf8)
+                return SHA256Digest.hash([0x00] + entry + [UInt8(team.count)] + team + Array(payload))
+            }
+        }
+        let left = SHA256Digest.hash([0x01] + leaves[0] + leaves[1])
+        #expect(merkleRoot == SHA256Digest.hash([0x01] + left + leaves[2]))
     }
 
     @Test func openGoldenDecodesByteByByte() throws {

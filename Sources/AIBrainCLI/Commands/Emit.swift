@@ -9,12 +9,14 @@ struct PIIOptions: ParsableArguments {
     @Option(
         name: .customLong("pii-policy"),
         help: ArgumentHelp(
-            "What the PII gate does with an event that looks like it holds personal data: reject (exit 4, nothing appended) or warn (append, report on stderr).",
-            valueName: "reject|warn"))
+            "What the PII gate does with an event that looks like it holds personal data: reject (exit 4, nothing appended), warn (append, report on stderr) or redact (append with each flagged payload string replaced by \"[redacted: DETECTOR]\", report on stderr; a finding in an envelope field, the event's identity, or in an object key is still rejected).",
+            valueName: "reject|warn|redact"))
     var policy: PIIPolicy = .reject
 
     func input() -> EventInput { EventInput(gate: .standard, policy: policy) }
 
+    /// Findings let through (`warn`) and values replaced (`redact`), one stderr line each: field path and
+    /// detector, never the value.
     static func printWarnings(_ input: EventInput) {
         for w in input.warnings { Output.stderr("aibrain: warning: \(w)") }
     }
@@ -32,7 +34,8 @@ struct Emit: ParsableCommand {
 
             Input lines are JSON objects, nested ({"type":…,"task_id":…,"data":{…}}) or flat (domain fields \
             beside the envelope fields); schemas/envelope.schema.json describes them. Every string goes \
-            through the PII gate (SSN, NPI, email) first. An event id the store already holds is not \
+            through the PII gate (SSN, NPI, email, DEA, MBI, phone, date of birth, MRN) and, when \
+            .aibrain/contracts.yaml exists, the governance rules (exit 4) first. An event id the store already holds is not \
             appended again: the command exits 0 with the original LSN and "duplicate": true.
             """)
 
@@ -171,13 +174,15 @@ struct Emit: ParsableCommand {
     func runOne() throws {
         let d = try draft(environment: ProcessInfo.processInfo.environment)
         let root = try store.locate()
-        let log = try EventLog(root: root)
+        let log = try LogAccess.open(root)
         let expected = expectVersion
         let found = VersionBox()
         let queueCheck = try QueueCheck(root: root, drafts: [d])
+        let governance = try GovernanceGate.load(root: root)
         let check: ((AppendContext) throws -> Void)? = { ctx in
             // A retry of an event that made it wins over every check: idempotency first.
             if try ctx.existingLSN(ofEventID: d.eventID) != nil { return }
+            try governance?.check([d], lines: nil, ctx)
             try queueCheck?.run(ctx)
             if let expected {
                 let current = try ctx.version(ofStream: d.stream)
@@ -196,6 +201,7 @@ struct Emit: ParsableCommand {
         do throws(EventLogError) {
             result = try log.append([d], precondition: check)
         } catch {
+            if let refusal = governance?.refusal { throw refusal }
             guard error.code == .preconditionFailed else { throw error }
             var c = CLIError(error)
             if found.current == nil {
@@ -241,14 +247,24 @@ struct Emit: ParsableCommand {
         PIIOptions.printWarnings(input)
         guard !lines.isEmpty else { throw CLIError.invalid("stdin: no events (every line is blank)") }
         let root = try store.locate()
-        let log = try EventLog(root: root)
+        let log = try LogAccess.open(root)
         let drafts = lines.map(\.draft)
         let queueCheck = try QueueCheck(root: root, drafts: drafts)
+        let governance = try GovernanceGate.load(root: root)
+        let lineNumbers = lines.map(\.number)
+        let check: ((AppendContext) throws -> Void)? =
+            queueCheck == nil && governance == nil
+            ? nil
+            : { ctx in
+                try governance?.check(drafts, lines: lineNumbers, ctx)
+                try queueCheck?.run(ctx)
+            }
         let result: AppendResult
         do throws(EventLogError) {
-            result = try log.append(drafts, precondition: queueCheck.map { q in { ctx in try q.run(ctx) } })
+            result = try log.append(drafts, precondition: check)
         } catch {
             // (A `catch where` here crashes the 6.3 compiler's ownership verifier.)
+            if let refusal = governance?.refusal { throw refusal }
             if error.code == .preconditionFailed {
                 var c = CLIError(error)
                 c.code = "illegal-transition"

@@ -15,12 +15,14 @@ struct EmitStream {
     let pii: PIIOptions
 
     func run(root: String) throws {
-        let log = try EventLog(root: root)
+        let log = try LogAccess.open(root)
         var input = pii.input()
         /// What the precondition found, carried out of the append (it is thrown to abort the append).
         final class RefusalBox: Error, @unchecked Sendable {
             var refused: [(index: Int, refusal: QueueRefusal)] = []
+            var governed: [(index: Int, violations: [Violation])] = []
         }
+        let governance = try GovernanceGate.load(root: root)
         var pending: [(number: Int, bytes: [UInt8])] = []
         var windowStart: UInt64 = 0
         var partial: [UInt8] = []
@@ -46,21 +48,34 @@ struct EmitStream {
             }
             PIIOptions.printWarnings(input)
             input.warnings = []
+            input.redactions = []
             // Work-item lines that break the queue's rules are refused one by one (exit 3 acks); the rest
             // of the group is appended without them (each try re-checks under the lock).
             var appended: AppendResult?
             while !drafts.isEmpty && appended == nil {
                 let check = try QueueCheck(root: root, drafts: drafts)
                 let box = RefusalBox()
+                let group = drafts
+                // Governance first (exit 4 acks): a line breaking a rule is left out before the queue judges.
+                let precondition: ((AppendContext) throws -> Void)? =
+                    check == nil && governance == nil
+                    ? nil
+                    : { ctx in
+                        box.governed = try governance?.refusals(group, ctx) ?? []
+                        if !box.governed.isEmpty { throw box }
+                        box.refused = try check?.refusals(ctx) ?? []
+                        if !box.refused.isEmpty { throw box }
+                    }
                 do {
-                    appended = try log.append(
-                        drafts,
-                        precondition: check.map { q in
-                            { ctx in
-                                box.refused = try q.refusals(ctx)
-                                if !box.refused.isEmpty { throw box }
-                            }
-                        })
+                    appended = try log.append(drafts, precondition: precondition)
+                } catch  where error.code == .preconditionFailed && !box.governed.isEmpty {
+                    for (k, violations) in box.governed.reversed() {
+                        let e = GovernanceGate.error(violations, line: nil, file: governance?.file ?? "")
+                        acks[slots[k]] = Self.errorAck(line: pending[slots[k]].number, e)
+                        if e.status.rawValue > worst.rawValue { worst = e.status }
+                        drafts.remove(at: k)
+                        slots.remove(at: k)
+                    }
                 } catch  where error.code == .preconditionFailed && !box.refused.isEmpty {
                     for (k, r) in box.refused.reversed() {
                         let e = CLIError(

@@ -57,7 +57,7 @@ struct ImportJSONL: ParsableCommand {
                 lines[i].draft.eventID = Self.derivedID(lines[i], seen: &seen)
             }
             PIIOptions.printWarnings(input)
-            let log = try EventLog(root: try store.locate())
+            let log = try LogAccess.open(try store.locate())
             var appended = 0
             var duplicates = 0
             var firstLSN: UInt64?

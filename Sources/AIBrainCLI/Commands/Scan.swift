@@ -10,10 +10,11 @@ struct Scan: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Report personal identifiers already in the log (every origin, adopted ones included).",
         discussion: """
-            Runs the PII gate's detectors (SSN, NPI, email) over every envelope field and payload string of \
-            every event, and reports each event with a finding: origin, LSN, type, field path and detector \
-            (never the value). Exit 4 when anything is found, 0 when the log is clean. The log is never \
-            changed: it is an append-only audit trail.
+            Runs the PII gate's detectors (ssn, npi, email, dea, mbi, phone, dob, mrn: the ones emit and \
+            import run) over every envelope field and payload string of every event, and reports each event \
+            with a finding: origin, LSN, type, field path and detector (never the value). Exit 4 when \
+            anything is found, 0 when the log is clean. The log is never changed: it is an append-only audit \
+            trail.
             """)
     @OptionGroup var store: StoreOptions
     @Option(help: ArgumentHelp("Only this origin (its id, or the name shown by `stats`).", valueName: "origin"))

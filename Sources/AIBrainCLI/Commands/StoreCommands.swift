@@ -1,13 +1,15 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import Trust
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create a store in ./.aibrain (or beside older file-based memory already there).",
         discussion: """
-            Writes .aibrain/store.json (a new random origin id, epoch 1, durability `always`), log/ and \
-            .aibrain/.gitignore (the store is shipped with `aibrain ship`, not committed). Refuses to \
+            Writes .aibrain/store.json (a new random origin id, epoch 1, durability `always`), log/, \
+            .aibrain/.gitignore (the store is shipped with `aibrain ship`, not committed) and the origin's \
+            Ed25519 signing key in .aibrain/keys/ (0700; every seal is signed with it). Refuses to \
             re-initialize an existing store.
             """)
 
@@ -40,15 +42,19 @@ struct Init: ParsableCommand {
                     hint: "use it as it is; to make a copy a writer of its own run `aibrain recover --new-epoch`")
             }
             let config = try EventLog.create(at: root, name: name, fs: fs)
+            // Every origin signs its seals from the first one (`aibrain keys show` prints the public half).
+            let key = try KeyStore(storeRoot: root, origin: config.origin, fs: fs).generateOriginKey().verifier
             if format.json {
                 try Output.stdout.line(
                     JSONOut.object([
                         ("store", .string(root)), ("origin", .string(config.originID)), ("name", .string(config.name)),
                         ("epoch", .uint(UInt64(config.epoch))), ("beside_legacy_files", .bool(legacy)),
+                        ("verifier_key", .string(key.encoded)),
                     ]).text)
             } else {
                 try Output.stdout.line(
                     "initialized aibrain store \(root): origin \(config.originID) (\(config.name)), epoch \(config.epoch)"
+                        + "\n  signing key \(hexString(key.keyID)) (fingerprint \(key.fingerprint)); peers trust it with: aibrain keys trust \(config.originID) \(key.encoded)"
                         + (legacy ? "\n  kept the older file-based memory already in \(root)" : ""))
             }
         }
@@ -83,7 +89,7 @@ struct Seal: ParsableCommand {
 
     func run() throws {
         try runReporting(json: format.json) {
-            let log = try EventLog(root: try store.locate())
+            let log = try LogAccess.open(try store.locate())
             let before = log.config.head?.lastSealedLSN ?? 0
             try log.seal()
             let head = log.config.head
@@ -190,7 +196,7 @@ struct Recover: ParsableCommand {
 
     func run() throws {
         try runReporting(json: format.json) {
-            let log = try EventLog(root: try store.locate())
+            let log = try LogAccess.open(try store.locate())
             let actions = log.recoveryReport.actions.map { "\($0)" }
             var epoch = log.epoch
             if newEpoch { epoch = try log.startNewEpoch().epoch }

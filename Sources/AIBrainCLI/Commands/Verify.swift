@@ -2,6 +2,7 @@ import ArgumentParser
 import BrainEvents
 import EventLog
 import Foundation
+import Trust
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,15 +14,39 @@ struct Verify: ParsableCommand {
             its schema (schemas/events/, exit 1 if one does not); types the catalogue does not know are \
             counted and reported, not failed. Read-only: it never repairs (a writer's open, or `aibrain \
             recover`, does).
+
+            Signed seals are checked with this origin's key and the keys trusted for peers (`aibrain keys`): \
+            a seal signed by another key, one whose signature fails, an unsigned seal after signed history, \
+            or a segment other than the one this origin's key signed for its position is tampering (exit 5). \
+            --against HEADFILE (from `aibrain head`, kept elsewhere) also detects what a local chain cannot: \
+            deleted newest segments, a rollback to an older copy, rewritten history.
             """)
     @OptionGroup var store: StoreOptions
     @Flag(help: "Also decode every record and check payloads and envelopes.") var deep = false
+    @Option(help: ArgumentHelp("Also check the history against a signed head from `aibrain head`.", valueName: "headfile"))
+    var against: String?
+    @Option(
+        help: ArgumentHelp(
+            "The verifier key the head must be signed with (default: the keys in this store; pass the origin's published key when the store's own keys/ may have been replaced).",
+            valueName: "key"))
+    var key: String?
     @OptionGroup var format: ReportOutput
 
     func run() throws {
         try runReporting(json: format.json) {
             let root = try store.locate()
             var report = try StoreVerifier.verify(root: root)
+            let signatures = try SignatureAudit.audit(root: root)
+            report.problems += signatures.findings.map {
+                VerifyReport.Problem(
+                    kind: .corruption, file: $0.file, offset: nil, lsn: $0.lsn, message: $0.message, origin: $0.origin.hex)
+            }
+            let given = try key.map { (k) throws(EventLogError) in try NoteVerifierKey(parsing: k) }
+            let headCheck = try against.map { try Self.checkHead($0, root: root, key: given) }
+            if let headCheck, headCheck.comparison.isFailure {
+                report.problems.append(
+                    .init(kind: .corruption, file: headCheck.file, offset: nil, lsn: nil, message: headCheck.comparison.summary))
+            }
             var decoded: UInt64 = 0
             var types = TypeTally()
             if deep {
@@ -62,6 +87,30 @@ struct Verify: ParsableCommand {
                             })
                     ),
                 ]
+                members.append(
+                    (
+                        "signatures",
+                        .array(
+                            signatures.origins.map { r in
+                                .object([
+                                    ("origin", .string(r.origin.hex)), ("signed", .int(Int64(r.signed))),
+                                    ("verified", .int(Int64(r.verified))), ("untrusted", .int(Int64(r.untrusted))),
+                                    ("legacy_unsigned", .int(Int64(r.legacyUnsigned))),
+                                ])
+                            })
+                    ))
+                if let headCheck {
+                    members.append(
+                        (
+                            "head",
+                            .object([
+                                ("file", .string(headCheck.file)), ("origin", .string(headCheck.head.origin.hex)),
+                                ("segments", .int(Int64(headCheck.head.segments))),
+                                ("consistent", .bool(!headCheck.comparison.isFailure)),
+                                ("message", .string(headCheck.comparison.summary)),
+                            ])
+                        ))
+                }
                 if deep {
                     members.append(("records_decoded", .uint(decoded)))
                     members.append(("schema_checked", .int(Int64(types.checked))))
@@ -79,6 +128,18 @@ struct Verify: ParsableCommand {
                     try Output.stdout.line(
                         "origin \(o.origin): \(o.sealedSegments) sealed + \(o.openSegments) open segments, \(o.events) events, \(range), head seal \(o.headSealHash.map { String($0.prefix(16)) + "…" } ?? "-")"
                     )
+                }
+                for r in signatures.origins where r.signed + r.legacyUnsigned > 0 {
+                    var parts: [String] = []
+                    if r.verified > 0 { parts.append("\(r.verified) verified with \(r.keyName ?? "its key")") }
+                    if r.untrusted > 0 { parts.append("\(r.untrusted) signed but not checked (origin not trusted: aibrain keys trust)") }
+                    if r.legacyUnsigned > 0 { parts.append("\(r.legacyUnsigned) unsigned before the first signed seal (legacy)") }
+                    let bad = r.signed - r.verified - r.untrusted
+                    if bad > 0 { parts.append("\(bad) FAILED") }
+                    try Output.stdout.line("signatures \(r.origin.hex): " + parts.joined(separator: ", "))
+                }
+                if let headCheck {
+                    try Output.stdout.line("head \(headCheck.file): \(headCheck.comparison.summary)")
                 }
                 for p in report.problems {
                     try Output.stdout.line(
@@ -116,6 +177,50 @@ struct Verify: ParsableCommand {
                 throw e
             }
         }
+    }
+
+    struct HeadCheck {
+        var file: String
+        var head: SignedHead
+        var comparison: HeadComparison
+    }
+
+    /// Reads a head file, checks its signature with the origin's key, and compares it with the store.
+    static func checkHead(_ file: String, root: String, key: NoteVerifierKey?) throws -> HeadCheck {
+        let fs = PosixFileSystem()
+        let path = StoreLocator.absolute(file, in: StoreLocator.workingDirectory())
+        let bytes = try fs.attempt("reading the head", path: path) { () throws(SystemError) in try fs.readFile(path) }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw CLIError(.corruption, code: "corruption", "\(file) is not UTF-8 text: not a head from `aibrain head`")
+        }
+        let note: SignedNote
+        let head: SignedHead
+        do throws(EventLogError) {
+            note = try SignedNote.parse(text)
+            head = try SignedHead(parsing: note, path: file)
+        } catch {
+            throw CLIError(.corruption, code: "corruption", "\(file): \(error.message)", hint: "pass a file written by `aibrain head`")
+        }
+        let reader = try StoreReader(root: root)
+        let keys = try key.map { [$0] } ?? KeyStore.local(storeRoot: root).verifiers(for: head.origin)
+        switch NoteCheck.check(note, against: keys) {
+        case .verified: break
+        case .badSignature(let name):
+            throw CLIError(.corruption, code: "corruption", "\(file): the head's signature by \(name) does not verify: it was altered")
+        case .unknownKeys(let ids):
+            throw CLIError(
+                .corruption, code: "corruption",
+                "\(file) is not signed by origin \(head.origin.hex)'s key (signed by \(ids.isEmpty ? "nobody" : ids.joined(separator: ", ")))",
+                hint: keys.isEmpty ? "trust the origin's key first: aibrain keys trust \(head.origin.hex) KEY" : nil)
+        }
+        guard let log = reader.log(head.origin) else {
+            return HeadCheck(file: file, head: head, comparison: .missingSegments(have: 0, head: head.segments))
+        }
+        let entries = log.sealedCatalog
+        let epoch = head.origin == reader.localOrigin ? reader.config.epoch : (entries.last?.epoch ?? 0)
+        let comparison = HeadComparison.compare(
+            head, segments: entries.map { ($0.epoch, $0.firstLSN, $0.lastLSN, $0.sealHash) }, storeEpoch: epoch)
+        return HeadCheck(file: file, head: head, comparison: comparison)
     }
 
     /// The store-relative path of a problem's file.

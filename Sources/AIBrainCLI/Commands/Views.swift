@@ -308,6 +308,8 @@ struct Rebuild: ParsableCommand {
                             })
                     ),
                 ]
+                // Only on stores with unreadable payloads, so the shape of every other store's output stays.
+                if fresh.unreadable > 0 { m.append(("unreadable", .int(Int64(fresh.unreadable)))) }
                 if check {
                     m.append(("identical", .bool(differences.isEmpty)))
                     m.append(("differences", .array(differences.map { .string($0) })))
@@ -331,6 +333,10 @@ struct Rebuild: ParsableCommand {
                 }
                 if fresh.duplicates > 0 {
                     try Output.stdout.line("  \(fresh.duplicates) cross-origin duplicate(s) skipped")
+                }
+                if fresh.unreadable > 0 {
+                    try Output.stdout.line(
+                        "  \(fresh.unreadable) event(s) not folded: payload encrypted without its team's key here, or shredded")
                 }
                 let bytes = freshFiles.reduce(0) { $0 + $1.bytes }
                 if check {

@@ -35,8 +35,19 @@ struct EventRenderer {
 
     static func payload(_ e: Event) -> JSONTree? { JSONTree.parse(e.payload.isEmpty ? Array("{}".utf8) : e.payload) }
 
+    /// What is shown instead of a payload this store cannot read: `[encrypted: team X]` (no key for the team
+    /// here) or `[shredded]` (its stream key was destroyed); nil for a readable payload.
+    static func marker(_ e: Event) -> String? {
+        switch e.payloadState {
+        case .plain: return nil
+        case .encrypted(let team, _): return "[encrypted: team \(team.isEmpty ? "\"\"" : team)]"
+        case .shredded: return "[shredded]"
+        }
+    }
+
     /// The payload as `key=value` pairs on one line, cut at `limit` characters.
     static func summary(_ e: Event, limit: Int) -> String {
+        if let m = marker(e) { return m }
         guard let tree = payload(e) else { return "[payload is not JSON: \(e.payload.count) bytes]" }
         let text = tree.readable
         return text.count > limit ? String(text.prefix(limit - 1)) + "…" : text
@@ -70,7 +81,9 @@ struct EventRenderer {
         add("provenance", d.provenance)
         if d.flags != 0 { add("flags", String(d.flags)) }
         lines.append("    origin: \(e.origin.hex) epoch \(e.epoch) lsn \(e.lsn) hlc \(e.hlc)")
-        if let tree = Self.payload(e) {
+        if let m = Self.marker(e) {
+            lines.append("    data: " + m)
+        } else if let tree = Self.payload(e) {
             lines.append("    data: " + tree.pretty(indent: "    "))
         } else {
             lines.append("    data: [not JSON: \(e.payload.count) bytes]")
@@ -97,6 +110,10 @@ struct EventRenderer {
             head += "  [\(origin(e.origin)):\(e.lsn)]"
             out.append(head)
             if !e.draft.occurredAt.isEmpty { out.append("    occurred_at: \(e.draft.occurredAt)") }
+            if let m = Self.marker(e) {
+                out.append("    data: \(m)")
+                continue
+            }
             switch Self.payload(e) {
             case .object(let members)?:
                 for (k, v) in members { out.append("    \(k): \(v.readable)") }
@@ -138,11 +155,15 @@ struct EventRenderer {
             if !e.draft.actor.isEmpty { head += " · \(Self.cell(e.draft.actor))" }
             out.append(head)
             out.append("")
-            switch Self.payload(e) {
-            case .object(let members)?:
-                for (k, v) in members { out.append("- **\(Self.cell(k))**: \(Self.cell(v.readable))") }
-            case let other?: out.append("- **data**: \(Self.cell(other.readable))")
-            case nil: out.append("- **data**: (not JSON, \(e.payload.count) bytes)")
+            if let m = Self.marker(e) {
+                out.append("- **data**: \(m)")
+            } else {
+                switch Self.payload(e) {
+                case .object(let members)?:
+                    for (k, v) in members { out.append("- **\(Self.cell(k))**: \(Self.cell(v.readable))") }
+                case let other?: out.append("- **data**: \(Self.cell(other.readable))")
+                case nil: out.append("- **data**: (not JSON, \(e.payload.count) bytes)")
+                }
             }
             out.append("")
             out.append(

@@ -7,8 +7,18 @@ import Foundation
 struct EventInput: Sendable {
     var gate: PIIGate
     var policy: PIIPolicy
-    /// Findings let through under `--pii-policy warn`, reported on stderr by the caller.
+    /// Findings let through under `--pii-policy warn` and values replaced under `redact`, reported on
+    /// stderr by the caller.
     var warnings: [String] = []
+    /// The payload values replaced under `--pii-policy redact`, in input order (for a JSON report).
+    var redactions: [Redaction] = []
+
+    /// One payload value replaced by the gate: where, and which detector (never the value).
+    struct Redaction: Sendable, Equatable {
+        var line: Int?
+        var field: String
+        var detector: String
+    }
 
     init(gate: PIIGate = .standard, policy: PIIPolicy = .reject) {
         self.gate = gate
@@ -50,7 +60,7 @@ struct EventInput: Sendable {
                 "\(place): a \(line.draft.type) event needs the index key \(item), and 4 keys are already given",
                 hint: "give at most 3 keys of your own on work-item events")
         }
-        try check(line.draft, number: number, source: source)
+        try check(&line.draft, number: number, source: source)
         return line
     }
 
@@ -69,8 +79,22 @@ struct EventInput: Sendable {
         return left
     }
 
-    /// Envelope rules and the PII gate for a draft built from arguments or a line.
+    /// Envelope rules and the PII gate for a draft the caller appends as it is: under `--pii-policy redact`
+    /// a finding is rejected (there is no redacted copy to append).
     mutating func check(_ draft: EventDraft, number: Int?, source: String) throws(CLIError) {
+        var copy = draft
+        try check(&copy, number: number, source: source, redacting: false)
+    }
+
+    /// Envelope rules and the PII gate for a draft built from arguments or a line; under `--pii-policy
+    /// redact`, flagged payload values of `draft` are replaced.
+    mutating func check(_ draft: inout EventDraft, number: Int?, source: String) throws(CLIError) {
+        try check(&draft, number: number, source: source, redacting: true)
+    }
+
+    private mutating func check(_ draft: inout EventDraft, number: Int?, source: String, redacting: Bool)
+        throws(CLIError)
+    {
         let place = number.map { "\(source): line \($0)" } ?? source
         do throws(EventLogError) {
             try EnvelopeValidation.validate(draft, index: 0)
@@ -78,20 +102,42 @@ struct EventInput: Sendable {
             let message = error.message.hasPrefix("event 0: ") ? String(error.message.dropFirst(9)) : error.message
             throw CLIError.invalid("\(place): \(message)", hint: Self.inputHint)
         }
-        if let finding = gate.firstFinding(in: draft) {
-            // The source's name may itself be what was found (a file named after a person): then it is not
-            // repeated either.
-            var name = source
-            let flagged = name.withUTF8 { gate.detect($0) } != nil
-            let label = flagged ? "the input (its name is withheld)" : source
-            let location = number.map { "\(label): line \($0)" } ?? label
-            switch policy {
-            case .reject:
-                var e = CLIError.pii(finding, line: number)
-                e.message = "\(label): " + e.message
-                throw e
-            case .warn:
-                warnings.append("\(location): \(finding) (appended: --pii-policy warn)")
+        guard let finding = gate.firstFinding(in: draft) else { return }
+        // The source's name may itself be what was found (a file named after a person): then it is not
+        // repeated either.
+        var name = source
+        let flagged = name.withUTF8 { gate.detect($0) } != nil
+        let label = flagged ? "the input (its name is withheld)" : source
+        let location = number.map { "\(label): line \($0)" } ?? label
+        func rejection(_ finding: PIIFinding, because reason: String? = nil) -> CLIError {
+            var e = CLIError.pii(finding, line: number)
+            e.message = "\(label): " + e.message
+            if let reason {
+                e.message = e.message.replacingOccurrences(
+                    of: ": rejected by the PII gate;", with: ": rejected by the PII gate (\(reason));")
+            }
+            return e
+        }
+        switch policy {
+        case .reject:
+            throw rejection(finding)
+        case .warn:
+            warnings.append("\(location): \(finding) (appended: --pii-policy warn)")
+        case .redact:
+            guard redacting else { throw rejection(finding) }
+            let r = gate.redact(&draft)
+            if let refused = r.refused {
+                // Redacting an envelope field would make another event (ids, stream and keys are its
+                // identity and index); renaming an object key would change the payload's shape.
+                let reason =
+                    refused.field.hasPrefix("data")
+                    ? "--pii-policy redact replaces values, never object keys"
+                    : "--pii-policy redact never changes envelope fields: they are the event's identity"
+                throw rejection(refused, because: reason)
+            }
+            for f in r.redacted {
+                warnings.append("\(location): \(f) (redacted: --pii-policy redact)")
+                redactions.append(Redaction(line: number, field: f.field, detector: f.detector))
             }
         }
     }
@@ -122,6 +168,7 @@ struct EventInput: Sendable {
             var lines: [Line] = []
             var error: CLIError?
             var warnings: [String] = []
+            var redactions: [Redaction] = []
         }
         let slots = [Slot(), Slot()]
         let base = self
@@ -130,6 +177,7 @@ struct EventInput: Sendable {
         DispatchQueue.concurrentPerform(iterations: 2) { k in
             var input = base
             input.warnings = []
+            input.redactions = []
             var p = Progress("checking \(source)", total: showProgress && k == 0 ? split : 0)
             do throws(CLIError) {
                 slots[k].lines = try input.parseRange(
@@ -140,12 +188,15 @@ struct EventInput: Sendable {
             }
             if k == 0 { p.finish() }
             slots[k].warnings = input.warnings
+            slots[k].redactions = input.redactions
         }
         // The first bad line of the file wins, as in a sequential parse (a first-half error comes first).
         if let e = slots[0].error { throw e }
         warnings += slots[0].warnings
+        redactions += slots[0].redactions
         if let e = slots[1].error { throw e }
         warnings += slots[1].warnings
+        redactions += slots[1].redactions
         return slots[0].lines + slots[1].lines
     }
 

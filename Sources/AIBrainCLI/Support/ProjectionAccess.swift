@@ -96,7 +96,7 @@ struct CommandAppender {
     }
 
     func append(_ drafts: [EventDraft]) throws -> (AppendResult, EventLog) {
-        let log = try EventLog(root: root)
+        let log = try LogAccess.open(root)
         let reader = try StoreReader(root: root)
         do throws(EventLogError) {
             let r = try log.append(drafts) { ctx in

@@ -79,19 +79,26 @@ public struct Event: Sendable, Equatable {
     /// Writer clock, Unix milliseconds.
     public var recordedAt: Int64
     public var draft: EventDraft
+    /// Whether `payload` could be read: an event stored encrypted without its key here, or sealed under a
+    /// shredded stream key, keeps its envelope and has an empty payload (never garbage, never an error).
+    public var payloadState: PayloadState
 
     public var eventID: String { draft.eventID }
     public var type: String { draft.type }
     public var stream: String { draft.stream }
     public var payload: [UInt8] { draft.payload }
 
-    public init(origin: OriginID, epoch: UInt32, lsn: UInt64, hlc: UInt64, recordedAt: Int64, draft: EventDraft) {
+    public init(
+        origin: OriginID, epoch: UInt32, lsn: UInt64, hlc: UInt64, recordedAt: Int64, draft: EventDraft,
+        payloadState: PayloadState = .plain
+    ) {
         self.origin = origin
         self.epoch = epoch
         self.lsn = lsn
         self.hlc = hlc
         self.recordedAt = recordedAt
         self.draft = draft
+        self.payloadState = payloadState
     }
 }
 

@@ -207,7 +207,18 @@ public enum EventJSON {
         o += Array(String(e.hlc).utf8)
         str("recorded_at", ISO8601.format(milliseconds: e.recordedAt), always: true)
         key("data")
-        o += d.payload.isEmpty ? Array("{}".utf8) : d.payload
+        switch e.payloadState {
+        case .plain:
+            o += d.payload.isEmpty ? Array("{}".utf8) : d.payload
+        case .encrypted(let team, _):
+            // No key here: the envelope, and which team's key would open it; never bytes that are not the payload.
+            o += Array("null".utf8)
+            str("encrypted", team, always: true)
+        case .shredded:
+            o += Array("null".utf8)
+            key("shredded")
+            o += Array("true".utf8)
+        }
         o.append(UInt8(ascii: "}"))
         return o
     }

@@ -7,7 +7,7 @@
 ///   8  2  format version (1)            72  8  created at (Unix ms, writer clock)
 ///  10  1  kind (1 open, 2 sealed)       80  8  predecessor end offset (0 = none): where the acknowledged
 ///  11  1  codec (0 none, 1 LZ4 frame)            data of the previous segment ended (set after a failed sync)
-///  12  1  cipher (0 none)               88  8  XXH3-64 of bytes [0, 88)
+///  12  1  cipher (0 none, 1 ChaChaPoly)  88  8  XXH3-64 of bytes [0, 88)
 ///  13  3  reserved (0)                  -- rewritable area (.open only; zero in .seg), not under the checksum:
 ///  16  4  key version (0 = none)        96 16  reserved (0)
 ///  20  4  compatible feature flags
@@ -87,7 +87,33 @@ public enum Format {
 
     /// Incompatible feature flags: a reader that does not know one must refuse the segment.
     public enum IncompatibleFeature {
-        public static let known: UInt32 = 0
+        /// Every payload region starts with a mode byte (`RegionMode`); regions of teams with a key are
+        /// encrypted (FORMAT.md "Encrypted payload regions"). Set with cipher 1 and a key generation ≥ 1.
+        public static let encryptedRegions: UInt32 = 1 << 0
+        public static let known: UInt32 = encryptedRegions
+    }
+
+    /// Header cipher field (offset 12).
+    public enum Cipher {
+        public static let none: UInt8 = 0
+        /// ChaCha20-Poly1305 (RFC 8439) with 12-byte random nonces, keys derived per segment and team.
+        public static let chaChaPoly: UInt8 = 1
+    }
+
+    /// The first byte of every payload region of a segment with `encryptedRegions`.
+    ///
+    /// ```
+    /// mode 0: 00 ‖ plaintext region (open) / LZ4 frame (sealed)
+    /// mode 1: 01 ‖ key id (8) ‖ nonce (12) ‖ ChaCha20-Poly1305 ciphertext of the above ‖ tag (16)
+    /// ```
+    public enum RegionMode {
+        public static let plain: UInt8 = 0
+        public static let encrypted: UInt8 = 1
+        public static let keyIDSize = 8
+        public static let nonceSize = 12
+        public static let tagSize = 16
+        /// Bytes a mode-1 region adds to what it encrypts: mode, key id, nonce, tag.
+        public static let encryptedOverhead = 1 + keyIDSize + nonceSize + tagSize
     }
 
     public enum EnvelopeFlag {

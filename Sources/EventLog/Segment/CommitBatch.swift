@@ -27,9 +27,11 @@ public enum CommitBatch {
 
     /// Encodes a batch whose first event gets `firstLSN`, with clocks `hlcs[i]`, padded to 8 bytes.
     /// Also returns the encoded envelope of each event's position (for the open-segment index).
-    public static func encode(_ drafts: [EventDraft], firstLSN: UInt64, hlcs: [UInt64], recordedAt: Int64)
-        throws(EventLogError) -> [UInt8]
-    {
+    /// In a segment with encrypted regions (`coding.flagged`), each payload region is stored in its coded form
+    /// (mode byte, and its encryption for a team with a key) and the descriptors count the stored bytes.
+    public static func encode(
+        _ drafts: [EventDraft], firstLSN: UInt64, hlcs: [UInt64], recordedAt: Int64, coding: RegionCoding? = nil
+    ) throws(EventLogError) -> [UInt8] {
         precondition(!drafts.isEmpty && hlcs.count == drafts.count)
         let (regionOf, teams) = try regions(of: drafts)
         var payloadBytes = [Int](repeating: 0, count: teams.count)
@@ -37,6 +39,24 @@ public enum CommitBatch {
         for i in drafts.indices {
             payloadBytes[Int(regionOf[i])] += drafts[i].payload.count
             envelopeBytes += EnvelopeCodec.encodedSize(drafts[i])
+        }
+        // Coded regions are built first: their stored length is known only after encryption decided the mode.
+        var coded: [[UInt8]]?
+        if let coding, coding.flagged {
+            var stored: [[UInt8]] = []
+            for (r, team) in teams.enumerated() {
+                var plain: [UInt8] = []
+                plain.reserveCapacity(payloadBytes[r])
+                for i in drafts.indices where Int(regionOf[i]) == r { plain += drafts[i].payload }
+                var out: [UInt8] = []
+                out.reserveCapacity(plain.count + Format.RegionMode.encryptedOverhead)
+                try plain.withBytes { (p) throws(EventLogError) in
+                    try coding.encode(p, firstLSN: firstLSN, region: r, team: team, into: &out)
+                }
+                payloadBytes[r] = out.count
+                stored.append(out)
+            }
+            coded = stored
         }
         let tableBytes = teams.reduce(0) { $0 + 5 + $1.utf8.count }
         let content = Format.batchHeaderSize + tableBytes + envelopeBytes + payloadBytes.reduce(0, +)
@@ -62,8 +82,12 @@ public enum CommitBatch {
         for i in drafts.indices {
             EnvelopeCodec.encode(drafts[i], hlc: hlcs[i], recordedAt: recordedAt, region: regionOf[i], into: &w)
         }
-        for r in teams.indices {
-            for i in drafts.indices where Int(regionOf[i]) == r { w.raw(drafts[i].payload) }
+        if let coded {
+            for region in coded { w.raw(region) }
+        } else {
+            for r in teams.indices {
+                for i in drafts.indices where Int(regionOf[i]) == r { w.raw(drafts[i].payload) }
+            }
         }
         precondition(w.count == content, "batch length \(w.count) != computed \(content)")
         w.zeros(length - content)
@@ -182,18 +206,79 @@ extension CommitBatch {
             envelopes: envStart..<envStart + envelopeLength, teams: teams, regions: regions)
     }
 
-    /// Visits every record of a probed batch (`batch` is the batch's bytes, starting at its magic).
+    /// Visits every record of a probed batch (`batch` is the batch's bytes, starting at its magic), with every
+    /// payload readable: a region `coding` cannot decrypt fails the walk with `keyMissing` (the sealer needs
+    /// every plaintext).
     public static func walk(
-        _ batch: UnsafeRawBufferPointer, _ layout: BatchLayout, fileOffset: Int,
+        _ batch: UnsafeRawBufferPointer, _ layout: BatchLayout, fileOffset: Int, coding: RegionCoding,
         _ body: (UInt64, EnvelopeView, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void
     ) throws {
+        try walkRegions(batch, layout, fileOffset: fileOffset, coding: coding) { lsn, view, env, payload, state in
+            guard state == .plain else {
+                throw EventLogError(
+                    .keyMissing,
+                    "LSN \(lsn) is encrypted for team \"\(layout.teams[view.region])\" and no key for it is here (\(state))",
+                    path: coding.path, offset: Int64(fileOffset), lsn: lsn,
+                    hint: "import the team's key with `aibrain keys team import`")
+            }
+            try body(lsn, view, env, payload)
+        }
+    }
+
+    /// Visits every record of a probed batch with its payload state. A payload that is stored encrypted and
+    /// that `coding` cannot decrypt comes as an empty buffer with `.encrypted(team:keyID:)`; the walk still
+    /// checks every length (the ciphertext is as long as the plaintext). A wrong tag under a held key throws
+    /// corruption.
+    public static func walkRegions(
+        _ batch: UnsafeRawBufferPointer, _ layout: BatchLayout, fileOffset: Int, coding: RegionCoding,
+        _ body: (UInt64, EnvelopeView, UnsafeRawBufferPointer, UnsafeRawBufferPointer, PayloadState) throws -> Void
+    ) throws {
         let env = UnsafeRawBufferPointer(rebasing: batch[layout.envelopes])
-        let regions = layout.regions.map { UnsafeRawBufferPointer(rebasing: batch[$0]) }
-        try walkRecords(
-            envelopes: env, regions: regions, count: layout.count,
-            envelopeBase: fileOffset + layout.envelopes.lowerBound, hlcRange: layout.firstHLC...layout.lastHLC
-        ) { i, view, payload in
-            try body(layout.firstLSN + UInt64(i), view, env, payload)
+        let envelopeBase = fileOffset + layout.envelopes.lowerBound
+        let hlcRange = layout.firstHLC...layout.lastHLC
+        guard coding.flagged else {
+            let regions = layout.regions.map { UnsafeRawBufferPointer(rebasing: batch[$0]) }
+            try walkRecords(
+                envelopes: env, regions: regions, count: layout.count, envelopeBase: envelopeBase, hlcRange: hlcRange
+            ) { i, view, payload in
+                try body(layout.firstLSN + UInt64(i), view, env, payload, .plain)
+            }
+            return
+        }
+        // Decrypted regions go back to back into one buffer, so that one closure lends all their pointers.
+        var decrypted: [UInt8] = []
+        var decoded: [RegionCoding.Decoded] = []
+        for (r, range) in layout.regions.enumerated() {
+            decoded.append(
+                try coding.decode(
+                    UnsafeRawBufferPointer(rebasing: batch[range]), firstLSN: layout.firstLSN, region: r,
+                    team: layout.teams[r], fileOffset: fileOffset + range.lowerBound, into: &decrypted))
+        }
+        try decrypted.withUnsafeBytes { plainAll in
+            var regions: [UnsafeRawBufferPointer] = []
+            var states: [PayloadState] = []
+            for (r, d) in decoded.enumerated() {
+                let stored = UnsafeRawBufferPointer(rebasing: batch[layout.regions[r]])
+                switch d {
+                case .plain(let range):
+                    regions.append(UnsafeRawBufferPointer(rebasing: stored[range]))
+                    states.append(.plain)
+                case .decrypted(let range):
+                    regions.append(UnsafeRawBufferPointer(rebasing: plainAll[range]))
+                    states.append(.plain)
+                case .unavailable(let state, let ciphertext):
+                    // Only for the length checks of the walk: these bytes never reach `body`.
+                    regions.append(UnsafeRawBufferPointer(rebasing: stored[ciphertext]))
+                    states.append(state)
+                }
+            }
+            let none = UnsafeRawBufferPointer(start: nil, count: 0)
+            try walkRecords(
+                envelopes: env, regions: regions, count: layout.count, envelopeBase: envelopeBase, hlcRange: hlcRange
+            ) { i, view, payload in
+                let state = states[view.region]
+                try body(layout.firstLSN + UInt64(i), view, env, state == .plain ? payload : none, state)
+            }
         }
     }
 }

@@ -37,11 +37,15 @@ public struct OpenScan: Sendable {
 public enum OpenSegmentScanner {
     /// Scans the bytes of an `.open` file from its header. `stopAt` (from a successor that follows a failed
     /// sync) ends the data there; `limitLSN` ends it at the successor's first LSN - 1. Records are visited
-    /// (and so validated) when `visit` is given.
+    /// (and so validated) when `visit` is given. Encrypted regions are decrypted (and their tags checked) only
+    /// with a `cipher`; without one they are checked for structure and visited with an empty payload and
+    /// `.encrypted` (recovery never needs a key).
     public static func scan(
         _ file: UnsafeRawBufferPointer, path: String, watermark: Int64? = nil, stopAt: Int64? = nil,
-        limitLSN: UInt64? = nil,
-        visit: ((UInt64, EnvelopeView, UnsafeRawBufferPointer, UnsafeRawBufferPointer, String) throws -> Void)? = nil
+        limitLSN: UInt64? = nil, cipher: (any RegionCipher)? = nil,
+        visit: (
+            (UInt64, EnvelopeView, UnsafeRawBufferPointer, UnsafeRawBufferPointer, String, PayloadState) throws -> Void
+        )? = nil
     ) throws(EventLogError) -> OpenScan {
         let header: SegmentHeader
         do {
@@ -53,6 +57,7 @@ public enum OpenSegmentScanner {
         guard header.kind == .open else {
             throw EventLogError.corrupt("header of an .open file says it is sealed", path: path, offset: 10)
         }
+        let coding = RegionCoding(header: header, cipher: cipher, path: path)
         let successor = SegmentHeader.readGuardedValue(file, at: Int(Format.successorOffset))
         var end = file.count
         if let stopAt { end = min(end, Int(stopAt)) }
@@ -90,8 +95,9 @@ public enum OpenSegmentScanner {
                 }
                 let batch = UnsafeRawBufferPointer(rebasing: rest[..<layout.length])
                 do {
-                    try CommitBatch.walk(batch, layout, fileOffset: offset) { lsn, view, env, payload in
-                        try visit?(lsn, view, env, payload, layout.teams[view.region])
+                    try CommitBatch.walkRegions(batch, layout, fileOffset: offset, coding: coding) {
+                        lsn, view, env, payload, state in
+                        try visit?(lsn, view, env, payload, layout.teams[view.region], state)
                     }
                 } catch {
                     tail = .corrupt(

@@ -20,6 +20,8 @@ struct SealBuilder {
     private var logical = LogicalStreamHasher()
     /// XXH3-64 of the same logical stream, for the fast self-check before the seal is written.
     private let logicalXXH3 = XXH3Stream()
+    /// RFC 6962 leaf hash of every record, in LSN order, for the Merkle root.
+    private(set) var leaves: [[UInt8]] = []
     /// (XXH3-64 of the stored id, LSN) of every record, for EVENTIDS.
     private(set) var ids: [EventIDIndex.Entry] = []
     private let epoch: UInt32
@@ -29,9 +31,14 @@ struct SealBuilder {
     private var minRecordedAt = Int64.max
     private var maxRecordedAt = Int64.min
     private var recordBytes: UInt64 = 0
+    /// How payload frames are stored: in a segment with encrypted regions, compressed then encrypted per team.
+    private let coding: RegionCoding
+    /// The first failure to encrypt a frame (a key the keyring no longer has): the seal must not be written.
+    private(set) var cipherFailure: EventLogError?
 
-    init(header: SegmentHeader, previousSealHash: [UInt8]) {
+    init(header: SegmentHeader, previousSealHash: [UInt8], cipher: (any RegionCipher)? = nil) {
         precondition(header.kind == .sealed && previousSealHash.count == 32)
+        coding = RegionCoding(header: header, cipher: cipher, path: "(segment being sealed)")
         out = header.encode()
         firstLSN = header.firstLSN
         nextLSN = header.firstLSN
@@ -75,6 +82,7 @@ struct SealBuilder {
         regionPayloads[region].append(contentsOf: payload)
         Self.hashLogical(&logical, envelope: envelope, team: team, payload: payload)
         Self.hashLogical(logicalXXH3, envelope: envelope, team: team, payload: payload)
+        leaves.append(Self.leafHash(envelope: envelope, team: team, payload: payload))
         ids.append(
             .init(
                 hash: XXH3.hash(UnsafeRawBufferPointer(rebasing: envelopeRegion[view.ranges.0])), lsn: lsn, epoch: epoch
@@ -118,6 +126,13 @@ struct SealBuilder {
         logicalPieces(envelope: envelope, team: team, payload: payload) { h.update($0) }
     }
 
+    /// The RFC 6962 leaf hash of a record: SHA-256(0x00 ‖ logical record).
+    static func leafHash(envelope: UnsafeRawBufferPointer, team: String, payload: UnsafeRawBufferPointer) -> [UInt8] {
+        var h = MerkleTree.LeafHasher()
+        logicalPieces(envelope: envelope, team: team, payload: payload) { h.update($0) }
+        return h.finalize()
+    }
+
     var logicalXXH3Digest: UInt64 { logicalXXH3.digest() }
 
     private mutating func flushBlock() {
@@ -147,8 +162,12 @@ struct SealBuilder {
         out.append(contentsOf: w.bytes)
         let envFrame = envelopes.withUnsafeBytes { LZ4Frame.compress($0, appendingTo: &out, scratch: &scratch) }
         var frameLengths: [Int] = []
-        for p in regionPayloads {
-            frameLengths.append(p.withUnsafeBytes { LZ4Frame.compress($0, appendingTo: &out, scratch: &scratch) })
+        for (r, p) in regionPayloads.enumerated() {
+            if coding.flagged {
+                frameLengths.append(codedFrame(p, region: r))
+            } else {
+                frameLengths.append(p.withUnsafeBytes { LZ4Frame.compress($0, appendingTo: &out, scratch: &scratch) })
+            }
         }
         let length = out.count - start
         func patch32(_ v: UInt32, _ at: Int) {
@@ -172,7 +191,25 @@ struct SealBuilder {
         regionPayloads.removeAll()
     }
 
-    /// Finishes the segment; returns its bytes, footer and trailer. The signature area is left empty.
+    /// Compress, then encrypt (FORMAT.md "Encrypted payload regions"): appends the coded LZ4 frame of payload
+    /// region `r` to `out` and returns its stored length.
+    private mutating func codedFrame(_ payloads: [UInt8], region r: Int) -> Int {
+        var frame: [UInt8] = []
+        _ = payloads.withUnsafeBytes { LZ4Frame.compress($0, appendingTo: &frame, scratch: &scratch) }
+        let start = out.count
+        do throws(EventLogError) {
+            try frame.withBytes { (f) throws(EventLogError) in
+                try coding.encode(f, firstLSN: blockFirstLSN, region: r, team: regionTeams[r], into: &out)
+            }
+        } catch {
+            if cipherFailure == nil { cipherFailure = error }
+            out.append(Format.RegionMode.plain)
+        }
+        return out.count - start
+    }
+
+    /// Finishes the segment; returns its bytes, footer and trailer. The signature area is left empty
+    /// (`signed(_:with:)` fills it).
     mutating func finish() -> (bytes: [UInt8], footer: SealFooter, trailer: SealTrailer) {
         precondition(count > 0, "a sealed segment holds at least one event")
         flushBlock()
@@ -181,7 +218,7 @@ struct SealBuilder {
         let footer = SealFooter(
             eventCount: count, firstLSN: firstLSN, lastLSN: nextLSN - 1, firstHLC: firstHLC, lastHLC: lastHLC,
             minRecordedAt: minRecordedAt, maxRecordedAt: maxRecordedAt, previousSealHash: previousSealHash,
-            logicalHash: logical.finalize(), fileHash: fileHash, merkleRoot: [UInt8](repeating: 0, count: 32),
+            logicalHash: logical.finalize(), fileHash: fileHash, merkleRoot: MerkleTree.root(leaves: leaves),
             recordBytes: recordBytes, blocks: blocks,
             streams: streams.table())
         let footerBytes = footer.encode()
@@ -191,5 +228,16 @@ struct SealBuilder {
             sealHash: SHA256Digest.hash(footerBytes), signatureAlgorithm: 0, signature: [])
         out.append(contentsOf: trailer.encode())
         return (out, footer, trailer)
+    }
+
+    /// `bytes` (a finished segment) with its trailer's signature area filled.
+    static func signed(_ bytes: [UInt8], trailer: SealTrailer, with signature: SealSignature) -> [UInt8] {
+        precondition(signature.bytes.count <= SealSignature.maxBytes && signature.algorithm != 0)
+        var t = trailer
+        t.signatureAlgorithm = signature.algorithm
+        t.signature = signature.bytes
+        var out = bytes
+        out.replaceSubrange((out.count - SealTrailer.size)..., with: t.encode())
+        return out
     }
 }

@@ -135,14 +135,17 @@ public final class SealedSegment: @unchecked Sendable {
         return bytes
     }
 
-    /// Reads and decodes block `i`.
-    public func decodeBlock(_ i: Int, decompressor: LZ4Frame.Decompressor) throws(EventLogError) -> DecodedBlock {
+    /// Reads and decodes block `i`; encrypted payload regions are decrypted with `cipher` when it holds their key.
+    public func decodeBlock(_ i: Int, decompressor: LZ4Frame.Decompressor, cipher: (any RegionCipher)? = nil)
+        throws(EventLogError) -> DecodedBlock
+    {
         let bytes = try readBlockBytes(i)
         let b = footer.blocks[i]
+        let coding = RegionCoding(header: header, cipher: cipher, path: path)
         return try bytes.withBytes { (raw) throws(EventLogError) in
             try DecodedBlock(
                 stored: raw, fileOffset: Int(b.offset), expectedFirstLSN: b.firstLSN, expectedCount: Int(b.count),
-                path: path, decompressor: decompressor)
+                path: path, decompressor: decompressor, coding: coding)
         }
     }
 
@@ -183,12 +186,17 @@ public final class DecodedBlock: @unchecked Sendable {
     public let payloadRegion: [UInt8]
     public let payloadOffsets: [Int32]
     public let payloadLengths: [Int32]
+    /// Per payload region: readable, or stored encrypted without a key here (its payloads read as empty).
+    public let regionStates: [PayloadState]
     public var byteSize: Int { envelopes.count + payloads.count + count * 13 }
 
-    /// Checks the block checksum, decompresses every frame and walks every envelope.
+    /// The payload state of record `i`.
+    public func payloadState(_ i: Int) -> PayloadState { regionStates[Int(payloadRegion[i])] }
+
+    /// Checks the block checksum, decompresses (and, with a key, decrypts) every frame and walks every envelope.
     init(
         stored: UnsafeRawBufferPointer, fileOffset: Int, expectedFirstLSN: UInt64, expectedCount: Int, path: String,
-        decompressor: LZ4Frame.Decompressor
+        decompressor: LZ4Frame.Decompressor, coding: RegionCoding
     ) throws(EventLogError) {
         let layout = try BlockLayout.parse(stored, fileOffset: fileOffset, path: path)
         guard layout.firstLSN == expectedFirstLSN, layout.count == expectedCount else {
@@ -207,8 +215,9 @@ public final class DecodedBlock: @unchecked Sendable {
             total += n
         }
         var pay = [UInt8](repeating: 0, count: total)
-        try layout.decompress(
-            stored, envelopes: &env, payloads: &pay, decompressor: decompressor, path: path, fileOffset: fileOffset)
+        regionStates = try layout.decompress(
+            stored, envelopes: &env, payloads: &pay, decompressor: decompressor, path: path, fileOffset: fileOffset,
+            coding: coding)
         var eo = [Int32]()
         var pr = [UInt8]()
         var po = [Int32]()
@@ -258,15 +267,17 @@ public final class DecodedBlock: @unchecked Sendable {
         envelopes.withUnsafeBytes { env in
             // The block was fully walked when decoded, so this parse cannot fail.
             let view = try! EnvelopeView.parse(env, at: Int(envelopeOffsets[i]))
+            let state = payloadState(i)
             let start = Int(payloadOffsets[i])
-            let payload = Array(payloads[start..<start + Int(payloadLengths[i])])
+            let payload = state == .plain ? Array(payloads[start..<start + Int(payloadLengths[i])]) : []
             return Event(
                 origin: origin, epoch: epoch, lsn: firstLSN + UInt64(i), hlc: view.hlc, recordedAt: view.recordedAt,
-                draft: view.draft(in: env, team: teams[Int(payloadRegion[i])], payload: payload))
+                draft: view.draft(in: env, team: teams[Int(payloadRegion[i])], payload: payload), payloadState: state)
         }
     }
 
-    /// The envelope of record `i` and its bytes, for filters that must not parse payloads.
+    /// The envelope of record `i` and its bytes, for filters that must not parse payloads. The payload of a
+    /// record stored encrypted without a key here is empty (see `payloadState`).
     public func withRecord<T>(_ i: Int, _ body: (EnvelopeView, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> T)
         -> T
     {
@@ -274,7 +285,8 @@ public final class DecodedBlock: @unchecked Sendable {
             payloads.withUnsafeBytes { pay in
                 let view = try! EnvelopeView.parse(env, at: Int(envelopeOffsets[i]))
                 let start = Int(payloadOffsets[i])
-                return body(view, env, UnsafeRawBufferPointer(rebasing: pay[start..<start + Int(payloadLengths[i])]))
+                let length = payloadState(i) == .plain ? Int(payloadLengths[i]) : 0
+                return body(view, env, UnsafeRawBufferPointer(rebasing: pay[start..<start + length]))
             }
         }
     }
@@ -362,6 +374,69 @@ struct BlockLayout {
     /// (both sized by the caller from this layout).
     /// With `slack`, each frame may use the rest of the buffer as room (scratch buffers of the scan path
     /// have 64 KiB spare), so liblz4 decodes in place.
+    ///
+    /// In a segment with encrypted regions each payload frame is decoded first (`RegionCoding`): a frame
+    /// stored encrypted is decrypted, then decompressed. A frame this reader has no key for is left as zeros
+    /// (its length is known from the descriptor) and its region's state says so. Returns one state per region.
+    @discardableResult
+    func decompress(
+        _ stored: UnsafeRawBufferPointer, envelopes: inout [UInt8], payloads: inout [UInt8],
+        decompressor: LZ4Frame.Decompressor, path: String, fileOffset: Int, slack: Bool = false, coding: RegionCoding
+    ) throws(EventLogError) -> [PayloadState] {
+        guard coding.flagged else {
+            try decompress(
+                stored, envelopes: &envelopes, payloads: &payloads, decompressor: decompressor, path: path,
+                fileOffset: fileOffset, slack: slack)
+            return [PayloadState](repeating: .plain, count: regionFrames.count)
+        }
+        var states: [PayloadState] = []
+        var plain: [UInt8] = []
+        do {
+            try envelopes.withMutableBytes { (dst) throws(LZ4Frame.Failure) in
+                try decompressor.decompress(
+                    UnsafeRawBufferPointer(rebasing: stored[envelopeFrame]),
+                    into: slack ? dst : UnsafeMutableRawBufferPointer(rebasing: dst[..<envelopeLength]),
+                    expectedSize: envelopeLength)
+            }
+        } catch {
+            throw EventLogError.corrupt("block frame: \(error.reason)", path: path, offset: Int64(fileOffset))
+        }
+        var at = 0
+        for r in regionFrames.indices {
+            plain.removeAll(keepingCapacity: true)
+            let frame = UnsafeRawBufferPointer(rebasing: stored[regionFrames[r]])
+            let decoded = try coding.decode(
+                frame, firstLSN: firstLSN, region: r, team: teams[r], fileOffset: fileOffset + regionFrames[r].lowerBound,
+                into: &plain)
+            let length = regionLengths[r]
+            do {
+                try payloads.withMutableBytes { (dst) throws(LZ4Frame.Failure) in
+                    let target = UnsafeMutableRawBufferPointer(rebasing: slack ? dst[at...] : dst[at..<at + length])
+                    switch decoded {
+                    case .plain(let range):
+                        try decompressor.decompress(
+                            UnsafeRawBufferPointer(rebasing: frame[range]), into: target, expectedSize: length)
+                    case .decrypted(let range):
+                        try plain.withBytes { (p) throws(LZ4Frame.Failure) in
+                            try decompressor.decompress(
+                                UnsafeRawBufferPointer(rebasing: p[range]), into: target, expectedSize: length)
+                        }
+                    case .unavailable:
+                        // Never garbage: a region without its key reads as zeros of its recorded length.
+                        UnsafeMutableRawBufferPointer(rebasing: dst[at..<at + length]).initializeMemory(
+                            as: UInt8.self, repeating: 0)
+                    }
+                }
+            } catch {
+                throw EventLogError.corrupt(
+                    "block frame of payload region \(r): \(error.reason)", path: path, offset: Int64(fileOffset))
+            }
+            if case .unavailable(let state, _) = decoded { states.append(state) } else { states.append(.plain) }
+            at += length
+        }
+        return states
+    }
+
     func decompress(
         _ stored: UnsafeRawBufferPointer, envelopes: inout [UInt8], payloads: inout [UInt8],
         decompressor: LZ4Frame.Decompressor, path: String, fileOffset: Int, slack: Bool = false

@@ -31,6 +31,19 @@ public struct SegmentHeader: Sendable, Equatable {
         self.predecessorEndOffset = predecessorEndOffset
     }
 
+    /// Whether payload regions carry a mode byte and may be encrypted (incompatible flag `encryptedRegions`).
+    public var hasEncryptedRegions: Bool {
+        incompatibleFeatures & Format.IncompatibleFeature.encryptedRegions != 0
+    }
+
+    /// Marks the header as holding encrypted regions under keyring `generation` (cipher 1).
+    public mutating func encryptRegions(generation: UInt32) {
+        precondition(generation >= 1, "key generation 0 means no key")
+        incompatibleFeatures |= Format.IncompatibleFeature.encryptedRegions
+        cipher = Format.Cipher.chaChaPoly
+        keyVersion = generation
+    }
+
     public static func randomSegmentID() -> [UInt8] {
         var g = SystemRandomNumberGenerator()
         return (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }
@@ -97,8 +110,14 @@ public struct SegmentHeader: Sendable, Equatable {
                 field: "incompatible features", offset: 24,
                 reason: "unknown flags 0x\(String(incompat, radix: 16)); a newer aibrain wrote this segment")
         }
-        guard cipher == 0 else {
+        // An unflagged segment stores plaintext regions (cipher 0); a segment with encrypted regions names
+        // ChaCha20-Poly1305 and the keyring generation it was created under.
+        let encrypted = incompat & Format.IncompatibleFeature.encryptedRegions != 0
+        guard cipher == (encrypted ? Format.Cipher.chaChaPoly : Format.Cipher.none) else {
             throw DecodeFailure(field: "cipher", offset: 12, reason: "cipher \(cipher) is not supported by this build")
+        }
+        guard !encrypted || keyVersion >= 1 else {
+            throw DecodeFailure(field: "key version", offset: 16, reason: "an encrypted segment names generation 0")
         }
         let epoch = try r.u32("epoch")
         let origin = OriginID(bytes: try r.array(16, "origin"))
@@ -112,6 +131,7 @@ public struct SegmentHeader: Sendable, Equatable {
             createdAt: createdAt, compatibleFeatures: compat, predecessorEndOffset: predecessor)
         h.cipher = cipher
         h.keyVersion = keyVersion
+        h.incompatibleFeatures = incompat
         return h
     }
 

@@ -76,6 +76,10 @@ extension EventLog {
     {
         guard !options.readOnly else { throw EventLogError(.readOnly, "this store was opened read-only") }
         guard !drafts.isEmpty else { return AppendResult(events: [], durable: true, epoch: epoch) }
+        // Crypto-shredding: payloads of streams with a data key are sealed before the limits are checked, so
+        // the stored (sealed) form is what must fit.
+        var drafts = drafts
+        try cipher?.sealPayloads(&drafts)
         // Limits before anything is allocated or written.
         guard drafts.count <= Limits.maxBatchEvents else {
             throw EventLogError(
@@ -146,7 +150,48 @@ extension EventLog {
         if options.autoSeal, appendBlocked == nil, let active = opens.last, !active.isEmpty, needsRoll(active) {
             // The group is acknowledged already; a failed seal is retried at the next roll.
             try? rollAndSeal()
+        } else if options.autoSeal, appendBlocked == nil, rolledForKeyChange, opens.count > 1 {
+            // The segment left behind by a key change is sealed now, not at the next roll.
+            rolledForKeyChange = false
+            try? sealOlderOpens()
         }
+    }
+
+    /// After a team key was added, rotated or imported: if the active segment was created under another key
+    /// generation than the keyring's, starts a segment of the current one and seals the old (so new events use
+    /// the new key version at once). Returns whether it rolled. A crash before this is harmless: the next
+    /// commit of any writer rolls instead.
+    @discardableResult
+    public func adoptKeyGeneration() throws(EventLogError) -> Bool {
+        guard !options.readOnly else { throw EventLogError(.readOnly, "this store was opened read-only") }
+        queueCondition.lock()
+        while leaderActive { queueCondition.wait() }
+        leaderActive = true
+        queueCondition.unlock()
+        defer {
+            queueCondition.lock()
+            leaderActive = false
+            queueCondition.broadcast()
+            queueCondition.unlock()
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        if let blocked = appendBlocked { throw blocked }
+        try acquireFileLock()
+        defer { releaseFileLock() }
+        try refreshUnderLock()
+        guard let active = opens.last, try keyGenerationChanged(active) else { return false }
+        try startSegment(afterFailure: false)
+        while opens.count > 1 { try sealOldestOpen() }
+        return true
+    }
+
+    /// Seals every `.open` but the active one, under LOCK.
+    func sealOlderOpens() throws(EventLogError) {
+        try acquireFileLock()
+        defer { releaseFileLock() }
+        try refreshUnderLock()
+        while opens.count > 1 { try sealOldestOpen() }
     }
 
     func needsRoll(_ s: OpenState) -> Bool {
@@ -157,6 +202,12 @@ extension EventLog {
     private func writeGroup(_ group: [CommitRequest]) throws(EventLogError) {
         if poisoned || opens.isEmpty {
             try startSegment(afterFailure: poisoned)
+        } else if let active = opens.last, try keyGenerationChanged(active) {
+            // A key was added or rotated since this segment was created (here or in another process, perhaps
+            // one that crashed right after writing the keyring): new events go to a segment of the new
+            // generation, so every segment is encrypted under exactly one key version per team.
+            try startSegment(afterFailure: false)
+            rolledForKeyChange = true
         }
         let now = options.clock()
         var toWrite: [EventDraft] = []
@@ -234,7 +285,9 @@ extension EventLog {
     {
         let active = opens.last!
         let firstLSN = nextLSN
-        let bytes = try CommitBatch.encode(drafts, firstLSN: firstLSN, hlcs: hlcs, recordedAt: recordedAt)
+        let bytes = try CommitBatch.encode(
+            drafts, firstLSN: firstLSN, hlcs: hlcs, recordedAt: recordedAt,
+            coding: RegionCoding(header: active.header, cipher: cipher, path: active.path))
         let offset = active.dataEnd
         let end = offset + Int64(bytes.count)
         var durable = false
@@ -360,6 +413,13 @@ extension EventLog {
         active.allocated = active.dataEnd
     }
 
+    /// Whether the keyring moved to another generation than `s` was created under (FORMAT.md "Key rotation").
+    func keyGenerationChanged(_ s: OpenState) throws(EventLogError) -> Bool {
+        let current = try cipher?.currentGeneration()
+        if s.header.hasEncryptedRegions { return current != nil && current != s.header.keyVersion }
+        return current != nil
+    }
+
     /// Creates the next `.open` segment (durably: file, then directory) and makes it the active one.
     func startSegment(afterFailure: Bool, epoch newEpoch: UInt32? = nil) throws(EventLogError) {
         let segmentEpoch = newEpoch ?? epoch
@@ -390,11 +450,16 @@ extension EventLog {
             fs.close(previous.fd)
             opens.removeLast()
         }
-        let header = SegmentHeader(
+        var header = SegmentHeader(
             kind: .open, codec: .none, epoch: segmentEpoch, origin: origin, segmentID: options.segmentIDs(),
             firstLSN: first, createdAt: options.clock(),
             compatibleFeatures: afterFailure && opens.last != nil ? Format.CompatibleFeature.followsFailedSync : 0,
             predecessorEndOffset: afterFailure ? UInt64(opens.last?.dataEnd ?? 0) : 0)
+        if let generation = try cipher?.currentGeneration() {
+            // Created while a team key exists: every region gets a mode byte, teams with a key are encrypted
+            // under the key version this generation names (FORMAT.md "Encrypted payload regions").
+            header.encryptRegions(generation: generation)
+        }
         var bytes = header.encode()
         let allocated = Int64(Format.headerSize + options.preallocationBytes)
         bytes += [UInt8](repeating: 0, count: options.preallocationBytes)
@@ -472,10 +537,11 @@ extension EventLog {
             var streams: [(String, UInt64)] = []
             do {
                 try bytes.withUnsafeBytes { b in
-                    try CommitBatch.walk(
-                        UnsafeRawBufferPointer(rebasing: b[..<layout.length]), layout, fileOffset: Int(active.dataEnd)
+                    try CommitBatch.walkRegions(
+                        UnsafeRawBufferPointer(rebasing: b[..<layout.length]), layout, fileOffset: Int(active.dataEnd),
+                        coding: .structural(active.header, path: active.path)
                     ) {
-                        lsn, view, env, _ in
+                        lsn, view, env, _, _ in
                         ids.append((ID128(Self.idBytes(view, env)), lsn, view.hlc))
                         for n in view.indexNames(in: env) { streams.append((n, lsn)) }
                     }

@@ -6,8 +6,11 @@ public struct RecordRef {
     public let envelope: EnvelopeView
     /// The envelope region the view's ranges refer to.
     public let envelopes: UnsafeRawBufferPointer
+    /// Empty unless `payloadState` is `.plain`.
     public let payload: UnsafeRawBufferPointer
     public let team: String
+    /// Whether the payload could be read (an encrypted region without its key, a shredded stream key).
+    public let payloadState: PayloadState
 
     public var hlc: UInt64 { envelope.hlc }
     public var type: String { EnvelopeView.text(envelopes, envelope.ranges.1) }
@@ -17,7 +20,55 @@ public struct RecordRef {
     public func event(origin: OriginID) -> Event {
         Event(
             origin: origin, epoch: epoch, lsn: lsn, hlc: envelope.hlc, recordedAt: envelope.recordedAt,
-            draft: envelope.draft(in: envelopes, team: team, payload: Array(payload)))
+            draft: envelope.draft(in: envelopes, team: team, payload: Array(payload)), payloadState: payloadState)
+    }
+
+    func with(payload: UnsafeRawBufferPointer, state: PayloadState) -> RecordRef {
+        RecordRef(
+            lsn: lsn, epoch: epoch, envelope: envelope, envelopes: envelopes, payload: payload, team: team,
+            payloadState: state)
+    }
+}
+
+extension EventLog {
+    /// Hands `r` to `body` with a payload sealed by a layer above (crypto-shredding) opened, when the cipher
+    /// knows its form: its plaintext, or an empty payload marked `.shredded`.
+    @inline(__always)
+    func deliver(_ r: RecordRef, _ body: (RecordRef) throws -> Void) throws {
+        guard r.payloadState == .plain, let cipher,
+            let opened = cipher.openSealedPayload(
+                r.payload,
+                envelope: {
+                    SealedPayloadContext(eventID: r.eventID, type: r.type, stream: r.stream, team: r.team)
+                })
+        else { return try body(r) }
+        switch opened {
+        case .opened(let plain):
+            try plain.withUnsafeBytes { try body(r.with(payload: $0, state: .plain)) }
+        case .shredded(let keyID):
+            try body(r.with(payload: UnsafeRawBufferPointer(start: nil, count: 0), state: .shredded(keyID: keyID)))
+        }
+    }
+
+    /// `e` with a payload sealed by a layer above opened (see `deliver`).
+    func opened(_ e: Event) -> Event {
+        guard e.payloadState == .plain, let cipher else { return e }
+        let result = e.draft.payload.withUnsafeBytes { p in
+            cipher.openSealedPayload(
+                p,
+                envelope: {
+                    SealedPayloadContext(eventID: e.eventID, type: e.type, stream: e.stream, team: e.draft.team)
+                })
+        }
+        guard let result else { return e }
+        var out = e
+        switch result {
+        case .opened(let plain): out.draft.payload = plain
+        case .shredded(let keyID):
+            out.draft.payload = []
+            out.payloadState = .shredded(keyID: keyID)
+        }
+        return out
     }
 }
 
@@ -51,9 +102,11 @@ extension EventLog {
                         envScratch = [UInt8](repeating: 0, count: layout.envelopeLength + slack)
                     }
                     if payScratch.count < total + slack { payScratch = [UInt8](repeating: 0, count: total + slack) }
-                    try layout.decompress(
+                    let states = try layout.decompress(
                         stored, envelopes: &envScratch, payloads: &payScratch, decompressor: decompressor,
-                        path: seg.path, fileOffset: Int(b.offset), slack: true)
+                        path: seg.path, fileOffset: Int(b.offset), slack: true,
+                        coding: RegionCoding(header: seg.header, cipher: cipher, path: seg.path))
+                    let none = UnsafeRawBufferPointer(start: nil, count: 0)
                     try envScratch.withUnsafeBytes { envAll in
                         try payScratch.withUnsafeBytes { payAll in
                             let env = UnsafeRawBufferPointer(rebasing: envAll[..<layout.envelopeLength])
@@ -70,10 +123,12 @@ extension EventLog {
                                 ) { k, view, payload in
                                     let lsn = layout.firstLSN + UInt64(k)
                                     if lsn >= from {
-                                        try body(
+                                        let state = states[view.region]
+                                        try deliver(
                                             RecordRef(
                                                 lsn: lsn, epoch: seg.header.epoch, envelope: view, envelopes: env,
-                                                payload: payload, team: layout.teams[view.region]))
+                                                payload: state == .plain ? payload : none,
+                                                team: layout.teams[view.region], payloadState: state), body)
                                     }
                                 }
                             } catch let e as DecodeFailure {
@@ -89,12 +144,15 @@ extension EventLog {
         for o in opens {
             for ref in o.batches where ref.lastLSN >= from {
                 try withBatch(o, ref) { batch, layout in
-                    try CommitBatch.walk(batch, layout, fileOffset: Int(ref.offset)) { lsn, view, env, payload in
+                    try CommitBatch.walkRegions(
+                        batch, layout, fileOffset: Int(ref.offset),
+                        coding: RegionCoding(header: o.header, cipher: cipher, path: o.path)
+                    ) { lsn, view, env, payload, state in
                         if lsn >= from {
-                            try body(
+                            try deliver(
                                 RecordRef(
                                     lsn: lsn, epoch: o.header.epoch, envelope: view, envelopes: env, payload: payload,
-                                    team: layout.teams[view.region]))
+                                    team: layout.teams[view.region], payloadState: state), body)
                         }
                     }
                 }
@@ -135,7 +193,7 @@ extension EventLog {
                     block = try cachedBlock(seg, b)
                     blockIndex = b
                 }
-                out.append(block!.event(Int(lsn - block!.firstLSN), origin: origin, epoch: seg.header.epoch))
+                out.append(opened(block!.event(Int(lsn - block!.firstLSN), origin: origin, epoch: seg.header.epoch)))
             }
         }
         for lsn in openStreams[.init(stream)] ?? [] {
@@ -189,7 +247,7 @@ extension EventLog {
             let seg = try sealedSegment(at: i)
             guard let b = seg.blockIndex(for: lsn) else { return nil }
             let block = try cachedBlock(seg, b)
-            return block.event(Int(lsn - block.firstLSN), origin: origin, epoch: seg.header.epoch)
+            return opened(block.event(Int(lsn - block.firstLSN), origin: origin, epoch: seg.header.epoch))
         }
         for o in opens where lsn >= o.firstLSN && lsn <= o.lastLSN {
             var lo = 0
@@ -202,12 +260,16 @@ extension EventLog {
             var found: Event?
             do {
                 try withBatch(o, ref) { batch, layout in
-                    try CommitBatch.walk(batch, layout, fileOffset: Int(ref.offset)) { l, view, env, payload in
+                    try CommitBatch.walkRegions(
+                        batch, layout, fileOffset: Int(ref.offset),
+                        coding: RegionCoding(header: o.header, cipher: cipher, path: o.path)
+                    ) { l, view, env, payload, state in
                         if l == lsn {
                             found = Event(
                                 origin: origin, epoch: o.header.epoch, lsn: l, hlc: view.hlc,
                                 recordedAt: view.recordedAt,
-                                draft: view.draft(in: env, team: layout.teams[view.region], payload: Array(payload)))
+                                draft: view.draft(in: env, team: layout.teams[view.region], payload: Array(payload)),
+                                payloadState: state)
                         }
                     }
                 }
@@ -216,7 +278,7 @@ extension EventLog {
             } catch {
                 throw EventLogError.corrupt("batch at LSN \(ref.firstLSN): \(error)", path: o.path, offset: ref.offset)
             }
-            return found
+            return found.map(opened)
         }
         return nil
     }
@@ -231,7 +293,7 @@ extension EventLog {
     func cachedBlock(_ seg: SealedSegment, _ b: Int) throws(EventLogError) -> DecodedBlock {
         let key = BlockCache.Key(segmentFirstLSN: seg.footer.firstLSN, block: b)
         if let hit = blockCache.get(key) { return hit }
-        let block = try seg.decodeBlock(b, decompressor: decompressor)
+        let block = try seg.decodeBlock(b, decompressor: decompressor, cipher: cipher)
         blockCache.put(key, block)
         return block
     }
@@ -299,10 +361,10 @@ extension EventLog {
                 else { return false }
                 clock = layout.lastHLC
                 do {
-                    try CommitBatch.walk(
+                    try CommitBatch.walkRegions(
                         UnsafeRawBufferPointer(rebasing: rest[..<layout.length]), layout,
-                        fileOffset: Int(active.dataEnd) + at
-                    ) { lsn, view, env, _ in
+                        fileOffset: Int(active.dataEnd) + at, coding: .structural(active.header, path: active.path)
+                    ) { lsn, view, env, _, _ in
                         for n in view.indexNames(in: env) { streams.append((n, lsn)) }
                     }
                 } catch {

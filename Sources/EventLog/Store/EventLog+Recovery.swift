@@ -268,7 +268,7 @@ extension EventLog {
                 scan = try f.bytes.withBytes { (b) throws(EventLogError) in
                     try OpenSegmentScanner.scan(
                         b, path: path, watermark: synced, stopAt: stopAt, limitLSN: successor.map { $0.firstLSN - 1 }
-                    ) { lsn, view, env, _, _ in
+                    ) { lsn, view, env, _, _, _ in
                         // Only writers look event ids up (duplicates); readers skip the map.
                         if needIDs { ids.append((ID128(Self.idBytes(view, env)), lsn, view.hlc)) }
                         for n in view.indexNames(in: env) { streams.append((n, lsn)) }

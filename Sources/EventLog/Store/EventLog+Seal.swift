@@ -68,7 +68,7 @@ extension EventLog {
         {
             // A .seg left by an interrupted seal replaces the .open only after a full check.
             seg = try SealedSegment(fs: fs, path: segPath)
-            try SealedSegmentVerifier.verify(try seg.readAll(), path: segPath)
+            try SealedSegmentVerifier.verify(try seg.readAll(), path: segPath, cipher: cipher)
         } else {
             seg = try buildSeal(o, limit: limit, path: segPath)
         }
@@ -138,7 +138,8 @@ extension EventLog {
         header.predecessorEndOffset = 0
         header.compatibleFeatures = 0
         let previous = catalog.entries.last?.sealHash ?? [UInt8](repeating: 0, count: 32)
-        var builder = SealBuilder(header: header, previousSealHash: previous)
+        var builder = SealBuilder(header: header, previousSealHash: previous, cipher: cipher)
+        let coding = RegionCoding(header: o.header, cipher: cipher, path: o.path)
         do {
             try file.withUnsafeBytes { raw in
                 for ref in o.batches where ref.lastLSN <= limit {
@@ -148,7 +149,8 @@ extension EventLog {
                             "batch changed on disk since it was checked", path: o.path, offset: ref.offset)
                     }
                     try CommitBatch.walk(
-                        UnsafeRawBufferPointer(rebasing: slice[..<layout.length]), layout, fileOffset: Int(ref.offset)
+                        UnsafeRawBufferPointer(rebasing: slice[..<layout.length]), layout, fileOffset: Int(ref.offset),
+                        coding: coding
                     ) {
                         lsn, view, env, payload in
                         builder.add(
@@ -166,10 +168,32 @@ extension EventLog {
             throw EventLogError.corrupt(
                 "segment holds \(builder.count) events but should hold LSNs \(o.firstLSN)...\(limit)", path: o.path)
         }
-        let (bytes, _, _) = builder.finish()
+        let (built, footer, trailer) = builder.finish()
+        if let failure = builder.cipherFailure { throw failure }
         // Check what we built before it replaces the .open (style point 8: validate right before the write).
         _ = try SealedSegmentVerifier.verify(
-            bytes, path: segPath + " (being sealed)", expectedPrevious: previous, selfCheck: builder.logicalXXH3Digest)
+            built, path: segPath + " (being sealed)", expectedPrevious: previous, selfCheck: builder.logicalXXH3Digest,
+            cipher: cipher)
+        let bytes: [UInt8]
+        if let signer = options.signer {
+            let statement = SealStatement(
+                origin: header.origin, epoch: header.epoch, firstLSN: footer.firstLSN, lastLSN: footer.lastLSN,
+                merkleRoot: footer.merkleRoot, sealHash: trailer.sealHash, previousSealHash: previous)
+            let signature = try signer.sign(statement)
+            guard signature.algorithm != 0, signature.bytes.count <= SealSignature.maxBytes else {
+                throw EventLogError(
+                    .invalidInput, "the seal signer returned \(signature.bytes.count) bytes (at most 192 fit)",
+                    path: segPath)
+            }
+            bytes = SealBuilder.signed(built, trailer: trailer, with: signature)
+        } else if let last = catalog.entries.indices.last, try sealedSegment(at: last).isSigned {
+            // Signed history never continues unsigned: a peer would refuse this segment (FORMAT.md "Signed seals").
+            throw EventLogError(
+                .keyMissing, "the origin's newest seal is signed, but this process has no signing key", path: segPath,
+                hint: "restore .aibrain/keys/ from a backup (the origin key signs every seal), then retry")
+        } else {
+            bytes = built
+        }
         builtIDs = builder.ids
         let tmp = segPath + ".tmp"
         try fs.attempt("writing sealed segment", path: tmp) { () throws(SystemError) in

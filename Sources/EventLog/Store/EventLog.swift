@@ -15,6 +15,8 @@ public final class EventLog: @unchecked Sendable {
     /// `log/<origin-id>/`.
     public let directory: String
     public let options: OpenOptions
+    /// Encryption of payload regions: `options.cipher`, else the registered default (nil: none).
+    public let cipher: (any RegionCipher)?
     /// store.json as this process last read or wrote it (guarded by `lock`).
     var storedConfig: StoreConfig
     public var config: StoreConfig {
@@ -39,6 +41,8 @@ public final class EventLog: @unchecked Sendable {
     var lastHLC: UInt64 = 0
     /// Set after a failed write or sync: the next commit starts a new segment (contract 2).
     var poisoned = false
+    /// A commit moved to a new segment because the key generation changed: seal the old one after it.
+    var rolledForKeyChange = false
     /// Why appends are refused (copied store, corruption in the open segment); reads still work.
     var appendBlocked: EventLogError?
     /// A failed write whose bytes could not be cut: this process appends no more.
@@ -73,6 +77,7 @@ public final class EventLog: @unchecked Sendable {
         self.fs = fs
         self.options = options
         paths = StorePaths(root: root)
+        cipher = options.cipher ?? DefaultRegionCipher.cipher(for: StorePaths(root: root), fs: fs)
         let bytes: [UInt8]
         do {
             bytes = try fs.readFile(paths.config)

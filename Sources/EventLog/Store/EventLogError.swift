@@ -29,6 +29,8 @@ public struct EventLogError: Error, Sendable, CustomStringConvertible {
         /// The writer saw a failed sync or write earlier; the segment is abandoned and nothing was acknowledged.
         public static let writeFailed = Code(rawValue: "write-failed")
         public static let readOnly = Code(rawValue: "read-only")
+        /// A key the operation needs (signing, a team's data) is not in `.aibrain/keys/`.
+        public static let keyMissing = Code(rawValue: "key-missing")
     }
 
     public var code: Code
@@ -67,7 +69,7 @@ public struct EventLogError: Error, Sendable, CustomStringConvertible {
     public var description: String { summary + (hint.map { ". \($0)" } ?? "") }
 
     /// Maps a failed system call to the domain error, naming what the caller was doing.
-    static func system(_ error: SystemError, _ doing: String, path: String? = nil) -> EventLogError {
+    public static func system(_ error: SystemError, _ doing: String, path: String? = nil) -> EventLogError {
         switch error.errno {
         case 28, 122:
             return EventLogError(

@@ -24,13 +24,23 @@ public struct OpenOptions: Sendable {
     public var autoSeal: Bool
     /// Source of the random 128-bit segment ids; tests inject a fixed one for golden files.
     public var segmentIDs: @Sendable () -> [UInt8]
+    /// Signs every seal this process writes (the trust layer's origin key); nil writes unsigned seals, which
+    /// is refused once the origin's newest seal is signed.
+    public var signer: (any SealSigner)?
+    /// Encryption of payload regions (the trust layer's team keyring). nil: the cipher registered with
+    /// `DefaultRegionCipher`, if any. Without one, segments are written without encryption, encrypted
+    /// regions read as `PayloadState.encrypted`, and appends to an encrypted segment are refused.
+    public var cipher: (any RegionCipher)?
 
     public init(
         readOnly: Bool = false, origin: OriginID? = nil, policies: StoreConfig.Policies? = nil,
         clock: @escaping @Sendable () -> Int64 = OpenOptions.wallClockMilliseconds, blockCacheBytes: Int = 64 << 20,
         preallocationBytes: Int = 1 << 20, autoSeal: Bool = true,
-        segmentIDs: @escaping @Sendable () -> [UInt8] = { SegmentHeader.randomSegmentID() }
+        segmentIDs: @escaping @Sendable () -> [UInt8] = { SegmentHeader.randomSegmentID() },
+        signer: (any SealSigner)? = nil, cipher: (any RegionCipher)? = nil
     ) {
+        self.signer = signer
+        self.cipher = cipher
         self.segmentIDs = segmentIDs
         self.readOnly = readOnly
         self.origin = origin

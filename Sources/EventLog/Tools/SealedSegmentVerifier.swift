@@ -2,16 +2,38 @@
 /// SHA-256 of the file and of the logical records, every block checksum and frame, every envelope, the
 /// sparse index and the stream table. Used right before a seal is written and by `verify`.
 public enum SealedSegmentVerifier {
+    /// What a full verification found besides damage (which it throws).
+    public struct Result: Sendable {
+        public var footer: SealFooter
+        /// Teams whose encrypted payload regions this verifier had no key for: the record hashes (the logical
+        /// hash and the Merkle root, both over plaintext records) were not checked. Everything over stored bytes
+        /// (header, block XXH3, file SHA-256, seal hash, envelopes, stream table) was.
+        public var keylessTeams: [String]
+        public var recordHashesChecked: Bool { keylessTeams.isEmpty }
+    }
+
     @discardableResult
     /// With `selfCheck` (the XXH3-64 of the logical stream the sealer read), the two SHA-256 passes are
     /// replaced by that comparison: the seal just computed them from these bytes; what must be proven is
     /// that the blocks decode back to exactly the records read.
     public static func verify(
-        _ bytes: [UInt8], path: String, expectedPrevious: [UInt8]? = nil, selfCheck: UInt64? = nil
+        _ bytes: [UInt8], path: String, expectedPrevious: [UInt8]? = nil, selfCheck: UInt64? = nil,
+        cipher: (any RegionCipher)? = nil
     )
         throws(EventLogError) -> SealFooter
     {
-        try bytes.withBytes { (raw) throws(EventLogError) -> SealFooter in
+        try check(bytes, path: path, expectedPrevious: expectedPrevious, selfCheck: selfCheck, cipher: cipher).footer
+    }
+
+    /// `verify`, also saying which teams' records could not be hashed without their key. Encrypted regions are
+    /// decrypted (and their tags checked) with `cipher`; a region it has no key for is checked for structure.
+    /// The self-check (the sealer, which holds every key) refuses a region it cannot decrypt.
+    public static func check(
+        _ bytes: [UInt8], path: String, expectedPrevious: [UInt8]? = nil, selfCheck: UInt64? = nil,
+        cipher: (any RegionCipher)? = nil
+    ) throws(EventLogError) -> Result {
+        var keyless: [String] = []
+        let footer = try bytes.withBytes { (raw) throws(EventLogError) -> SealFooter in
             func corrupt(_ m: String, _ offset: Int? = nil) -> EventLogError {
                 EventLogError.corrupt(m, path: path, offset: offset.map(Int64.init))
             }
@@ -54,6 +76,10 @@ public enum SealedSegmentVerifier {
             }
             var logical = LogicalStreamHasher()
             let quick = XXH3Stream()
+            // Segments sealed before the trust layer carry a zero root (legacy); every later one a real one.
+            let checkMerkle = selfCheck == nil && footer.merkleRoot.contains { $0 != 0 }
+            var leaves: [[UInt8]] = []
+            if checkMerkle { leaves.reserveCapacity(Int(footer.eventCount)) }
             var streams = StreamTableBuilder()
             let d = LZ4Frame.Decompressor()
             var expectOffset = Format.headerSize
@@ -70,7 +96,15 @@ public enum SealedSegmentVerifier {
                 let block = try DecodedBlock(
                     stored: stored, fileOffset: Int(b.offset), expectedFirstLSN: b.firstLSN,
                     expectedCount: Int(b.count),
-                    path: path, decompressor: d)
+                    path: path, decompressor: d, coding: RegionCoding(header: header, cipher: cipher, path: path))
+                for (r, state) in block.regionStates.enumerated() where state != .plain {
+                    guard selfCheck == nil else {
+                        throw EventLogError(
+                            .keyMissing, "sealing needs team \"\(block.teams[r])\"'s key (\(state))", path: path,
+                            lsn: b.firstLSN, hint: "import the team's key with `aibrain keys team import`")
+                    }
+                    if !keyless.contains(block.teams[r]) { keyless.append(block.teams[r]) }
+                }
                 guard b.firstHLC == block.withRecord(0, { v, _, _ in v.hlc }) else {
                     throw corrupt("block index HLC differs from the block's first record", Int(b.offset))
                 }
@@ -81,13 +115,16 @@ public enum SealedSegmentVerifier {
                         lastHLC = view.hlc
                         minRec = min(minRec, view.recordedAt)
                         maxRec = max(maxRec, view.recordedAt)
-                        recordBytes += UInt64(view.length + payload.count)
+                        recordBytes += UInt64(view.length + view.payloadLength)
                         let team = block.teams[Int(block.payloadRegion[i])]
                         if selfCheck != nil {
                             SealBuilder.hashLogical(quick, envelope: view.bytes(in: env), team: team, payload: payload)
                         } else {
                             SealBuilder.hashLogical(
                                 &logical, envelope: view.bytes(in: env), team: team, payload: payload)
+                        }
+                        if checkMerkle {
+                            leaves.append(SealBuilder.leafHash(envelope: view.bytes(in: env), team: team, payload: payload))
                         }
                         streams.add(view, in: env, lsn: lsn)
                         return nil
@@ -102,8 +139,11 @@ public enum SealedSegmentVerifier {
             if let selfCheck, quick.digest() != selfCheck {
                 throw corrupt("the sealed blocks do not decode to the records that were sealed", fo + 104)
             }
-            guard selfCheck != nil || logical.finalize() == footer.logicalHash else {
+            guard selfCheck != nil || !keyless.isEmpty || logical.finalize() == footer.logicalHash else {
                 throw corrupt("SHA-256 of the logical records does not match the seal", fo + 104)
+            }
+            guard !checkMerkle || !keyless.isEmpty || MerkleTree.root(leaves: leaves) == footer.merkleRoot else {
+                throw corrupt("Merkle root of the records does not match the seal", fo + 168)
             }
             guard lastHLC == footer.lastHLC, minRec == footer.minRecordedAt, maxRec == footer.maxRecordedAt,
                 recordBytes == footer.recordBytes
@@ -116,5 +156,6 @@ public enum SealedSegmentVerifier {
             }
             return footer
         }
+        return Result(footer: footer, keylessTeams: keyless.sorted())
     }
 }

@@ -54,6 +54,9 @@ public struct SegmentDump: Sendable, Codable, Equatable {
         throws(EventLogError) -> SegmentDump
     {
         let bytes = try fs.attempt("reading", path: path) { () throws(SystemError) in try fs.readFile(path) }
+        // `<root>/log/<origin>/<file>`: the store's cipher decrypts what it holds keys for.
+        let cipher = DefaultRegionCipher.cipher(
+            for: StorePaths(root: directoryName(of: directoryName(of: directoryName(of: path)))), fs: fs)
         let header = try bytes.withBytes { (b) throws(EventLogError) in
             do throws(DecodeFailure) { return try SegmentHeader.decode(b) } catch {
                 throw EventLogError.corrupt("\(error.field) \(error.reason)", path: path, offset: Int64(error.offset))
@@ -67,19 +70,25 @@ public struct SegmentDump: Sendable, Codable, Equatable {
             compatibleFeatures: header.compatibleFeatures, incompatibleFeatures: header.incompatibleFeatures)
         func record(
             _ lsn: UInt64, _ view: EnvelopeView, _ env: UnsafeRawBufferPointer, _ payload: UnsafeRawBufferPointer,
-            _ team: String
+            _ team: String, _ state: PayloadState
         ) {
             guard records else { return }
+            let shown: String
+            switch state {
+            case .plain: shown = String(decoding: payload, as: UTF8.self)
+            case .encrypted(let team, _): shown = "[encrypted: team \(team)]"
+            case .shredded: shown = "[shredded]"
+            }
             let draft = view.draft(in: env, team: team, payload: [])
             d.records.append(
                 Record(
                     lsn: lsn, eventID: draft.eventID, type: draft.type, typeVersion: draft.typeVersion,
                     stream: draft.stream,
                     keys: draft.keys, actor: draft.actor, team: team, hlc: view.hlc, recordedAt: view.recordedAt,
-                    occurredAt: draft.occurredAt, flags: view.flags, payload: String(decoding: payload, as: UTF8.self)))
+                    occurredAt: draft.occurredAt, flags: view.flags, payload: shown))
         }
         if header.kind == .sealed {
-            let footer = try SealedSegmentVerifier.verify(bytes, path: path)
+            let footer = try SealedSegmentVerifier.verify(bytes, path: path, cipher: cipher)
             let seg = try SealedSegment(fs: fs, path: path)
             d.sealHash = hexString(seg.sealHash)
             d.previousSealHash = hexString(footer.previousSealHash)
@@ -89,22 +98,24 @@ public struct SegmentDump: Sendable, Codable, Equatable {
             d.events = footer.eventCount
             let dec = LZ4Frame.Decompressor()
             for (i, b) in footer.blocks.enumerated() {
-                let block = try seg.decodeBlock(i, decompressor: dec)
+                let block = try seg.decodeBlock(i, decompressor: dec, cipher: cipher)
                 d.units.append(
                     Unit(
                         kind: "block", offset: Int64(b.offset), storedBytes: Int(b.storedLength), firstLSN: b.firstLSN,
                         count: Int(b.count), teams: block.teams))
                 for k in 0..<block.count {
                     block.withRecord(k) { view, env, payload in
-                        record(block.firstLSN + UInt64(k), view, env, payload, block.teams[Int(block.payloadRegion[k])])
+                        record(
+                            block.firstLSN + UInt64(k), view, env, payload, block.teams[Int(block.payloadRegion[k])],
+                            block.payloadState(k))
                     }
                 }
             }
         } else {
             var units: [Unit] = []
             let scan = try bytes.withBytes { (b) throws(EventLogError) in
-                try OpenSegmentScanner.scan(b, path: path) { lsn, view, env, payload, team in
-                    record(lsn, view, env, payload, team)
+                try OpenSegmentScanner.scan(b, path: path, cipher: cipher) { lsn, view, env, payload, team, state in
+                    record(lsn, view, env, payload, team, state)
                 }
             }
             for ref in scan.batches {

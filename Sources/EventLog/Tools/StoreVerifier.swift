@@ -46,29 +46,49 @@ public struct VerifyReport: Sendable, Codable, Equatable {
         public var headSealHash: String?
     }
 
+    /// Sealed segments whose record hashes (logical hash, Merkle root: both over plaintext) were not checked
+    /// because they hold encrypted regions of `team` and this verifier has no key for them. Not a problem:
+    /// every check over stored bytes ran; `verify` with the team's key checks these too.
+    public struct Unchecked: Sendable, Codable, Equatable {
+        public var team: String
+        public var segments: Int
+    }
+
     public var origins: [OriginSummary] = []
     public var problems: [Problem] = []
+    public var unchecked: [Unchecked] = []
+
+    /// One line per team, e.g. `2 segments: record hashes not checked without team dev's key`.
+    public var uncheckedSummary: [String] {
+        unchecked.map {
+            "\($0.segments) segment\($0.segments == 1 ? "" : "s"): record hashes not checked without team \($0.team.isEmpty ? "\"\"" : $0.team)'s key"
+        }
+    }
     public var ok: Bool { !problems.contains { $0.kind == .corruption || $0.kind == .invalidRecord } }
 }
 
 public enum StoreVerifier {
-    public static func verify(root: String, fs: any FileSystem = PosixFileSystem()) throws(EventLogError)
-        -> VerifyReport
-    {
+    /// Encrypted regions are decrypted and their tags checked with `cipher` (default: the registered
+    /// `DefaultRegionCipher`); without a team's key its regions are checked over their stored bytes only.
+    public static func verify(
+        root: String, fs: any FileSystem = PosixFileSystem(), cipher: (any RegionCipher)? = nil
+    ) throws(EventLogError) -> VerifyReport {
         let paths = StorePaths(root: root)
+        let cipher = cipher ?? DefaultRegionCipher.cipher(for: paths, fs: fs)
         var report = VerifyReport()
         let origins = try fs.attempt("listing the log", path: paths.log) { () throws(SystemError) in
             try fs.listDirectory(paths.log)
         }
         for o in origins where OriginID(hex: o) != nil {
-            report = try verifyOrigin(paths.log + "/" + o, origin: OriginID(hex: o)!, fs: fs, into: report)
+            report = try verifyOrigin(
+                paths.log + "/" + o, origin: OriginID(hex: o)!, fs: fs, cipher: cipher, into: report)
         }
         return report
     }
 
-    static func verifyOrigin(_ dir: String, origin: OriginID, fs: any FileSystem, into report: VerifyReport)
-        throws(EventLogError) -> VerifyReport
-    {
+    static func verifyOrigin(
+        _ dir: String, origin: OriginID, fs: any FileSystem, cipher: (any RegionCipher)?, into report: VerifyReport
+    ) throws(EventLogError) -> VerifyReport {
         var report = report
         let firstProblem = report.problems.count
         func problem(_ kind: VerifyReport.Problem.Kind, _ file: String, _ e: EventLogError) {
@@ -89,7 +109,15 @@ public enum StoreVerifier {
             let path = dir + "/" + name
             do throws(EventLogError) {
                 let bytes = try fs.attempt("reading", path: path) { () throws(SystemError) in try fs.readFile(path) }
-                let footer = try SealedSegmentVerifier.verify(bytes, path: path)
+                let checked = try SealedSegmentVerifier.check(bytes, path: path, cipher: cipher)
+                let footer = checked.footer
+                for team in checked.keylessTeams {
+                    if let i = report.unchecked.firstIndex(where: { $0.team == team }) {
+                        report.unchecked[i].segments += 1
+                    } else {
+                        report.unchecked.append(.init(team: team, segments: 1))
+                    }
+                }
                 let header = try bytes.withBytes { (b) throws(EventLogError) in
                     do throws(DecodeFailure) { return try SegmentHeader.decode(b) } catch {
                         throw EventLogError.corrupt(error.description, path: path)
@@ -143,8 +171,8 @@ public enum StoreVerifier {
                 let bytes = try fs.attempt("reading", path: path) { () throws(SystemError) in try fs.readFile(path) }
                 let scan = try bytes.withBytes { (b) throws(EventLogError) in
                     try OpenSegmentScanner.scan(
-                        b, path: path, watermark: mark?.end(forSegment: p.epoch, firstLSN: p.firstLSN)
-                    ) { _, _, _, _, _ in }
+                        b, path: path, watermark: mark?.end(forSegment: p.epoch, firstLSN: p.firstLSN), cipher: cipher
+                    ) { _, _, _, _, _, _ in }
                 }
                 if let expectLSN, scan.header.firstLSN != expectLSN, !scan.batches.isEmpty {
                     throw EventLogError.corrupt(

@@ -1,0 +1,223 @@
+import EventLog
+
+/// `.aibrain/keys/` (mode 0700, never shipped): the origin's signing key, the keys trusted for peers'
+/// origins, and the journal of every seal this origin signed (FORMAT.md "Keys").
+///
+/// ```
+/// keys/origin.key      PRIVATE+KEY+aibrain/<origin>+<id>+<base64>   (0600)
+/// keys/origin.pub      aibrain/<origin>+<id>+<base64>                (0600, what `keys show` prints)
+/// keys/trusted         one line per trusted key: <origin hex> <verifier key>
+/// keys/signed-seals    one line per seal signed: <epoch> <first LSN> <last LSN> <seal hash hex>
+/// ```
+public struct KeyStore: Sendable {
+    public let fs: any FileSystem
+    public let directory: String
+    public let origin: OriginID
+
+    public init(storeRoot: String, origin: OriginID, fs: any FileSystem = PosixFileSystem()) {
+        self.fs = fs
+        self.directory = storeRoot + "/keys"
+        self.origin = origin
+    }
+
+    /// The key store of the store at `storeRoot`, for its own origin (read from store.json).
+    public static func local(storeRoot: String, fs: any FileSystem = PosixFileSystem()) throws(EventLogError) -> KeyStore {
+        let paths = StorePaths(root: storeRoot)
+        let bytes = try fs.attempt("reading store.json", path: paths.config) { () throws(SystemError) in
+            try fs.readFile(paths.config)
+        }
+        return KeyStore(storeRoot: storeRoot, origin: try StoreConfig.decode(bytes, path: paths.config).origin, fs: fs)
+    }
+
+    public var originKeyPath: String { directory + "/origin.key" }
+    public var originPublicPath: String { directory + "/origin.pub" }
+    public var trustedPath: String { directory + "/trusted" }
+    public var journalPath: String { directory + "/signed-seals" }
+
+    /// The origin's signing key, or nil when the store has none (stores created before the trust layer).
+    public func originKey() throws(EventLogError) -> NoteSignerKey? {
+        guard let text = try readText(originKeyPath) else { return nil }
+        let key = try NoteSignerKey(parsing: text, path: originKeyPath)
+        guard key.name == SealNote.keyName(origin: origin) else {
+            throw EventLogError(
+                .corruption, "the signing key is named \(key.name), not this origin's \(SealNote.keyName(origin: origin))",
+                path: originKeyPath, hint: "a key copied from another store: restore this store's keys/ from a backup")
+        }
+        return key
+    }
+
+    /// Creates the origin key; refuses to replace one (a new key would orphan every seal signed so far).
+    @discardableResult
+    public func generateOriginKey() throws(EventLogError) -> NoteSignerKey {
+        if try fs.attempt("checking the origin key", path: originKeyPath, { () throws(SystemError) in
+            try fs.stat(originKeyPath)
+        }) != nil {
+            throw EventLogError(
+                .invalidInput, "this origin already has a signing key", path: originKeyPath,
+                hint: "`aibrain keys show` prints its public half")
+        }
+        let key = try NoteSignerKey.generate(name: SealNote.keyName(origin: origin))
+        try makeDirectory()
+        try write(originPublicPath, key.verifier.encoded + "\n")
+        try write(originKeyPath, key.encoded + "\n")
+        return key
+    }
+
+    /// The keys that may sign seals and heads of `o`: this origin's own, or the ones trusted for a peer.
+    public func verifiers(for o: OriginID) throws(EventLogError) -> [NoteVerifierKey] {
+        if o == origin, let key = try originKey() { return [key.verifier] }
+        return try trusted()[o] ?? []
+    }
+
+    public func trusted() throws(EventLogError) -> [OriginID: [NoteVerifierKey]] {
+        guard let text = try readText(trustedPath) else { return [:] }
+        var out: [OriginID: [NoteVerifierKey]] = [:]
+        for (i, line) in text.split(separator: "\n").enumerated() where !line.hasPrefix("#") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, let o = OriginID(hex: String(parts[0])) else {
+                throw EventLogError(
+                    .corruption, "line \(i + 1) is not `<origin hex> <verifier key>`", path: trustedPath,
+                    hint: "fix or remove the line, then `aibrain keys trust ORIGIN KEY` again")
+            }
+            do throws(EventLogError) {
+                out[o, default: []].append(try NoteVerifierKey(parsing: String(parts[1])))
+            } catch {
+                throw EventLogError(.corruption, "line \(i + 1): \(error.message)", path: trustedPath)
+            }
+        }
+        return out
+    }
+
+    /// Records `key` as trusted for `o`. Idempotent; the key's name must be the origin's.
+    @discardableResult
+    public func trust(_ o: OriginID, key: NoteVerifierKey) throws(EventLogError) -> Bool {
+        guard key.name == SealNote.keyName(origin: o) else {
+            throw EventLogError(
+                .invalidInput, "the key is named \(key.name), but origin \(o.hex)'s key is named \(SealNote.keyName(origin: o))",
+                hint: "check that ORIGIN and KEY come from the same store (`aibrain keys show` prints both)")
+        }
+        guard o != origin else {
+            throw EventLogError(.invalidInput, "\(o.hex) is this store's own origin: its key is keys/origin.pub")
+        }
+        var all = try trusted()
+        if all[o, default: []].contains(key) { return false }
+        all[o, default: []].append(key)
+        var text = "# origins whose signed seals this store verifies: <origin hex> <verifier key>\n"
+        for (origin, keys) in all.sorted(by: { $0.key.hex < $1.key.hex }) {
+            for k in keys { text += "\(origin.hex) \(k.encoded)\n" }
+        }
+        try makeDirectory()
+        try write(trustedPath, text)
+        return true
+    }
+
+    /// The signed journal: (epoch, first LSN) → (last LSN, seal hash).
+    public func signedSeals() throws(EventLogError) -> [SignedPosition: SignedSeal] {
+        guard let text = try readText(journalPath) else { return [:] }
+        var out: [SignedPosition: SignedSeal] = [:]
+        // A line cut by a crash (no newline) was never followed by a written seal: it is ignored.
+        let complete = text.hasSuffix("\n") ? text[...] : text[..<(text.lastIndex(of: "\n") ?? text.startIndex)]
+        for (i, line) in complete.split(separator: "\n").enumerated() {
+            let p = line.split(separator: " ")
+            guard p.count == 4, let e = UInt32(p[0]), let f = UInt64(p[1]), let l = UInt64(p[2]), p[3].count == 64
+            else {
+                throw EventLogError(.corruption, "line \(i + 1) is not `<epoch> <first> <last> <hash>`", path: journalPath)
+            }
+            out[SignedPosition(epoch: e, firstLSN: f)] = SignedSeal(lastLSN: l, sealHash: String(p[3]))
+        }
+        return out
+    }
+
+    func appendJournal(_ line: String) throws(EventLogError) {
+        try makeDirectory()
+        try fs.attempt("recording a signed seal", path: journalPath) { () throws(SystemError) in
+            let created = try fs.stat(journalPath) == nil
+            let fd = try fs.open(journalPath, .createOrOpen(permissions: 0o600))
+            defer { fs.close(fd) }
+            let end = try fs.size(fd)
+            try fs.writeAll(fd, Array(line.utf8), at: end)
+            try fs.fsync(fd)
+            if created { try fs.fsyncDirectory(directory) }
+        }
+    }
+
+    func makeDirectory() throws(EventLogError) {
+        try fs.attempt("creating the keys directory", path: directory) { () throws(SystemError) in
+            let existed = try fs.stat(directory) != nil
+            try fs.makeDirectories(directory)
+            if !existed { try fs.setMode(directory, 0o700) }
+        }
+    }
+
+    func readText(_ path: String) throws(EventLogError) -> String? {
+        let bytes: [UInt8]
+        do throws(SystemError) {
+            bytes = try fs.readFile(path)
+        } catch {
+            if error.errno == 2 { return nil }
+            throw EventLogError.system(error, "reading", path: path)
+        }
+        guard let s = String(validating: bytes, as: UTF8.self) else {
+            throw EventLogError(.corruption, "not UTF-8 text", path: path)
+        }
+        return s
+    }
+
+    func write(_ path: String, _ text: String) throws(EventLogError) {
+        try fs.attempt("writing", path: path) { () throws(SystemError) in
+            try fs.writeFileAtomically(path, Array(text.utf8), permissions: 0o600)
+        }
+    }
+}
+
+public struct SignedPosition: Hashable, Sendable {
+    public var epoch: UInt32
+    public var firstLSN: UInt64
+}
+
+public struct SignedSeal: Hashable, Sendable {
+    public var lastLSN: UInt64
+    public var sealHash: String
+}
+
+/// The origin key as EventLog's seal signer. It keeps the rule of signed checkpoints: never two different
+/// signed seals for one position. Before it signs, the statement is looked up in `keys/signed-seals`: the
+/// same statement (a redone seal is byte-identical) is signed again, a different one is refused; a new one
+/// is journaled (fsynced) before the signature is returned.
+public struct OriginSigner: SealSigner {
+    public let keys: KeyStore
+    let key: NoteSignerKey
+
+    public init(keys: KeyStore, key: NoteSignerKey) {
+        self.keys = keys
+        self.key = key
+    }
+
+    /// The signer of the store at `storeRoot`, or nil when its origin has no key.
+    public static func load(storeRoot: String, fs: any FileSystem = PosixFileSystem()) throws(EventLogError)
+        -> OriginSigner?
+    {
+        let keys = try KeyStore.local(storeRoot: storeRoot, fs: fs)
+        return try keys.originKey().map { OriginSigner(keys: keys, key: $0) }
+    }
+
+    public func sign(_ s: SealStatement) throws(EventLogError) -> SealSignature {
+        guard s.origin == keys.origin else {
+            throw EventLogError(.invalidInput, "this key signs only origin \(keys.origin.hex)'s seals, not \(s.origin.hex)'s")
+        }
+        let position = SignedPosition(epoch: s.epoch, firstLSN: s.firstLSN)
+        let hash = hexString(s.sealHash)
+        if let earlier = try keys.signedSeals()[position] {
+            guard earlier.sealHash == hash, earlier.lastLSN == s.lastLSN else {
+                throw EventLogError(
+                    .corruption,
+                    "refusing to sign a second, different seal for epoch \(s.epoch) LSN \(s.firstLSN) (signed before: LSNs to \(earlier.lastLSN), seal \(earlier.sealHash.prefix(16))…)",
+                    path: keys.journalPath, lsn: s.firstLSN,
+                    hint: "the log was rewritten under this origin: inspect it with `aibrain verify`; never sign over it")
+            }
+        } else {
+            try keys.appendJournal("\(s.epoch) \(s.firstLSN) \(s.lastLSN) \(hash)\n")
+        }
+        return try SealNote.signature(s, key: key)
+    }
+}

@@ -1,0 +1,110 @@
+import EventLog
+import Foundation
+
+/// `aibrain keys team add|rotate|export|import` as library calls. Each writes the keyring once, atomically:
+/// that write is the commit point. The caller then moves the writer to the new generation
+/// (`EventLog.adoptKeyGeneration()`); if it crashes before that, the next commit of any writer does it.
+public enum TeamKeyOperations {
+    public struct Outcome: Sendable, Equatable {
+        public var team: String
+        public var version: Int
+        public var keyID: String
+        public var generation: UInt32
+    }
+
+    static func check(team: String) throws(EventLogError) {
+        guard team.utf8.count <= Limits.maxTeamLength else {
+            throw EventLogError(.invalidInput, "team \"\(team)\" is longer than \(Limits.maxTeamLength) bytes")
+        }
+    }
+
+    /// A first key for `team` (from now on its new segments are encrypted).
+    public static func add(team: String, files: TeamKeyFiles, now: Int64) throws(EventLogError) -> Outcome {
+        try check(team: team)
+        var ring = try files.load()
+        if let t = ring.team(team) {
+            throw EventLogError(
+                .invalidInput, "team \"\(team)\" has a key already (version \(t.versions.count))",
+                path: files.keyringPath, hint: "`aibrain keys team rotate \(team)` makes a new version")
+        }
+        let v = ring.add(team: team, key: TeamKeyring.randomKey(), now: now)
+        try files.save(ring)
+        return Outcome(team: team, version: v.version, keyID: v.keyIDHex, generation: v.generation)
+    }
+
+    /// A new key version for `team`: new segments use it; old versions stay for reading, forever.
+    public static func rotate(team: String, files: TeamKeyFiles, now: Int64) throws(EventLogError) -> Outcome {
+        var ring = try files.load()
+        guard ring.team(team) != nil else {
+            throw EventLogError(
+                .keyMissing, "team \"\(team)\" has no key to rotate", path: files.keyringPath,
+                hint: "`aibrain keys team add \(team.isEmpty ? "TEAM" : team)` creates its first key")
+        }
+        let v = ring.add(team: team, key: TeamKeyring.randomKey(), now: now)
+        try files.save(ring)
+        return Outcome(team: team, version: v.version, keyID: v.keyIDHex, generation: v.generation)
+    }
+
+    struct ExportForm: Codable {
+        struct V: Codable {
+            var key_id: String
+            var created_at: Int64
+            var key: String
+        }
+        var format: String
+        var format_version: Int
+        var team: String
+        var versions: [V]
+    }
+
+    static let exportFormat = "aibrain-team-key-export"
+
+    /// Every version of `team`'s key, as the file `import` reads (secret: write it with mode 0600).
+    public static func export(team: String, files: TeamKeyFiles) throws(EventLogError) -> [UInt8] {
+        let ring = try files.load()
+        guard let t = ring.team(team) else {
+            throw EventLogError(.keyMissing, "team \"\(team)\" has no key here", path: files.keyringPath)
+        }
+        let form = ExportForm(
+            format: exportFormat, format_version: 1, team: team,
+            versions: t.versions.map {
+                .init(key_id: $0.keyIDHex, created_at: $0.createdAt, key: Data($0.key).base64EncodedString())
+            })
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .prettyPrinted]
+        return Array((try? e.encode(form)) ?? Data()) + [0x0A]
+    }
+
+    /// Adds the versions of an exported team key that this keyring does not hold (in the exporter's order,
+    /// each from a new generation, so the exporter's newest key becomes this store's active one for the team).
+    public static func importKey(_ bytes: [UInt8], from source: String, files: TeamKeyFiles, now: Int64)
+        throws(EventLogError) -> [Outcome]
+    {
+        let form: ExportForm
+        do {
+            form = try JSONDecoder().decode(ExportForm.self, from: Data(bytes))
+        } catch {
+            throw EventLogError(.invalidInput, "not an exported team key (\(error))", path: source)
+        }
+        guard form.format == exportFormat, form.format_version == 1 else {
+            throw EventLogError(.invalidInput, "not an exported team key (format \(form.format))", path: source)
+        }
+        try check(team: form.team)
+        var ring = try files.load()
+        var added: [Outcome] = []
+        for v in form.versions {
+            guard let key = Data(base64Encoded: v.key).map(Array.init), key.count == TeamKeyring.keyBytes,
+                hexString(TeamKeyring.keyID(of: key)) == v.key_id
+            else {
+                throw EventLogError(
+                    .invalidInput, "key \(v.key_id) of team \(form.team) does not match its id: the file is damaged",
+                    path: source)
+            }
+            if ring.version(team: form.team, keyID: TeamKeyring.keyID(of: key)) != nil { continue }
+            let nv = ring.add(team: form.team, key: key, now: now, imported: true)
+            added.append(Outcome(team: form.team, version: nv.version, keyID: nv.keyIDHex, generation: nv.generation))
+        }
+        if !added.isEmpty { try files.save(ring) }
+        return added
+    }
+}
