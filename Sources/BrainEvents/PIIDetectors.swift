@@ -651,7 +651,8 @@ enum MemberName {
             || lettersContain(n, "chartno") || lettersContain(n, "chartnum")
     }
 
-    /// `ts`, `time`, `timestamp`, `epoch`, `created_at`, `expiresAt`, `iat`: a number there is a time.
+    /// `ts`, `time`, `timestamp`, `epoch`, `created_at`, `expiresAt`, `iat`: a number there is a time; and
+    /// `duration_ms`, `bytes`, `size`, `count`, `tokens_in`: a quantity (integer values are scanned too).
     static func isTime(_ n: UnsafeBufferPointer<UInt8>) -> Bool {
         hasWord(n, timeWords)
     }
@@ -659,6 +660,7 @@ enum MemberName {
     static let birthWords: [StaticString] = ["dob", "born"]
     static let recordWords: [StaticString] = ["mrn"]
     static let timeWords: [StaticString] = [
-        "ts", "time", "timestamp", "epoch", "at", "iat", "nbf", "exp", "expires", "unix", "seconds",
+        "ts", "time", "timestamp", "epoch", "at", "iat", "nbf", "exp", "expires", "unix", "seconds", "ms", "millis",
+        "duration", "elapsed", "latency", "bytes", "size", "count", "tokens", "total", "offset", "lsn", "hlc",
     ]
 }

@@ -177,8 +177,14 @@ struct JSONStringWalker {
 
     typealias Visitor = (Visit, () -> String, UnsafeBufferPointer<UInt8>) -> Bool
 
-    /// `visit` gets the string's place, a lazily built path and its unescaped bytes; returning false stops
-    /// the walk.
+    /// The name of the innermost object member around the current value.
+    func nearestMember() -> Range<Int>? {
+        for case .key(let k) in path.reversed() { return k }
+        return nil
+    }
+
+    /// `visit` gets the string's (or integer's) place, a lazily built path and its unescaped bytes; returning
+    /// false stops the walk.
     mutating func walk(_ visit: Visitor) {
         path = []
         _ = value(visit)
@@ -250,18 +256,25 @@ struct JSONStringWalker {
         case UInt8(ascii: "\""):
             guard let r = stringRange() else { return false }
             let me = self
-            var member: Range<Int>?
-            for case .key(let k) in path.reversed() {
-                member = k
-                break
-            }
             let site = Visit(
-                token: (r.inner.lowerBound - 1)..<(r.inner.upperBound + 1), isKey: false, memberName: member)
+                token: (r.inner.lowerBound - 1)..<(r.inner.upperBound + 1), isKey: false, memberName: nearestMember())
             return withString(r, { visit(site, { me.pathString() }, $0) })
         default:
-            // Numbers, true, false, null: not strings.
+            // true, false, null and numbers. An integer is an identifier as much as a string is
+            // (`{"npi": 1234567893}`, `{"mrn": 123456}`): its digits go to the detectors too.
+            let start = i
             while i < bytes.count, !"{}[],".utf8.contains(bytes[i]) { i += 1 }
-            return true
+            var end = i
+            while end > start,
+                bytes[end - 1] == 0x20 || bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D
+                    || bytes[end - 1] == 0x09
+            {
+                end -= 1
+            }
+            guard end - start >= 5, bytes[start..<end].allSatisfy({ $0 &- 0x30 < 10 }) else { return true }
+            let me = self
+            let site = Visit(token: start..<end, isKey: false, memberName: nearestMember())
+            return visit(site, { me.pathString() }, UnsafeBufferPointer(rebasing: bytes[start..<end]))
         }
     }
 

@@ -490,4 +490,22 @@ struct PIICorpusTests {
             #expect(PIIGate.standard.firstFinding(in: d)?.detector == detector, "\(json)")
         }
     }
+
+    /// Integers are identifiers as much as strings are: `{"npi": 1234567893}` is flagged, redacted as a
+    /// string; times and quantities (`ts`, `duration_ms`, `tokens_in`), decimals and short numbers are not.
+    @Test func integerValuesAreScannedToo() {
+        let cases: [(String, String?)] = [
+            (#"{"npi": 1234567893}"#, "npi"), (#"{"provider": {"id": 1234567893 }}"#, "npi"),
+            (#"{"mrn": 123456}"#, "mrn"), (#"{"ts": 1733091239}"#, nil), (#"{"duration_ms": 1733091239}"#, nil),
+            (#"{"tokens_in": 1733091239}"#, nil), (#"{"n": 1733091239.5}"#, nil), (#"{"npi": 1234567890}"#, nil),
+            (#"{"count": 12}"#, nil), (#"[1234567893, true, null]"#, "npi"),
+        ]
+        for (json, detector) in cases {
+            let d = EventDraft(eventID: "e", type: "a.b", payload: Array(json.utf8))
+            #expect(PIIGate.standard.firstFinding(in: d)?.detector == detector, "\(json)")
+        }
+        let (d, r) = Self.redact(#"{"npi": 1234567893, "n": 2}"#)
+        #expect(r.redacted == [PIIFinding(field: "data.npi", detector: "npi")])
+        #expect(String(decoding: d.payload, as: UTF8.self) == #"{"npi": "[redacted: npi]", "n": 2}"#)
+    }
 }
