@@ -6,7 +6,7 @@ DEMO_EVENTS ?= 20000
 DEMO_DIR ?= demo-store
 AIBRAIN := $(CURDIR)/.build/debug/aibrain
 
-.PHONY: help deps build test test-fast test-process demo bench bench-cli bench-projections bench-ship format lint clean
+.PHONY: help deps build test test-fast test-process demo bench bench-cli bench-projections bench-ship bench-trust format lint clean
 
 help:
 	@echo "make demo   - agents, decisions, checkpoints, a tail -f auditor, replay and verify through the aibrain CLI"
@@ -15,6 +15,7 @@ help:
 	@echo "make bench-cli - CLI end to end: emit and tail -f latency, replay in a 10M-event store, import throughput"
 	@echo "make bench-projections - full rebuild of every projection from 1M generated events, RSS, incremental cost"
 	@echo "make bench-ship - ship push/adopt/pull of 1M events between two stores over rsync, push-to-replay latency"
+	@echo "make bench-trust - append and replay throughput with signed seals and encryption on vs off (1M events)"
 
 # Idempotent: installs only the Debian packages that are missing.
 deps:
@@ -116,6 +117,28 @@ demo: build
 	(cd orchestrator && { $$A ship adopt || echo "ship adopt exited $$?"; }; ls .aibrain/quarantine/*/); \
 	step "19. the hub relays everything back; both repos are in sync"; \
 	(cd orchestrator && $$A ship push .. --seal --force >/dev/null); $$A ship adopt; $$A ship status orchestrator; \
+	step "20. every seal is signed (Ed25519, C2SP signed note); the orchestrator trusts this repo's key and checks it"; \
+	KEY=$$($$A keys show 2>/dev/null); echo "   $$KEY"; \
+	O=$$(python3 -c 'import json; print(json.load(open(".aibrain/store.json"))["origin_id"])'); \
+	(cd orchestrator && $$A keys trust $$O "$$KEY" && $$A verify | grep -E '^signatures|^verify'); \
+	step "21. a signed head kept off-host catches what the local chain cannot: deleting the newest segments"; \
+	$$A head -w head.txt >/dev/null; cat head.txt; rm -rf rollback; mkdir rollback; cp -a .aibrain rollback/; \
+	N=$$(ls rollback/.aibrain/log/$$O/*.seg | tail -1); rm -f $$N rollback/.aibrain/log/$$O/CATALOG; \
+	(cd rollback && { $$A verify >/dev/null && echo "   the copy's own chain looks fine without the newest segment,"; }; \
+	  $$A verify --against ../head.txt --key "$$KEY" | grep -E '^head|^verify' || echo "   but against the head: exit $$?"); \
+	step "22. prove the guardrail override to an auditor: one event, its RFC 6962 inclusion proof, the signed seal"; \
+	L=$$($$A replay --task TASK-123 -o jsonl | python3 -c 'import json,sys; print([e["lsn"] for e in map(json.loads, sys.stdin) if e["data"].get("kind") == "GUARDRAIL_OVERRIDE"][0])'); \
+	$$A prove $$L -w override.proof.json; mkdir -p auditor; cp override.proof.json auditor/; \
+	(cd auditor && $$A verify-proof override.proof.json --key "$$KEY" && \
+	  sed 's/allow_external_api/allow_everything/' override.proof.json > edited.json && \
+	  { $$A verify-proof edited.json --key "$$KEY" || echo "   an edited bundle: exit $$?"; }); \
+	step "23. governance: with .aibrain/contracts.yaml, an override without a human approver is refused (exit 4)"; \
+	cp $(CURDIR)/fixtures/governance/contracts.yaml .aibrain/contracts.yaml; \
+	AIBRAIN_TEAM=dev AIBRAIN_ACTOR=claude-dev-1 $$A emit decision.recorded --task TASK-127 \
+	  --data '{"kind":"GUARDRAIL_OVERRIDE","value":"disable_rate_limit","severity":"high"}' || echo "   (exit $$?)"; \
+	AIBRAIN_TEAM=dev AIBRAIN_ACTOR=claude-dev-1 $$A emit decision.recorded --task TASK-127 \
+	  --data '{"kind":"GUARDRAIL_OVERRIDE","value":"disable_rate_limit","severity":"high","approver":"human:dr-lee"}'; \
+	rm .aibrain/contracts.yaml; \
 	echo; echo "demo done: the store is $(DEMO_DIR)/.aibrain (try: cd $(DEMO_DIR) && $(AIBRAIN) tail -n 5)"
 
 bench: deps
@@ -134,6 +157,11 @@ bench-projections: deps
 bench-ship: deps
 	nice -n 19 taskset -c 1 swift build -c release --product aibrain --scratch-path $(CURDIR)/.build-release
 	python3 Benchmarks/ship_bench.py --events $${EVENTS:-1000000} --runs $${RUNS:-3}
+
+# Signed seals and per-team encryption on vs off: import, seal, export, rebuild and verify (trust_bench.py).
+bench-trust: deps
+	nice -n 19 taskset -c 1 swift build -c release --product aibrain --scratch-path $(CURDIR)/.build-release
+	python3 Benchmarks/trust_bench.py --events $${EVENTS:-1000000} --runs $${RUNS:-3}
 
 format:
 	swift format -i -r Sources Tests Benchmarks/Sources

@@ -53,7 +53,9 @@ public struct SignedHead: Sendable, Equatable {
             EventLogError(.invalidInput, "line \(n) of the head must be `\(what)`", path: path)
         }
         func value(_ n: Int, _ key: String) throws(EventLogError) -> Substring {
-            guard n <= lines.count, lines[lines.startIndex + n - 1].hasPrefix(key + " ") else { throw bad(n, key + " …") }
+            guard n <= lines.count, lines[lines.startIndex + n - 1].hasPrefix(key + " ") else {
+                throw bad(n, key + " …")
+            }
             return lines[lines.startIndex + n - 1].dropFirst(key.count + 1)
         }
         guard lines.count == 6, lines[lines.startIndex].hasPrefix("aibrain.head/"),
@@ -65,7 +67,9 @@ public struct SignedHead: Sendable, Equatable {
         let sealText = try value(5, "seal")
         var seal: [UInt8]?
         if sealText != "none" {
-            guard let d = Data(base64Encoded: String(sealText)), d.count == 32 else { throw bad(5, "seal <base64 SHA-256>") }
+            guard let d = Data(base64Encoded: String(sealText)), d.count == 32 else {
+                throw bad(5, "seal <base64 SHA-256>")
+            }
             seal = [UInt8](d)
         }
         guard (seal == nil) == (s == 0) else { throw bad(5, "seal none` exactly when `segments 0") }
@@ -95,7 +99,9 @@ public enum HeadComparison: Sendable, Equatable {
         storeEpoch: UInt32
     ) -> HeadComparison {
         if storeEpoch < head.epoch { return .epochRolledBack(store: storeEpoch, head: head.epoch) }
-        guard segments.count >= head.segments else { return .missingSegments(have: segments.count, head: head.segments) }
+        guard segments.count >= head.segments else {
+            return .missingSegments(have: segments.count, head: head.segments)
+        }
         guard head.segments > 0 else { return .consistent(newer: segments.count) }
         let s = segments[head.segments - 1]
         guard s.sealHash == head.sealHash, s.lastLSN == head.lastLSN, s.epoch == head.epoch else {
@@ -107,13 +113,18 @@ public enum HeadComparison: Sendable, Equatable {
     public var summary: String {
         switch self {
         case .consistent(let n):
-            return n == 0 ? "the store's sealed history ends exactly at the head" : "the head is in the chain; \(n) segment(s) sealed since"
+            return n == 0
+                ? "the store's sealed history ends exactly at the head"
+                : "the head is in the chain; \(n) segment(s) sealed since"
         case .missingSegments(let have, let head):
-            return "the head names \(head) sealed segment(s), the store holds \(have): the newest \(head - have) were deleted or the store was rolled back"
+            return
+                "the head names \(head) sealed segment(s), the store holds \(have): the newest \(head - have) were deleted or the store was rolled back"
         case .rewritten(let i, let first):
-            return "segment \(i + 1) (from LSN \(first)) has another seal than the head records: the history was rewritten or forked"
+            return
+                "segment \(i + 1) (from LSN \(first)) has another seal than the head records: the history was rewritten or forked"
         case .epochRolledBack(let store, let head):
-            return "the store is at epoch \(store), the head at epoch \(head): this is a copy restored from before the head"
+            return
+                "the store is at epoch \(store), the head at epoch \(head): this is a copy restored from before the head"
         }
     }
 }

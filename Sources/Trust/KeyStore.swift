@@ -21,7 +21,9 @@ public struct KeyStore: Sendable {
     }
 
     /// The key store of the store at `storeRoot`, for its own origin (read from store.json).
-    public static func local(storeRoot: String, fs: any FileSystem = PosixFileSystem()) throws(EventLogError) -> KeyStore {
+    public static func local(storeRoot: String, fs: any FileSystem = PosixFileSystem()) throws(EventLogError)
+        -> KeyStore
+    {
         let paths = StorePaths(root: storeRoot)
         let bytes = try fs.attempt("reading store.json", path: paths.config) { () throws(SystemError) in
             try fs.readFile(paths.config)
@@ -40,7 +42,8 @@ public struct KeyStore: Sendable {
         let key = try NoteSignerKey(parsing: text, path: originKeyPath)
         guard key.name == SealNote.keyName(origin: origin) else {
             throw EventLogError(
-                .corruption, "the signing key is named \(key.name), not this origin's \(SealNote.keyName(origin: origin))",
+                .corruption,
+                "the signing key is named \(key.name), not this origin's \(SealNote.keyName(origin: origin))",
                 path: originKeyPath, hint: "a key copied from another store: restore this store's keys/ from a backup")
         }
         return key
@@ -49,9 +52,12 @@ public struct KeyStore: Sendable {
     /// Creates the origin key; refuses to replace one (a new key would orphan every seal signed so far).
     @discardableResult
     public func generateOriginKey() throws(EventLogError) -> NoteSignerKey {
-        if try fs.attempt("checking the origin key", path: originKeyPath, { () throws(SystemError) in
-            try fs.stat(originKeyPath)
-        }) != nil {
+        if try fs.attempt(
+            "checking the origin key", path: originKeyPath,
+            { () throws(SystemError) in
+                try fs.stat(originKeyPath)
+            }) != nil
+        {
             throw EventLogError(
                 .invalidInput, "this origin already has a signing key", path: originKeyPath,
                 hint: "`aibrain keys show` prints its public half")
@@ -93,7 +99,8 @@ public struct KeyStore: Sendable {
     public func trust(_ o: OriginID, key: NoteVerifierKey) throws(EventLogError) -> Bool {
         guard key.name == SealNote.keyName(origin: o) else {
             throw EventLogError(
-                .invalidInput, "the key is named \(key.name), but origin \(o.hex)'s key is named \(SealNote.keyName(origin: o))",
+                .invalidInput,
+                "the key is named \(key.name), but origin \(o.hex)'s key is named \(SealNote.keyName(origin: o))",
                 hint: "check that ORIGIN and KEY come from the same store (`aibrain keys show` prints both)")
         }
         guard o != origin else {
@@ -121,7 +128,8 @@ public struct KeyStore: Sendable {
             let p = line.split(separator: " ")
             guard p.count == 4, let e = UInt32(p[0]), let f = UInt64(p[1]), let l = UInt64(p[2]), p[3].count == 64
             else {
-                throw EventLogError(.corruption, "line \(i + 1) is not `<epoch> <first> <last> <hash>`", path: journalPath)
+                throw EventLogError(
+                    .corruption, "line \(i + 1) is not `<epoch> <first> <last> <hash>`", path: journalPath)
             }
             out[SignedPosition(epoch: e, firstLSN: f)] = SignedSeal(lastLSN: l, sealHash: String(p[3]))
         }
@@ -203,7 +211,8 @@ public struct OriginSigner: SealSigner {
 
     public func sign(_ s: SealStatement) throws(EventLogError) -> SealSignature {
         guard s.origin == keys.origin else {
-            throw EventLogError(.invalidInput, "this key signs only origin \(keys.origin.hex)'s seals, not \(s.origin.hex)'s")
+            throw EventLogError(
+                .invalidInput, "this key signs only origin \(keys.origin.hex)'s seals, not \(s.origin.hex)'s")
         }
         let position = SignedPosition(epoch: s.epoch, firstLSN: s.firstLSN)
         let hash = hexString(s.sealHash)
@@ -213,7 +222,8 @@ public struct OriginSigner: SealSigner {
                     .corruption,
                     "refusing to sign a second, different seal for epoch \(s.epoch) LSN \(s.firstLSN) (signed before: LSNs to \(earlier.lastLSN), seal \(earlier.sealHash.prefix(16))…)",
                     path: keys.journalPath, lsn: s.firstLSN,
-                    hint: "the log was rewritten under this origin: inspect it with `aibrain verify`; never sign over it")
+                    hint:
+                        "the log was rewritten under this origin: inspect it with `aibrain verify`; never sign over it")
             }
         } else {
             try keys.appendJournal("\(s.epoch) \(s.firstLSN) \(s.lastLSN) \(hash)\n")

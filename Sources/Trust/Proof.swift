@@ -26,7 +26,8 @@ public struct ProofBundle: Sendable, Equatable {
     {
         guard segment.footer.merkleRoot.contains(where: { $0 != 0 }) else {
             throw EventLogError(
-                .invalidInput, "the segment holding LSN \(lsn) was sealed without a Merkle root (before the trust layer)",
+                .invalidInput,
+                "the segment holding LSN \(lsn) was sealed without a Merkle root (before the trust layer)",
                 path: segment.path, hint: "only events sealed by aibrain 0.6 or later can be proven")
         }
         guard segment.isSigned else {
@@ -89,7 +90,9 @@ public struct ProofBundle: Sendable, Equatable {
         s += "  \"leaf_index\": \(leafIndex),\n"
         s += "  \"tree_size\": \(treeSize),\n"
         s += "  \"entry\": \(Self.quote(Data(entry).base64EncodedString())),\n"
-        s += "  \"inclusion_path\": [" + path.map { "\n    " + Self.quote(Data($0).base64EncodedString()) }.joined(separator: ",")
+        s +=
+            "  \"inclusion_path\": ["
+            + path.map { "\n    " + Self.quote(Data($0).base64EncodedString()) }.joined(separator: ",")
         s += path.isEmpty ? "],\n" : "\n  ],\n"
         s += "  \"checkpoint\": \(Self.quote(checkpoint)),\n"
         s += "  \"verifier_key\": \(Self.quote(verifierKey)),\n"
@@ -143,7 +146,8 @@ public struct ProofBundle: Sendable, Equatable {
 
     /// The origin a bundle names, if it parses at all (to pick the keys to check it with).
     public static func peekOrigin(_ bytes: [UInt8]) -> OriginID? {
-        guard let o = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any], let h = o["origin"] as? String
+        guard let o = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+            let h = o["origin"] as? String
         else { return nil }
         return OriginID(hex: h)
     }
@@ -159,17 +163,24 @@ public struct ProofBundle: Sendable, Equatable {
     /// Checks a bundle file: canonical bytes, the entry decodes, the inclusion path leads to the signed
     /// root, the note names this origin, epoch and LSN, and the signature verifies with `keys` (when empty,
     /// with the key the bundle names, reported as not trusted). Every failure is `corruption` (exit 5).
-    public static func verify(_ bytes: [UInt8], path: String, keys: [NoteVerifierKey]) throws(EventLogError) -> Verified {
+    public static func verify(_ bytes: [UInt8], path: String, keys: [NoteVerifierKey]) throws(EventLogError) -> Verified
+    {
         let b = try parse(bytes, path: path)
-        func fail(_ m: String) -> EventLogError { EventLogError(.corruption, "proof does not verify: \(m)", path: path) }
+        func fail(_ m: String) -> EventLogError {
+            EventLogError(.corruption, "proof does not verify: \(m)", path: path)
+        }
         let canonical: [UInt8]
         do throws(EventLogError) { canonical = try b.render() } catch { throw fail(error.message) }
         guard canonical == bytes else {
-            let at = zip(canonical, bytes).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(canonical.count, bytes.count)
+            let at =
+                zip(canonical, bytes).enumerated().first { $0.element.0 != $0.element.1 }?.offset
+                ?? min(canonical.count, bytes.count)
             throw fail("the file differs from its canonical form at byte \(at) (edited after `aibrain prove`?)")
         }
         let note: SignedNote
-        do throws(EventLogError) { note = try SignedNote.parse(b.checkpoint) } catch { throw fail("checkpoint: \(error.message)") }
+        do throws(EventLogError) { note = try SignedNote.parse(b.checkpoint) } catch {
+            throw fail("checkpoint: \(error.message)")
+        }
         let lines = note.text.split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.count >= 4, let size = UInt64(lines[1]), let root = Data(base64Encoded: String(lines[2])),
             root.count == 32
@@ -178,10 +189,14 @@ public struct ProofBundle: Sendable, Equatable {
         guard originLine.count == 4, originLine[0] == "aibrain.seal", originLine[1] == b.origin.hex,
             UInt32(originLine[2]) == b.epoch, let first = UInt64(originLine[3])
         else { throw fail("the checkpoint is not a seal of origin \(b.origin.hex) epoch \(b.epoch)") }
-        guard first <= b.lsn, b.lsn - first == b.leafIndex, size == b.treeSize, lines[3] == "lsn \(first) \(first + size - 1)"
-        else { throw fail("LSN \(b.lsn), leaf \(b.leafIndex) and tree size \(b.treeSize) disagree with the checkpoint") }
-        guard MerkleTree.verifyInclusion(
-            leaf: MerkleTree.leafHash(b.entry), index: b.leafIndex, size: size, path: b.path, root: [UInt8](root))
+        guard first <= b.lsn, b.lsn - first == b.leafIndex, size == b.treeSize,
+            lines[3] == "lsn \(first) \(first + size - 1)"
+        else {
+            throw fail("LSN \(b.lsn), leaf \(b.leafIndex) and tree size \(b.treeSize) disagree with the checkpoint")
+        }
+        guard
+            MerkleTree.verifyInclusion(
+                leaf: MerkleTree.leafHash(b.entry), index: b.leafIndex, size: size, path: b.path, root: [UInt8](root))
         else { throw fail("the inclusion path does not lead from the entry to the checkpoint's root") }
         let named: NoteVerifierKey
         do throws(EventLogError) { named = try NoteVerifierKey(parsing: b.verifierKey) } catch {
@@ -197,7 +212,9 @@ public struct ProofBundle: Sendable, Equatable {
         case .badSignature(let name):
             throw fail("the checkpoint's signature by \(name) does not verify")
         case .unknownKeys(let ids):
-            throw fail("the checkpoint is signed by \(ids.joined(separator: ", ")), not by a trusted key of origin \(b.origin.hex)")
+            throw fail(
+                "the checkpoint is signed by \(ids.joined(separator: ", ")), not by a trusted key of origin \(b.origin.hex)"
+            )
         }
     }
 

@@ -39,7 +39,8 @@ public enum SealNote {
         try note(segment.statement, trailer: segment.trailer, path: segment.path)
     }
 
-    public static func note(_ s: SealStatement, trailer: SealTrailer, path: String) throws(EventLogError) -> SignedNote {
+    public static func note(_ s: SealStatement, trailer: SealTrailer, path: String) throws(EventLogError) -> SignedNote
+    {
         guard trailer.signatureAlgorithm == SealSignature.signedNoteEd25519 else {
             throw EventLogError.corrupt(
                 "seal signature algorithm \(trailer.signatureAlgorithm) is unknown", path: path, lsn: s.firstLSN)
@@ -60,7 +61,9 @@ public enum SealNote {
     }
 
     /// The same, from a segment's header, footer and trailer (an arrival not opened as a SealedSegment).
-    public static func check(_ s: SealStatement, trailer: SealTrailer, path: String, keys: [NoteVerifierKey]) -> SealCheck {
+    public static func check(_ s: SealStatement, trailer: SealTrailer, path: String, keys: [NoteVerifierKey])
+        -> SealCheck
+    {
         guard trailer.signatureAlgorithm != 0 else { return .unsigned }
         do throws(EventLogError) {
             let n = try note(s, trailer: trailer, path: path)
@@ -100,7 +103,8 @@ public enum SealCheck: Sendable, Equatable {
         switch self {
         case .unsigned: return "unsigned"
         case .verified(let k): return "signed by \(k.name) (key \(hexString(k.keyID)))"
-        case .untrusted(let ids): return "signed by \(ids.joined(separator: ", ")), not checked: the origin is not trusted"
+        case .untrusted(let ids):
+            return "signed by \(ids.joined(separator: ", ")), not checked: the origin is not trusted"
         case .unknownKey(let ids):
             return "signed by an unknown key (\(ids.joined(separator: ", "))), not by the origin's trusted key"
         case .badSignature(let name): return "the signature of \(name) does not verify: the seal was altered or forged"

@@ -41,7 +41,8 @@ public enum SignatureAudit {
                     findings.append(Finding(origin: o, file: entry.fileName, lsn: entry.firstLSN, message: m))
                 }
                 let seg: SealedSegment
-                do throws(EventLogError) { seg = try log.openSealedSegment(entry) } catch { continue }  // structural pass reports it
+                // A segment that does not open is reported by the structural pass.
+                do throws(EventLogError) { seg = try log.openSealedSegment(entry) } catch { continue }
                 let check = SealNote.check(seg, keys: verifiers)
                 if own, let signed = journal[SignedPosition(epoch: entry.epoch, firstLSN: entry.firstLSN)],
                     signed.sealHash != hexString(seg.sealHash) || signed.lastLSN != entry.lastLSN
@@ -53,7 +54,9 @@ public enum SignatureAudit {
                 switch check {
                 case .unsigned:
                     if seenSigned {
-                        found("unsigned seal after the origin's signed history: a signed segment was replaced or its signature stripped")
+                        found(
+                            "unsigned seal after the origin's signed history: a signed segment was replaced or its signature stripped"
+                        )
                     } else {
                         r.legacyUnsigned += 1
                     }

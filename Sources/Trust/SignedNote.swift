@@ -91,7 +91,8 @@ public struct NoteVerifierKey: Sendable, Equatable, Hashable {
         try self.init(name: String(parts[0]), publicKey: Array(raw.dropFirst()))
         guard hexString(keyID) == parts[1].lowercased() else {
             throw EventLogError(
-                .invalidInput, "the verifier key's ID \(parts[1]) does not match its name and key (expected \(hexString(keyID)))")
+                .invalidInput,
+                "the verifier key's ID \(parts[1]) does not match its name and key (expected \(hexString(keyID)))")
         }
     }
 

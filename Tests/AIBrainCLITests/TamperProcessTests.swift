@@ -99,7 +99,9 @@ import Trust
 
     /// Re-seals `records` as the segment `seg` with every checksum and hash recomputed (what an adversary with
     /// our code and write access can do), chained to `previous`.
-    static func forge(_ seg: SealedSegment, _ records: [Record], previous: [UInt8], signature: Signature) throws -> [UInt8] {
+    static func forge(_ seg: SealedSegment, _ records: [Record], previous: [UInt8], signature: Signature) throws
+        -> [UInt8]
+    {
         var b = SealBuilder(header: seg.header, previousSealHash: previous)
         for (i, r) in records.enumerated() {
             var r = r
@@ -109,7 +111,8 @@ import Trust
                 let view = try EnvelopeView.parse(env, at: 0)
                 r.payload.withUnsafeBytes { p in
                     b.add(
-                        lsn: seg.header.firstLSN + UInt64(i), view: view, envelope: env, envelopeRegion: env, team: r.team,
+                        lsn: seg.header.firstLSN + UInt64(i), view: view, envelope: env, envelopeRegion: env,
+                        team: r.team,
                         payload: p)
                 }
             }
@@ -169,41 +172,53 @@ import Trust
         }
         func payloadText(_ r: Record) -> String { String(decoding: r.payload, as: UTF8.self) }
         let cases: [Case] = [
-            Case(name: "a byte of a record changed, its block checksum fixed", expect: "SHA-256 of the file bytes") { _, s in
+            Case(name: "a byte of a record changed, its block checksum fixed", expect: "SHA-256 of the file bytes") {
+                _, s in
                 var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: s[1])))
                 let seg = try SealedSegment(fs: PosixFileSystem(), path: s[1])
                 let block = seg.footer.blocks[0]
                 let at = Int(block.offset) + Int(block.storedLength) - 12
                 bytes[at] ^= 0x20
                 let sum = bytes.withUnsafeBytes {
-                    XXH3.hash(UnsafeRawBufferPointer(rebasing: $0[(Int(block.offset) + 16)..<(Int(block.offset) + Int(block.storedLength))]))
+                    XXH3.hash(
+                        UnsafeRawBufferPointer(
+                            rebasing: $0[(Int(block.offset) + 16)..<(Int(block.offset) + Int(block.storedLength))]))
                 }
                 withUnsafeBytes(of: sum.littleEndian) { for k in 0..<8 { bytes[Int(block.offset) + 8 + k] = $0[k] } }
                 try Self.write(bytes, s[1])
             },
-            Case(name: "a record changed and every hash recomputed, the old signature kept", expect: "does not verify") {
+            Case(name: "a record changed and every hash recomputed, the old signature kept", expect: "does not verify")
+            {
                 _, s in
-                try edit(s[1], { $0[2].payload = Array(#"{"kind":"APPROACH","value":"plan 99"}"#.utf8) }, signature: .keepOriginal)
+                try edit(
+                    s[1], { $0[2].payload = Array(#"{"kind":"APPROACH","value":"plan 99"}"#.utf8) },
+                    signature: .keepOriginal)
                 try Self.relink(s, from: 1, signature: .keepOriginal)
             },
-            Case(name: "a record changed, every hash recomputed, the signature stripped", expect: "unsigned seal after") {
+            Case(name: "a record changed, every hash recomputed, the signature stripped", expect: "unsigned seal after")
+            {
                 _, s in
-                try edit(s[1], { $0[2].payload = Array(#"{"kind":"APPROACH","value":"plan 99"}"#.utf8) }, signature: .none)
+                try edit(
+                    s[1], { $0[2].payload = Array(#"{"kind":"APPROACH","value":"plan 99"}"#.utf8) }, signature: .none)
                 try Self.relink(s, from: 1, signature: .none)
             },
             Case(name: "two records swapped, re-signed with an unknown key", expect: "unknown key") { _, s in
-                try edit(s[2], { r in
-                    let a = r[1].payload
-                    r[1].payload = r[3].payload
-                    r[3].payload = a
-                }, signature: .forger(forger))
+                try edit(
+                    s[2],
+                    { r in
+                        let a = r[1].payload
+                        r[1].payload = r[3].payload
+                        r[3].payload = a
+                    }, signature: .forger(forger))
                 try Self.relink(s, from: 2, signature: .forger(forger))
             },
             Case(name: "records reordered, re-signed with an unknown key", expect: "unknown key") { _, s in
-                try edit(s[0], { r in
-                    let payloads = r.map(\.payload).reversed()
-                    for (i, p) in payloads.enumerated() { r[i].payload = p }
-                }, signature: .forger(forger))
+                try edit(
+                    s[0],
+                    { r in
+                        let payloads = r.map(\.payload).reversed()
+                        for (i, p) in payloads.enumerated() { r[i].payload = p }
+                    }, signature: .forger(forger))
                 try Self.relink(s, from: 0, signature: .forger(forger))
             },
             Case(name: "a record deleted (the segment re-sealed)", expect: "LSNs jump") { _, s in
@@ -229,13 +244,19 @@ import Trust
             },
             Case(name: "the newest segment re-signed with an unknown key", expect: "unknown key") { _, s in
                 let (seg, recs) = try Self.records(s[3])
-                try Self.write(try Self.forge(seg, recs, previous: seg.footer.previousSealHash, signature: .forger(forger)), s[3])
+                try Self.write(
+                    try Self.forge(seg, recs, previous: seg.footer.previousSealHash, signature: .forger(forger)), s[3])
             },
-            Case(name: "the whole history rewritten and re-signed by a new key (keys/ replaced)", against: true, expect: "rewritten") {
+            Case(
+                name: "the whole history rewritten and re-signed by a new key (keys/ replaced)", against: true,
+                expect: "rewritten"
+            ) {
                 dir, s in
                 // The adversary replaces the store's keys too, so the local pass sees its own key: only the head
                 // kept elsewhere, checked with the origin's published key, tells.
-                try edit(s[0], { $0[0].payload = Array(#"{"kind":"APPROACH","value":"forged"}"#.utf8) }, signature: .forger(forger))
+                try edit(
+                    s[0], { $0[0].payload = Array(#"{"kind":"APPROACH","value":"forged"}"#.utf8) },
+                    signature: .forger(forger))
                 try Self.relink(s, from: 0, signature: .forger(forger))
                 let keys = dir + "/.aibrain/keys"
                 try Data((forger.encoded + "\n").utf8).write(to: URL(fileURLWithPath: keys + "/origin.key"))
@@ -243,14 +264,16 @@ import Trust
                 try? FileManager.default.removeItem(atPath: keys + "/signed-seals")
                 try? FileManager.default.removeItem(atPath: directoryName(of: s[0]) + "/CATALOG")
             },
-            Case(name: "the newest segment deleted (caught with a head file)", against: true, expect: "were deleted") { _, s in
+            Case(name: "the newest segment deleted (caught with a head file)", against: true, expect: "were deleted") {
+                _, s in
                 try FileManager.default.removeItem(atPath: s[3])
                 try? FileManager.default.removeItem(atPath: directoryName(of: s[3]) + "/CATALOG")
             },
         ]
         var table: [String] = []
         for c in cases {
-            let (dir, segments) = try Self.copy(base, String(c.name.prefix(24)).replacingOccurrences(of: " ", with: "-"))
+            let (dir, segments) = try Self.copy(
+                base, String(c.name.prefix(24)).replacingOccurrences(of: " ", with: "-"))
             try c.damage(dir, segments)
             var args = ["verify"]
             if c.against { args += ["--against", base.head, "--key", base.verifierKey] }
@@ -258,7 +281,8 @@ import Trust
             #expect(r.status == 5, "\(c.name): verify exited \(r.status)\n\(r.stdout)\(r.stderr)")
             #expect(r.stdout.contains(c.expect), "\(c.name): expected `\(c.expect)` in\n\(r.stdout)")
             let named = r.stdout.split(separator: "\n").first { $0.contains(c.expect) } ?? "-"
-            table.append("\(r.status == 5 && r.stdout.contains(c.expect) ? "detected" : "MISSED  ") \(c.name): \(named)")
+            table.append(
+                "\(r.status == 5 && r.stdout.contains(c.expect) ? "detected" : "MISSED  ") \(c.name): \(named)")
             if c.name.hasPrefix("the newest segment deleted") {
                 // Without the head the local chain is intact: the limit the head file exists for.
                 #expect(try aibrain(["verify"], cwd: dir).status == 0)

@@ -19,7 +19,9 @@ import Trust
         let (dir, store) = try makeStore(origin: "credentialmate")
         var lines = ""
         for i in 1...6 {
-            lines += #"{"type":"decision.recorded","task_id":"T-\#(i)","data":{"kind":"APPROACH","value":"plan \#(i)"}}"# + "\n"
+            lines +=
+                #"{"type":"decision.recorded","task_id":"T-\#(i)","data":{"kind":"APPROACH","value":"plan \#(i)"}}"#
+                + "\n"
         }
         lines +=
             #"{"type":"decision.recorded","task_id":"T-7","actor":"agent:qa-1","data":{"kind":"GUARDRAIL_OVERRIDE","value":"skip flaky e2e suite","severity":"high","approver":"human:dr-lee"}}"#
@@ -40,7 +42,8 @@ import Trust
         let ok = try aibrain(["verify-proof", "p.json", "--key", key, "-o", "json"], cwd: elsewhere)
         #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
         let v = try ok.json()
-        #expect(v["lsn"] as? Int == 7 && v["type"] as? String == "decision.recorded" && v["key_trusted"] as? Bool == true)
+        #expect(
+            v["lsn"] as? Int == 7 && v["type"] as? String == "decision.recorded" && v["key_trusted"] as? Bool == true)
         #expect(String(describing: v["event"]).contains("GUARDRAIL_OVERRIDE"))
         let untrusted = try aibrain(["verify-proof", "p.json"], cwd: elsewhere)
         #expect(untrusted.status == 0 && untrusted.stdout.contains("taken from the bundle itself"))
@@ -102,7 +105,8 @@ import Trust
         }
         // A bundle checked with another origin's key fails too.
         let (_, otherStore) = try makeStore("other-prover", origin: "karematch")
-        let otherKey = try aibrain(["keys", "show", "--store", otherStore]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let otherKey = try aibrain(["keys", "show", "--store", otherStore]).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         #expect(try aibrain(["verify-proof", "p.json", "--key", otherKey], cwd: elsewhere).status == 5)
         _ = store
     }
@@ -118,7 +122,8 @@ import Trust
         #expect(try aibrain(["keys", "trust", aOrigin, aKey], cwd: b).status == 0)
         #expect(try aibrain(["keys", "trust", aOrigin, aKey], cwd: b).stdout.contains("already trusted"))
         for i in 1...3 {
-            #expect(try aibrain(["emit", "note.added", "--task", "T-\(i)", "--data", #"{"i":\#(i)}"#], cwd: a).status == 0)
+            #expect(
+                try aibrain(["emit", "note.added", "--task", "T-\(i)", "--data", #"{"i":\#(i)}"#], cwd: a).status == 0)
         }
         #expect(try aibrain(["ship", "push", b, "--seal", "--force"], cwd: a).status == 0)
         #expect(try aibrain(["ship", "push", c], cwd: a).status == 0)
@@ -142,7 +147,8 @@ import Trust
             (TamperProcessTests.Signature.forger(forger), "unknown key"),
             (.none, "a signed history never continues unsigned"),
         ] {
-            let forged = try TamperProcessTests.forge(seg, recs, previous: seg.footer.previousSealHash, signature: signature)
+            let forged = try TamperProcessTests.forge(
+                seg, recs, previous: seg.footer.previousSealHash, signature: signature)
             try Data(forged).write(to: URL(fileURLWithPath: incoming + "/" + name))
             let r = try aibrain(["ship", "adopt"], cwd: b)
             #expect(r.status == 5, "\(phrase): exit \(r.status)\n\(r.stdout)\(r.stderr)")
@@ -171,7 +177,9 @@ import Trust
         #expect(try aibrain(["emit", "note.added", "--task", "T-2", "--data", "{}"], cwd: dir).status == 0)
         #expect(try aibrain(["seal"], cwd: dir).status == 0)
         let v = try aibrain(["verify"], cwd: dir)
-        #expect(v.status == 0 && v.stdout.contains("1 verified") && v.stdout.contains("1 unsigned before the first signed seal"))
+        #expect(
+            v.status == 0 && v.stdout.contains("1 verified")
+                && v.stdout.contains("1 unsigned before the first signed seal"))
         let legacyProof = try aibrain(["prove", "1"], cwd: dir)
         #expect(legacyProof.status == 1 && legacyProof.stderr.contains("without a Merkle root") == false)
         #expect(try aibrain(["prove", "2"], cwd: dir).status == 0)

@@ -54,19 +54,29 @@ import Testing
             for i in 0..<n {
                 let path = MerkleTree.inclusionPath(index: i, leaves: hashes)
                 #expect(path == Independent.path(i, hashes), "path \(i) of \(n)")
-                #expect(MerkleTree.verifyInclusion(leaf: hashes[i], index: UInt64(i), size: UInt64(n), path: path, root: root))
+                #expect(
+                    MerkleTree.verifyInclusion(
+                        leaf: hashes[i], index: UInt64(i), size: UInt64(n), path: path, root: root))
                 #expect(Independent.rootFromPath(hashes[i], i, n, path) == root)
                 if n > 1 {
                     let j = (i + 1) % n
-                    #expect(!MerkleTree.verifyInclusion(leaf: hashes[i], index: UInt64(j), size: UInt64(n), path: path, root: root))
-                    #expect(!MerkleTree.verifyInclusion(leaf: hashes[j], index: UInt64(i), size: UInt64(n), path: path, root: root))
+                    #expect(
+                        !MerkleTree.verifyInclusion(
+                            leaf: hashes[i], index: UInt64(j), size: UInt64(n), path: path, root: root))
+                    #expect(
+                        !MerkleTree.verifyInclusion(
+                            leaf: hashes[j], index: UInt64(i), size: UInt64(n), path: path, root: root))
                     var bent = path
                     bent[0][5] ^= 1
-                    #expect(!MerkleTree.verifyInclusion(leaf: hashes[i], index: UInt64(i), size: UInt64(n), path: bent, root: root))
+                    #expect(
+                        !MerkleTree.verifyInclusion(
+                            leaf: hashes[i], index: UInt64(i), size: UInt64(n), path: bent, root: root))
                 }
                 // (A wrong tree size can give the same shape for leaves off the right edge: the size is bound
                 // to the root by the signed checkpoint, which verify-proof compares.)
-                #expect(!MerkleTree.verifyInclusion(leaf: hashes[i], index: UInt64(i), size: UInt64(i), path: path, root: root))
+                #expect(
+                    !MerkleTree.verifyInclusion(
+                        leaf: hashes[i], index: UInt64(i), size: UInt64(i), path: path, root: root))
             }
         }
     }
@@ -110,9 +120,11 @@ enum Independent {
     // golang.org/x/mod/sumdb/note's documented example.
     static let goVerifier = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
     static let goSigner = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"
-    static let goText = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
+    static let goText =
+        "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n"
     static let goNote =
-        goText + "\n\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
+        goText
+        + "\n\u{2014} PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
 
     @Test func verifiesTheGoReferenceNote() throws {
         let key = try NoteVerifierKey(parsing: Self.goVerifier)
@@ -134,7 +146,9 @@ enum Independent {
         #expect(signer.encoded == Self.goSigner)
         let note = SignedNote(text: Self.goText, signatures: [try signer.sign(Self.goText)])
         // Ed25519 signatures are checked by verifying, never by comparing bytes (CryptoKit randomizes them).
-        #expect(NoteCheck.check(try SignedNote.parse(note.encoded), against: [signer.verifier]) == .verified(signer.verifier))
+        #expect(
+            NoteCheck.check(try SignedNote.parse(note.encoded), against: [signer.verifier])
+                == .verified(signer.verifier))
     }
 
     @Test func keysWithPlusInTheirBase64Parse() throws {
@@ -148,7 +162,9 @@ enum Independent {
         #expect(throws: EventLogError.self) { try SignedNote.parse("no blank line\n") }
         #expect(throws: EventLogError.self) { try SignedNote.parse("text\n\nnot a signature\n") }
         #expect(throws: EventLogError.self) { try SignedNote.parse("text\n\n\u{2014} name AAAA\n") }
-        #expect(throws: EventLogError.self) { try NoteVerifierKey(parsing: "PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW") }
+        #expect(throws: EventLogError.self) {
+            try NoteVerifierKey(parsing: "PeterNeumann+c74f20a4+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW")
+        }
         #expect(throws: EventLogError.self) { try NoteVerifierKey(parsing: "Peter Neumann+c74f20a3+AA==") }
     }
 }

@@ -73,7 +73,8 @@ import Trust
                 let fd = try fs.open(seg.path + ".t\(i)", .createExclusive(permissions: 0o644))
                 try fs.writeAll(fd, b, at: 0)
                 fs.close(fd)
-                signatureFails = SealNote.check(try SealedSegment(fs: fs, path: seg.path + ".t\(i)"), keys: [key.verifier]).isFailure
+                signatureFails =
+                    SealNote.check(try SealedSegment(fs: fs, path: seg.path + ".t\(i)"), keys: [key.verifier]).isFailure
             }
             if !structural && !signatureFails { missed.append(i) }
         }

@@ -13,7 +13,10 @@ struct Keys: ParsableCommand {
             to each peer, which records it with `keys trust`. Back the directory up: a lost key means new \
             seals cannot continue the signed history.
             """,
-        subcommands: [KeysShow.self, KeysGenerate.self, KeysTrust.self, KeysList.self],
+        subcommands: [
+            KeysShow.self, KeysGenerate.self, KeysTrust.self, KeysList.self, TeamKeysCommand.self,
+            StreamKeysCommand.self,
+        ],
         defaultSubcommand: KeysShow.self)
 }
 
@@ -159,7 +162,8 @@ struct Head: ParsableCommand {
             detects deletion, rollback and rewritten history. The text is a C2SP signed note.
             """)
     @OptionGroup var store: StoreOptions
-    @Option(name: [.customShort("w"), .customLong("out")], help: ArgumentHelp("Write it to this file.", valueName: "file"))
+    @Option(
+        name: [.customShort("w"), .customLong("out")], help: ArgumentHelp("Write it to this file.", valueName: "file"))
     var out: String?
     @OptionGroup var format: ReportOutput
 
@@ -182,7 +186,8 @@ struct Head: ParsableCommand {
             if let out {
                 let fs = PosixFileSystem()
                 try fs.attempt("writing the head", path: out) { () throws(SystemError) in
-                    try fs.writeFileAtomically(StoreLocator.absolute(out, in: StoreLocator.workingDirectory()), Array(note.utf8))
+                    try fs.writeFileAtomically(
+                        StoreLocator.absolute(out, in: StoreLocator.workingDirectory()), Array(note.utf8))
                 }
             }
             if format.json {
@@ -196,7 +201,8 @@ struct Head: ParsableCommand {
             } else if out == nil {
                 try Output.stdout.write(Array(note.utf8))
             } else {
-                try Output.stdout.line("wrote the signed head (\(head.segments) sealed segments, LSN \(head.lastLSN)) to \(out!)")
+                try Output.stdout.line(
+                    "wrote the signed head (\(head.segments) sealed segments, LSN \(head.lastLSN)) to \(out!)")
             }
         }
     }
@@ -205,7 +211,8 @@ struct Head: ParsableCommand {
 /// `aibrain prove`: one event with its inclusion proof and the signed seal, checkable without the log.
 struct Prove: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a proof bundle for one sealed event: the event, its RFC 6962 inclusion proof, the signed seal.",
+        abstract:
+            "Write a proof bundle for one sealed event: the event, its RFC 6962 inclusion proof, the signed seal.",
         discussion: """
             Hand the bundle to an auditor: `aibrain verify-proof FILE` (or any RFC 6962 verifier, with the \
             leaf `entry`, `leaf_index`, `tree_size` and the checkpoint's root) checks it without the log. The \
@@ -213,7 +220,9 @@ struct Prove: ParsableCommand {
             """)
     @OptionGroup var store: StoreOptions
     @Argument(help: ArgumentHelp("The event: [ORIGIN:]LSN.", valueName: "position")) var position: String
-    @Option(name: [.customShort("w"), .customLong("out")], help: ArgumentHelp("Write the bundle here (default: stdout).", valueName: "file"))
+    @Option(
+        name: [.customShort("w"), .customLong("out")],
+        help: ArgumentHelp("Write the bundle here (default: stdout).", valueName: "file"))
     var out: String?
 
     func run() throws {
@@ -223,18 +232,22 @@ struct Prove: ParsableCommand {
             guard case .event(let origin, let lsn) = try Position.parse(position, reader: reader) else {
                 throw CLIError.usage("prove takes [ORIGIN:]LSN, not a cursor")
             }
-            guard let log = reader.log(origin) else { throw CLIError.usage("origin \(origin.hex) is not in this store") }
+            guard let log = reader.log(origin) else {
+                throw CLIError.usage("origin \(origin.hex) is not in this store")
+            }
             guard let entry = log.sealedCatalog.first(where: { $0.firstLSN <= lsn && lsn <= $0.lastLSN }) else {
                 throw CLIError(
                     .error, code: EventLogError.Code.notFound.rawValue,
                     "LSN \(lsn) of origin \(origin.hex) is not in a sealed segment",
-                    hint: lsn <= log.headLSN ? "seal it first: `aibrain seal`" : "the origin's newest LSN is \(log.headLSN)")
+                    hint: lsn <= log.headLSN
+                        ? "seal it first: `aibrain seal`" : "the origin's newest LSN is \(log.headLSN)")
             }
             let keys = try KeyStore.local(storeRoot: root)
             guard let verifier = try keys.verifiers(for: origin).first else {
                 throw CLIError(
                     .error, code: EventLogError.Code.keyMissing.rawValue, "no key is known for origin \(origin.hex)",
-                    hint: origin == keys.origin ? "`aibrain keys generate`, then seal new events" : "`aibrain keys trust \(origin.hex) KEY`")
+                    hint: origin == keys.origin
+                        ? "`aibrain keys generate`, then seal new events" : "`aibrain keys trust \(origin.hex) KEY`")
             }
             let bundle = try ProofBundle.make(segment: try log.openSealedSegment(entry), lsn: lsn, verifier: verifier)
             let bytes = try bundle.render()
@@ -243,7 +256,9 @@ struct Prove: ParsableCommand {
                 try fs.attempt("writing the proof", path: out) { () throws(SystemError) in
                     try fs.writeFileAtomically(StoreLocator.absolute(out, in: StoreLocator.workingDirectory()), bytes)
                 }
-                Output.stderr("wrote the proof of \(origin.hex):\(lsn) (leaf \(bundle.leafIndex) of \(bundle.treeSize), \(bundle.path.count) hashes) to \(out)")
+                Output.stderr(
+                    "wrote the proof of \(origin.hex):\(lsn) (leaf \(bundle.leafIndex) of \(bundle.treeSize), \(bundle.path.count) hashes) to \(out)"
+                )
             } else {
                 try Output.stdout.write(bytes)
             }
@@ -264,14 +279,17 @@ struct VerifyProof: ParsableCommand {
     @Argument(help: ArgumentHelp("The bundle file.", valueName: "file")) var file: String
     @Option(help: ArgumentHelp("The origin's verifier key (as `aibrain keys show` prints it).", valueName: "key"))
     var key: String?
-    @Option(name: .long, help: ArgumentHelp("Use the keys trusted by this store.", valueName: "path")) var store: String?
+    @Option(name: .long, help: ArgumentHelp("Use the keys trusted by this store.", valueName: "path")) var store:
+        String?
     @OptionGroup var format: ReportOutput
 
     func run() throws {
         try runReporting(json: format.json) {
             let fs = PosixFileSystem()
             let path = StoreLocator.absolute(file, in: StoreLocator.workingDirectory())
-            let bytes = try fs.attempt("reading the proof", path: path) { () throws(SystemError) in try fs.readFile(path) }
+            let bytes = try fs.attempt("reading the proof", path: path) { () throws(SystemError) in
+                try fs.readFile(path)
+            }
             var keys: [NoteVerifierKey] = []
             if let key { keys = [try NoteVerifierKey(parsing: key)] }
             if keys.isEmpty, let origin = ProofBundle.peekOrigin(bytes),
@@ -297,7 +315,8 @@ struct VerifyProof: ParsableCommand {
                 )
                 if !v.keyIsTrusted {
                     try Output.stdout.line(
-                        "  the key was taken from the bundle itself: compare fingerprint \(v.key.fingerprint) with the one the origin published, or pass --key")
+                        "  the key was taken from the bundle itself: compare fingerprint \(v.key.fingerprint) with the one the origin published, or pass --key"
+                    )
                 }
             }
         }

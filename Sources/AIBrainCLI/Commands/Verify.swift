@@ -23,7 +23,8 @@ struct Verify: ParsableCommand {
             """)
     @OptionGroup var store: StoreOptions
     @Flag(help: "Also decode every record and check payloads and envelopes.") var deep = false
-    @Option(help: ArgumentHelp("Also check the history against a signed head from `aibrain head`.", valueName: "headfile"))
+    @Option(
+        help: ArgumentHelp("Also check the history against a signed head from `aibrain head`.", valueName: "headfile"))
     var against: String?
     @Option(
         help: ArgumentHelp(
@@ -39,13 +40,16 @@ struct Verify: ParsableCommand {
             let signatures = try SignatureAudit.audit(root: root)
             report.problems += signatures.findings.map {
                 VerifyReport.Problem(
-                    kind: .corruption, file: $0.file, offset: nil, lsn: $0.lsn, message: $0.message, origin: $0.origin.hex)
+                    kind: .corruption, file: $0.file, offset: nil, lsn: $0.lsn, message: $0.message,
+                    origin: $0.origin.hex)
             }
             let given = try key.map { (k) throws(EventLogError) in try NoteVerifierKey(parsing: k) }
             let headCheck = try against.map { try Self.checkHead($0, root: root, key: given) }
             if let headCheck, headCheck.comparison.isFailure {
                 report.problems.append(
-                    .init(kind: .corruption, file: headCheck.file, offset: nil, lsn: nil, message: headCheck.comparison.summary))
+                    .init(
+                        kind: .corruption, file: headCheck.file, offset: nil, lsn: nil,
+                        message: headCheck.comparison.summary))
             }
             var decoded: UInt64 = 0
             var types = TypeTally()
@@ -111,6 +115,20 @@ struct Verify: ParsableCommand {
                             ])
                         ))
                 }
+                // Only when some record hashes or payloads could not be checked (encryption without keys).
+                if !report.unchecked.isEmpty {
+                    members.append(
+                        (
+                            "record_hashes_unchecked",
+                            .array(
+                                report.unchecked.map {
+                                    .object([("team", .string($0.team)), ("segments", .int(Int64($0.segments)))])
+                                })
+                        ))
+                }
+                if deep && types.unreadable > 0 {
+                    members.append(("payloads_not_checked", .int(Int64(types.unreadable))))
+                }
                 if deep {
                     members.append(("records_decoded", .uint(decoded)))
                     members.append(("schema_checked", .int(Int64(types.checked))))
@@ -132,8 +150,12 @@ struct Verify: ParsableCommand {
                 for r in signatures.origins where r.signed + r.legacyUnsigned > 0 {
                     var parts: [String] = []
                     if r.verified > 0 { parts.append("\(r.verified) verified with \(r.keyName ?? "its key")") }
-                    if r.untrusted > 0 { parts.append("\(r.untrusted) signed but not checked (origin not trusted: aibrain keys trust)") }
-                    if r.legacyUnsigned > 0 { parts.append("\(r.legacyUnsigned) unsigned before the first signed seal (legacy)") }
+                    if r.untrusted > 0 {
+                        parts.append("\(r.untrusted) signed but not checked (origin not trusted: aibrain keys trust)")
+                    }
+                    if r.legacyUnsigned > 0 {
+                        parts.append("\(r.legacyUnsigned) unsigned before the first signed seal (legacy)")
+                    }
                     let bad = r.signed - r.verified - r.untrusted
                     if bad > 0 { parts.append("\(bad) FAILED") }
                     try Output.stdout.line("signatures \(r.origin.hex): " + parts.joined(separator: ", "))
@@ -154,7 +176,13 @@ struct Verify: ParsableCommand {
                         try Output.stdout.line(
                             "  type \(t): \(types.unknown[t]!) event(s), not in the catalogue (kept, not checked)")
                     }
+                    if types.unreadable > 0 {
+                        try Output.stdout.line(
+                            "  \(types.unreadable) payload(s) not checked: encrypted without their team's key here, or shredded"
+                        )
+                    }
                 }
+                for line in report.uncheckedSummary { try Output.stdout.line(line) }
                 try Output.stdout.line(report.ok ? "verify: OK" : "verify: CORRUPTION FOUND")
             }
             if report.ok && mismatches > 0 {
@@ -167,12 +195,22 @@ struct Verify: ParsableCommand {
             }
             if !report.ok {
                 try Output.stdout.flush()
+                let headFile = headCheck.flatMap { $0.comparison.isFailure ? $0.file : nil }
                 let damaged = Set(
-                    report.problems.filter { $0.kind == .corruption || $0.kind == .invalidRecord }.map(Self.path))
+                    report.problems.filter {
+                        ($0.kind == .corruption || $0.kind == .invalidRecord)
+                            && !($0.origin == nil && $0.file == headFile)
+                    }.map(Self.path))
+                var parts: [String] = []
+                if !damaged.isEmpty {
+                    parts.append("corruption or tampering in \(damaged.sorted().joined(separator: ", "))")
+                }
+                if let headFile { parts.append("a history that does not match the signed head \(headFile)") }
                 var e = CLIError(
-                    .corruption, code: "corruption",
-                    "verify found corruption in \(damaged.sorted().joined(separator: ", "))",
-                    hint: "data before the damage is still readable; restore the named files from a peer or a backup")
+                    .corruption, code: "corruption", "verify found " + parts.joined(separator: ", and "),
+                    hint: headFile != nil && damaged.isEmpty
+                        ? "the newest segments are gone or were rewritten: restore them from a peer that holds them (aibrain ship pull) or a backup"
+                        : "data before the damage is still readable; restore the named files from a peer or a backup")
                 e.reportedOnStdout = true
                 throw e
             }
@@ -199,14 +237,18 @@ struct Verify: ParsableCommand {
             note = try SignedNote.parse(text)
             head = try SignedHead(parsing: note, path: file)
         } catch {
-            throw CLIError(.corruption, code: "corruption", "\(file): \(error.message)", hint: "pass a file written by `aibrain head`")
+            throw CLIError(
+                .corruption, code: "corruption", "\(file): \(error.message)",
+                hint: "pass a file written by `aibrain head`")
         }
         let reader = try StoreReader(root: root)
         let keys = try key.map { [$0] } ?? KeyStore.local(storeRoot: root).verifiers(for: head.origin)
         switch NoteCheck.check(note, against: keys) {
         case .verified: break
         case .badSignature(let name):
-            throw CLIError(.corruption, code: "corruption", "\(file): the head's signature by \(name) does not verify: it was altered")
+            throw CLIError(
+                .corruption, code: "corruption",
+                "\(file): the head's signature by \(name) does not verify: it was altered")
         case .unknownKeys(let ids):
             throw CLIError(
                 .corruption, code: "corruption",
@@ -233,6 +275,8 @@ struct Verify: ParsableCommand {
     struct TypeTally {
         var checked = 0
         var unknown: [String: Int] = [:]
+        /// Payloads not checked: encrypted without their team's key here, or shredded (the envelope was).
+        var unreadable = 0
     }
 
     static func deepCheck(_ log: EventLog, decoded: inout UInt64, types: inout TypeTally) -> [VerifyReport.Problem] {
@@ -253,6 +297,10 @@ struct Verify: ParsableCommand {
                     add(
                         .invalidRecord, r.lsn,
                         "envelope: " + error.message.replacingOccurrences(of: "event 0: ", with: ""))
+                }
+                guard e.payloadState == .plain else {
+                    types.unreadable += 1
+                    return
                 }
                 do throws(JSONScanner.Failure) {
                     try JSONScanner.validate(e.payload)

@@ -80,7 +80,9 @@ extension SealedSegment {
                     let e = view.bytes(in: env)
                     leaves.append(SealBuilder.leafHash(envelope: e, team: team, payload: payload))
                     if block.firstLSN + UInt64(r) == lsn {
-                        SealBuilder.logicalPieces(envelope: e, team: team, payload: payload) { entry.append(contentsOf: $0) }
+                        SealBuilder.logicalPieces(envelope: e, team: team, payload: payload) {
+                            entry.append(contentsOf: $0)
+                        }
                     }
                 }
             }
@@ -111,9 +113,12 @@ public struct LogicalRecord: Sendable {
             throw DecodeFailure(field: "team", offset: length + 1, reason: "not UTF-8")
         }
         let payload = Array(entry[(length + 1 + teamLength)...])
-        let declared = envelope.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 24, as: UInt32.self))) }
+        let declared = envelope.withUnsafeBytes {
+            Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: 24, as: UInt32.self)))
+        }
         guard declared == payload.count else {
-            throw DecodeFailure(field: "payload length", offset: 24, reason: "envelope says \(declared), entry holds \(payload.count)")
+            throw DecodeFailure(
+                field: "payload length", offset: 24, reason: "envelope says \(declared), entry holds \(payload.count)")
         }
         return LogicalRecord(envelope: envelope, team: team, payload: payload)
     }
