@@ -19,6 +19,7 @@ let package = Package(
             dependencies: [
                 "CSQLite",
                 .product(name: "EventLog", package: "aibrain"),
+                .product(name: "Trust", package: "aibrain"),
             ],
             swiftSettings: strict
         ),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EventLog
 import Foundation
+import Trust
 
 #if canImport(Glibc)
     import Glibc
@@ -24,10 +25,11 @@ public struct AIBrain: ParsableCommand {
             Init.self, Emit.self, ImportCommand.self, Replay.self, Tail.self, Export.self, Verify.self, Dump.self,
             Seal.self, Stats.self, Recover.self, Queue.self, Session.self, Decisions.self, KnowledgeCommand.self,
             CostCommand.self, Rebuild.self, Ship.self, Scan.self, Keys.self, Head.self, Prove.self, VerifyProof.self,
+            ShredCommand.self,
         ])
 
     /// The release, as handoff files name their generator.
-    public static let version = "0.5.0"
+    public static let version = "0.6.0"
 
     public init() {}
 
@@ -35,6 +37,8 @@ public struct AIBrain: ParsableCommand {
     public static func start() {
         // A closed pipe must come back as EPIPE from write (handled: tail saves its cursor), not kill us.
         Output.ignoreSIGPIPE()
+        // Every store this process opens reads and writes with its team keyring (encryption at rest).
+        TeamCipher.registerAsDefault()
         main()
     }
 }

@@ -238,7 +238,7 @@ public final class ReplayEngine {
             used = decisions.apply(e)
         case .koProposed, .koApproved, .koSuperseded, .koRetired, .koConsulted, .taskOutcome, .koOutcomeV1:
             used = knowledge.apply(e)
-        case .usageRecorded:
+        case .usageRecorded, .streamShredded:
             break
         }
         let queue = self.queue

@@ -21,9 +21,9 @@ public struct ProofBundle: Sendable, Equatable {
     public var verifierKey: String
 
     /// The proof of `lsn` in `segment`, whose seal must be signed and carry a Merkle root.
-    public static func make(segment: SealedSegment, lsn: UInt64, verifier: NoteVerifierKey) throws(EventLogError)
-        -> ProofBundle
-    {
+    public static func make(
+        segment: SealedSegment, lsn: UInt64, verifier: NoteVerifierKey, cipher: (any RegionCipher)? = nil
+    ) throws(EventLogError) -> ProofBundle {
         guard segment.footer.merkleRoot.contains(where: { $0 != 0 }) else {
             throw EventLogError(
                 .invalidInput,
@@ -40,7 +40,7 @@ public struct ProofBundle: Sendable, Equatable {
             throw EventLogError.corrupt(
                 "the seal holding LSN \(lsn) is not validly signed by \(verifier.name)", path: segment.path, lsn: lsn)
         }
-        let (leaves, entry) = try segment.merkleLeaves(entryOf: lsn)
+        let (leaves, entry) = try segment.merkleLeaves(entryOf: lsn, cipher: cipher)
         let index = Int(lsn - segment.footer.firstLSN)
         guard MerkleTree.root(leaves: leaves) == segment.footer.merkleRoot else {
             throw EventLogError.corrupt("Merkle root of the records does not match the seal", path: segment.path)
@@ -181,6 +181,8 @@ public struct ProofBundle: Sendable, Equatable {
         do throws(EventLogError) { note = try SignedNote.parse(b.checkpoint) } catch {
             throw fail("checkpoint: \(error.message)")
         }
+        // Base64 can spell the same bytes more than one way (unused low bits): only the canonical spelling.
+        guard note.encoded == b.checkpoint else { throw fail("the checkpoint is not in its canonical form (edited?)") }
         let lines = note.text.split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.count >= 4, let size = UInt64(lines[1]), let root = Data(base64Encoded: String(lines[2])),
             root.count == 32
@@ -202,6 +204,7 @@ public struct ProofBundle: Sendable, Equatable {
         do throws(EventLogError) { named = try NoteVerifierKey(parsing: b.verifierKey) } catch {
             throw fail("verifier_key: \(error.message)")
         }
+        guard named.encoded == b.verifierKey else { throw fail("verifier_key is not in its canonical form (edited?)") }
         guard named.name == SealNote.keyName(origin: b.origin) else {
             throw fail("verifier_key is named \(named.name), not origin \(b.origin.hex)'s key")
         }

@@ -74,6 +74,21 @@ public enum SignatureAudit {
                     found("seal signature: \(check.summary)")
                 }
             }
+            if own {
+                // Seals this origin signed that the log no longer holds, past everything it holds (a seal
+                // signed but not yet renamed into place still has its events in the .open): deleted segments.
+                let head = log.headLSN
+                for (position, signed) in journal where position.firstLSN > head {
+                    findings.append(
+                        Finding(
+                            origin: o,
+                            file: SegmentName.make(epoch: position.epoch, firstLSN: position.firstLSN, sealed: true),
+                            lsn: position.firstLSN,
+                            message:
+                                "this origin signed a seal for LSNs \(position.firstLSN)…\(signed.lastLSN) (keys/signed-seals), but the log ends at LSN \(head): its newest segments were deleted"
+                        ))
+                }
+            }
             results.append(r)
         }
         return (results, findings)

@@ -45,15 +45,32 @@ public enum StreamKeys {
 
     struct FileForm: Codable {
         var format: String
-        var format_version: Int
+        var formatVersion: Int
         var team: String
-        var team_key_id: String
-        var data_key_id: String
+        var teamKeyID: String
+        var dataKeyID: String
         var wrapped: String
-        var created_at: Int64
+        var createdAt: Int64
+        enum CodingKeys: String, CodingKey {
+            case format, team, wrapped
+            case formatVersion = "format_version"
+            case teamKeyID = "team_key_id"
+            case dataKeyID = "data_key_id"
+            case createdAt = "created_at"
+        }
     }
 
     static let formatName = "aibrain-stream-key"
+
+    /// `keys/streams/<stem>.shredded`: left by `shred` in place of the key.
+    struct Tombstone: Codable {
+        var dataKeyID: String
+        var team: String
+        enum CodingKeys: String, CodingKey {
+            case team
+            case dataKeyID = "data_key_id"
+        }
+    }
 
     /// What `keys stream-key add` made.
     public struct Created: Sendable, Equatable {
@@ -78,7 +95,8 @@ public enum StreamKeys {
         }
         let stem = fileStem(stream)
         let path = files.streamsDirectory + "/" + stem + ".key"
-        if try files.fs.attempt("checking for a stream key", path: path, { () throws(SystemError) in try files.fs.stat(path) })
+        if try files.fs.attempt(
+            "checking for a stream key", path: path, { () throws(SystemError) in try files.fs.stat(path) })
             != nil
         {
             throw EventLogError(
@@ -95,8 +113,8 @@ public enum StreamKeys {
         }
         let id = hexString(dataKeyID(data))
         let form = FileForm(
-            format: formatName, format_version: 1, team: team, team_key_id: teamKey.keyIDHex, data_key_id: id,
-            wrapped: wrapped.base64EncodedString(), created_at: now)
+            format: formatName, formatVersion: 1, team: team, teamKeyID: teamKey.keyIDHex, dataKeyID: id,
+            wrapped: wrapped.base64EncodedString(), createdAt: now)
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
         let bytes = Array((try? e.encode(form)) ?? Data()) + [0x0A]
@@ -112,20 +130,29 @@ public enum StreamKeys {
         dataKeyID: String, team: String
     )? {
         let path = files.streamsDirectory + "/" + fileStem(stream) + ".key"
+        let tombstone = files.streamsDirectory + "/" + fileStem(stream) + ".shredded"
         let bytes: [UInt8]
         do throws(SystemError) {
             bytes = try files.fs.readFile(path)
         } catch {
-            if error.errno == 2 { return nil }
-            throw EventLogError.system(error, "reading the stream key", path: path)
+            guard error.errno == 2 else { throw EventLogError.system(error, "reading the stream key", path: path) }
+            // Shredded before: the tombstone names the destroyed key (a rerun after a crash records the event).
+            guard let t = try? files.fs.readFile(tombstone),
+                let form = try? JSONDecoder().decode(Tombstone.self, from: Data(t))
+            else { return nil }
+            return (form.dataKeyID, form.team)
         }
         let form = try? JSONDecoder().decode(FileForm.self, from: Data(bytes))
-        // Durable before anything reports it destroyed: unlink, then fsync the directory.
+        // The tombstone first (no key material: the ids and the team), so the stream stays closed to new
+        // payloads and a rerun knows what was destroyed; then the key, durably: unlink, fsync the directory.
+        let mark = Tombstone(dataKeyID: form?.dataKeyID ?? "unknown", team: form?.team ?? "")
+        let encoded = Array((try? JSONEncoder().encode(mark)) ?? Data("{}".utf8))
         try files.fs.attempt("destroying the stream key", path: path) { () throws(SystemError) in
+            try files.fs.writeFileAtomically(tombstone, encoded, permissions: 0o600)
             try files.fs.unlink(path)
             try files.fs.fsyncDirectory(files.streamsDirectory)
         }
-        return (form?.data_key_id ?? "unknown", form?.team ?? "")
+        return (mark.dataKeyID, mark.team)
     }
 
     // MARK: - The payload wrapper
@@ -179,7 +206,8 @@ public enum StreamKeys {
 
     static func seal(_ payload: [UInt8], key: DataKey, context: SealedPayloadContext) -> [UInt8] {
         do {
-            let box = try ChaChaPoly.seal(payload, using: key.key, nonce: ChaChaPoly.Nonce(), authenticating: associatedData(context))
+            let box = try ChaChaPoly.seal(
+                payload, using: key.key, nonce: ChaChaPoly.Nonce(), authenticating: associatedData(context))
             let text =
                 #"{"$sealed":{"v":1,"kid":""# + hexString(key.id) + #"","n":""# + Data(box.nonce).base64EncodedString()
                 + #"","ct":""# + (box.ciphertext + box.tag).base64EncodedString() + #""}}"#
@@ -208,6 +236,11 @@ struct StreamKeyCache {
     var byID: [String: String] = [:]
     var listed = false
     var missingIDs: Set<String> = []
+    /// When the directory was last listed (monotonic ns): readers re-list at least once a second, so a key
+    /// another process shredded stops opening payloads here within a second.
+    var listedAt: UInt64 = 0
+    /// Stems of shredded streams (their tombstones): no new payload is written to them.
+    var shredded: Set<String> = []
 
     /// Lists `keys/streams/` (one directory read per append: a key created by another process is used at once).
     mutating func refresh(files: TeamKeyFiles) throws(EventLogError) {
@@ -215,14 +248,19 @@ struct StreamKeyCache {
         do throws(SystemError) {
             names = try files.fs.listDirectory(files.streamsDirectory)
         } catch {
-            if error.errno != 2 { throw EventLogError.system(error, "listing stream keys", path: files.streamsDirectory) }
+            if error.errno != 2 {
+                throw EventLogError.system(error, "listing stream keys", path: files.streamsDirectory)
+            }
             names = []
         }
         var next: [String: String] = [:]
+        var tombstones: Set<String> = []
         for n in names where n.hasSuffix(".key") && n.utf8.count == 68 {
             let stem = String(n.dropLast(4))
             next[stem] = files.streamsDirectory + "/" + n
         }
+        for n in names where n.hasSuffix(".shredded") && n.utf8.count == 73 { tombstones.insert(String(n.dropLast(9))) }
+        shredded = tombstones
         if next != byStream {
             loaded = loaded.filter { next[$0.key] != nil }
             byID = byID.filter { next[$0.value] != nil }
@@ -230,6 +268,7 @@ struct StreamKeyCache {
         }
         byStream = next
         listed = true
+        listedAt = OpenOptions.monotonicNanoseconds()
     }
 
     /// The unwrapped data key of the file `stem`.
@@ -244,12 +283,14 @@ struct StreamKeyCache {
         guard let form = try? JSONDecoder().decode(StreamKeys.FileForm.self, from: Data(bytes)),
             form.format == StreamKeys.formatName, let wrapped = Data(base64Encoded: form.wrapped)
         else {
-            throw EventLogError(.corruption, "the stream key file does not decode", path: path,
+            throw EventLogError(
+                .corruption, "the stream key file does not decode", path: path,
                 hint: "restore .aibrain/keys/streams/ from a backup")
         }
-        guard let teamKey = ring.team(form.team)?.versions.first(where: { $0.keyIDHex == form.team_key_id }) else {
+        guard let teamKey = ring.team(form.team)?.versions.first(where: { $0.keyIDHex == form.teamKeyID }) else {
             throw EventLogError(
-                .keyMissing, "the stream key is wrapped by team \(form.team)'s key \(form.team_key_id), which the keyring lacks",
+                .keyMissing,
+                "the stream key is wrapped by team \(form.team)'s key \(form.teamKeyID), which the keyring lacks",
                 path: path, hint: "import the team's key with `aibrain keys team import`")
         }
         let key: SymmetricKey
@@ -267,6 +308,7 @@ struct StreamKeyCache {
     /// The data key with `id`, for a reader: nil when no file here holds it (shredded, or never given).
     mutating func dataKey(id: [UInt8], ring: TeamKeyring, files: TeamKeyFiles) -> StreamKeys.DataKey? {
         let hex = hexString(id)
+        if OpenOptions.monotonicNanoseconds() - listedAt > 1_000_000_000 { try? refresh(files: files) }
         if let stem = byID[hex], let k = loaded[stem] { return k }
         if missingIDs.contains(hex) { return nil }
         try? refresh(files: files)

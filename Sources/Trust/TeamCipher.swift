@@ -90,7 +90,8 @@ public final class TeamCipher: RegionCipher {
                         .keyMissing,
                         "the segment was created under key generation \(context.generation), but the team keyring only reaches generation \(s.ring.generation)",
                         path: files.keyringPath,
-                        hint: "restore .aibrain/keys/teams/ from a backup (an older keyring cannot encrypt newer segments)"
+                        hint:
+                            "restore .aibrain/keys/teams/ from a backup (an older keyring cannot encrypt newer segments)"
                     ))
             }
             guard let v = s.ring.encryptingVersion(team: context.team, generation: context.generation) else {
@@ -165,9 +166,21 @@ public final class TeamCipher: RegionCipher {
         let lookup: Result<[Int: StreamKeys.DataKey], EventLogError> = state.withLock { s in
             do throws(EventLogError) {
                 try s.streams.refresh(files: files)
-                guard !s.streams.byStream.isEmpty else { return .success([:]) }
+                guard !s.streams.byStream.isEmpty || !s.streams.shredded.isEmpty else { return .success([:]) }
                 var keys: [Int: StreamKeys.DataKey] = [:]
                 for i in drafts.indices where !drafts[i].stream.isEmpty {
+                    // A shredded stream takes no new payloads (they would outlive the erasure in plaintext);
+                    // only its own `stream.shredded` record is written.
+                    if drafts[i].type != "stream.shredded",
+                        s.streams.shredded.contains(StreamKeys.fileStem(drafts[i].stream))
+                    {
+                        throw EventLogError(
+                            .invalidInput,
+                            "event \(i): stream \(drafts[i].stream) was shredded (aibrain shred); nothing more is written to it; nothing was appended",
+                            hint:
+                                "write to a new stream; a shredded stream stays closed so its erased data cannot come back"
+                        )
+                    }
                     guard let file = s.streams.byStream[StreamKeys.fileStem(drafts[i].stream)] else { continue }
                     keys[i] = try s.streams.dataKey(file, ring: s.ring, files: files)
                 }
@@ -184,11 +197,20 @@ public final class TeamCipher: RegionCipher {
         }
     }
 
+    /// `StreamKeys.shred`, and this process forgets the key at once (other processes within a second).
+    public func shred(stream: String) throws(EventLogError) -> (dataKeyID: String, team: String)? {
+        let result = try StreamKeys.shred(stream: stream, files: files)
+        state.withLock { s in try? s.streams.refresh(files: files) }
+        return result
+    }
+
     public func openSealedPayload(_ payload: UnsafeRawBufferPointer, envelope: () -> SealedPayloadContext)
         -> SealedPayloadOpening?
     {
         guard StreamKeys.looksSealed(payload), let sealed = StreamKeys.Sealed(parsing: payload) else { return nil }
-        let key: StreamKeys.DataKey? = state.withLock { s in s.streams.dataKey(id: sealed.keyID, ring: s.ring, files: files) }
+        let key: StreamKeys.DataKey? = state.withLock { s in
+            s.streams.dataKey(id: sealed.keyID, ring: s.ring, files: files)
+        }
         guard let key, let plain = StreamKeys.open(sealed, key: key, context: envelope()) else {
             return .shredded(keyID: hexString(sealed.keyID))
         }

@@ -47,14 +47,23 @@ public enum TeamKeyOperations {
 
     struct ExportForm: Codable {
         struct V: Codable {
-            var key_id: String
-            var created_at: Int64
+            var keyID: String
+            var createdAt: Int64
             var key: String
+            enum CodingKeys: String, CodingKey {
+                case key
+                case keyID = "key_id"
+                case createdAt = "created_at"
+            }
         }
         var format: String
-        var format_version: Int
+        var formatVersion: Int
         var team: String
         var versions: [V]
+        enum CodingKeys: String, CodingKey {
+            case format, team, versions
+            case formatVersion = "format_version"
+        }
     }
 
     static let exportFormat = "aibrain-team-key-export"
@@ -66,9 +75,9 @@ public enum TeamKeyOperations {
             throw EventLogError(.keyMissing, "team \"\(team)\" has no key here", path: files.keyringPath)
         }
         let form = ExportForm(
-            format: exportFormat, format_version: 1, team: team,
+            format: exportFormat, formatVersion: 1, team: team,
             versions: t.versions.map {
-                .init(key_id: $0.keyIDHex, created_at: $0.createdAt, key: Data($0.key).base64EncodedString())
+                .init(keyID: $0.keyIDHex, createdAt: $0.createdAt, key: Data($0.key).base64EncodedString())
             })
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .prettyPrinted]
@@ -86,7 +95,7 @@ public enum TeamKeyOperations {
         } catch {
             throw EventLogError(.invalidInput, "not an exported team key (\(error))", path: source)
         }
-        guard form.format == exportFormat, form.format_version == 1 else {
+        guard form.format == exportFormat, form.formatVersion == 1 else {
             throw EventLogError(.invalidInput, "not an exported team key (format \(form.format))", path: source)
         }
         try check(team: form.team)
@@ -94,10 +103,10 @@ public enum TeamKeyOperations {
         var added: [Outcome] = []
         for v in form.versions {
             guard let key = Data(base64Encoded: v.key).map(Array.init), key.count == TeamKeyring.keyBytes,
-                hexString(TeamKeyring.keyID(of: key)) == v.key_id
+                hexString(TeamKeyring.keyID(of: key)) == v.keyID
             else {
                 throw EventLogError(
-                    .invalidInput, "key \(v.key_id) of team \(form.team) does not match its id: the file is damaged",
+                    .invalidInput, "key \(v.keyID) of team \(form.team) does not match its id: the file is damaged",
                     path: source)
             }
             if ring.version(team: form.team, keyID: TeamKeyring.keyID(of: key)) != nil { continue }

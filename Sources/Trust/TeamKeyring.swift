@@ -78,34 +78,43 @@ public struct TeamKeyring: Sendable, Equatable {
     struct FileForm: Codable {
         struct V: Codable {
             var version: Int
-            var key_id: String
+            var keyID: String
             var generation: UInt32
-            var created_at: Int64
+            var createdAt: Int64
             var imported: Bool
             var key: String
+            enum CodingKeys: String, CodingKey {
+                case version, generation, imported, key
+                case keyID = "key_id"
+                case createdAt = "created_at"
+            }
         }
         struct T: Codable {
             var team: String
             var versions: [V]
         }
         var format: String
-        var format_version: Int
+        var formatVersion: Int
         var generation: UInt32
         var teams: [T]
+        enum CodingKeys: String, CodingKey {
+            case format, generation, teams
+            case formatVersion = "format_version"
+        }
     }
 
     static let formatName = "aibrain-team-keyring"
 
     public func encoded() -> [UInt8] {
         let form = FileForm(
-            format: Self.formatName, format_version: 1, generation: generation,
+            format: Self.formatName, formatVersion: 1, generation: generation,
             teams: teams.map { t in
                 .init(
                     team: t.name,
                     versions: t.versions.map {
                         .init(
-                            version: $0.version, key_id: $0.keyIDHex, generation: $0.generation,
-                            created_at: $0.createdAt, imported: $0.imported,
+                            version: $0.version, keyID: $0.keyIDHex, generation: $0.generation,
+                            createdAt: $0.createdAt, imported: $0.imported,
                             key: Data($0.key).base64EncodedString())
                     })
             })
@@ -125,9 +134,9 @@ public struct TeamKeyring: Sendable, Equatable {
                 .corruption, "the team keyring is not valid JSON (\(error))", path: path,
                 hint: "restore .aibrain/keys/teams/ from a backup; without it encrypted events stay unreadable")
         }
-        guard form.format == formatName, form.format_version == 1 else {
+        guard form.format == formatName, form.formatVersion == 1 else {
             throw EventLogError(
-                .unsupported, "keyring format \(form.format) version \(form.format_version)", path: path,
+                .unsupported, "keyring format \(form.format) version \(form.formatVersion)", path: path,
                 hint: "open this store with a newer aibrain")
         }
         var ring = TeamKeyring()
@@ -136,16 +145,16 @@ public struct TeamKeyring: Sendable, Equatable {
             var team = Team(name: t.team, versions: [])
             for v in t.versions {
                 guard let key = Data(base64Encoded: v.key).map(Array.init), key.count == keyBytes,
-                    hexString(keyID(of: key)) == v.key_id, v.generation <= form.generation
+                    hexString(keyID(of: key)) == v.keyID, v.generation <= form.generation
                 else {
                     throw EventLogError(
                         .corruption,
-                        "team \(t.team) key version \(v.version): the key does not match its id \(v.key_id) (or is not 32 bytes)",
+                        "team \(t.team) key version \(v.version): the key does not match its id \(v.keyID) (or is not 32 bytes)",
                         path: path, hint: "restore .aibrain/keys/teams/ from a backup, or re-import the team's key")
                 }
                 team.versions.append(
                     Version(
-                        version: v.version, keyID: keyID(of: key), generation: v.generation, createdAt: v.created_at,
+                        version: v.version, keyID: keyID(of: key), generation: v.generation, createdAt: v.createdAt,
                         imported: v.imported, key: key))
             }
             ring.teams.append(team)

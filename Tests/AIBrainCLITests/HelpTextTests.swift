@@ -18,7 +18,11 @@ struct HelpTextTests {
         ("ko", KnowledgeCommand.self), ("ko-rank", KORank.self), ("cost", CostCommand.self), ("rebuild", Rebuild.self),
         ("export-sqlite", ExportSQLite.self), ("ship", Ship.self), ("ship-push", ShipPush.self),
         ("ship-pull", ShipPull.self), ("ship-adopt", ShipAdopt.self), ("ship-status", ShipStatus.self),
-        ("scan", Scan.self),
+        ("scan", Scan.self), ("keys", Keys.self), ("keys-show", KeysShow.self), ("keys-generate", KeysGenerate.self),
+        ("keys-trust", KeysTrust.self), ("keys-list", KeysList.self), ("head", Head.self), ("prove", Prove.self),
+        ("verify-proof", VerifyProof.self), ("keys-team", TeamKeysCommand.self),
+        ("keys-stream-key", StreamKeysCommand.self),
+        ("shred", ShredCommand.self),
     ]
 
     @Test(arguments: commands.map(\.0))

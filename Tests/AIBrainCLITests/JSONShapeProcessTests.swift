@@ -102,6 +102,22 @@ import Testing
         try record("ship-pull", ["ship", "pull", peerDir, "-o", "json"])
         try record("ship-status", ["ship", "status", peerDir, "-o", "json"])
         try record("scan", ["scan", "-o", "json"])
+        // Trust: keys, heads, proofs.
+        try record("keys-show", ["keys", "show", "-o", "json"])
+        try record("keys-list", ["keys", "list", "-o", "json"])
+        let peerStore = peerDir + "/.aibrain"
+        let peerKey = try aibrain(["keys", "show", "--store", peerStore]).stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        let peerOrigin = try aibrain(["keys", "show", "-o", "json", "--store", peerStore]).json()["origin"] as! String
+        try record("keys-trust", ["keys", "trust", peerOrigin, peerKey, "-o", "json"])
+        try record("head", ["head", "-w", dir + "/head.txt", "-o", "json"])
+        try record("verify-against", ["verify", "--against", dir + "/head.txt", "-o", "json"])
+        #expect(try aibrain(["prove", "1", "-w", dir + "/p.json", "--store", store]).status == 0)
+        try record("verify-proof", ["verify-proof", dir + "/p.json", "-o", "json"])
+        try record("keys-team-add", ["keys", "team", "add", "dev", "-o", "json"])
+        try record("keys-team-list", ["keys", "team", "list", "-o", "json"])
+        try record("keys-stream-key-add", ["keys", "stream-key", "add", "task/S-1", "--team", "dev", "-o", "json"])
+        try record("shred", ["shred", "--stream", "task/S-1", "-o", "json"])
 
         let text = shapes.map { "\($0.0)\t\($0.1)" }.joined(separator: "\n") + "\n"
         let pinned = try pinnedFixture("cli/json-shapes.txt", current: text)

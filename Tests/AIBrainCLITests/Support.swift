@@ -7,7 +7,8 @@ import Testing
 
 /// The built `aibrain` binary (`make test` builds it before the tests run).
 let aibrainBinary: String = {
-    let path = packageRoot + "/.build/debug/aibrain"
+    // $AIBRAIN_BINARY: a build in another scratch path (`swift build --scratch-path`).
+    let path = ProcessInfo.processInfo.environment["AIBRAIN_BINARY"] ?? packageRoot + "/.build/debug/aibrain"
     if !FileManager.default.isExecutableFile(atPath: path) {
         Issue.record("\(path) is missing: run `swift build` first (make test does)")
     }

@@ -133,6 +133,13 @@ import Trust
         }
     }
 
+    /// The adversary also removes the open segment, whose first LSN would show the gap.
+    static func removeOpenSegments(_ dir: String) throws {
+        for n in try FileManager.default.contentsOfDirectory(atPath: dir) where n.hasSuffix(".open") {
+            try FileManager.default.removeItem(atPath: dir + "/" + n)
+        }
+    }
+
     static func write(_ bytes: [UInt8], _ path: String) throws {
         try? FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: path)
         try Data(bytes).write(to: URL(fileURLWithPath: path))
@@ -264,8 +271,23 @@ import Trust
                 try? FileManager.default.removeItem(atPath: keys + "/signed-seals")
                 try? FileManager.default.removeItem(atPath: directoryName(of: s[0]) + "/CATALOG")
             },
-            Case(name: "the newest segment deleted (caught with a head file)", against: true, expect: "were deleted") {
-                _, s in
+            Case(name: "the newest segment deleted", expect: "its newest segments were deleted") { _, s in
+                try FileManager.default.removeItem(atPath: s[3])
+                try? FileManager.default.removeItem(atPath: directoryName(of: s[3]) + "/CATALOG")
+                try Self.removeOpenSegments(directoryName(of: s[3]))
+            },
+            Case(
+                name: "the newest segment deleted, its journal line too (caught with a head file)", against: true,
+                expect: "were deleted or the store was rolled back"
+            ) { dir, s in
+                try FileManager.default.removeItem(atPath: s[3])
+                try? FileManager.default.removeItem(atPath: directoryName(of: s[3]) + "/CATALOG")
+                try Self.removeOpenSegments(directoryName(of: s[3]))
+                let journal = dir + "/.aibrain/keys/signed-seals"
+                let lines = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n").dropLast()
+                try (lines.joined(separator: "\n") + "\n").write(toFile: journal, atomically: true, encoding: .utf8)
+            },
+            Case(name: "the newest segment deleted, the open segment kept", expect: "segments are missing") { _, s in
                 try FileManager.default.removeItem(atPath: s[3])
                 try? FileManager.default.removeItem(atPath: directoryName(of: s[3]) + "/CATALOG")
             },
@@ -283,7 +305,7 @@ import Trust
             let named = r.stdout.split(separator: "\n").first { $0.contains(c.expect) } ?? "-"
             table.append(
                 "\(r.status == 5 && r.stdout.contains(c.expect) ? "detected" : "MISSED  ") \(c.name): \(named)")
-            if c.name.hasPrefix("the newest segment deleted") {
+            if c.name.hasPrefix("the newest segment deleted, its journal line too") {
                 // Without the head the local chain is intact: the limit the head file exists for.
                 #expect(try aibrain(["verify"], cwd: dir).status == 0)
             }

@@ -37,8 +37,9 @@ func encReader(_ fs: SimulatedFileSystem, cipher: (any RegionCipher)?) throws ->
 /// A cipher that holds no key (what a reader without `.aibrain/keys/` is).
 struct NoKeys: RegionCipher {
     func currentGeneration() -> UInt32? { nil }
-    func encrypt(_ plaintext: UnsafeRawBufferPointer, context: RegionContext, appendingTo out: inout [UInt8]) -> Bool
-    { false }
+    func encrypt(_ plaintext: UnsafeRawBufferPointer, context: RegionContext, appendingTo out: inout [UInt8]) -> Bool {
+        false
+    }
     func decrypt(
         keyID: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer,
         tag: UnsafeRawBufferPointer, context: RegionContext, appendingTo out: inout [UInt8]
@@ -49,13 +50,15 @@ struct NoKeys: RegionCipher {
 struct WrongKeyInTheRightSlot: RegionCipher {
     let key = SymmetricKey(size: .bits256)
     func currentGeneration() -> UInt32? { nil }
-    func encrypt(_ plaintext: UnsafeRawBufferPointer, context: RegionContext, appendingTo out: inout [UInt8]) -> Bool
-    { false }
+    func encrypt(_ plaintext: UnsafeRawBufferPointer, context: RegionContext, appendingTo out: inout [UInt8]) -> Bool {
+        false
+    }
     func decrypt(
         keyID: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer,
         tag: UnsafeRawBufferPointer, context: RegionContext, appendingTo out: inout [UInt8]
     ) -> RegionDecryption {
-        guard let box = try? ChaChaPoly.SealedBox(nonce: ChaChaPoly.Nonce(data: nonce), ciphertext: ciphertext, tag: tag),
+        guard
+            let box = try? ChaChaPoly.SealedBox(nonce: ChaChaPoly.Nonce(data: nonce), ciphertext: ciphertext, tag: tag),
             let plain = try? ChaChaPoly.open(box, using: key, authenticating: context.associatedData)
         else { return .authenticationFailed }
         out += plain

@@ -36,7 +36,9 @@ import Testing
         #expect(!bytesContain(open, "e1-dev-plaintext") && !bytesContain(open, "e4-dev-plaintext"))
         #expect(bytesContain(open, "e2-qa-plaintext") && bytesContain(open, "e3--plaintext"))
         let before = try encEvents(log)
-        #expect(before.map { String(decoding: $0.payload, as: UTF8.self) } == Self.drafts.map { String(decoding: $0.payload, as: UTF8.self) })
+        #expect(
+            before.map { String(decoding: $0.payload, as: UTF8.self) }
+                == Self.drafts.map { String(decoding: $0.payload, as: UTF8.self) })
         #expect(before.allSatisfy { $0.payloadState == .plain })
 
         try log.seal()
@@ -90,7 +92,8 @@ import Testing
         let files = TeamKeyFiles(storeRoot: encRoot, fs: fs)
         var ring = TeamKeyring()
         for v in try TeamKeyring.decode(
-            try TeamKeyFiles(storeRoot: encRoot, fs: other).fs.readFile(TeamKeyFiles(storeRoot: encRoot, fs: other).keyringPath),
+            try TeamKeyFiles(storeRoot: encRoot, fs: other).fs.readFile(
+                TeamKeyFiles(storeRoot: encRoot, fs: other).keyringPath),
             path: "other"
         ).team("dev")!.versions {
             ring.add(team: "dev", key: v.key, now: 1)
@@ -98,7 +101,10 @@ import Testing
         try files.save(ring)
         #expect(!theirs.isEmpty)
         let events = try encEvents(try encReader(fs, cipher: TeamCipher(storeRoot: encRoot, fs: fs)))
-        #expect(events.filter { $0.draft.team == "dev" }.allSatisfy { if case .encrypted = $0.payloadState { true } else { false } })
+        #expect(
+            events.filter { $0.draft.team == "dev" }.allSatisfy {
+                if case .encrypted = $0.payloadState { true } else { false }
+            })
     }
 
     @Test func aKeyFileThatLiesAboutItsIDIsRefused() throws {
@@ -190,7 +196,10 @@ import Testing
         try EventLog.create(at: encRoot, name: "peer", fs: peer, origin: encOrigin)
         for p in try encSegmentFiles(fs) { try peer.writeFileAtomically(p, fs.contents(of: p)!) }
         let peerFiles = TeamKeyFiles(storeRoot: encRoot, fs: peer)
-        #expect(try encEvents(try encReader(peer, cipher: TeamCipher(storeRoot: encRoot, fs: peer))).contains { $0.payloadState != .plain })
+        #expect(
+            try encEvents(try encReader(peer, cipher: TeamCipher(storeRoot: encRoot, fs: peer))).contains {
+                $0.payloadState != .plain
+            })
         let added = try TeamKeyOperations.importKey(exported, from: "dev.key", files: peerFiles, now: 2)
         #expect(added.count == 1 && added[0].team == "dev")
         #expect(try TeamKeyOperations.importKey(exported, from: "dev.key", files: peerFiles, now: 3).isEmpty)

@@ -58,7 +58,9 @@ import Testing
     }
 
     /// The key id (or nil: plaintext) of every payload region of every segment, with the header's generation.
-    static func regions(_ fs: SimulatedFileSystem) throws -> [(file: String, generation: UInt32?, team: String, keyID: [UInt8]?)] {
+    static func regions(_ fs: SimulatedFileSystem) throws -> [(
+        file: String, generation: UInt32?, team: String, keyID: [UInt8]?
+    )] {
         var out: [(String, UInt32?, String, [UInt8]?)] = []
         func mode(_ stored: UnsafeRawBufferPointer) -> [UInt8]? {
             stored.first == Format.RegionMode.encrypted ? Array(stored[1..<9]) : nil
@@ -68,13 +70,18 @@ import Testing
             let header = try bytes.withBytes { (b) throws(DecodeFailure) in try SegmentHeader.decode(b) }
             let generation = header.hasEncryptedRegions ? header.keyVersion : nil
             if header.kind == .open {
-                let scan = try bytes.withBytes { (b) throws(EventLogError) in try OpenSegmentScanner.scan(b, path: path) }
+                let scan = try bytes.withBytes { (b) throws(EventLogError) in try OpenSegmentScanner.scan(b, path: path)
+                }
                 for ref in scan.batches {
                     try bytes.withUnsafeBytes { raw in
-                        guard case .batch(let layout) = CommitBatch.probe(UnsafeRawBufferPointer(rebasing: raw[Int(ref.offset)...]))
+                        guard
+                            case .batch(let layout) = CommitBatch.probe(
+                                UnsafeRawBufferPointer(rebasing: raw[Int(ref.offset)...]))
                         else { throw EventLogError.corrupt("batch", path: path) }
                         for (r, range) in layout.regions.enumerated() {
-                            let stored = UnsafeRawBufferPointer(rebasing: raw[(Int(ref.offset) + range.lowerBound)..<(Int(ref.offset) + range.upperBound)])
+                            let stored = UnsafeRawBufferPointer(
+                                rebasing: raw[
+                                    (Int(ref.offset) + range.lowerBound)..<(Int(ref.offset) + range.upperBound)])
                             out.append((path, generation, layout.teams[r], generation == nil ? nil : mode(stored)))
                         }
                     }
@@ -86,7 +93,11 @@ import Testing
                     try stored.withUnsafeBytes { raw in
                         let layout = try BlockLayout.parse(raw, fileOffset: 0, path: path)
                         for (r, range) in layout.regionFrames.enumerated() {
-                            out.append((path, generation, layout.teams[r], generation == nil ? nil : mode(UnsafeRawBufferPointer(rebasing: raw[range]))))
+                            out.append(
+                                (
+                                    path, generation, layout.teams[r],
+                                    generation == nil ? nil : mode(UnsafeRawBufferPointer(rebasing: raw[range]))
+                                ))
                         }
                     }
                 }
@@ -107,7 +118,9 @@ import Testing
                     problems.append("acknowledged \(id) lost")
                     continue
                 }
-                if e.payloadState != .plain || e.payload != outcome.submitted[id] { problems.append("\(id) reads back wrong") }
+                if e.payloadState != .plain || e.payload != outcome.submitted[id] {
+                    problems.append("\(id) reads back wrong")
+                }
             }
             let ring = cipher.keyring
             for r in try regions(fs) {
@@ -115,11 +128,14 @@ import Testing
                 let expected = ring.encryptingVersion(team: r.team, generation: g)?.keyID
                 if r.keyID != expected {
                     problems.append(
-                        "\(lastPathComponent(r.file)) generation \(g) team \(r.team): key \(r.keyID.map(hexString) ?? "plaintext"), expected \(expected.map(hexString) ?? "plaintext")")
+                        "\(lastPathComponent(r.file)) generation \(g) team \(r.team): key \(r.keyID.map(hexString) ?? "plaintext"), expected \(expected.map(hexString) ?? "plaintext")"
+                    )
                 }
             }
             let report = try StoreVerifier.verify(root: encRoot, fs: fs, cipher: cipher)
-            if !report.ok || !report.unchecked.isEmpty { problems.append("verify: \(report.problems) \(report.unchecked)") }
+            if !report.ok || !report.unchecked.isEmpty {
+                problems.append("verify: \(report.problems) \(report.unchecked)")
+            }
             try log.append([encDraft("after-recovery", team: "dev")])
             try log.seal()
             if let last = try regions(fs).last(where: { $0.team == "dev" }),
@@ -143,7 +159,9 @@ import Testing
 
     @Test func everySegmentHasExactlyOneKeyVersionAfterACrashAnywhereInARotation() {
         let env = ProcessInfo.processInfo.environment
-        if let s = env["AIBRAIN_ROTATION_SEED"].flatMap(UInt64.init), let k = env["AIBRAIN_ROTATION_POINT"].flatMap(Int.init) {
+        if let s = env["AIBRAIN_ROTATION_SEED"].flatMap(UInt64.init),
+            let k = env["AIBRAIN_ROTATION_POINT"].flatMap(Int.init)
+        {
             let problems = Self.runCase(seed: s, point: k)
             #expect(problems.isEmpty, "\(problems)")
             return
@@ -162,11 +180,13 @@ import Testing
                 let problems = Self.runCase(seed: seed, point: point)
                 cases += 1
                 if !problems.isEmpty {
-                    failures.append("repro: AIBRAIN_ROTATION_SEED=\(seed) AIBRAIN_ROTATION_POINT=\(point) — \(problems)")
+                    failures.append(
+                        "repro: AIBRAIN_ROTATION_SEED=\(seed) AIBRAIN_ROTATION_POINT=\(point) — \(problems)")
                 }
             }
         }
-        #expect(failures.isEmpty, "\(failures.count) of \(cases) failed:\n\(failures.prefix(5).joined(separator: "\n"))")
+        #expect(
+            failures.isEmpty, "\(failures.count) of \(cases) failed:\n\(failures.prefix(5).joined(separator: "\n"))")
     }
 
     /// Records every nonce the cipher draws, including those of batches a power cut tore and recovery cut.
@@ -181,7 +201,8 @@ import Testing
             let mark = out.count
             guard try inner.encrypt(plaintext, context: context, appendingTo: &out) else { return false }
             // (per-segment key = team key id, segment id, team) ‖ nonce
-            let pair = Array(out[mark..<mark + 8]) + context.segmentID + Array(context.team.utf8) + [0]
+            let pair =
+                Array(out[mark..<mark + 8]) + context.segmentID + Array(context.team.utf8) + [0]
                 + Array(out[mark + 8..<mark + 20])
             seen.withLock { $0.append(pair) }
             return true
@@ -190,7 +211,8 @@ import Testing
             keyID: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, ciphertext: UnsafeRawBufferPointer,
             tag: UnsafeRawBufferPointer, context: RegionContext, appendingTo out: inout [UInt8]
         ) -> RegionDecryption {
-            inner.decrypt(keyID: keyID, nonce: nonce, ciphertext: ciphertext, tag: tag, context: context, appendingTo: &out)
+            inner.decrypt(
+                keyID: keyID, nonce: nonce, ciphertext: ciphertext, tag: tag, context: context, appendingTo: &out)
         }
     }
 
@@ -209,7 +231,9 @@ import Testing
             fs.armCrash(afterOperations: 1 + rng.next(below: 6))
             if let log = try? encWriter(fs, cipher: recorder, policies: p) {
                 for k in 0..<4 {
-                    _ = try? log.append([encDraft("r\(round)-\(k)", team: "dev", payload: #"{"round":\#(round),"k":\#(k)}"#)])
+                    _ = try? log.append([
+                        encDraft("r\(round)-\(k)", team: "dev", payload: #"{"round":\#(round),"k":\#(k)}"#)
+                    ])
                 }
             }
             fs.crash()
@@ -233,8 +257,11 @@ import Testing
                 try OpenSegmentScanner.scan(b, path: path)
             }.batches.map { ref in
                 bytes.withUnsafeBytes { raw in
-                    if case .batch(let layout) = CommitBatch.probe(UnsafeRawBufferPointer(rebasing: raw[Int(ref.offset)...])) {
-                        for (r, range) in layout.regions.enumerated() where raw[Int(ref.offset) + range.lowerBound] == 1 {
+                    if case .batch(let layout) = CommitBatch.probe(
+                        UnsafeRawBufferPointer(rebasing: raw[Int(ref.offset)...]))
+                    {
+                        for (r, range) in layout.regions.enumerated() where raw[Int(ref.offset) + range.lowerBound] == 1
+                        {
                             let at = Int(ref.offset) + range.lowerBound + 1
                             stored.append(
                                 Array(raw[at..<at + 8]) + header.segmentID + Array(layout.teams[r].utf8) + [0]

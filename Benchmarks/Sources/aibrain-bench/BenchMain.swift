@@ -26,6 +26,7 @@ struct BenchMain {
         progress(method.line)
         if o.wants(Append1Scenario.name) { try Append1Scenario.run(c) }
         if o.wants(Append1000Scenario.name) { try Append1000Scenario.run(c) }
+        if o.wants(EncryptionScenario.name) { try EncryptionScenario.run(c) }
         let readers = [ScanScenario.name, SizeScenario.name, HistoryScenario.name].filter(o.wants)
         if !readers.isEmpty {
             let stores = try LoadedStores.build(c, sqlite: o.wants(ScanScenario.name) || o.wants(HistoryScenario.name))

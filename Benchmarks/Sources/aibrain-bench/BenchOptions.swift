@@ -2,7 +2,7 @@ import Foundation
 
 /// `aibrain-bench [--events N] [--runs 5] [--work DIR] [--only NAME[,NAME]] [--json FILE] [--generator PATH]`.
 struct BenchOptions {
-    static let scenarioNames = ["append1", "append1000", "scan", "size", "history"]
+    static let scenarioNames = ["append1", "append1000", "scan", "size", "history", "encryption"]
 
     var events = 1_000_000
     var runs = 5

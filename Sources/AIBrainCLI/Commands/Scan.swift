@@ -54,9 +54,13 @@ struct Scan: ParsableCommand {
             var findings: [Finding] = []
             var total = 0
             var byDetector: [String: Int] = [:]
+            // Payloads this store cannot read (encrypted without the team's key, shredded): their envelopes
+            // are scanned, their payloads cannot be, and the report says how many.
+            var unreadable: UInt64 = 0
             try reader.forEachMerged { e in
                 if let only, e.origin != only { return true }
                 scanned += 1
+                if e.payloadState != .plain { unreadable += 1 }
                 if let f = gate.firstFinding(in: e.draft) {
                     total += 1
                     byDetector[f.detector, default: 0] += 1
@@ -69,24 +73,29 @@ struct Scan: ParsableCommand {
             }
             if format.json {
                 try Output.stdout.line(
-                    JSONOut.object([
-                        ("scanned", .uint(scanned)), ("events_with_findings", .int(Int64(total))),
-                        (
-                            "by_detector",
-                            .object(byDetector.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) })
-                        ),
-                        (
-                            "findings",
-                            .array(
-                                findings.map { f in
-                                    .object([
-                                        ("origin", .string(f.origin.hex)), ("name", .string(names.origin(f.origin))),
-                                        ("lsn", .uint(f.lsn)), ("type", .string(f.type)), ("field", .string(f.field)),
-                                        ("detector", .string(f.detector)),
-                                    ])
-                                })
-                        ),
-                    ]).text)
+                    JSONOut.object(
+                        [
+                            ("scanned", .uint(scanned)), ("events_with_findings", .int(Int64(total))),
+                        ] + (unreadable > 0 ? [("payloads_not_scanned", .uint(unreadable))] : []) + [
+                            (
+                                "by_detector",
+                                .object(byDetector.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) })
+                            ),
+                            (
+                                "findings",
+                                .array(
+                                    findings.map { f in
+                                        .object([
+                                            ("origin", .string(f.origin.hex)),
+                                            ("name", .string(names.origin(f.origin))),
+                                            ("lsn", .uint(f.lsn)), ("type", .string(f.type)),
+                                            ("field", .string(f.field)),
+                                            ("detector", .string(f.detector)),
+                                        ])
+                                    })
+                            ),
+                        ]
+                    ).text)
             } else {
                 for f in findings {
                     try Output.stdout.line(
@@ -99,6 +108,11 @@ struct Scan: ParsableCommand {
                         + (total == 0
                             ? "no personal identifiers found"
                             : "\(total) with findings (\(counts.joined(separator: ", ")))"))
+                if unreadable > 0 {
+                    try Output.stdout.line(
+                        "\(unreadable) payload(s) not scanned: encrypted without their team's key here, or shredded (envelopes were scanned)"
+                    )
+                }
             }
             if total > 0 {
                 var e = CLIError(

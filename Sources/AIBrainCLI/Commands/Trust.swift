@@ -249,7 +249,9 @@ struct Prove: ParsableCommand {
                     hint: origin == keys.origin
                         ? "`aibrain keys generate`, then seal new events" : "`aibrain keys trust \(origin.hex) KEY`")
             }
-            let bundle = try ProofBundle.make(segment: try log.openSealedSegment(entry), lsn: lsn, verifier: verifier)
+            let bundle = try ProofBundle.make(
+                segment: try log.openSealedSegment(entry), lsn: lsn, verifier: verifier,
+                cipher: DefaultRegionCipher.cipher(for: StorePaths(root: root), fs: PosixFileSystem()))
             let bytes = try bundle.render()
             if let out {
                 let fs = PosixFileSystem()

@@ -336,7 +336,8 @@ struct Rebuild: ParsableCommand {
                 }
                 if fresh.unreadable > 0 {
                     try Output.stdout.line(
-                        "  \(fresh.unreadable) event(s) not folded: payload encrypted without its team's key here, or shredded")
+                        "  \(fresh.unreadable) event(s) not folded: payload encrypted without its team's key here, or shredded"
+                    )
                 }
                 let bytes = freshFiles.reduce(0) { $0 + $1.bytes }
                 if check {

@@ -723,6 +723,35 @@ public enum EmbeddedSchemas {
         }
 
         """#,
+        "stream.shredded": #"""
+        {
+          "$schema": "https://json-schema.org/draft/2020-12/schema",
+          "$id": "https://aibrain.dev/schemas/events/stream.shredded.v1.schema.json",
+          "title": "stream.shredded v1 payload",
+          "description": "`aibrain shred --stream S` destroyed the per-stream data key that sealed the payloads of S (crypto-shredding, FORMAT.md \"Shreddable streams\"): those payloads read as [shredded] from now on, while every hash, seal chain and proof over the stored bytes still verifies. Written on the stream itself, in plaintext. Describes the payload (`data`) only; the envelope is in envelope.schema.json. Members not listed here are allowed and kept as metadata.",
+          "type": "object",
+          "required": ["stream", "key_id"],
+          "properties": {
+            "stream": {
+              "description": "The stream whose data key was destroyed (also the event's envelope stream).",
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 255
+            },
+            "key_id": {
+              "description": "The id of the destroyed data key, as the sealed payloads name it (`kid`): 16 lowercase hex digits.",
+              "type": "string",
+              "pattern": "^[0-9a-f]{16}$"
+            },
+            "reason": {
+              "description": "Why (a ticket, an erasure request id); never the personal data itself.",
+              "type": "string"
+            }
+          },
+          "additionalProperties": true
+        }
+
+        """#,
         "task.outcome": #"""
         {
           "$schema": "https://json-schema.org/draft/2020-12/schema",

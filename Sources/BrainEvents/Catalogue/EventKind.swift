@@ -13,6 +13,8 @@ public enum EventKind: UInt8, CaseIterable, Sendable, Comparable {
     case decisionRecorded, decisionSuperseded
     case koProposed, koApproved, koSuperseded, koRetired, koConsulted, taskOutcome, koOutcomeV1
     case usageRecorded
+    /// Crypto-shredding's record (kept and counted; no projection folds it).
+    case streamShredded
 
     public static func < (a: EventKind, b: EventKind) -> Bool { a.rawValue < b.rawValue }
 
@@ -43,6 +45,7 @@ public enum EventKind: UInt8, CaseIterable, Sendable, Comparable {
         case .taskOutcome: "task.outcome"
         case .koOutcomeV1: "ko.outcome"
         case .usageRecorded: "usage.recorded"
+        case .streamShredded: "stream.shredded"
         }
     }
 

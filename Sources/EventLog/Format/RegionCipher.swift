@@ -144,7 +144,7 @@ public enum DefaultRegionCipher {
         provider.withLock { $0 = make }
     }
 
-    static func cipher(for paths: StorePaths, fs: any FileSystem) -> (any RegionCipher)? {
+    public static func cipher(for paths: StorePaths, fs: any FileSystem) -> (any RegionCipher)? {
         guard let make = provider.withLock({ $0 }) else { return nil }
         return make(paths, fs)
     }

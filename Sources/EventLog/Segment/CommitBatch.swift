@@ -215,9 +215,11 @@ extension CommitBatch {
     ) throws {
         try walkRegions(batch, layout, fileOffset: fileOffset, coding: coding) { lsn, view, env, payload, state in
             guard state == .plain else {
+                var key = ""
+                if case .encrypted(_, let id) = state { key = " (key \(id))" }
                 throw EventLogError(
                     .keyMissing,
-                    "LSN \(lsn) is encrypted for team \"\(layout.teams[view.region])\" and no key for it is here (\(state))",
+                    "LSN \(lsn) is encrypted for team \"\(layout.teams[view.region])\" and its key\(key) is not in this store's keyring",
                     path: coding.path, offset: Int64(fileOffset), lsn: lsn,
                     hint: "import the team's key with `aibrain keys team import`")
             }

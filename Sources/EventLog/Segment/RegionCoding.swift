@@ -45,7 +45,8 @@ public struct RegionCoding: Sendable {
         }
         out.append(Format.RegionMode.encrypted)
         let mark = out.count
-        if try cipher.encrypt(plaintext, context: context(firstLSN: firstLSN, region: region, team: team), appendingTo: &out)
+        if try cipher.encrypt(
+            plaintext, context: context(firstLSN: firstLSN, region: region, team: team), appendingTo: &out)
         {
             // Validate right before the write (style point 8): the cipher must produce exactly our layout.
             precondition(
@@ -88,14 +89,16 @@ public struct RegionCoding: Sendable {
             return .plain(1..<stored.count)
         case Format.RegionMode.encrypted:
             guard stored.count >= Format.RegionMode.encryptedOverhead else {
-                throw bad("\(stored.count) bytes, shorter than an encrypted region's \(Format.RegionMode.encryptedOverhead)")
+                throw bad(
+                    "\(stored.count) bytes, shorter than an encrypted region's \(Format.RegionMode.encryptedOverhead)")
             }
             let idEnd = 1 + Format.RegionMode.keyIDSize
             let nonceEnd = idEnd + Format.RegionMode.nonceSize
             let tagStart = stored.count - Format.RegionMode.tagSize
             let keyID = UnsafeRawBufferPointer(rebasing: stored[1..<idEnd])
             guard let cipher else {
-                return .unavailable(.encrypted(team: team, keyID: hexString(Array(keyID))), ciphertext: nonceEnd..<tagStart)
+                return .unavailable(
+                    .encrypted(team: team, keyID: hexString(Array(keyID))), ciphertext: nonceEnd..<tagStart)
             }
             let start = out.count
             switch cipher.decrypt(
@@ -111,7 +114,8 @@ public struct RegionCoding: Sendable {
                 return .decrypted(start..<out.count)
             case .noKey:
                 out.removeSubrange(start...)
-                return .unavailable(.encrypted(team: team, keyID: hexString(Array(keyID))), ciphertext: nonceEnd..<tagStart)
+                return .unavailable(
+                    .encrypted(team: team, keyID: hexString(Array(keyID))), ciphertext: nonceEnd..<tagStart)
             case .authenticationFailed:
                 out.removeSubrange(start...)
                 throw bad(

@@ -63,8 +63,12 @@ extension SealedSegment {
 
 extension SealedSegment {
     /// The RFC 6962 leaf hashes of every record (LSN order) and the logical entry (the leaf's input) of
-    /// record `lsn`: what an inclusion proof needs. Reads and decodes every block.
-    public func merkleLeaves(entryOf lsn: UInt64) throws(EventLogError) -> (leaves: [[UInt8]], entry: [UInt8]) {
+    /// record `lsn`: what an inclusion proof needs. Reads and decodes every block; leaves cover plaintext
+    /// payloads, so every encrypted region of the segment must open with `cipher` (`key-missing` if not).
+    /// Shredded payloads are fine: their leaves cover the stored `$sealed` form.
+    public func merkleLeaves(entryOf lsn: UInt64, cipher: (any RegionCipher)?) throws(EventLogError) -> (
+        leaves: [[UInt8]], entry: [UInt8]
+    ) {
         guard lsn >= footer.firstLSN, lsn <= footer.lastLSN else {
             throw EventLogError(.notFound, "LSN \(lsn) is not in this segment", path: path)
         }
@@ -73,7 +77,13 @@ extension SealedSegment {
         var entry: [UInt8] = []
         let d = LZ4Frame.Decompressor()
         for i in footer.blocks.indices {
-            let block = try decodeBlock(i, decompressor: d)
+            let block = try decodeBlock(i, decompressor: d, cipher: cipher)
+            if let locked = block.regionStates.first(where: { $0 != .plain }) {
+                throw EventLogError(
+                    .keyMissing,
+                    "the segment holding LSN \(lsn) has payloads this store cannot decrypt (\(locked)); a proof hashes every record of it",
+                    path: path, lsn: lsn, hint: "import the team's key (aibrain keys team import) and retry")
+            }
             for r in 0..<block.count {
                 block.withRecord(r) { view, env, payload in
                     let team = block.teams[Int(block.payloadRegion[r])]

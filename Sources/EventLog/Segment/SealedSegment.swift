@@ -406,7 +406,8 @@ struct BlockLayout {
             plain.removeAll(keepingCapacity: true)
             let frame = UnsafeRawBufferPointer(rebasing: stored[regionFrames[r]])
             let decoded = try coding.decode(
-                frame, firstLSN: firstLSN, region: r, team: teams[r], fileOffset: fileOffset + regionFrames[r].lowerBound,
+                frame, firstLSN: firstLSN, region: r, team: teams[r],
+                fileOffset: fileOffset + regionFrames[r].lowerBound,
                 into: &plain)
             let length = regionLengths[r]
             do {

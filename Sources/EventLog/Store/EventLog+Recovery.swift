@@ -75,7 +75,13 @@ extension EventLog {
             // Row "rolled but not sealed": every .open but the newest is sealed now (the seal is redone).
             while opens.count > 1 {
                 let name = opens[0].name
-                try sealOldestOpen()
+                do {
+                    try sealOldestOpen()
+                } catch  where error.code == .keyMissing {
+                    // Sealing an encrypted segment needs its team keys; without them the segment stays open
+                    // (readable, and sealed by the next writer that has the keys) instead of failing the open.
+                    break
+                }
                 recoveryActions.actions.append(.redidSeal(file: name))
             }
         }

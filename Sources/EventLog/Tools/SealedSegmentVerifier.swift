@@ -124,7 +124,8 @@ public enum SealedSegmentVerifier {
                                 &logical, envelope: view.bytes(in: env), team: team, payload: payload)
                         }
                         if checkMerkle {
-                            leaves.append(SealBuilder.leafHash(envelope: view.bytes(in: env), team: team, payload: payload))
+                            leaves.append(
+                                SealBuilder.leafHash(envelope: view.bytes(in: env), team: team, payload: payload))
                         }
                         streams.add(view, in: env, lsn: lsn)
                         return nil

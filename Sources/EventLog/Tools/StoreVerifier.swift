@@ -174,9 +174,13 @@ public enum StoreVerifier {
                         b, path: path, watermark: mark?.end(forSegment: p.epoch, firstLSN: p.firstLSN), cipher: cipher
                     ) { _, _, _, _, _, _ in }
                 }
-                if let expectLSN, scan.header.firstLSN != expectLSN, !scan.batches.isEmpty {
+                // An empty open segment still says where the log went on: past a gap, segments are missing.
+                if let expectLSN, scan.header.firstLSN != expectLSN,
+                    !scan.batches.isEmpty || scan.header.firstLSN > expectLSN
+                {
                     throw EventLogError.corrupt(
-                        "open segment starts at \(scan.header.firstLSN), expected \(expectLSN)", path: path)
+                        "open segment starts at LSN \(scan.header.firstLSN), but the log before it ends at \(expectLSN - 1): segments are missing",
+                        path: path, lsn: expectLSN)
                 }
                 switch scan.tail {
                 case .clean: break
