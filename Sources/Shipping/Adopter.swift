@@ -1,6 +1,6 @@
 import EventLog
-import Trust
 import Foundation
+import Trust
 
 #if canImport(Glibc)
     import Glibc
@@ -768,7 +768,8 @@ extension Adopter {
             if held[i].signed == true {
                 throw EventLogError(
                     .corruption,
-                    "unsigned, but the adopted segment before it (\(held[i].name)) is signed: a signed history never continues unsigned")
+                    "unsigned, but the adopted segment before it (\(held[i].name)) is signed: a signed history never continues unsigned"
+                )
             }
         }
         return check != .unsigned

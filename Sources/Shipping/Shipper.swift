@@ -35,7 +35,8 @@ public struct Shipper {
     {
         let log = try engine { () throws(EventLogError) in
             try EventLog(
-                root: paths.root, fs: fs, options: OpenOptions(signer: try OriginSigner.load(storeRoot: paths.root, fs: fs)))
+                root: paths.root, fs: fs,
+                options: OpenOptions(signer: try OriginSigner.load(storeRoot: paths.root, fs: fs)))
         }
         guard let open = log.openSegmentStatus else { return .nothingOpen }
         let age = max(0, (now - open.createdAt) / 1000)
