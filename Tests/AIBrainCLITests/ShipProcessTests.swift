@@ -388,6 +388,22 @@ import Testing
             f?["lsn"] as? Int == 2 && f?["field"] as? String == "data.provider.npi"
                 && f?["detector"] as? String == "npi")
         #expect(f?["name"] as? String == "intake", "named from the manifest it shipped")
+        // The trust issue's detectors too: a DEA number, a Medicare MBI and an SSN, one event each.
+        let planted = [
+            ("dea", #"{"prescriber":"DEA AB1234563"}"#), ("mbi", #"{"member":"1EG4-TE5-MK73"}"#),
+            ("ssn", #"{"note":"SSN 219-09-9999 on file"}"#),
+        ]
+        for (_, data) in planted {
+            #expect(
+                try aibrain(["emit", "task.note", "--task", "T-S", "--pii-policy", "warn", "--data", data], cwd: a)
+                    .status == 0)
+        }
+        #expect(try aibrain(["ship", "push", b, "--seal", "--force"], cwd: a).status == 0)
+        #expect(try aibrain(["ship", "adopt"], cwd: b).status == 0)
+        let all = try aibrain(["scan", "-o", "json"], cwd: b)
+        let detectors = ((try all.json()["findings"] as? [[String: Any]]) ?? []).compactMap { $0["detector"] as? String }
+        #expect(all.status == 4 && detectors.sorted() == ["dea", "mbi", "npi", "ssn"], "\(all.stdout)")
+        for v in ["AB1234563", "1EG4-TE5-MK73", "219-09-9999"] { #expect(!all.stdout.contains(v)) }
         let text = try aibrain(["scan", "--origin", "audit"], cwd: b)
         #expect(text.status == 0 && text.stdout.contains("scanned 0 events"), "\(text.stdout)")
     }
