@@ -352,8 +352,15 @@ public struct Adopter {
             do throws(EventLogError) {
                 signed = try checkSignature(bytes, footer: footer, origin: o, held: &entries, logDir: logDir)
             } catch {
-                a.detail = "signature: \(error.message)"
-                try quarantine(&a, path: path, bytes: bytes, origin: o)
+                if error.code == .io || error.code == .keyMissing {
+                    // Not evidence against the arrival: it waits for the next run.
+                    a.outcome = .waiting
+                    a.detail = "signature not checked: \(error.message); kept for the next run"
+                    release(path, to: dir + "/" + c.name)
+                } else {
+                    a.detail = "signature: \(error.message)"
+                    try quarantine(&a, path: path, bytes: bytes, origin: o)
+                }
                 report.arrivals.append(a)
                 continue
             }
@@ -763,7 +770,13 @@ extension Adopter {
         if check.isFailure { throw EventLogError(.corruption, check.summary) }
         if check == .unsigned, let i = held.lastIndex(where: { $0.firstLSN < footer.firstLSN }) {
             if held[i].signed == nil {
-                held[i].signed = (try? SealedSegment(fs: fs, path: logDir + "/" + held[i].name))?.isSigned ?? false
+                // Fail closed: when the adopted segment before it cannot be read, an unsigned arrival waits.
+                guard let before = try? SealedSegment(fs: fs, path: logDir + "/" + held[i].name) else {
+                    throw EventLogError(
+                        .io,
+                        "the adopted segment before it (\(held[i].name)) cannot be read to see whether it is signed")
+                }
+                held[i].signed = before.isSigned
             }
             if held[i].signed == true {
                 throw EventLogError(

@@ -1,4 +1,5 @@
 import EventLog
+import Foundation
 
 /// `.aibrain/keys/` (mode 0700, never shipped): the origin's signing key, the keys trusted for peers'
 /// origins, and the journal of every seal this origin signed (FORMAT.md "Keys").
@@ -7,7 +8,7 @@ import EventLog
 /// keys/origin.key      PRIVATE+KEY+aibrain/<origin>+<id>+<base64>   (0600)
 /// keys/origin.pub      aibrain/<origin>+<id>+<base64>                (0600, what `keys show` prints)
 /// keys/trusted         one line per trusted key: <origin hex> <verifier key>
-/// keys/signed-seals    one line per seal signed: <epoch> <first LSN> <last LSN> <seal hash hex>
+/// keys/signed-seals    one line per seal signed: <epoch> <first LSN> <last LSN> <Merkle root hex> <previous seal hex>
 /// ```
 public struct KeyStore: Sendable {
     public let fs: any FileSystem
@@ -64,14 +65,50 @@ public struct KeyStore: Sendable {
         }
         let key = try NoteSignerKey.generate(name: SealNote.keyName(origin: origin))
         try makeDirectory()
+        // Created exclusively (a temporary linked into place, never over an existing key): of two concurrent
+        // `keys generate`, one wins and the other fails, so no seal is ever signed by a key that is replaced.
+        let tmp = originKeyPath + ".tmp-\(getpid())"
+        let linked = try fs.attempt("creating the signing key", path: originKeyPath) { () throws(SystemError) -> Bool in
+            if try fs.stat(tmp) != nil { try fs.unlink(tmp) }
+            let fd = try fs.open(tmp, .createExclusive(permissions: 0o600))
+            do throws(SystemError) {
+                try fs.writeAll(fd, Array((key.encoded + "\n").utf8), at: 0)
+                try fs.fsync(fd)
+            } catch {
+                fs.close(fd)
+                try? fs.unlink(tmp)
+                throw error
+            }
+            fs.close(fd)
+            defer { try? fs.unlink(tmp) }
+            do throws(SystemError) { try fs.link(tmp, originKeyPath) } catch {
+                if error.errno == 17 { return false }
+                throw error
+            }
+            try fs.fsyncDirectory(directory)
+            return true
+        }
+        guard linked else {
+            throw EventLogError(
+                .invalidInput, "this origin already has a signing key (created meanwhile)", path: originKeyPath,
+                hint: "`aibrain keys show` prints its public half")
+        }
         try write(originPublicPath, key.verifier.encoded + "\n")
-        try write(originKeyPath, key.encoded + "\n")
         return key
     }
 
     /// The keys that may sign seals and heads of `o`: this origin's own, or the ones trusted for a peer.
     public func verifiers(for o: OriginID) throws(EventLogError) -> [NoteVerifierKey] {
-        if o == origin, let key = try originKey() { return [key.verifier] }
+        if o == origin {
+            if let key = try originKey() { return [key.verifier] }
+            // The private half lost: its public half still verifies what it signed.
+            if let text = try readText(originPublicPath) {
+                do throws(EventLogError) { return [try NoteVerifierKey(parsing: text)] } catch {
+                    throw EventLogError(.corruption, error.message, path: originPublicPath)
+                }
+            }
+            return []
+        }
         return try trusted()[o] ?? []
     }
 
@@ -118,7 +155,7 @@ public struct KeyStore: Sendable {
         return true
     }
 
-    /// The signed journal: (epoch, first LSN) → (last LSN, seal hash).
+    /// The signed journal: (epoch, first LSN) → what was signed there (last LSN, Merkle root, previous seal).
     public func signedSeals() throws(EventLogError) -> [SignedPosition: SignedSeal] {
         guard let text = try readText(journalPath) else { return [:] }
         var out: [SignedPosition: SignedSeal] = [:]
@@ -126,12 +163,16 @@ public struct KeyStore: Sendable {
         let complete = text.hasSuffix("\n") ? text[...] : text[..<(text.lastIndex(of: "\n") ?? text.startIndex)]
         for (i, line) in complete.split(separator: "\n").enumerated() {
             let p = line.split(separator: " ")
-            guard p.count == 4, let e = UInt32(p[0]), let f = UInt64(p[1]), let l = UInt64(p[2]), p[3].count == 64
+            guard p.count == 5, let e = UInt32(p[0]), let f = UInt64(p[1]), let l = UInt64(p[2]), p[3].count == 64,
+                p[4].count == 64
             else {
                 throw EventLogError(
-                    .corruption, "line \(i + 1) is not `<epoch> <first> <last> <hash>`", path: journalPath)
+                    .corruption, "line \(i + 1) is not `<epoch> <first> <last> <Merkle root> <previous seal>`",
+                    path: journalPath,
+                    hint: "restore keys/ from a backup; the journal is how this origin keeps its word")
             }
-            out[SignedPosition(epoch: e, firstLSN: f)] = SignedSeal(lastLSN: l, sealHash: String(p[3]))
+            out[SignedPosition(epoch: e, firstLSN: f)] = SignedSeal(
+                lastLSN: l, merkleRoot: String(p[3]), previousSealHash: String(p[4]))
         }
         return out
     }
@@ -142,7 +183,15 @@ public struct KeyStore: Sendable {
             let created = try fs.stat(journalPath) == nil
             let fd = try fs.open(journalPath, .createOrOpen(permissions: 0o600))
             defer { fs.close(fd) }
-            let end = try fs.size(fd)
+            var end = try fs.size(fd)
+            if end > 0 {
+                // A line torn by a crash is cut first, so the new one never runs on from it.
+                let bytes = try fs.read(fd, count: Int(end), at: 0)
+                if bytes.last != 0x0A {
+                    end = Int64((bytes.lastIndex(of: 0x0A) ?? -1) + 1)
+                    try fs.truncate(fd, to: end)
+                }
+            }
             try fs.writeAll(fd, Array(line.utf8), at: end)
             try fs.fsync(fd)
             if created { try fs.fsyncDirectory(directory) }
@@ -183,15 +232,20 @@ public struct SignedPosition: Hashable, Sendable {
     public var firstLSN: UInt64
 }
 
+/// What the origin key signed for a position: the content's commitments, not the seal hash. A seal redone
+/// after a failure holds the same records (same range, Merkle root and predecessor); with encrypted teams its
+/// bytes differ (fresh nonces), so the seal hash would wrongly call it a second, different seal.
 public struct SignedSeal: Hashable, Sendable {
     public var lastLSN: UInt64
-    public var sealHash: String
+    public var merkleRoot: String
+    public var previousSealHash: String
 }
 
 /// The origin key as EventLog's seal signer. It keeps the rule of signed checkpoints: never two different
-/// signed seals for one position. Before it signs, the statement is looked up in `keys/signed-seals`: the
-/// same statement (a redone seal is byte-identical) is signed again, a different one is refused; a new one
-/// is journaled (fsynced) before the signature is returned.
+/// signed seals for one position. Before it signs, the position is looked up in `keys/signed-seals`: the
+/// same content (range, Merkle root, previous seal; a redone seal, whose bytes may differ only by fresh
+/// nonces) is signed again, different content is refused; a new position is journaled (fsynced) before the
+/// signature is returned.
 public struct OriginSigner: SealSigner {
     public let keys: KeyStore
     let key: NoteSignerKey
@@ -215,18 +269,20 @@ public struct OriginSigner: SealSigner {
                 .invalidInput, "this key signs only origin \(keys.origin.hex)'s seals, not \(s.origin.hex)'s")
         }
         let position = SignedPosition(epoch: s.epoch, firstLSN: s.firstLSN)
-        let hash = hexString(s.sealHash)
+        let signed = SignedSeal(
+            lastLSN: s.lastLSN, merkleRoot: hexString(s.merkleRoot), previousSealHash: hexString(s.previousSealHash))
         if let earlier = try keys.signedSeals()[position] {
-            guard earlier.sealHash == hash, earlier.lastLSN == s.lastLSN else {
+            guard earlier == signed else {
                 throw EventLogError(
                     .corruption,
-                    "refusing to sign a second, different seal for epoch \(s.epoch) LSN \(s.firstLSN) (signed before: LSNs to \(earlier.lastLSN), seal \(earlier.sealHash.prefix(16))…)",
+                    "refusing to sign a second, different seal for epoch \(s.epoch) LSN \(s.firstLSN) (signed before: LSNs to \(earlier.lastLSN), Merkle root \(earlier.merkleRoot.prefix(16))…)",
                     path: keys.journalPath, lsn: s.firstLSN,
                     hint:
                         "the log was rewritten under this origin: inspect it with `aibrain verify`; never sign over it")
             }
         } else {
-            try keys.appendJournal("\(s.epoch) \(s.firstLSN) \(s.lastLSN) \(hash)\n")
+            try keys.appendJournal(
+                "\(s.epoch) \(s.firstLSN) \(s.lastLSN) \(signed.merkleRoot) \(signed.previousSealHash)\n")
         }
         return try SealNote.signature(s, key: key)
     }

@@ -116,10 +116,11 @@ public struct ProofBundle: Sendable, Equatable {
             return v
         }
         func number(_ k: String) throws(EventLogError) -> UInt64 {
-            guard let v = o[k] as? NSNumber, let n = UInt64(exactly: v.doubleValue), "\(v)" == "\(n)" else {
+            // Through the integer value, not a double (LSNs above 2^53 would lose digits).
+            guard let v = o[k] as? NSNumber, "\(v)" == "\(v.uint64Value)" else {
                 throw bad("field `\(k)` is missing or not a whole number")
             }
-            return n
+            return v.uint64Value
         }
         func base64(_ s: String, _ k: String) throws(EventLogError) -> [UInt8] {
             guard let d = Data(base64Encoded: s) else { throw bad("field `\(k)` is not base64") }
@@ -191,8 +192,8 @@ public struct ProofBundle: Sendable, Equatable {
         guard originLine.count == 4, originLine[0] == "aibrain.seal", originLine[1] == b.origin.hex,
             UInt32(originLine[2]) == b.epoch, let first = UInt64(originLine[3])
         else { throw fail("the checkpoint is not a seal of origin \(b.origin.hex) epoch \(b.epoch)") }
-        guard first <= b.lsn, b.lsn - first == b.leafIndex, size == b.treeSize,
-            lines[3] == "lsn \(first) \(first + size - 1)"
+        guard size >= 1, first >= 1, first <= UInt64.max - (size - 1), first <= b.lsn,
+            b.lsn - first == b.leafIndex, size == b.treeSize, lines[3] == "lsn \(first) \(first + size - 1)"
         else {
             throw fail("LSN \(b.lsn), leaf \(b.leafIndex) and tree size \(b.treeSize) disagree with the checkpoint")
         }
@@ -208,7 +209,12 @@ public struct ProofBundle: Sendable, Equatable {
         guard named.name == SealNote.keyName(origin: b.origin) else {
             throw fail("verifier_key is named \(named.name), not origin \(b.origin.hex)'s key")
         }
-        let candidates = keys.isEmpty ? [named] : keys
+        // Only a key of this origin proves it: another origin's key (given by mistake, or by design) never does.
+        let originKeys = keys.filter { $0.name == named.name }
+        guard keys.isEmpty || !originKeys.isEmpty else {
+            throw fail("none of the keys given is origin \(b.origin.hex)'s (its key is named \(named.name))")
+        }
+        let candidates = keys.isEmpty ? [named] : originKeys
         switch NoteCheck.check(note, against: candidates) {
         case .verified(let k):
             return Verified(event: try b.event(), key: k, keyIsTrusted: !keys.isEmpty)

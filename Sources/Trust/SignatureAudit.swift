@@ -44,12 +44,18 @@ public enum SignatureAudit {
                 // A segment that does not open is reported by the structural pass.
                 do throws(EventLogError) { seg = try log.openSealedSegment(entry) } catch { continue }
                 let check = SealNote.check(seg, keys: verifiers)
-                if own, let signed = journal[SignedPosition(epoch: entry.epoch, firstLSN: entry.firstLSN)],
-                    signed.sealHash != hexString(seg.sealHash) || signed.lastLSN != entry.lastLSN
-                {
-                    found(
-                        "this origin's key signed another seal for this position (LSNs \(entry.firstLSN)…\(signed.lastLSN), seal \(signed.sealHash.prefix(16))…): the segment was replaced"
-                    )
+                if own, let signed = journal[SignedPosition(epoch: entry.epoch, firstLSN: entry.firstLSN)] {
+                    if signed.merkleRoot != hexString(seg.footer.merkleRoot) || signed.lastLSN != entry.lastLSN
+                        || signed.previousSealHash != hexString(seg.footer.previousSealHash)
+                    {
+                        found(
+                            "this origin's key signed other records for this position (LSNs \(entry.firstLSN)…\(signed.lastLSN), Merkle root \(signed.merkleRoot.prefix(16))…): the segment was replaced"
+                        )
+                    } else if check == .unsigned {
+                        found(
+                            "this origin's key signed this position, but the seal is unsigned: its signature was stripped"
+                        )
+                    }
                 }
                 switch check {
                 case .unsigned:

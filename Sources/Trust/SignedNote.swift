@@ -146,7 +146,7 @@ public struct NoteSignerKey: Sendable {
     public init(parsing s: String, path: String) throws(EventLogError) {
         let parts = s.trimmingCharacters(in: .whitespacesAndNewlines).split(
             separator: "+", maxSplits: 4, omittingEmptySubsequences: false)
-        guard parts.count == 5, parts[0] == "PRIVATE", parts[1] == "KEY",
+        guard parts.count == 5, parts[0] == "PRIVATE", parts[1] == "KEY", NoteVerifierKey.validName(String(parts[2])),
             let raw = Data(base64Encoded: String(parts[4])), raw.count == 33, raw.first == 0x01,
             let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: raw.dropFirst())
         else {

@@ -21,6 +21,10 @@ public enum TeamKeyOperations {
     /// A first key for `team` (from now on its new segments are encrypted).
     public static func add(team: String, files: TeamKeyFiles, now: Int64) throws(EventLogError) -> Outcome {
         try check(team: team)
+        return try files.withLock { () throws(EventLogError) in try addLocked(team: team, files: files, now: now) }
+    }
+
+    static func addLocked(team: String, files: TeamKeyFiles, now: Int64) throws(EventLogError) -> Outcome {
         var ring = try files.load()
         if let t = ring.team(team) {
             throw EventLogError(
@@ -34,6 +38,10 @@ public enum TeamKeyOperations {
 
     /// A new key version for `team`: new segments use it; old versions stay for reading, forever.
     public static func rotate(team: String, files: TeamKeyFiles, now: Int64) throws(EventLogError) -> Outcome {
+        try files.withLock { () throws(EventLogError) in try rotateLocked(team: team, files: files, now: now) }
+    }
+
+    static func rotateLocked(team: String, files: TeamKeyFiles, now: Int64) throws(EventLogError) -> Outcome {
         var ring = try files.load()
         guard ring.team(team) != nil else {
             throw EventLogError(
@@ -84,8 +92,9 @@ public enum TeamKeyOperations {
         return Array((try? e.encode(form)) ?? Data()) + [0x0A]
     }
 
-    /// Adds the versions of an exported team key that this keyring does not hold (in the exporter's order,
-    /// each from a new generation, so the exporter's newest key becomes this store's active one for the team).
+    /// Adds the versions of an exported team key that this keyring does not hold. For a team new here, in the
+    /// exporter's order, each from a new generation (the exporter's newest key becomes the active one); for a
+    /// team that has keys here, for reading only.
     public static func importKey(_ bytes: [UInt8], from source: String, files: TeamKeyFiles, now: Int64)
         throws(EventLogError) -> [Outcome]
     {
@@ -99,7 +108,18 @@ public enum TeamKeyOperations {
             throw EventLogError(.invalidInput, "not an exported team key (format \(form.format))", path: source)
         }
         try check(team: form.team)
+        return try files.withLock { () throws(EventLogError) in
+            try importLocked(form, from: source, files: files, now: now)
+        }
+    }
+
+    static func importLocked(_ form: ExportForm, from source: String, files: TeamKeyFiles, now: Int64)
+        throws(EventLogError) -> [Outcome]
+    {
         var ring = try files.load()
+        // A team this store already holds keys for keeps its own active key: imported versions only read
+        // (an old export must never make a retired, perhaps leaked, key encrypt again).
+        let hasLocal = ring.team(form.team) != nil
         var added: [Outcome] = []
         for v in form.versions {
             guard let key = Data(base64Encoded: v.key).map(Array.init), key.count == TeamKeyring.keyBytes,
@@ -110,7 +130,10 @@ public enum TeamKeyOperations {
                     path: source)
             }
             if ring.version(team: form.team, keyID: TeamKeyring.keyID(of: key)) != nil { continue }
-            let nv = ring.add(team: form.team, key: key, now: now, imported: true)
+            let nv =
+                hasLocal
+                ? ring.addForReading(team: form.team, key: key, now: now)
+                : ring.add(team: form.team, key: key, now: now, imported: true)
             added.append(Outcome(team: form.team, version: nv.version, keyID: nv.keyIDHex, generation: nv.generation))
         }
         if !added.isEmpty { try files.save(ring) }

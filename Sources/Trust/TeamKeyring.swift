@@ -68,6 +68,20 @@ public struct TeamKeyring: Sendable, Equatable {
         return v
     }
 
+    /// Adds `key` to `team` for reading only (an imported version older than this store's own): it goes
+    /// before the local versions at the current generation, so `encryptingVersion` never picks it.
+    @discardableResult
+    public mutating func addForReading(team name: String, key: [UInt8], now: Int64) -> Version {
+        precondition(key.count == Self.keyBytes)
+        let index = teams.firstIndex { $0.name.utf8.elementsEqual(name.utf8) }!
+        let v = Version(
+            version: teams[index].versions.count + 1, keyID: Self.keyID(of: key), generation: generation,
+            createdAt: now,
+            imported: true, key: key)
+        teams[index].versions.insert(v, at: 0)
+        return v
+    }
+
     public static func randomKey() -> [UInt8] {
         var g = SystemRandomNumberGenerator()
         return (0..<keyBytes).map { _ in UInt8.random(in: 0...255, using: &g) }
@@ -202,6 +216,28 @@ public struct TeamKeyFiles: Sendable {
         try fs.attempt("writing the team keyring", path: keyringPath) { () throws(SystemError) in
             try fs.writeFileAtomically(keyringPath, bytes, permissions: 0o600)
         }
+    }
+
+    /// Runs `body` (a load, a change and a save of the keyring) under an exclusive lock on
+    /// `keys/teams/.lock`, so two concurrent `keys team` commands never save over each other's key.
+    public func withLock<T>(_ body: () throws(EventLogError) -> T) throws(EventLogError) -> T {
+        try makePrivateDirectory(teamsDirectory)
+        let path = teamsDirectory + "/.lock"
+        let fd = try fs.attempt("locking the team keyring", path: path) { () throws(SystemError) in
+            let fd = try fs.open(path, .createOrOpen(permissions: 0o600))
+            do throws(SystemError) {
+                _ = try fs.lock(fd, nonBlocking: false)
+            } catch {
+                fs.close(fd)
+                throw error
+            }
+            return fd
+        }
+        defer {
+            fs.unlock(fd)
+            fs.close(fd)
+        }
+        return try body()
     }
 
     func makePrivateDirectory(_ dir: String) throws(EventLogError) {

@@ -45,7 +45,9 @@ import Trust
         #expect(
             v["lsn"] as? Int == 7 && v["type"] as? String == "decision.recorded" && v["key_trusted"] as? Bool == true)
         #expect(String(describing: v["event"]).contains("GUARDRAIL_OVERRIDE"))
-        let untrusted = try aibrain(["verify-proof", "p.json"], cwd: elsewhere)
+        let keyless = try aibrain(["verify-proof", "p.json"], cwd: elsewhere)
+        #expect(keyless.status == 1 && keyless.stderr.contains("--key"), "no key: refused, saying what to pass")
+        let untrusted = try aibrain(["verify-proof", "p.json", "--accept-bundle-key"], cwd: elsewhere)
         #expect(untrusted.status == 0 && untrusted.stdout.contains("taken from the bundle itself"))
 
         // An RFC 6962 check in another language (Python's hashlib, RFC 9162 §2.1.3.2), from the bundle alone.
@@ -224,9 +226,16 @@ import Trust
             sealHash: Array(repeating: 2, count: 32), previousSealHash: Array(repeating: 0, count: 32))
         _ = try signer.sign(s1)
         _ = try signer.sign(s1)  // a redone seal: the same statement is signed again
+        // An encrypted segment sealed again re-encrypts with fresh nonces: other bytes, same records. Allowed.
+        var redo = s1
+        redo.sealHash[0] = 9
+        _ = try signer.sign(redo)
         var s2 = s1
-        s2.sealHash[0] = 9
+        s2.merkleRoot[0] = 9
         #expect(throws: EventLogError.self) { try signer.sign(s2) }
+        var forked = s1
+        forked.previousSealHash[3] = 1
+        #expect(throws: EventLogError.self) { try signer.sign(forked) }
         var s3 = s1
         s3.lastLSN = 6
         #expect(throws: EventLogError.self) { try signer.sign(s3) }
@@ -234,5 +243,15 @@ import Trust
         foreign.origin = OriginID(hex: String(repeating: "ab", count: 16))!
         #expect(throws: EventLogError.self) { try signer.sign(foreign) }
         #expect(try signer.keys.signedSeals().count == 1)
+        // A journal line torn by a crash is cut before the next one is appended; both lines stay readable.
+        let journal = signer.keys.journalPath
+        let torn = try String(contentsOfFile: journal, encoding: .utf8) + "1 6 9 abc"
+        try torn.write(toFile: journal, atomically: true, encoding: .utf8)
+        #expect(try signer.keys.signedSeals().count == 1)
+        var next = s1
+        next.firstLSN = 6
+        next.lastLSN = 9
+        _ = try signer.sign(next)
+        #expect(try signer.keys.signedSeals().count == 2)
     }
 }

@@ -274,15 +274,19 @@ struct VerifyProof: ParsableCommand {
         commandName: "verify-proof",
         abstract: "Check a proof bundle without the log: canonical bytes, inclusion path, signed seal (exit 5 if not).",
         discussion: """
-            The signature is checked with --key, else with the keys trusted by the store here (if any), \
-            else with the key the bundle names — reported as not trusted: compare its fingerprint with \
-            the one the origin published.
+            The signature is checked with --key, else with the keys trusted by the store here (if any). \
+            Without either it refuses (exit 1), unless --accept-bundle-key: then the key the bundle names \
+            is used and reported as not trusted (compare its fingerprint with the one the origin published).
             """)
     @Argument(help: ArgumentHelp("The bundle file.", valueName: "file")) var file: String
     @Option(help: ArgumentHelp("The origin's verifier key (as `aibrain keys show` prints it).", valueName: "key"))
     var key: String?
     @Option(name: .long, help: ArgumentHelp("Use the keys trusted by this store.", valueName: "path")) var store:
         String?
+    @Flag(
+        help:
+            "Without a given or trusted key, check with the key the bundle names (consistency only: not who signed).")
+    var acceptBundleKey = false
     @OptionGroup var format: ReportOutput
 
     func run() throws {
@@ -300,6 +304,14 @@ struct VerifyProof: ParsableCommand {
                     workingDirectory: StoreLocator.workingDirectory())
             {
                 keys = try KeyStore.local(storeRoot: root).verifiers(for: origin)
+            }
+            if keys.isEmpty && !acceptBundleKey {
+                throw CLIError(
+                    .error, code: EventLogError.Code.keyMissing.rawValue,
+                    "\(file): no key is given or trusted for the bundle's origin; the key inside the bundle proves nothing by itself",
+                    hint:
+                        "pass --key with the verifier key the origin published (aibrain keys show there), or --accept-bundle-key to check consistency only"
+                )
             }
             let v = try ProofBundle.verify(bytes, path: file, keys: keys)
             let e = v.event

@@ -243,6 +243,13 @@ struct Verify: ParsableCommand {
         }
         let reader = try StoreReader(root: root)
         let keys = try key.map { [$0] } ?? KeyStore.local(storeRoot: root).verifiers(for: head.origin)
+        // Only the origin's own key vouches for its head (another origin's key, given by mistake, never does).
+        if let key, key.name != SealNote.keyName(origin: head.origin) {
+            throw CLIError(
+                .corruption, code: "corruption",
+                "\(file) is a head of origin \(head.origin.hex), but --key is \(key.name)'s key",
+                hint: "pass the verifier key that origin published")
+        }
         switch NoteCheck.check(note, against: keys) {
         case .verified: break
         case .badSignature(let name):

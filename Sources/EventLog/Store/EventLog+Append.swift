@@ -425,6 +425,22 @@ extension EventLog {
         let segmentEpoch = newEpoch ?? epoch
         let previous = opens.last
         let first = nextLSN
+        let generation = try cipher?.currentGeneration()
+        if generation == nil {
+            // Once a store encrypts, it never quietly stops: a keyring that went missing (a restore without
+            // keys/, a process without the trust layer) would write every later payload in plaintext.
+            var encrypted = opens.last?.header.hasEncryptedRegions == true
+            if !encrypted, let last = catalog.entries.indices.last {
+                encrypted = try sealedSegment(at: last).header.hasEncryptedRegions
+            }
+            if encrypted {
+                throw EventLogError(
+                    .keyMissing,
+                    "this store encrypts team payloads (its newest segment was written encrypted), but no team keyring is readable here; nothing was appended unencrypted",
+                    path: directory,
+                    hint: "restore .aibrain/keys/teams/ from a backup (aibrain keys team import), then retry")
+            }
+        }
         let name = SegmentName.make(epoch: segmentEpoch, firstLSN: first, sealed: false)
         let path = directory + "/" + name
         if let previous, !afterFailure, previous.writable, !previous.isEmpty {
@@ -455,7 +471,7 @@ extension EventLog {
             firstLSN: first, createdAt: options.clock(),
             compatibleFeatures: afterFailure && opens.last != nil ? Format.CompatibleFeature.followsFailedSync : 0,
             predecessorEndOffset: afterFailure ? UInt64(opens.last?.dataEnd ?? 0) : 0)
-        if let generation = try cipher?.currentGeneration() {
+        if let generation {
             // Created while a team key exists: every region gets a mode byte, teams with a key are encrypted
             // under the key version this generation names (FORMAT.md "Encrypted payload regions").
             header.encryptRegions(generation: generation)
