@@ -401,7 +401,9 @@ import Testing
         #expect(try aibrain(["ship", "push", b, "--seal", "--force"], cwd: a).status == 0)
         #expect(try aibrain(["ship", "adopt"], cwd: b).status == 0)
         let all = try aibrain(["scan", "-o", "json"], cwd: b)
-        let detectors = ((try all.json()["findings"] as? [[String: Any]]) ?? []).compactMap { $0["detector"] as? String }
+        let detectors = ((try all.json()["findings"] as? [[String: Any]]) ?? []).compactMap {
+            $0["detector"] as? String
+        }
         #expect(all.status == 4 && detectors.sorted() == ["dea", "mbi", "npi", "ssn"], "\(all.stdout)")
         for v in ["AB1234563", "1EG4-TE5-MK73", "219-09-9999"] { #expect(!all.stdout.contains(v)) }
         let text = try aibrain(["scan", "--origin", "audit"], cwd: b)
