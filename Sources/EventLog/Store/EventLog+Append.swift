@@ -163,27 +163,12 @@ extension EventLog {
     /// commit of any writer rolls instead.
     @discardableResult
     public func adoptKeyGeneration() throws(EventLogError) -> Bool {
-        guard !options.readOnly else { throw EventLogError(.readOnly, "this store was opened read-only") }
-        queueCondition.lock()
-        while leaderActive { queueCondition.wait() }
-        leaderActive = true
-        queueCondition.unlock()
-        defer {
-            queueCondition.lock()
-            leaderActive = false
-            queueCondition.broadcast()
-            queueCondition.unlock()
+        try exclusively { () throws(EventLogError) -> Bool in
+            guard let active = opens.last, try keyGenerationChanged(active) else { return false }
+            try startSegment(afterFailure: false)
+            while opens.count > 1 { try sealOldestOpen() }
+            return true
         }
-        lock.lock()
-        defer { lock.unlock() }
-        if let blocked = appendBlocked { throw blocked }
-        try acquireFileLock()
-        defer { releaseFileLock() }
-        try refreshUnderLock()
-        guard let active = opens.last, try keyGenerationChanged(active) else { return false }
-        try startSegment(afterFailure: false)
-        while opens.count > 1 { try sealOldestOpen() }
-        return true
     }
 
     /// Seals every `.open` but the active one, under LOCK.

@@ -5,6 +5,12 @@
 extension EventLog {
     /// Seals the active segment now (rolling to a new one), plus any older unsealed ones.
     public func seal() throws(EventLogError) {
+        try exclusively { () throws(EventLogError) in try rollLocked() }
+    }
+
+    /// Runs `body` as the only committer: after the current commit leader, under the in-process lock and
+    /// `LOCK`, with the tail refreshed (what `seal` and `adoptKeyGeneration` need).
+    func exclusively<T>(_ body: () throws(EventLogError) -> T) throws(EventLogError) -> T {
         guard !options.readOnly else { throw EventLogError(.readOnly, "this store was opened read-only") }
         queueCondition.lock()
         while leaderActive { queueCondition.wait() }
@@ -22,7 +28,7 @@ extension EventLog {
         try acquireFileLock()
         defer { releaseFileLock() }
         try refreshUnderLock()
-        try rollLocked()
+        return try body()
     }
 
     /// Called by the commit leader when the active segment is past its roll size or age.
