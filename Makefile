@@ -121,11 +121,13 @@ demo: build
 	KEY=$$($$A keys show 2>/dev/null); echo "   $$KEY"; \
 	O=$$(python3 -c 'import json; print(json.load(open(".aibrain/store.json"))["origin_id"])'); \
 	(cd orchestrator && $$A keys trust $$O "$$KEY" && $$A verify | grep -E '^signatures|^verify'); \
-	step "21. a signed head kept off-host catches what the local chain cannot: deleting the newest segments"; \
+	step "21. deleting the newest segment: verify sees it in the signing journal; if the journal is edited too, only a head kept off-host does"; \
 	$$A head -w head.txt >/dev/null; cat head.txt; rm -rf rollback; mkdir rollback; cp -a .aibrain rollback/; \
-	N=$$(ls rollback/.aibrain/log/$$O/*.seg | tail -1); rm -f $$N rollback/.aibrain/log/$$O/CATALOG; \
-	(cd rollback && { $$A verify >/dev/null && echo "   the copy's own chain looks fine without the newest segment,"; }; \
-	  $$A verify --against ../head.txt --key "$$KEY" | grep -E '^head|^verify' || echo "   but against the head: exit $$?"); \
+	N=$$(ls rollback/.aibrain/log/$$O/*.seg | tail -1); rm -f $$N rollback/.aibrain/log/$$O/CATALOG rollback/.aibrain/log/$$O/*.open; \
+	(cd rollback && { $$A verify 2>/dev/null | grep -E '^corruption' || true; }; \
+	  sed -i '$$d' .aibrain/keys/signed-seals; \
+	  { $$A verify >/dev/null && echo "   with the journal's last line removed too, the copy's own chain looks fine;"; }; \
+	  $$A verify --against ../head.txt --key "$$KEY" 2>/dev/null | grep -E '^head|^verify'; true); \
 	step "22. prove the guardrail override to an auditor: one event, its RFC 6962 inclusion proof, the signed seal"; \
 	L=$$($$A replay --task TASK-123 -o jsonl | python3 -c 'import json,sys; print([e["lsn"] for e in map(json.loads, sys.stdin) if e["data"].get("kind") == "GUARDRAIL_OVERRIDE"][0])'); \
 	$$A prove $$L -w override.proof.json; mkdir -p auditor; cp override.proof.json auditor/; \
