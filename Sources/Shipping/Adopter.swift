@@ -765,9 +765,17 @@ extension Adopter {
         let statement = SealStatement(
             origin: o, epoch: header.epoch, firstLSN: footer.firstLSN, lastLSN: footer.lastLSN,
             merkleRoot: footer.merkleRoot, sealHash: trailer.sealHash, previousSealHash: footer.previousSealHash)
-        let keys = try KeyStore.local(storeRoot: paths.root, fs: fs).verifiers(for: o)
+        let store = try KeyStore.local(storeRoot: paths.root, fs: fs)
+        let keys = try store.verifiers(for: o)
         let check = SealNote.check(statement, trailer: trailer, path: path, keys: keys)
         if check.isFailure { throw EventLogError(.corruption, check.summary) }
+        if check == .unsigned, let since = try store.signedSince(o),
+            SignedPosition(epoch: header.epoch, firstLSN: footer.firstLSN) >= since
+        {
+            throw EventLogError(
+                .corruption,
+                "unsigned, but every seal of origin \(o.hex) from \(since) on is signed (keys trust --signed-since)")
+        }
         if check == .unsigned, let i = held.lastIndex(where: { $0.firstLSN < footer.firstLSN }) {
             if held[i].signed == nil {
                 // Fail closed: when the adopted segment before it cannot be read, an unsigned arrival waits.

@@ -113,17 +113,42 @@ public struct KeyStore: Sendable {
     }
 
     public func trusted() throws(EventLogError) -> [OriginID: [NoteVerifierKey]] {
-        guard let text = try readText(trustedPath) else { return [:] }
         var out: [OriginID: [NoteVerifierKey]] = [:]
+        for e in try trustedEntries() { out[e.origin, default: []].append(e.key) }
+        return out
+    }
+
+    /// One line of `keys/trusted`: `<origin hex> <verifier key> [since=<epoch>:<first LSN>]`.
+    public struct TrustedEntry: Sendable, Equatable {
+        public var origin: OriginID
+        public var key: NoteVerifierKey
+        /// From this position on, every seal of the origin must be signed (an unsigned one is refused even
+        /// when nothing signed of the origin is held yet).
+        public var signedSince: SignedPosition?
+    }
+
+    public func trustedEntries() throws(EventLogError) -> [TrustedEntry] {
+        guard let text = try readText(trustedPath) else { return [] }
+        var out: [TrustedEntry] = []
         for (i, line) in text.split(separator: "\n").enumerated() where !line.hasPrefix("#") {
             let parts = line.split(separator: " ")
-            guard parts.count == 2, let o = OriginID(hex: String(parts[0])) else {
+            guard parts.count == 2 || parts.count == 3, let o = OriginID(hex: String(parts[0])) else {
                 throw EventLogError(
-                    .corruption, "line \(i + 1) is not `<origin hex> <verifier key>`", path: trustedPath,
-                    hint: "fix or remove the line, then `aibrain keys trust ORIGIN KEY` again")
+                    .corruption, "line \(i + 1) is not `<origin hex> <verifier key> [since=EPOCH:LSN]`",
+                    path: trustedPath, hint: "fix or remove the line, then `aibrain keys trust ORIGIN KEY` again")
+            }
+            var since: SignedPosition?
+            if parts.count == 3 {
+                guard parts[2].hasPrefix("since="), let p = SignedPosition(parsing: String(parts[2].dropFirst(6)))
+                else {
+                    throw EventLogError(
+                        .corruption, "line \(i + 1): the third field must be `since=EPOCH:LSN`", path: trustedPath)
+                }
+                since = p
             }
             do throws(EventLogError) {
-                out[o, default: []].append(try NoteVerifierKey(parsing: String(parts[1])))
+                out.append(
+                    TrustedEntry(origin: o, key: try NoteVerifierKey(parsing: String(parts[1])), signedSince: since))
             } catch {
                 throw EventLogError(.corruption, "line \(i + 1): \(error.message)", path: trustedPath)
             }
@@ -131,9 +156,18 @@ public struct KeyStore: Sendable {
         return out
     }
 
-    /// Records `key` as trusted for `o`. Idempotent; the key's name must be the origin's.
+    /// From where every seal of `o` must be signed: for this origin, its first signed seal (the journal);
+    /// for a peer, what `keys trust --signed-since` recorded. Nil: unsigned history before the first signed
+    /// seal is legacy.
+    public func signedSince(_ o: OriginID) throws(EventLogError) -> SignedPosition? {
+        if o == origin { return try signedSeals().keys.min() }
+        return try trustedEntries().filter { $0.origin == o }.compactMap(\.signedSince).min()
+    }
+
+    /// Records `key` as trusted for `o` (and, with `since`, that its seals are all signed from there on).
+    /// Idempotent; the key's name must be the origin's.
     @discardableResult
-    public func trust(_ o: OriginID, key: NoteVerifierKey) throws(EventLogError) -> Bool {
+    public func trust(_ o: OriginID, key: NoteVerifierKey, since: SignedPosition? = nil) throws(EventLogError) -> Bool {
         guard key.name == SealNote.keyName(origin: o) else {
             throw EventLogError(
                 .invalidInput,
@@ -143,12 +177,16 @@ public struct KeyStore: Sendable {
         guard o != origin else {
             throw EventLogError(.invalidInput, "\(o.hex) is this store's own origin: its key is keys/origin.pub")
         }
-        var all = try trusted()
-        if all[o, default: []].contains(key) { return false }
-        all[o, default: []].append(key)
-        var text = "# origins whose signed seals this store verifies: <origin hex> <verifier key>\n"
-        for (origin, keys) in all.sorted(by: { $0.key.hex < $1.key.hex }) {
-            for k in keys { text += "\(origin.hex) \(k.encoded)\n" }
+        var all = try trustedEntries()
+        if let i = all.firstIndex(where: { $0.origin == o && $0.key == key }) {
+            guard let since, all[i].signedSince != since else { return false }
+            all[i].signedSince = since
+        } else {
+            all.append(TrustedEntry(origin: o, key: key, signedSince: since))
+        }
+        var text = "# origins whose signed seals this store verifies: <origin hex> <verifier key> [since=EPOCH:LSN]\n"
+        for e in all.sorted(by: { $0.origin.hex < $1.origin.hex }) {
+            text += "\(e.origin.hex) \(e.key.encoded)" + (e.signedSince.map { " since=\($0)" } ?? "") + "\n"
         }
         try makeDirectory()
         try write(trustedPath, text)
@@ -227,9 +265,26 @@ public struct KeyStore: Sendable {
     }
 }
 
-public struct SignedPosition: Hashable, Sendable {
+public struct SignedPosition: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var epoch: UInt32
     public var firstLSN: UInt64
+
+    public init(epoch: UInt32, firstLSN: UInt64) {
+        self.epoch = epoch
+        self.firstLSN = firstLSN
+    }
+
+    /// `EPOCH:LSN`, both decimal.
+    public init?(parsing s: String) {
+        let p = s.split(separator: ":")
+        guard p.count == 2, let e = UInt32(p[0]), let l = UInt64(p[1]), l >= 1 else { return nil }
+        self.init(epoch: e, firstLSN: l)
+    }
+
+    public var description: String { "\(epoch):\(firstLSN)" }
+    public static func < (a: SignedPosition, b: SignedPosition) -> Bool {
+        (a.epoch, a.firstLSN) < (b.epoch, b.firstLSN)
+    }
 }
 
 /// What the origin key signed for a position: the content's commitments, not the seal hash. A seal redone

@@ -35,6 +35,7 @@ public enum SignatureAudit {
             let own = o == reader.localOrigin
             let verifiers = try keys.verifiers(for: o)
             var r = OriginResult(origin: o, keyName: verifiers.first?.name)
+            let since = try keys.signedSince(o)
             var seenSigned = false
             for entry in log.sealedCatalog {
                 func found(_ m: String) {
@@ -59,7 +60,9 @@ public enum SignatureAudit {
                 }
                 switch check {
                 case .unsigned:
-                    if seenSigned {
+                    if let since, SignedPosition(epoch: entry.epoch, firstLSN: entry.firstLSN) >= since, !seenSigned {
+                        found("unsigned seal, but every seal of this origin from \(since) on is signed")
+                    } else if seenSigned {
                         found(
                             "unsigned seal after the origin's signed history: a signed segment was replaced or its signature stripped"
                         )

@@ -157,6 +157,23 @@ import Trust
             #expect((r.stdout + r.stderr).contains(phrase), "\(r.stdout)\(r.stderr)")
             #expect(try aibrain(["verify"], cwd: b).status == 0, "the log stays as it was")
         }
+        // A store that trusts A "signed since 1:1" refuses fabricated unsigned history even when it holds
+        // nothing of A yet (without --signed-since, that first unsigned segment would pass as legacy).
+        let (d, dStore) = try makeStore("strict-truster", origin: "auditor")
+        let shown = try aibrain(["keys", "show", "-o", "json"], cwd: a).json()
+        #expect(shown["signed_since"] as? String == "1:1")
+        #expect(try aibrain(["keys", "trust", aOrigin, aKey, "--signed-since", "1:1"], cwd: d).status == 0)
+        let (first, firstRecords) = try TamperProcessTests.records(segs[0])
+        let unsignedFirst = try TamperProcessTests.forge(
+            first, firstRecords, previous: first.footer.previousSealHash, signature: .none)
+        try FileManager.default.createDirectory(
+            atPath: dStore + "/incoming/" + aOrigin, withIntermediateDirectories: true)
+        try Data(unsignedFirst).write(
+            to: URL(fileURLWithPath: dStore + "/incoming/" + aOrigin + "/" + lastPathComponent(segs[0])))
+        let strict = try aibrain(["ship", "adopt"], cwd: d)
+        #expect(
+            strict.status == 5 && (strict.stdout + strict.stderr).contains("from 1:1 on is signed"), "\(strict.stdout)")
+        #expect(try aibrain(["keys", "trust", aOrigin, aKey, "--signed-since", "x"], cwd: d).status == 64)
         let quarantined = try FileManager.default.contentsOfDirectory(atPath: bStore + "/quarantine/" + aOrigin)
         #expect(quarantined.filter { !$0.hasSuffix(".json") }.count == 2, "\(quarantined)")
         // The genuine segment is still adopted after the forgeries.

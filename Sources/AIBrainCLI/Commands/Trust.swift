@@ -35,16 +35,20 @@ struct KeysShow: ParsableCommand {
                     "this origin has no signing key (a store created before aibrain 0.6)",
                     hint: "create one with `aibrain keys generate`; seals from then on are signed")
             }
+            // Where this origin's signed history starts (its first signed seal; 1:1 for a store made by 0.6).
+            let since = try keys.signedSince(keys.origin)
             if format.json {
                 try Output.stdout.line(
                     JSONOut.object([
                         ("origin", .string(keys.origin.hex)), ("verifier_key", .string(key.encoded)),
                         ("key_id", .string(hexString(key.keyID))), ("fingerprint", .string(key.fingerprint)),
+                        ("signed_since", since.map { .string($0.description) } ?? .null),
                     ]).text)
             } else {
                 try Output.stdout.line(key.encoded)
                 Output.stderr(
                     "origin \(keys.origin.hex), key id \(hexString(key.keyID)), fingerprint \(key.fingerprint)\non a peer: aibrain keys trust \(keys.origin.hex) \(key.encoded)"
+                        + (since.map { " --signed-since \($0)" } ?? "")
                 )
             }
         }
@@ -88,6 +92,11 @@ struct KeysTrust: ParsableCommand {
     @Argument(help: ArgumentHelp("The peer's origin id (32 hex digits).", valueName: "origin")) var origin: String
     @Argument(help: ArgumentHelp("Its verifier key, as `aibrain keys show` prints it there.", valueName: "key"))
     var key: String
+    @Option(
+        help: ArgumentHelp(
+            "Every seal of ORIGIN from this position on is signed (as `keys show` prints it there): an unsigned one is refused even when nothing signed of it is held yet.",
+            valueName: "epoch:lsn"))
+    var signedSince: String?
     @OptionGroup var format: ReportOutput
 
     func run() throws {
@@ -97,12 +106,19 @@ struct KeysTrust: ParsableCommand {
             }
             let keys = try KeyStore.local(storeRoot: try store.locate())
             let k = try NoteVerifierKey(parsing: key)
-            let added = try keys.trust(o, key: k)
+            let since = try signedSince.map { (t) throws -> SignedPosition in
+                guard let p = SignedPosition(parsing: t) else {
+                    throw CLIError.usage("--signed-since `\(t)`: expected EPOCH:LSN, e.g. 1:1")
+                }
+                return p
+            }
+            let added = try keys.trust(o, key: k, since: since)
             if format.json {
                 try Output.stdout.line(
                     JSONOut.object([
                         ("origin", .string(o.hex)), ("key_id", .string(hexString(k.keyID))),
                         ("fingerprint", .string(k.fingerprint)), ("added", .bool(added)),
+                        ("signed_since", since.map { .string($0.description) } ?? .null),
                     ]).text)
             } else {
                 try Output.stdout.line(
