@@ -120,7 +120,7 @@ demo: build
 	step "20. every seal is signed (Ed25519, C2SP signed note); the orchestrator trusts this repo's key and checks it"; \
 	KEY=$$($$A keys show 2>/dev/null); echo "   $$KEY"; \
 	O=$$(python3 -c 'import json; print(json.load(open(".aibrain/store.json"))["origin_id"])'); \
-	(cd orchestrator && $$A keys trust $$O "$$KEY" && $$A verify | grep -E '^signatures|^verify'); \
+	(cd orchestrator && $$A keys trust $$O "$$KEY" --signed-since 1:1 && $$A verify | grep -E '^signatures|^verify'); \
 	step "21. deleting the newest segment: verify sees it in the signing journal; if the journal is edited too, only a head kept off-host does"; \
 	$$A head -w head.txt >/dev/null; cat head.txt; rm -rf rollback; mkdir rollback; cp -a .aibrain rollback/; \
 	N=$$(ls rollback/.aibrain/log/$$O/*.seg | tail -1); rm -f $$N rollback/.aibrain/log/$$O/CATALOG rollback/.aibrain/log/$$O/*.open; \
