@@ -305,6 +305,16 @@ public struct Adopter {
         /// Claimed files to remove once CATALOG is current (adopted or duplicates).
         var done: [String] = []
         var accepted: [(arrival: AdoptionReport.Arrival, path: String, lastHLC: UInt64)] = []
+        // The keys this store trusts for the origin, read once for all its arrivals.
+        let trust: Result<OriginTrust, EventLogError> = {
+            do throws(EventLogError) {
+                let store = try KeyStore.local(storeRoot: paths.root, fs: fs)
+                return .success(
+                    OriginTrust(origin: o, keys: try store.verifiers(for: o), since: try store.signedSince(o)))
+            } catch {
+                return .failure(error)
+            }
+        }()
         for c in candidates {
             let path = claimDir + "/" + c.name
             let bytes: [UInt8]
@@ -321,11 +331,12 @@ public struct Adopter {
                 origin: o.hex, file: c.name, outcome: .corrupt, bytes: Int64(bytes.count), detail: "")
             // 1. The file itself.
             let footer: SealFooter
-            let sealHash: [UInt8]
+            let header: SegmentHeader
+            let trailer: SealTrailer
             do throws(EventLogError) {
                 footer = try SealedSegmentVerifier.verify(bytes, path: "incoming/\(o.hex)/\(c.name)")
-                let header = try SegmentHeader.decodeChecked(bytes, path: path)
-                sealHash = try SealTrailer.sealHash(of: bytes, path: path)
+                header = try SegmentHeader.decodeChecked(bytes, path: path)
+                trailer = try SealTrailer.decodeChecked(bytes, path: path)
                 guard header.origin == o else {
                     throw EventLogError.corrupt(
                         "its header names origin \(header.origin.hex), but it arrived in incoming/\(o.hex)/",
@@ -344,13 +355,16 @@ public struct Adopter {
             }
             a.firstLSN = footer.firstLSN
             a.lastLSN = footer.lastLSN
+            let sealHash = trailer.sealHash
             a.arrivedSeal = hexString(sealHash)
 
             // 1b. Its signature: a trusted origin's seals must be its key's; signed history never continues
             // unsigned (earlier unsigned history stays valid as legacy).
             let signed: Bool
             do throws(EventLogError) {
-                signed = try checkSignature(bytes, footer: footer, origin: o, held: &entries, logDir: logDir)
+                signed = try checkSignature(
+                    header: header, footer: footer, trailer: trailer, trust: trust.get(), held: &entries, logDir: logDir
+                )
             } catch {
                 if error.code == .io || error.code == .keyMissing {
                     // Not evidence against the arrival: it waits for the next run.
@@ -730,13 +744,13 @@ extension SegmentHeader {
 }
 
 extension SealTrailer {
-    /// The seal hash of a whole segment file in memory.
-    static func sealHash(of bytes: [UInt8], path: String) throws(EventLogError) -> [UInt8] {
+    /// The trailer of a whole segment file in memory (already verified: a failure here is still reported).
+    static func decodeChecked(_ bytes: [UInt8], path: String) throws(EventLogError) -> SealTrailer {
         let at = bytes.count - SealTrailer.size
         guard at >= 0 else { throw EventLogError.corrupt("too short for a seal trailer", path: path, offset: 0) }
         do throws(DecodeFailure) {
             return try bytes.withBytes { (b) throws(DecodeFailure) in
-                try SealTrailer.decode(UnsafeRawBufferPointer(rebasing: b[at...]), base: at).sealHash
+                try SealTrailer.decode(UnsafeRawBufferPointer(rebasing: b[at...]), base: at)
             }
         } catch {
             throw EventLogError.corrupt("\(error.field) \(error.reason)", path: path, offset: Int64(error.offset))
@@ -745,31 +759,28 @@ extension SealTrailer {
 }
 
 extension Adopter {
-    /// Checks an arrival's seal signature against the keys this store trusts for `o` (its own key for its
-    /// own origin). Throws (→ quarantine) when a trusted origin's seal is signed by another key or its
-    /// signature fails, or when the arrival is unsigned but the adopted segment before it is signed.
-    /// Returns whether the arrival is signed.
+    /// The keys trusted for an origin, and from where all its seals must be signed.
+    struct OriginTrust {
+        var origin: OriginID
+        var keys: [NoteVerifierKey]
+        var since: SignedPosition?
+    }
+
+    /// Checks an arrival's seal signature against the keys this store trusts for its origin (its own key for
+    /// its own origin). Throws (→ quarantine) when a trusted origin's seal is signed by another key or its
+    /// signature fails, or when the arrival is unsigned but the adopted segment before it is signed, or at or
+    /// after the origin's `since`. Returns whether the arrival is signed.
     func checkSignature(
-        _ bytes: [UInt8], footer: SealFooter, origin o: OriginID, held: inout [Held], logDir: String
+        header: SegmentHeader, footer: SealFooter, trailer: SealTrailer, trust: OriginTrust, held: inout [Held],
+        logDir: String
     ) throws(EventLogError) -> Bool {
-        let path = "incoming/\(o.hex)/"
-        let trailer = try bytes.withBytes { (b) throws(EventLogError) -> SealTrailer in
-            let at = b.count - SealTrailer.size
-            do throws(DecodeFailure) {
-                return try SealTrailer.decode(UnsafeRawBufferPointer(rebasing: b[at...]), base: at)
-            } catch {
-                throw EventLogError.corrupt("\(error.field) \(error.reason)", path: path, offset: Int64(error.offset))
-            }
-        }
-        let header = try SegmentHeader.decodeChecked(bytes, path: path)
+        let o = trust.origin
         let statement = SealStatement(
             origin: o, epoch: header.epoch, firstLSN: footer.firstLSN, lastLSN: footer.lastLSN,
             merkleRoot: footer.merkleRoot, sealHash: trailer.sealHash, previousSealHash: footer.previousSealHash)
-        let store = try KeyStore.local(storeRoot: paths.root, fs: fs)
-        let keys = try store.verifiers(for: o)
-        let check = SealNote.check(statement, trailer: trailer, path: path, keys: keys)
+        let check = SealNote.check(statement, trailer: trailer, path: "incoming/\(o.hex)/", keys: trust.keys)
         if check.isFailure { throw EventLogError(.corruption, check.summary) }
-        if check == .unsigned, let since = try store.signedSince(o),
+        if check == .unsigned, let since = trust.since,
             SignedPosition(epoch: header.epoch, firstLSN: footer.firstLSN) >= since
         {
             throw EventLogError(

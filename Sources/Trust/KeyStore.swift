@@ -50,6 +50,16 @@ public struct KeyStore: Sendable {
         return key
     }
 
+    /// The origin's signing key, or `key-missing` saying how to make one.
+    public func requireOriginKey() throws(EventLogError) -> NoteSignerKey {
+        guard let key = try originKey() else {
+            throw EventLogError(
+                .keyMissing, "this origin has no signing key (a store created before aibrain 0.6)", path: originKeyPath,
+                hint: "create one with `aibrain keys generate`; seals from then on are signed")
+        }
+        return key
+    }
+
     /// Creates the origin key; refuses to replace one (a new key would orphan every seal signed so far).
     @discardableResult
     public func generateOriginKey() throws(EventLogError) -> NoteSignerKey {

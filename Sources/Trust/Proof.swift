@@ -227,23 +227,10 @@ public struct ProofBundle: Sendable, Equatable {
         }
     }
 
+    /// A JSON string literal, escaped as every other JSON aibrain writes (`JSONScanner.quote`).
     static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if u.value < 0x20 {
-                    out += String(format: "\\u%04x", u.value)
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
+        var out: [UInt8] = []
+        JSONScanner.quote(s, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -22,10 +22,9 @@ public enum SignatureAudit {
         public var message: String
     }
 
-    public static func audit(root: String, fs: any FileSystem = PosixFileSystem()) throws(EventLogError)
-        -> (origins: [OriginResult], findings: [Finding])
+    public static func audit(_ reader: StoreReader, root: String, fs: any FileSystem = PosixFileSystem())
+        throws(EventLogError) -> (origins: [OriginResult], findings: [Finding])
     {
-        let reader = try StoreReader(root: root, fs: fs)
         let keys = KeyStore(storeRoot: root, origin: reader.localOrigin, fs: fs)
         let journal = try keys.signedSeals()
         var results: [OriginResult] = []
@@ -35,7 +34,8 @@ public enum SignatureAudit {
             let own = o == reader.localOrigin
             let verifiers = try keys.verifiers(for: o)
             var r = OriginResult(origin: o, keyName: verifiers.first?.name)
-            let since = try keys.signedSince(o)
+            // (For this origin, the journal read above holds where its signed history starts.)
+            let since = own ? journal.keys.min() : try keys.signedSince(o)
             var seenSigned = false
             for entry in log.sealedCatalog {
                 func found(_ m: String) {

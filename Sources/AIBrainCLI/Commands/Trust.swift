@@ -29,12 +29,7 @@ struct KeysShow: ParsableCommand {
     func run() throws {
         try runReporting(json: format.json) {
             let keys = try KeyStore.local(storeRoot: try store.locate())
-            guard let key = try keys.originKey()?.verifier else {
-                throw CLIError(
-                    .error, code: EventLogError.Code.keyMissing.rawValue,
-                    "this origin has no signing key (a store created before aibrain 0.6)",
-                    hint: "create one with `aibrain keys generate`; seals from then on are signed")
-            }
+            let key = try keys.requireOriginKey().verifier
             // Where this origin's signed history starts (its first signed seal; 1:1 for a store made by 0.6).
             let since = try keys.signedSince(keys.origin)
             if format.json {
@@ -187,11 +182,7 @@ struct Head: ParsableCommand {
         try runReporting(json: format.json) {
             let root = try store.locate()
             let keys = try KeyStore.local(storeRoot: root)
-            guard let key = try keys.originKey() else {
-                throw CLIError(
-                    .error, code: EventLogError.Code.keyMissing.rawValue, "this origin has no signing key",
-                    hint: "create one with `aibrain keys generate`")
-            }
+            let key = try keys.requireOriginKey()
             let reader = try StoreReader(root: root)
             let entries = reader.log(reader.localOrigin)?.sealedCatalog ?? []
             let head = SignedHead(

@@ -37,14 +37,16 @@ struct Verify: ParsableCommand {
         try runReporting(json: format.json) {
             let root = try store.locate()
             var report = try StoreVerifier.verify(root: root)
-            let signatures = try SignatureAudit.audit(root: root)
+            // One reader for the signature pass, the head check and the deep pass.
+            let reader = try StoreReader(root: root)
+            let signatures = try SignatureAudit.audit(reader, root: root)
             report.problems += signatures.findings.map {
                 VerifyReport.Problem(
                     kind: .corruption, file: $0.file, offset: nil, lsn: $0.lsn, message: $0.message,
                     origin: $0.origin.hex)
             }
             let given = try key.map { (k) throws(EventLogError) in try NoteVerifierKey(parsing: k) }
-            let headCheck = try against.map { try Self.checkHead($0, root: root, key: given) }
+            let headCheck = try against.map { try Self.checkHead($0, reader: reader, root: root, key: given) }
             if let headCheck, headCheck.comparison.isFailure {
                 report.problems.append(
                     .init(
@@ -54,7 +56,6 @@ struct Verify: ParsableCommand {
             var decoded: UInt64 = 0
             var types = TypeTally()
             if deep {
-                let reader = try StoreReader(root: root)
                 for log in reader.logs {
                     // Corruption the structural pass found is reported once, not again by the decode pass.
                     let known = report.problems.contains { $0.origin == log.origin.hex && $0.kind == .corruption }
@@ -224,7 +225,8 @@ struct Verify: ParsableCommand {
     }
 
     /// Reads a head file, checks its signature with the origin's key, and compares it with the store.
-    static func checkHead(_ file: String, root: String, key: NoteVerifierKey?) throws -> HeadCheck {
+    static func checkHead(_ file: String, reader: StoreReader, root: String, key: NoteVerifierKey?) throws -> HeadCheck
+    {
         let fs = PosixFileSystem()
         let path = StoreLocator.absolute(file, in: StoreLocator.workingDirectory())
         let bytes = try fs.attempt("reading the head", path: path) { () throws(SystemError) in try fs.readFile(path) }
@@ -241,7 +243,6 @@ struct Verify: ParsableCommand {
                 .corruption, code: "corruption", "\(file): \(error.message)",
                 hint: "pass a file written by `aibrain head`")
         }
-        let reader = try StoreReader(root: root)
         let keys = try key.map { [$0] } ?? KeyStore.local(storeRoot: root).verifiers(for: head.origin)
         // Only the origin's own key vouches for its head (another origin's key, given by mistake, never does).
         if let key, key.name != SealNote.keyName(origin: head.origin) {
