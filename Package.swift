@@ -5,7 +5,8 @@ import PackageDescription
 let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
 /// The replay hot path (payload scanner, projections) folds millions of events per second: dynamic
 /// exclusivity checks on class properties cost ~8% there (perf), and the code keeps one owner per engine.
-let hotPath: [SwiftSetting] = strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+let hotPath: [SwiftSetting] =
+    strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 
 let package = Package(
     name: "aibrain",
@@ -92,7 +93,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BrainEventsTests",
-            dependencies: ["BrainEvents", "EventLog"],
+            dependencies: ["BrainEvents", "EventLog", "StorageTesting"],
             exclude: ["schema_batch.py"],
             swiftSettings: strict
         ),

@@ -61,11 +61,9 @@ public enum PIIPolicy: String, Sendable, CaseIterable {
 /// The PII gate seam (ARCHITECTURE.md, BrainEvents): every string of an event's envelope and payload,
 /// object keys included, goes through every detector before anything is appended.
 public struct PIIGate: Sendable {
-    public var detectors: [any PIIDetector] {
-        didSet { prefilters = detectors.map(\.prefilter) }
-    }
+    public let detectors: [any PIIDetector]
     /// `detectors[k].prefilter`, read once: the gate asks it of every string.
-    private var prefilters: [PIIPrefilter]
+    private let prefilters: [PIIPrefilter]
 
     public init(detectors: [any PIIDetector]) {
         self.detectors = detectors

@@ -117,7 +117,7 @@ public enum StreamKeys {
             wrapped: wrapped.base64EncodedString(), createdAt: now)
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
-        let bytes = Array((try? e.encode(form)) ?? Data()) + [0x0A]
+        let bytes = Array(try! e.encode(form)) + [0x0A]  // plain Codable of strings and integers: cannot fail
         try files.makePrivateDirectory(files.streamsDirectory)
         try files.fs.attempt("writing the stream key", path: path) { () throws(SystemError) in
             try files.fs.writeFileAtomically(path, bytes, permissions: 0o600)
@@ -145,8 +145,11 @@ public enum StreamKeys {
         let form = try? JSONDecoder().decode(FileForm.self, from: Data(bytes))
         // The tombstone first (no key material: the ids and the team), so the stream stays closed to new
         // payloads and a rerun knows what was destroyed; then the key, durably: unlink, fsync the directory.
-        let mark = Tombstone(dataKeyID: form?.dataKeyID ?? "unknown", team: form?.team ?? "")
-        let encoded = Array((try? JSONEncoder().encode(mark)) ?? Data("{}".utf8))
+        // A key file that no longer decodes is destroyed all the same (it opens nothing); its record is named by
+        // the stream's file stem, so two damaged streams never share one `shred:` event id.
+        let mark = Tombstone(
+            dataKeyID: form?.dataKeyID ?? "stem-" + String(fileStem(stream).prefix(16)), team: form?.team ?? "")
+        let encoded = Array(try! JSONEncoder().encode(mark))  // two strings: cannot fail
         try files.fs.attempt("destroying the stream key", path: path) { () throws(SystemError) in
             try files.fs.writeFileAtomically(tombstone, encoded, permissions: 0o600)
             try files.fs.unlink(path)
@@ -234,7 +237,6 @@ struct StreamKeyCache {
     var loaded: [String: StreamKeys.DataKey] = [:]
     /// Data key id (hex) → stem, for reads.
     var byID: [String: String] = [:]
-    var listed = false
     var missingIDs: Set<String> = []
     /// When the directory was last listed (monotonic ns): readers re-list at least once a second, so a key
     /// another process shredded stops opening payloads here within a second.
@@ -267,7 +269,6 @@ struct StreamKeyCache {
             missingIDs = []
         }
         byStream = next
-        listed = true
         listedAt = OpenOptions.monotonicNanoseconds()
     }
 

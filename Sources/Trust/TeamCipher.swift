@@ -100,15 +100,13 @@ public final class TeamCipher: RegionCipher {
             return .success((v, Self.segmentKey(&s, version: v, context: context)))
         }
         guard let (version, key) = try found.get() else { return false }
-        var nonceBytes = [UInt8](repeating: 0, count: Format.RegionMode.nonceSize)
-        var g = SystemRandomNumberGenerator()
-        for i in nonceBytes.indices { nonceBytes[i] = UInt8.random(in: 0...255, using: &g) }
         do {
+            // 12 bytes from the system CSPRNG, stored with the region (FORMAT.md: why never a counter).
             let box = try ChaChaPoly.seal(
-                plaintext, using: key, nonce: try ChaChaPoly.Nonce(data: nonceBytes),
+                plaintext, using: key, nonce: ChaChaPoly.Nonce(),
                 authenticating: context.associatedData)
             out += version.keyID
-            out += nonceBytes
+            box.nonce.withUnsafeBytes { out += $0 }
             out += box.ciphertext
             out += box.tag
         } catch {
@@ -169,19 +167,18 @@ public final class TeamCipher: RegionCipher {
                 guard !s.streams.byStream.isEmpty || !s.streams.shredded.isEmpty else { return .success([:]) }
                 var keys: [Int: StreamKeys.DataKey] = [:]
                 for i in drafts.indices where !drafts[i].stream.isEmpty {
+                    let stem = StreamKeys.fileStem(drafts[i].stream)
                     // A shredded stream takes no new payloads (they would outlive the erasure in plaintext);
                     // only its own `stream.shredded` record is written.
-                    if drafts[i].type != "stream.shredded",
-                        s.streams.shredded.contains(StreamKeys.fileStem(drafts[i].stream))
-                    {
+                    if drafts[i].type != "stream.shredded", s.streams.shredded.contains(stem) {
                         throw EventLogError(
                             .invalidInput,
-                            "event \(i): stream \(drafts[i].stream) was shredded (aibrain shred); nothing more is written to it; nothing was appended",
+                            "event \(drafts[i].eventID): stream \(drafts[i].stream) was shredded (aibrain shred); nothing more is written to it; nothing was appended",
                             hint:
                                 "write to a new stream; a shredded stream stays closed so its erased data cannot come back"
                         )
                     }
-                    guard let file = s.streams.byStream[StreamKeys.fileStem(drafts[i].stream)] else { continue }
+                    guard let file = s.streams.byStream[stem] else { continue }
                     keys[i] = try s.streams.dataKey(file, ring: s.ring, files: files)
                 }
                 return .success(keys)

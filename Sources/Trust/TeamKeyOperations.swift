@@ -89,7 +89,7 @@ public enum TeamKeyOperations {
             })
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .prettyPrinted]
-        return Array((try? e.encode(form)) ?? Data()) + [0x0A]
+        return Array(try! e.encode(form)) + [0x0A]  // plain Codable of strings and integers: cannot fail
     }
 
     /// Adds the versions of an exported team key that this keyring does not hold. For a team new here, in the

@@ -134,7 +134,7 @@ public struct TeamKeyring: Sendable, Equatable {
             })
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .prettyPrinted]
-        return Array((try? e.encode(form)) ?? Data()) + [0x0A]
+        return Array(try! e.encode(form)) + [0x0A]  // plain Codable of strings and integers: cannot fail
     }
 
     /// Decodes a keyring file. A version whose key does not hash to its recorded id is refused: a reader must

@@ -150,7 +150,9 @@ struct PIIGateTests {
         var input = EventInput(gate: .standard, policy: .redact)
         var d = EventDraft(eventID: "e", type: "a.b", stream: "task/T-1")
         d.payload = Array(#"{"n":"SSN 219-09-9999"}"#.utf8)
-        #expect(throws: CLIError.self) { try input.check(d, number: nil, source: "ko.created") }
+        #expect { try input.check(d, number: nil, source: "ko.created") } throws: { e in
+            (e as? CLIError)?.code == "pii-rejected"
+        }
     }
 
     @Test func thePolicyOption() throws {

@@ -62,7 +62,10 @@ import Yams
                 match: {}
             """)
         #expect(c.agentPatterns == Contracts.defaultAgentPatterns)
-        guard case .autonomy(let policy) = c.rules[0].kind else { return }
+        guard case .autonomy(let policy) = c.rules[0].kind else {
+            Issue.record("the rule is not an autonomy rule")
+            return
+        }
         #expect(c.rules[0].match == RuleMatch(types: [ActorPattern("decision.recorded")]))
         #expect(policy.levels == AutonomyPolicy.defaultLevels)
         #expect(policy.defaultLevel == "L0.5")
@@ -342,8 +345,9 @@ import Yams
             (#""approver":"""#, "data.approver is empty"),
             (#""approver":"   ""#, "data.approver is empty"),
             (#""approver":7"#, "data.approver is not a string"),
-            (#""approver":"claude-qa-1""#, "\"claude-qa-1\" is an agent (it matches the agent pattern claude-*)"),
-            (#""approver":"Claude-Lead""#, "\"Claude-Lead\" is an agent (it matches the agent pattern claude-*)"),
+            (#""approver":"claude-qa-1""#, "data.approver is an agent (it matches the agent pattern claude-*)"),
+            (#""approver":"Claude-Lead""#, "data.approver is an agent (it matches the agent pattern claude-*)"),
+            (#""approver":"[redacted: email]""#, "data.approver was redacted by the PII gate"),
             (#""approver":"agent:reviewer""#, "is an agent (it matches the agent pattern agent:*)"),
             (#""approver":"deploy-bot""#, "is an agent (it matches the agent pattern *-bot)"),
             (#""approver":"gpt-4o""#, "is an agent (it matches the agent pattern gpt-*)"),
@@ -365,7 +369,8 @@ import Yams
         let data = #"{"kind":"GUARDRAIL_OVERRIDE","value":"x","severity":"high","approver":"ALICE "}"#
         let v = c.violations(for: Self.draft(actor: "alice", data))
         #expect(
-            v.first?.reason.hasSuffix("\"ALICE\" is the event's own actor (nobody approves their own decision)") == true
+            v.first?.reason.hasSuffix("data.approver is the event's own actor (nobody approves their own decision)")
+                == true
         )
         #expect(c.violations(for: Self.draft(actor: "bob", data)).isEmpty)
     }
@@ -467,7 +472,10 @@ import Yams
                       L1: {allow: [APPROACH, CUSTOM_KIND]}
                       L3: {allow: ["*"]}
                 """)
-        guard case .autonomy(let p) = c.rules[0].kind else { return }
+        guard case .autonomy(let p) = c.rules[0].kind else {
+            Issue.record("the rule is not an autonomy rule")
+            return
+        }
         #expect(p.levels["L1"] == AutonomyLevel(allow: ["APPROACH", "CUSTOM_KIND"]))
         #expect(p.levels["L2"] == AutonomyPolicy.defaultLevels["L2"])
         #expect(p.levels["L3"] == AutonomyLevel(allow: ["*"]))

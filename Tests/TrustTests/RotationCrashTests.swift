@@ -124,7 +124,12 @@ import Testing
             }
             let ring = cipher.keyring
             for r in try regions(fs) {
-                guard let g = r.generation else { continue }
+                // Every team here has a key before the first writer opens: an unflagged segment holding its
+                // regions would be plaintext written after encryption began.
+                guard let g = r.generation else {
+                    problems.append("\(lastPathComponent(r.file)): an unflagged segment holds team \(r.team)")
+                    continue
+                }
                 let expected = ring.encryptingVersion(team: r.team, generation: g)?.keyID
                 if r.keyID != expected {
                     problems.append(

@@ -50,11 +50,18 @@ public struct Contracts: Sendable, Equatable {
         case .string(let raw):
             let name = raw.trimmingASCIIWhitespace()
             if name.isEmpty { return "data.approver is empty" }
+            // A value the PII gate replaced (`--pii-policy redact`) names nobody: it approves nothing.
+            if name.hasPrefix(PIIGate.redactedValue("").dropLast()) {
+                return
+                    "data.approver was redacted by the PII gate (record a pseudonymous approver id, not personal data)"
+            }
+            // The approver is named by its role only, never quoted: under `--pii-policy warn` it may hold
+            // what the gate flagged.
             if let p = agentPattern(matching: name) {
-                return "\"\(name)\" is an agent (it matches the agent pattern \(p.text))"
+                return "data.approver is an agent (it matches the agent pattern \(p.text))"
             }
             if name.lowercasedASCII() == actor.trimmingASCIIWhitespace().lowercasedASCII() {
-                return "\"\(name)\" is the event's own actor (nobody approves their own decision)"
+                return "data.approver is the event's own actor (nobody approves their own decision)"
             }
             return nil
         }
@@ -186,7 +193,6 @@ public struct ActorPattern: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { text }
-    public var hasWildcard: Bool { folded.contains(UInt8(ascii: "*")) || folded.contains(UInt8(ascii: "?")) }
 
     public func matches(_ name: String) -> Bool {
         let s = Array(name.lowercasedASCII().utf8)

@@ -133,6 +133,14 @@ public enum PayloadState: Sendable, Equatable, Hashable {
     case shredded(keyID: String)
 
     public var isReadable: Bool { self == .plain }
+
+    /// The key the payload needs, as `key <16 hex>`, for messages.
+    public var keyID: String? {
+        switch self {
+        case .plain: return nil
+        case .encrypted(_, let id), .shredded(let id): return "key " + id
+        }
+    }
 }
 
 /// The cipher every `EventLog` opened without `OpenOptions.cipher` uses: registered once by a program

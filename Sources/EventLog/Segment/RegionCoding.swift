@@ -71,13 +71,15 @@ public struct RegionCoding: Sendable {
         case unavailable(PayloadState, ciphertext: Range<Int>)
     }
 
-    /// Reads the stored form of one region of a flagged segment; decrypts mode 1 when the cipher holds the key.
+    /// Reads the stored form of one region (unflagged segments: the frame as it is); decrypts mode 1 when the
+    /// cipher holds the key.
     /// A wrong tag under a held key is corruption; a missing key is `.unavailable`.
     func decode(
         _ stored: UnsafeRawBufferPointer, firstLSN: UInt64, region: Int, team: String, fileOffset: Int,
         into out: inout [UInt8]
     ) throws(EventLogError) -> Decoded {
-        precondition(flagged)
+        // A segment without encrypted regions stores its frames as they are (no mode byte).
+        guard flagged else { return .plain(0..<stored.count) }
         func bad(_ why: String) -> EventLogError {
             EventLogError.corrupt(
                 "payload region \(region) (team \"\(team)\") of the \(header.kind == .open ? "batch" : "block") at LSN \(firstLSN): \(why)",

@@ -36,9 +36,12 @@ struct SealBuilder {
     /// The first failure to encrypt a frame (a key the keyring no longer has): the seal must not be written.
     private(set) var cipherFailure: EventLogError?
 
-    init(header: SegmentHeader, previousSealHash: [UInt8], cipher: (any RegionCipher)? = nil) {
+    init(
+        header: SegmentHeader, previousSealHash: [UInt8], cipher: (any RegionCipher)? = nil,
+        path: String = "(segment being sealed)"
+    ) {
         precondition(header.kind == .sealed && previousSealHash.count == 32)
-        coding = RegionCoding(header: header, cipher: cipher, path: "(segment being sealed)")
+        coding = RegionCoding(header: header, cipher: cipher, path: path)
         out = header.encode()
         firstLSN = header.firstLSN
         nextLSN = header.firstLSN

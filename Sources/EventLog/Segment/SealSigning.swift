@@ -81,7 +81,7 @@ extension SealedSegment {
             if let locked = block.regionStates.first(where: { $0 != .plain }) {
                 throw EventLogError(
                     .keyMissing,
-                    "the segment holding LSN \(lsn) has payloads this store cannot decrypt (\(locked)); a proof hashes every record of it",
+                    "the segment holding LSN \(lsn) has payloads this store cannot decrypt (\(locked.keyID ?? "a team key")); a proof hashes every record of it",
                     path: path, lsn: lsn, hint: "import the team's key (aibrain keys team import) and retry")
             }
             for r in 0..<block.count {

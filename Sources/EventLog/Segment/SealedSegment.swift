@@ -383,13 +383,8 @@ struct BlockLayout {
         _ stored: UnsafeRawBufferPointer, envelopes: inout [UInt8], payloads: inout [UInt8],
         decompressor: LZ4Frame.Decompressor, path: String, fileOffset: Int, slack: Bool = false, coding: RegionCoding
     ) throws(EventLogError) -> [PayloadState] {
-        guard coding.flagged else {
-            try decompress(
-                stored, envelopes: &envelopes, payloads: &payloads, decompressor: decompressor, path: path,
-                fileOffset: fileOffset, slack: slack)
-            return [PayloadState](repeating: .plain, count: regionFrames.count)
-        }
         var states: [PayloadState] = []
+        states.reserveCapacity(regionFrames.count)
         var plain: [UInt8] = []
         do {
             try envelopes.withMutableBytes { (dst) throws(LZ4Frame.Failure) in
@@ -430,38 +425,12 @@ struct BlockLayout {
                 }
             } catch {
                 throw EventLogError.corrupt(
-                    "block frame of payload region \(r): \(error.reason)", path: path, offset: Int64(fileOffset))
+                    "block frame of payload region \(r): \(error.reason)", path: path,
+                    offset: Int64(fileOffset + regionFrames[r].lowerBound))
             }
             if case .unavailable(let state, _) = decoded { states.append(state) } else { states.append(.plain) }
             at += length
         }
         return states
-    }
-
-    func decompress(
-        _ stored: UnsafeRawBufferPointer, envelopes: inout [UInt8], payloads: inout [UInt8],
-        decompressor: LZ4Frame.Decompressor, path: String, fileOffset: Int, slack: Bool = false
-    ) throws(EventLogError) {
-        do {
-            try envelopes.withMutableBytes { (dst) throws(LZ4Frame.Failure) in
-                try decompressor.decompress(
-                    UnsafeRawBufferPointer(rebasing: stored[envelopeFrame]),
-                    into: slack ? dst : UnsafeMutableRawBufferPointer(rebasing: dst[..<envelopeLength]),
-                    expectedSize: envelopeLength)
-            }
-            try payloads.withMutableBytes { (dst) throws(LZ4Frame.Failure) in
-                var at = 0
-                for r in regionFrames.indices {
-                    try decompressor.decompress(
-                        UnsafeRawBufferPointer(rebasing: stored[regionFrames[r]]),
-                        into: UnsafeMutableRawBufferPointer(
-                            rebasing: slack ? dst[at...] : dst[at..<at + regionLengths[r]]),
-                        expectedSize: regionLengths[r])
-                    at += regionLengths[r]
-                }
-            }
-        } catch {
-            throw EventLogError.corrupt("block frame: \(error.reason)", path: path, offset: Int64(fileOffset))
-        }
     }
 }

@@ -144,7 +144,7 @@ extension EventLog {
         header.predecessorEndOffset = 0
         header.compatibleFeatures = 0
         let previous = catalog.entries.last?.sealHash ?? [UInt8](repeating: 0, count: 32)
-        var builder = SealBuilder(header: header, previousSealHash: previous, cipher: cipher)
+        var builder = SealBuilder(header: header, previousSealHash: previous, cipher: cipher, path: segPath)
         let coding = RegionCoding(header: o.header, cipher: cipher, path: o.path)
         do {
             try file.withUnsafeBytes { raw in

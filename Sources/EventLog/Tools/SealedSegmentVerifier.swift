@@ -100,8 +100,10 @@ public enum SealedSegmentVerifier {
                 for (r, state) in block.regionStates.enumerated() where state != .plain {
                     guard selfCheck == nil else {
                         throw EventLogError(
-                            .keyMissing, "sealing needs team \"\(block.teams[r])\"'s key (\(state))", path: path,
-                            lsn: b.firstLSN, hint: "import the team's key with `aibrain keys team import`")
+                            .keyMissing,
+                            "sealing needs team \"\(block.teams[r])\"'s key\(state.keyID.map { " \($0)" } ?? "")",
+                            path: path, offset: Int64(b.offset), lsn: b.firstLSN,
+                            hint: "import the team's key with `aibrain keys team import`")
                     }
                     if !keyless.contains(block.teams[r]) { keyless.append(block.teams[r]) }
                 }
