@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "Trust", targets: ["Trust"]),
         .library(name: "Shipping", targets: ["Shipping"]),
         .library(name: "AIBrainCLI", targets: ["AIBrainCLI"]),
+        // The parsers' fuzzing entries, for FuzzTesting/ (libFuzzer) and the corpus replay in `make test`.
+        .library(name: "FuzzTargets", targets: ["FuzzTargets"]),
         .executable(name: "aibrain", targets: ["aibrain"]),
         .executable(name: "aibrain-storage", targets: ["aibrain-storage"]),
     ],
@@ -81,6 +83,11 @@ let package = Package(
             ]
         ),
         .target(name: "StorageTesting", dependencies: ["EventLog"], swiftSettings: strict),
+        .target(
+            name: "FuzzTargets",
+            dependencies: ["AIBrainCLI", "BrainEvents", "EventLog", "Projections", "Shipping", "Trust"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "aibrain-storage",
             dependencies: ["EventLog", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -120,6 +127,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["schema_check.py"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: [
+                "AIBrainCLI", "BrainEvents", "EventLog", "FuzzTargets", "Projections", "Shipping", "StorageTesting",
+                "Trust",
+            ],
             swiftSettings: strict
         ),
     ]

@@ -128,11 +128,11 @@ struct TailFilter {
 }
 
 /// The cursor file: one token and a newline, replaced atomically (tmp → fsync → rename → fsync dir).
-enum CursorFile {
-    static func read(_ path: String) throws -> TailCursor? {
+public enum CursorFile {
+    public static func read(_ path: String, fs: any FileSystem = PosixFileSystem()) throws -> TailCursor? {
         let bytes: [UInt8]
         do throws(SystemError) {
-            bytes = try PosixFileSystem().readFile(path)
+            bytes = try fs.readFile(path)
         } catch  where error.errno == ENOENT {
             return nil
         } catch {
@@ -148,9 +148,9 @@ enum CursorFile {
         }
     }
 
-    static func write(_ path: String, _ cursor: TailCursor) throws {
+    public static func write(_ path: String, _ cursor: TailCursor, fs: any FileSystem = PosixFileSystem()) throws {
         do throws(SystemError) {
-            try PosixFileSystem().writeFileAtomically(path, Array((cursor.token + "\n").utf8))
+            try fs.writeFileAtomically(path, Array((cursor.token + "\n").utf8))
         } catch {
             throw CLIError(.error, code: "io", "cannot save cursor file \(path): \(error)")
         }

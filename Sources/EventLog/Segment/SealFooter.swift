@@ -120,7 +120,9 @@ public struct SealFooter: Sendable, Equatable {
         let blockCount = Int(try r.u32("block count"))
         let streamCount = Int(try r.u32("stream count"))
         let recordBytes = try r.u64("record bytes")
-        guard count >= 1, first >= 1, last == first + count - 1, blockCount >= 1,
+        // (Checked without overflow: a crafted footer from a peer must be refused, never trap.)
+        guard count >= 1, first >= 1, last < UInt64.max, count - 1 <= last, last - (count - 1) == first,
+            blockCount >= 1,
             blockCount <= r.remaining / 32, streamCount <= r.remaining
         else {
             throw DecodeFailure(field: "footer counts", offset: base + 8, reason: "inconsistent counts or ranges")
@@ -133,7 +135,7 @@ public struct SealFooter: Sendable, Equatable {
                 offset: try r.u64("block offset"), firstLSN: try r.u64("block first lsn"),
                 firstHLC: try r.u64("block first hlc"), count: try r.u32("block count"),
                 storedLength: try r.u32("block length"))
-            guard e.firstLSN == expected, e.count >= 1 else {
+            guard e.firstLSN == expected, e.count >= 1, UInt64(e.count) <= last + 1 - expected else {
                 throw DecodeFailure(
                     field: "block index", offset: base + r.offset - 32, reason: "LSNs are not contiguous")
             }
