@@ -1,12 +1,12 @@
 # aibrain — `make demo` runs the main job, `make test` runs every test. Both install what they need first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-APT_PACKAGES := liblz4-dev libxxhash-dev xxhash lz4 rsync libsqlite3-dev sqlite3 python3 python3-jsonschema
+APT_PACKAGES := liblz4-dev libxxhash-dev xxhash lz4 rsync libsqlite3-dev sqlite3 python3 python3-jsonschema gcc
 DEMO_EVENTS ?= 20000
 DEMO_DIR ?= demo-store
 AIBRAIN := $(CURDIR)/.build/debug/aibrain
 
-.PHONY: help deps build test test-fast test-process demo bench bench-cli bench-projections bench-ship bench-trust format lint clean
+.PHONY: help deps build test test-fast test-process demo bench bench-cli bench-projections bench-ship bench-trust fuzz fuzz-seeds crash-sim crash-campaign format lint clean
 
 help:
 	@echo "make demo   - agents, decisions, checkpoints, a tail -f auditor, replay and verify through the aibrain CLI"
@@ -16,6 +16,8 @@ help:
 	@echo "make bench-projections - full rebuild of every projection from 1M generated events, RSS, incremental cost"
 	@echo "make bench-ship - ship push/adopt/pull of 1M events between two stores over rsync, push-to-replay latency"
 	@echo "make bench-trust - append and replay throughput with signed seals and encryption on vs off (1M events)"
+	@echo "make fuzz   - libFuzzer + ASan on 14 parsers, FUZZ_SECONDS (600) each; findings land in fixtures/fuzz/ (RELIABILITY.md)"
+	@echo "make crash-campaign - kill -9 and fsync-EIO campaigns over the CLI (CAMPAIGN_SECONDS, 600) and the long crash simulator"
 
 # Idempotent: installs only the Debian packages that are missing.
 deps:
@@ -171,5 +173,29 @@ format:
 lint:
 	swift format lint --strict -r Sources Tests
 
+# Reliability campaigns (RELIABILITY.md). `make test` runs short versions of each.
+FUZZ_SECONDS ?= 600
+CAMPAIGN_SECONDS ?= 600
+CAMPAIGN_FSYNC_SECONDS ?= 120
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FuzzTesting/run.sh $(FUZZ_TARGETS)
+
+# Regenerates the seed corpora in fixtures/fuzz/ from a fresh store (review the diff).
+fuzz-seeds: build
+	FuzzTesting/make-seeds.sh
+
+# The whole-stack crash simulator with thousands of crash points, fault plans and bit flips.
+crash-sim: build
+	set -o pipefail; AIBRAIN_STACK_SEEDS=$${STACK_SEEDS:-40} AIBRAIN_STACK_POINTS=$${STACK_POINTS:-100} \
+	  AIBRAIN_FAULT_SEEDS=$${FAULT_SEEDS:-1000} AIBRAIN_FLIP_SEEDS=$${FLIP_SEEDS:-20} AIBRAIN_FLIPS_PER_SEGMENT=200 \
+	  swift test --skip-build --filter 'StackCrashTests' 2>&1 | grep -E "stack crash|fault injection|bit flips|✘|passed after|failed after"
+
+crash-campaign: build crash-sim
+	@mkdir -p .campaign; cc -shared -fPIC -O2 -o .campaign/fsyncfail.so Tests/Campaigns/fsyncfail.c -ldl
+	python3 Tests/Campaigns/crash_campaign.py --aibrain $(AIBRAIN) --seconds $(CAMPAIGN_SECONDS) --seed $${SEED:-1} \
+	  --json .campaign/kill.json
+	python3 Tests/Campaigns/crash_campaign.py --aibrain $(AIBRAIN) --mode fsync --shim .campaign/fsyncfail.so \
+	  --seconds $(CAMPAIGN_FSYNC_SECONDS) --seed $${SEED:-1} --json .campaign/fsync.json
+
 clean:
-	rm -rf .build $(DEMO_DIR)
+	rm -rf .build .build-fuzz .fuzz .campaign $(DEMO_DIR)

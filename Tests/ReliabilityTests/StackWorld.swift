@@ -172,9 +172,22 @@ final class StackWorld {
         record.shredAcknowledged = true
     }
 
-    /// A fault-log line of an fsync or fdatasync the plan failed.
-    static func isFailedSync(_ line: String) -> Bool {
-        line.contains("injected") && (line.contains(": fsync(") || line.contains(": fdatasync("))
+    /// The path of an fsync or fdatasync the plan failed, from its fault-log line.
+    static func failedSyncPath(_ line: String) -> String? {
+        guard line.contains("injected"),
+            let call = line.range(of: ": fdatasync(") ?? line.range(of: ": fsync("),
+            let end = line.range(of: "): injected", range: call.upperBound..<line.endIndex)
+        else { return nil }
+        return String(line[call.upperBound..<end.lowerBound])
+    }
+
+    /// The `.open` segment of repo-a that holds `lsn` (the newest whose first LSN is at or below it).
+    func segmentPath(holding lsn: UInt64) -> String {
+        let dir = Self.rootA + "/log/" + Self.originA.hex
+        let names = ((try? fs.listDirectory(dir)) ?? []).filter { $0.hasSuffix(".open") }
+        let holder = names.compactMap { n in SegmentName.parse(n).map { (n, $0.firstLSN) } }
+            .filter { $0.1 <= lsn }.max { $0.1 < $1.1 }
+        return dir + "/" + (holder?.0 ?? "?")
     }
 
     /// The workload: `steps` seeded steps. With `continueAfterErrors` (the fault runs) a failed step is
@@ -196,10 +209,14 @@ final class StackWorld {
                     for d in drafts { record.submitted[d.eventID] = (d.payload, d.stream) }
                     let faultsBefore = fs.faultLog.count
                     let result = try w.append(drafts)
-                    let ids = result.events.filter { !$0.duplicate }.map(\.eventID)
-                    record.acknowledged += ids
-                    if fs.faultLog[faultsBefore...].contains(where: Self.isFailedSync) {
-                        record.acknowledgedAfterFault += ids
+                    let fresh = result.events.filter { !$0.duplicate }
+                    record.acknowledged += fresh.map(\.eventID)
+                    // An append may outlive a failed fsync only by writing to a new segment (the writer starts
+                    // one after a failure): an acknowledged event in a file whose fsync failed is a violation.
+                    let failed = Set(fs.faultLog[faultsBefore...].compactMap(Self.failedSyncPath))
+                    if !failed.isEmpty {
+                        record.acknowledgedAfterFault += fresh.filter { failed.contains(segmentPath(holding: $0.lsn)) }
+                            .map(\.eventID)
                     }
                 case 9, 10:
                     name = "seal"

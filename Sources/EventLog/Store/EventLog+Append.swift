@@ -592,6 +592,9 @@ extension EventLog {
         try loadOpenSegments(open, recover: true)
         if idIndex?.coveredSegments != UInt64(catalog.entries.count) { try loadEventIndex(rebuild: true) }
         poisoned = false
+        // What a reload found may be beyond the watermark readers go by (a crash lost the LOCK write): sync and
+        // publish it (`syncAdopted` returns at once when the watermark already covers it).
+        adoptedUnsynced = true
     }
 
     /// The original (LSN, HLC) of an event id, if the origin holds it (open segments, then EVENTIDS).

@@ -125,6 +125,10 @@ public final class EventLog: @unchecked Sendable {
             try acquireFileLock()
             defer { fs.unlock(fd) }
             try loadState(recover: true)
+            // LOCK is never synced: after a power cut its watermark can name the active segment at an older end
+            // than the batches recovery found, and readers would not see acknowledged events until the next
+            // commit. Sync what was found (a killed writer's page cache may still hold it) and publish its end.
+            syncAdopted()
         }
         if !foreign { checkRollback() }
     }
