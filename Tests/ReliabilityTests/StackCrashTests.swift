@@ -22,12 +22,12 @@ import Trust
     /// One case: the workload dies after `point` operations; optionally recovery dies after `recovery` more.
     static func runCase(seed: UInt64, point: Int, recovery: Int?) throws -> (problems: [String], acknowledged: Int) {
         let world = try StackWorld(seed: seed)
-        world.fs.armCrash(afterOperations: world.fs.mutatingOperationCount + point)
+        world.fs.armCrash(afterOperations: point)
         world.run(steps: steps)
         world.fs.crash()
         if let recovery {
             // Recovery itself cut short: open the writer (torn-tail repair, seal recovery), adopt, shred again.
-            world.fs.armCrash(afterOperations: world.fs.mutatingOperationCount + recovery)
+            world.fs.armCrash(afterOperations: recovery)
             do {
                 let log = try world.writer()
                 _ = try Adopter(root: StackWorld.rootB, fs: world.fs, lockTimeoutMilliseconds: 100).run()

@@ -39,10 +39,11 @@ public enum OpenSegmentScanner {
     /// sync) ends the data there; `limitLSN` ends it at the successor's first LSN - 1. Records are visited
     /// (and so validated) when `visit` is given. Encrypted regions are decrypted (and their tags checked) only
     /// with a `cipher`; without one they are checked for structure and visited with an empty payload and
-    /// `.encrypted` (recovery never needs a key).
+    /// `.encrypted` (recovery never needs a key). `lazyDurability` (the store's policy is `interval` or
+    /// `none`): a bad batch at or past the watermark is a torn tail even if a valid one follows (R3a).
     public static func scan(
         _ file: UnsafeRawBufferPointer, path: String, watermark: Int64? = nil, stopAt: Int64? = nil,
-        limitLSN: UInt64? = nil, cipher: (any RegionCipher)? = nil,
+        limitLSN: UInt64? = nil, cipher: (any RegionCipher)? = nil, lazyDurability: Bool = false,
         visit: (
             (UInt64, EnvelopeView, UnsafeRawBufferPointer, UnsafeRawBufferPointer, String, PayloadState) throws -> Void
         )? = nil
@@ -114,8 +115,12 @@ public enum OpenSegmentScanner {
                 lastHLC = layout.lastHLC
                 offset += layout.length
             case .incomplete(let reason), .bad(let reason):
-                // Torn only if nothing valid follows (contract 4): look for any later valid batch.
-                if let later = validBatch(after: offset, in: data) {
+                // Torn only if nothing valid follows (contract 4): look for any later valid batch. Under the
+                // lazy policies (`interval`, `none`) batches past the last fdatasync are written back in any
+                // order, so a power cut can tear one and keep a later one: at or past the watermark (or with
+                // none naming the segment) that is a torn tail too, never synced (R3a in FORMAT.md).
+                let unsynced = lazyDurability && watermark.map { Int64(offset) >= $0 } ?? lazyDurability
+                if !unsynced, let later = validBatch(after: offset, in: data) {
                     tail = .corrupt(
                         offset: Int64(offset), reason: "\(reason); a valid batch follows at offset \(later)")
                 } else {

@@ -273,7 +273,8 @@ extension EventLog {
             do throws(EventLogError) {
                 scan = try f.bytes.withBytes { (b) throws(EventLogError) in
                     try OpenSegmentScanner.scan(
-                        b, path: path, watermark: synced, stopAt: stopAt, limitLSN: successor.map { $0.firstLSN - 1 }
+                        b, path: path, watermark: synced, stopAt: stopAt, limitLSN: successor.map { $0.firstLSN - 1 },
+                        lazyDurability: policies.durability != .always && successor == nil
                     ) { lsn, view, env, _, _, _ in
                         // Only writers look event ids up (duplicates); readers skip the map.
                         if needIDs { ids.append((ID128(Self.idBytes(view, env)), lsn, view.hlc)) }
