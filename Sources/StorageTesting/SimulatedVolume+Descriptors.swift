@@ -104,7 +104,7 @@ extension SimulatedVolume {
             }
             faultLog.append(
                 "op \(mutatingOperationCount): \(call)(\(file.path)): injected \(SystemError.name(fault.errno)), "
-                    + "\(note) [\(fault.rule)]")
+                    + "\(note) [\(fault.rule)] (inode \(file.inode))")
             throw SystemError(call: call, path: file.path, errno: fault.errno)
         }
         if inodes[file.inode]!.isDirectory {

@@ -234,6 +234,8 @@ public enum StreamKeys {
 struct StreamKeyCache {
     /// File stem → nothing yet loaded (the listing).
     var byStream: [String: String] = [:]
+    /// Key files this process has made durable (fsynced with their directories).
+    var durable: Set<String> = []
     var loaded: [String: StreamKeys.DataKey] = [:]
     /// Data key id (hex) → stem, for reads.
     var byID: [String: String] = [:]

@@ -180,6 +180,12 @@ public final class TeamCipher: RegionCipher {
                     }
                     guard let file = s.streams.byStream[stem] else { continue }
                     keys[i] = try s.streams.dataKey(file, ring: s.ring, files: files)
+                    // Once per key file and process: a key whose own write failed after its rename must be
+                    // durable before a payload sealed under it is acknowledged.
+                    if !s.streams.durable.contains(file) {
+                        try files.syncDurably(file)
+                        s.streams.durable.insert(file)
+                    }
                 }
                 return .success(keys)
             } catch {
@@ -192,6 +198,13 @@ public final class TeamCipher: RegionCipher {
                 context: SealedPayloadContext(
                     eventID: drafts[i].eventID, type: drafts[i].type, stream: drafts[i].stream, team: drafts[i].team))
         }
+    }
+
+    /// The keyring file, synced with its directories (see `RegionCipher.makeDurable`): before a segment is
+    /// created under its generation.
+    public func makeDurable() throws(EventLogError) {
+        guard (try? files.fs.stat(files.keyringPath)) ?? nil != nil else { return }
+        try files.syncDurably(files.keyringPath)
     }
 
     /// `StreamKeys.shred`, and this process forgets the key at once (other processes within a second).

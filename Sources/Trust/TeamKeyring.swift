@@ -193,6 +193,23 @@ public struct TeamKeyFiles: Sendable {
     public var keyringPath: String { teamsDirectory + "/keyring.json" }
     public var streamsDirectory: String { keysDirectory + "/streams" }
 
+    /// Makes a key file durable where it stands: fsync of the file, then of its directory and the directories
+    /// above it up to the store root (a rename or a new directory entry is durable only after its directory's
+    /// fsync). Used before anything is encrypted under a key whose own write may have failed after its rename.
+    public func syncDurably(_ path: String) throws(EventLogError) {
+        try fs.attempt("making a key file durable", path: path) { () throws(SystemError) in
+            let fd = try fs.open(path, .readOnly)
+            defer { fs.close(fd) }
+            try fs.fsync(fd)
+            var dir = directoryName(of: path)
+            while dir.count >= root.count {
+                try fs.fsyncDirectory(dir)
+                if dir == root { break }
+                dir = directoryName(of: dir)
+            }
+        }
+    }
+
     /// The keyring, or an empty one when the store has none.
     public func load() throws(EventLogError) -> TeamKeyring {
         let bytes: [UInt8]

@@ -43,7 +43,10 @@ import Testing
         try #require(built.status == 0, "cannot build the LD_PRELOAD shim: \(built.output)")
         let (status, output) = try Self.run(
             python,
-            [Self.campaign, "--aibrain", aibrainBinary, "--mode", "fsync", "--shim", shim, "--seconds", "6", "--seed", "7"])
+            [
+                Self.campaign, "--aibrain", aibrainBinary, "--mode", "fsync", "--shim", shim, "--seconds", "6",
+                "--seed", "7",
+            ])
         print(output.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect(status == 0, "\(output)")
         #expect(output.contains(" 0 acknowledgements after a failed fsync"))

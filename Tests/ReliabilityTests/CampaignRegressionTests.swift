@@ -2,13 +2,15 @@ import EventLog
 import Foundation
 import StorageTesting
 import Testing
+import Trust
 
 /// Every bug a campaign found, as a test that failed before its fix (RELIABILITY.md, "Found and fixed").
 @Suite struct CampaignRegressionTests {
     /// Found by the stack crash simulator (48 of its first 300 crash states): `LOCK` is never synced, so a power
     /// cut can bring back an older watermark for the active segment; recovery found every acknowledged batch,
     /// but readers (tail, replay, projections, shipping's manifest) go by the watermark and missed the newest
-    /// acknowledged events until the next commit. Recovery now syncs what it found and publishes its end.
+    /// acknowledged events until the next commit. Recovery now syncs what it found and publishes its end, and a
+    /// reader that finds data past the watermark while no writer holds LOCK syncs it and reads it.
     @Test func aWatermarkRevertedByAPowerCutDoesNotHideAcknowledgedEvents() throws {
         let fs = SimulatedFileSystem(seed: 7)
         let root = "/w/.aibrain"
@@ -26,13 +28,20 @@ import Testing
             try fs.writeAll(fd, Array(early[16..<48]), at: 16)
             fs.close(fd)
         }
-        _ = try EventLog(root: root, fs: fs)  // the next writer process: recovery
-        var seen: [String] = []
-        try EventLog(root: root, fs: fs, options: OpenOptions(readOnly: true)).read {
-            seen.append($0.eventID)
-            return true
+        func reader() throws -> [String] {
+            var seen: [String] = []
+            try EventLog(root: root, fs: fs, options: OpenOptions(readOnly: true)).read {
+                seen.append($0.eventID)
+                return true
+            }
+            return seen
         }
-        #expect(seen == ["first", "second"], "a reader after recovery sees \(seen)")
+        // A reader before any writer opened (it syncs what lies past the watermark under LOCK, then reads it).
+        let beforeRecovery = try reader()
+        #expect(beforeRecovery == ["first", "second"], "a reader after the reboot sees \(beforeRecovery)")
+        _ = try EventLog(root: root, fs: fs)  // the next writer process: recovery
+        let afterRecovery = try reader()
+        #expect(afterRecovery == ["first", "second"], "a reader after recovery sees \(afterRecovery)")
     }
 
     /// The crash states that first showed it, replayed through the whole stack. (They were found with the
@@ -84,5 +93,44 @@ import Testing
         }
         #expect(seen == ["e0", "after"])
         #expect(try StoreVerifier.verify(root: root, fs: fs).ok)
+    }
+
+    /// Found by the fault-injection run (fault seed 1514 of 1000): the directory fsync after a key rotation's
+    /// rename failed, so `keys team rotate` failed, but the new keyring was already visible; the writer's next
+    /// segment was encrypted under the new key and its events acknowledged. A power cut then brought the old
+    /// keyring back and those events could never be read. A writer now makes the keyring durable (file and
+    /// directory fsyncs) before it creates a segment under a generation, and a stream's data key before it seals
+    /// a payload under it.
+    @Test(arguments: UInt64(0)..<16)
+    func aKeyWhoseWriteFailedIsNeverUsedUnlessItIsDurable(_ seed: UInt64) throws {
+        let fs = SimulatedFileSystem(seed: seed)
+        let root = "/k/.aibrain"
+        try EventLog.create(at: root, name: "k", fs: fs, origin: OriginID(hex: "0123456789abcdef0123456789abcdef")!)
+        let files = TeamKeyFiles(storeRoot: root, fs: fs)
+        _ = try TeamKeyOperations.add(team: "dev", files: files, now: 1)
+        let log = try EventLog(root: root, fs: fs, options: OpenOptions(cipher: TeamCipher(storeRoot: root, fs: fs)))
+        try log.append([EventDraft(eventID: "before", type: "task.note", team: "dev", payload: Array(#"{"a":1}"#.utf8))]
+        )
+        fs.faultPlan.failSync(errno: 5, .once, paths: .path(root + "/keys/teams"))
+        #expect(throws: (any Error).self) { _ = try TeamKeyOperations.rotate(team: "dev", files: files, now: 2) }
+        let acked =
+            (try? log.append([
+                EventDraft(eventID: "after", type: "task.note", team: "dev", payload: Array(#"{"b":2}"#.utf8))
+            ])) != nil
+        fs.crash()
+        var states: [String: PayloadState] = [:]
+        try EventLog(
+            root: root, fs: fs, options: OpenOptions(readOnly: true, cipher: TeamCipher(storeRoot: root, fs: fs))
+        )
+        .read {
+            states[$0.eventID] = $0.payloadState
+            return true
+        }
+        #expect(states["before"] == .plain)
+        if acked {
+            #expect(
+                states["after"] == .plain,
+                "an acknowledged event reads as \(states["after"].map { "\($0)" } ?? "missing")")
+        }
     }
 }

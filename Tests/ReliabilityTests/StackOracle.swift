@@ -8,7 +8,8 @@ import StorageTesting
 import Trust
 
 /// Reboots a `StackWorld` after its power cut and checks what survived, the way an operator would find it:
-/// open the writer (recovery), retry what was cut short (adoption, the shred), then the oracles:
+/// read it (a reader before any recovery sees every acknowledged event), open the writer (recovery), retry
+/// what was cut short (adoption, the shred), then the oracles:
 /// - every acknowledged event is present exactly once and reads back as submitted (or `[shredded]` on the
 ///   shredded stream); every present event was submitted (no phantoms);
 /// - no event was acknowledged while an fsync of it failed (it would be lost at the next power cut);
@@ -29,6 +30,14 @@ enum StackOracle {
         let dirA = StackWorld.rootA + "/log/" + StackWorld.originA.hex
         let dirB = StackWorld.rootB + "/log/" + StackWorld.originA.hex
         do {
+            // A reader right after the reboot, before any writer recovers the store, sees every acknowledged event.
+            var early: Set<String> = []
+            try world.keyedReader().read {
+                early.insert($0.eventID)
+                return true
+            }
+            let hidden = record.acknowledged.filter { !early.contains($0) }
+            if !hidden.isEmpty { problems.append("a reader before recovery misses acknowledged \(hidden.prefix(3))") }
             let log = try world.writer()
             // The operator's retries of what was cut short.
             if record.shredAttempted {

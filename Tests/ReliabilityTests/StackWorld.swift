@@ -172,13 +172,15 @@ final class StackWorld {
         record.shredAcknowledged = true
     }
 
-    /// The path of an fsync or fdatasync the plan failed, from its fault-log line.
-    static func failedSyncPath(_ line: String) -> String? {
-        guard line.contains("injected"),
-            let call = line.range(of: ": fdatasync(") ?? line.range(of: ": fsync("),
-            let end = line.range(of: "): injected", range: call.upperBound..<line.endIndex)
+    /// The inode of a file whose fsync or fdatasync the plan failed while it held unsynced writes (which the
+    /// failure poisoned: they never become durable), from its fault-log line. A failure with nothing unsynced
+    /// (a seal's or a roll's sync after the commit's own sync succeeded) puts no acknowledgement at risk.
+    static func failedSyncInode(_ line: String) -> UInt64? {
+        guard line.contains("injected"), line.contains(": fdatasync(") || line.contains(": fsync("),
+            !line.contains(", 0 unsynced changes"), line.contains(" unsynced changes"),
+            let at = line.range(of: "(inode ", options: .backwards)
         else { return nil }
-        return String(line[call.upperBound..<end.lowerBound])
+        return UInt64(line[at.upperBound...].dropLast())
     }
 
     /// The `.open` segment of repo-a that holds `lsn` (the newest whose first LSN is at or below it).
@@ -212,11 +214,14 @@ final class StackWorld {
                     let fresh = result.events.filter { !$0.duplicate }
                     record.acknowledged += fresh.map(\.eventID)
                     // An append may outlive a failed fsync only by writing to a new segment (the writer starts
-                    // one after a failure): an acknowledged event in a file whose fsync failed is a violation.
-                    let failed = Set(fs.faultLog[faultsBefore...].compactMap(Self.failedSyncPath))
+                    // one after a failure, perhaps under the same name once the failed file is set aside): an
+                    // acknowledged event in the very file (inode) whose fsync failed is a violation.
+                    let failed = Set(fs.faultLog[faultsBefore...].compactMap(Self.failedSyncInode))
                     if !failed.isEmpty {
-                        record.acknowledgedAfterFault += fresh.filter { failed.contains(segmentPath(holding: $0.lsn)) }
-                            .map(\.eventID)
+                        record.acknowledgedAfterFault += fresh.filter { e in
+                            ((try? fs.stat(segmentPath(holding: e.lsn))) ?? nil).map(\.inode)
+                                .map(failed.contains) ?? false
+                        }.map(\.eventID)
                     }
                 case 9, 10:
                     name = "seal"

@@ -37,10 +37,18 @@ public protocol RegionCipher: Sendable {
     /// `envelope` builds the fields the sealed payload is bound to; call it only for a sealed payload.
     func openSealedPayload(_ payload: UnsafeRawBufferPointer, envelope: () -> SealedPayloadContext)
         -> SealedPayloadOpening?
+
+    /// Makes the keys that new segments will be encrypted under durable (file and directory fsyncs), called
+    /// before a segment is created under a generation. A key write that failed after its rename may still be
+    /// visible; events encrypted under it and acknowledged would be unreadable after a power cut. Throws when
+    /// that cannot be done: nothing is then written. Default: nothing.
+    func makeDurable() throws(EventLogError)
 }
 
 extension RegionCipher {
     public func sealPayloads(_ drafts: inout [EventDraft]) throws(EventLogError) {}
+
+    public func makeDurable() throws(EventLogError) {}
 
     public func openSealedPayload(_ payload: UnsafeRawBufferPointer, envelope: () -> SealedPayloadContext)
         -> SealedPayloadOpening?

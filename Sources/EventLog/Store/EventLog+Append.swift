@@ -411,6 +411,9 @@ extension EventLog {
         let previous = opens.last
         let first = nextLSN
         let generation = try cipher?.currentGeneration()
+        // The keys this segment will be encrypted under must survive a power cut before anything is written
+        // under them (a keyring whose rename was not made durable could come back older).
+        if generation != nil { try cipher?.makeDurable() }
         if generation == nil {
             // Once a store encrypts, it never quietly stops: a keyring that went missing (a restore without
             // keys/, a process without the trust layer) would write every later payload in plaintext.

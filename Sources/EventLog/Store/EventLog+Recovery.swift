@@ -173,6 +173,8 @@ extension EventLog {
         nextLSN = (sealedLast?.lastLSN ?? 0) + 1
         lastHLC = sealedLast?.lastHLC ?? 0
         let early = readLockWatermark()
+        // Open segments a reader reads whole although the watermark names them (see below).
+        var bypassedWatermark: Set<String> = []
         // Read every file first: a successor's header bounds its predecessor.
         var files:
             [(name: String, fd: FileDescriptor, bytes: SegmentBytes, header: SegmentHeader?, unsupported: String?)] =
@@ -184,7 +186,27 @@ extension EventLog {
             }
             // Readers need only what the writer has synced; recovery reads everything (torn tails, zeros).
             let name = SegmentName.parse(n)
-            let synced = recover ? nil : name.flatMap { early?.end(forSegment: $0.epoch, firstLSN: $0.firstLSN) }
+            var synced = recover ? nil : name.flatMap { early?.end(forSegment: $0.epoch, firstLSN: $0.firstLSN) }
+            // Data past the watermark with no writer running: a power cut brought back an older watermark (LOCK
+            // is never synced), or a writer was killed before it synced. Synced now, under LOCK, it is durable
+            // and readers see it, instead of missing acknowledged events until the next writer opens the store.
+            var idleLock: FileDescriptor?
+            if let w = synced, let lock = dataPastWatermarkWithNoWriter(fd, at: w) {
+                if (try? fs.fdatasync(fd)) != nil {
+                    synced = nil
+                    bypassedWatermark.insert(n)
+                    idleLock = lock
+                } else {
+                    fs.unlock(lock)
+                    fs.close(lock)
+                }
+            }
+            defer {
+                if let idleLock {
+                    fs.unlock(idleLock)
+                    fs.close(idleLock)
+                }
+            }
             let bytes = try fs.attempt("reading open segment", path: path) { () throws(SystemError) in
                 let size = Int(try fs.size(fd))
                 let count = synced.map { min(size, max(Int($0), Format.headerSize)) } ?? size
@@ -268,7 +290,9 @@ extension EventLog {
             if needIDs { ids.reserveCapacity(estimate) }
             streams.reserveCapacity(estimate)
             if needIDs { openIDs.reserveCapacity(openIDs.count + estimate) }
-            let synced = mark?.end(forSegment: f.header.epoch, firstLSN: f.header.firstLSN)
+            let synced =
+                bypassedWatermark.contains(f.name)
+                ? nil : mark?.end(forSegment: f.header.epoch, firstLSN: f.header.firstLSN)
             let scan: OpenScan
             do throws(EventLogError) {
                 scan = try f.bytes.withBytes { (b) throws(EventLogError) in
@@ -331,6 +355,18 @@ extension EventLog {
             nextLSN = state.lastLSN + 1
             lastHLC = max(lastHLC, state.lastHLC)
         }
+    }
+
+    /// For a reader: when the `.open` behind `fd` has bytes at the watermark `w` (a batch the watermark does not
+    /// cover) and no writer holds `LOCK`, returns `LOCK` taken (the caller syncs, reads, then unlocks and
+    /// closes it). nil otherwise: the usual case, or a writer is running and will publish its watermark.
+    func dataPastWatermarkWithNoWriter(_ fd: FileDescriptor, at w: Int64) -> FileDescriptor? {
+        guard options.readOnly, let head = try? fs.read(fd, count: 8, at: w), head.contains(where: { $0 != 0 }),
+            let lock = try? fs.open(directory + "/LOCK", .readOnly)
+        else { return nil }
+        if (try? fs.lock(lock, nonBlocking: true)) == true { return lock }
+        fs.close(lock)
+        return nil
     }
 
     /// The readers' watermark from LOCK (nil if there is no LOCK or its bytes do not check).
