@@ -203,7 +203,10 @@ public final class TeamCipher: RegionCipher {
     /// The keyring file, synced with its directories (see `RegionCipher.makeDurable`): before a segment is
     /// created under its generation.
     public func makeDurable() throws(EventLogError) {
-        guard (try? files.fs.stat(files.keyringPath)) ?? nil != nil else { return }
+        let exists = try files.fs.attempt("checking the team keyring", path: files.keyringPath) {
+            () throws(SystemError) in try files.fs.stat(files.keyringPath) != nil
+        }
+        guard exists else { return }  // no keyring: nothing is encrypted
         try files.syncDurably(files.keyringPath)
     }
 

@@ -57,7 +57,9 @@ import Trust
     /// (and `interval`) unsynced batches reach the disk in any order, so a power cut can tear one batch and
     /// keep a later one. Recovery called that corruption (R3) and refused every append, although no synced byte
     /// was damaged. Past the watermark it is now a torn tail (R3a): cut, kept aside, appends continue.
-    @Test func underLazyDurabilityATornBatchBeforeAKeptOneIsATornTail() throws {
+    /// (Also the case where the power cut dropped the middle batch whole: zeros where it was, R15 otherwise.)
+    @Test(arguments: [false, true])
+    func underLazyDurabilityATornBatchBeforeAKeptOneIsATornTail(_ zeroed: Bool) throws {
         let fs = SimulatedFileSystem(seed: 8)
         let root = "/z/.aibrain"
         let origin = OriginID(hex: "0123456789abcdef0123456789abcdef")!
@@ -78,7 +80,12 @@ import Trust
         // What the power cut can leave of the three unsynced batches: the middle one torn, the last one whole.
         let scan = try bytes.withBytes { (b) throws(EventLogError) in try OpenSegmentScanner.scan(b, path: name) }
         try #require(scan.batches.count == 3)
-        for i in 40..<44 { bytes[Int(scan.batches[1].offset) + i] ^= 0xFF }
+        let middle = Int(scan.batches[1].offset)
+        if zeroed {
+            for i in middle..<Int(scan.batches[1].end) { bytes[i] = 0 }
+        } else {
+            for i in 40..<44 { bytes[middle + i] ^= 0xFF }
+        }
         let fd = try fs.open(dir + "/" + name, .readWrite)
         try fs.writeAll(fd, bytes, at: 0)
         try fs.fdatasync(fd)

@@ -225,10 +225,10 @@ import Testing
     /// the cut offsets under the same per-segment key), more appends. Every (key, nonce) pair ever used, and
     /// every one stored, is unique.
     @Test func noNonceRepeatsUnderOneKeyAcrossACrashLoop() throws {
-        let fs = try encryptedStore(seed: 77, teams: ["dev"], policies: Self.policies())
         var p = Self.policies()
         p.rollBytes = 1 << 20  // stay in one segment: every re-append after a cut is under the same key
-        p.durability = .none  // unsynced batches are torn by the power cuts
+        p.durability = .none  // unsynced batches are torn by the power cuts (store.json's policy: R3a)
+        let fs = try encryptedStore(seed: 77, teams: ["dev"], policies: p)
         let recorder = RecordingCipher(TeamCipher(storeRoot: encRoot, fs: fs))
         var rng = SplitMix64(seed: 77)
         var cuts = 0

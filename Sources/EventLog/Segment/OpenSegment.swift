@@ -39,8 +39,9 @@ public enum OpenSegmentScanner {
     /// sync) ends the data there; `limitLSN` ends it at the successor's first LSN - 1. Records are visited
     /// (and so validated) when `visit` is given. Encrypted regions are decrypted (and their tags checked) only
     /// with a `cipher`; without one they are checked for structure and visited with an empty payload and
-    /// `.encrypted` (recovery never needs a key). `lazyDurability` (the store's policy is `interval` or
-    /// `none`): a bad batch at or past the watermark is a torn tail even if a valid one follows (R3a).
+    /// `.encrypted` (recovery never needs a key). `lazyDurability` (store.json's policy is `interval` or `none`,
+    /// and the segment is the active one): a bad or zeroed batch at or past the watermark is a torn tail even if
+    /// a valid one follows (R3a).
     public static func scan(
         _ file: UnsafeRawBufferPointer, path: String, watermark: Int64? = nil, stopAt: Int64? = nil,
         limitLSN: UInt64? = nil, cipher: (any RegionCipher)? = nil, lazyDurability: Bool = false,
@@ -59,6 +60,12 @@ public enum OpenSegmentScanner {
             throw EventLogError.corrupt("header of an .open file says it is sealed", path: path, offset: 10)
         }
         let coding = RegionCoding(header: header, cipher: cipher, path: path)
+        /// R3a: under the lazy policies, at or past the watermark that names this segment (published and
+        /// fsynced after every sync under those policies), nothing was synced, and writeback order is free.
+        func unsyncedMayTear(at offset: Int) -> Bool {
+            guard lazyDurability, let w = watermark, stopAt == nil else { return false }
+            return Int64(offset) >= w
+        }
         let successor = SegmentHeader.readGuardedValue(file, at: Int(Format.successorOffset))
         var end = file.count
         if let stopAt { end = min(end, Int(stopAt)) }
@@ -75,7 +82,11 @@ public enum OpenSegmentScanner {
             case .end:
                 // Zeros where the next batch would be are the clean end only if nothing valid follows
                 // (a zeroed batch in the middle must not silently hide the ones after it).
-                if let later = validBatch(after: offset, in: data) {
+                if unsyncedMayTear(at: offset), validBatch(after: offset, in: data) != nil {
+                    // R3a: an unsynced batch the power cut dropped whole, a later one kept.
+                    let nonzero = data[offset...].lastIndex(where: { $0 != 0 }).map { $0 + 1 - offset } ?? 0
+                    tail = .torn(offset: Int64(offset), reason: "zero bytes where a batch belongs", bytes: nonzero)
+                } else if let later = validBatch(after: offset, in: data) {
                     tail = .corrupt(
                         offset: Int64(offset),
                         reason: "zero bytes where a batch belongs; a valid batch follows at offset \(later)")
@@ -119,8 +130,7 @@ public enum OpenSegmentScanner {
                 // lazy policies (`interval`, `none`) batches past the last fdatasync are written back in any
                 // order, so a power cut can tear one and keep a later one: at or past the watermark (or with
                 // none naming the segment) that is a torn tail too, never synced (R3a in FORMAT.md).
-                let unsynced = lazyDurability && watermark.map { Int64(offset) >= $0 } ?? lazyDurability
-                if !unsynced, let later = validBatch(after: offset, in: data) {
+                if !unsyncedMayTear(at: offset), let later = validBatch(after: offset, in: data) {
                     tail = .corrupt(
                         offset: Int64(offset), reason: "\(reason); a valid batch follows at offset \(later)")
                 } else {

@@ -135,9 +135,14 @@ public struct SealFooter: Sendable, Equatable {
                 offset: try r.u64("block offset"), firstLSN: try r.u64("block first lsn"),
                 firstHLC: try r.u64("block first hlc"), count: try r.u32("block count"),
                 storedLength: try r.u32("block length"))
-            guard e.firstLSN == expected, e.count >= 1, UInt64(e.count) <= last + 1 - expected else {
+            guard e.firstLSN == expected, e.count >= 1 else {
                 throw DecodeFailure(
                     field: "block index", offset: base + r.offset - 32, reason: "LSNs are not contiguous")
+            }
+            guard UInt64(e.count) <= last + 1 - expected else {
+                throw DecodeFailure(
+                    field: "block index", offset: base + r.offset - 32,
+                    reason: "blocks cover more than the footer's \(count) events")
             }
             expected += UInt64(e.count)
             blocks.append(e)
@@ -152,7 +157,9 @@ public struct SealFooter: Sendable, Equatable {
         for _ in 0..<streamCount {
             let name = try r.string("stream name", maxLength: Limits.maxStreamLength)
             let n = try r.varint("stream event count")
-            guard n >= 1, n <= count else {
+            // (Each LSN delta takes at least one byte: a count beyond the bytes left is refused before any
+            // allocation is sized by it.)
+            guard n >= 1, n <= count, n <= UInt64(r.remaining) else {
                 throw DecodeFailure(field: "stream event count", offset: base + r.offset, reason: "\(n) is impossible")
             }
             var lsns: [UInt64] = []

@@ -340,7 +340,8 @@ extension EventLog {
     /// acknowledgement builds on them or reports them as duplicates.
     func syncAdopted() {
         adoptedUnsynced = false
-        guard let active = opens.last, active.writable else { return }
+        // After corruption stopped the load, `opens.last` may not be the active segment: publish nothing.
+        guard appendBlocked == nil, let active = opens.last, active.writable else { return }
         // Their writer published a watermark covering them after its own sync: nothing to do (the usual case).
         if let mark = readLockWatermark()?.end(forSegment: active.header.epoch, firstLSN: active.firstLSN),
             mark >= active.dataEnd
@@ -359,6 +360,9 @@ extension EventLog {
         guard let fd = lockFD else { return }
         let mark = LockWatermark(epoch: state.header.epoch, segmentFirstLSN: state.firstLSN, end: end).encode()
         try? fs.writeAll(fd, mark, at: LockWatermark.offset)
+        // Under the lazy policies recovery trusts the watermark to tell synced from unsynced batches (R3a), so
+        // a power cut must not bring back an older one: it is fdatasynced (once per sync, not per commit).
+        if storedConfig.policies.durability != .always { try? fs.fdatasync(fd) }
     }
 
     /// Syncs the active segment now (for the `interval` and `none` policies; a no-op cost under `always`).

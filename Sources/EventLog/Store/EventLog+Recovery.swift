@@ -187,11 +187,15 @@ extension EventLog {
             // Readers need only what the writer has synced; recovery reads everything (torn tails, zeros).
             let name = SegmentName.parse(n)
             var synced = recover ? nil : name.flatMap { early?.end(forSegment: $0.epoch, firstLSN: $0.firstLSN) }
-            // Data past the watermark with no writer running: a power cut brought back an older watermark (LOCK
-            // is never synced), or a writer was killed before it synced. Synced now, under LOCK, it is durable
-            // and readers see it, instead of missing acknowledged events until the next writer opens the store.
+            // Under `always`, data past the watermark while no writer holds LOCK (no commit in progress): a power
+            // cut brought back an older watermark (LOCK is never synced under `always`), or a writer was killed
+            // between its write and its sync. Synced now, under LOCK, it is durable and readers see it, instead
+            // of missing acknowledged events until the next writer opens the store. (Under the lazy policies
+            // data past the watermark is the normal state, and the watermark is fsynced: never bypassed.)
             var idleLock: FileDescriptor?
-            if let w = synced, let lock = dataPastWatermarkWithNoWriter(fd, at: w) {
+            if let w = synced, storedConfig.policies.durability == .always,
+                let lock = dataPastWatermarkWithNoWriter(fd, at: w)
+            {
                 if (try? fs.fdatasync(fd)) != nil {
                     synced = nil
                     bypassedWatermark.insert(n)
@@ -290,15 +294,13 @@ extension EventLog {
             if needIDs { ids.reserveCapacity(estimate) }
             streams.reserveCapacity(estimate)
             if needIDs { openIDs.reserveCapacity(openIDs.count + estimate) }
-            let synced =
-                bypassedWatermark.contains(f.name)
-                ? nil : mark?.end(forSegment: f.header.epoch, firstLSN: f.header.firstLSN)
+            let synced = mark?.end(forSegment: f.header.epoch, firstLSN: f.header.firstLSN)
             let scan: OpenScan
             do throws(EventLogError) {
                 scan = try f.bytes.withBytes { (b) throws(EventLogError) in
                     try OpenSegmentScanner.scan(
                         b, path: path, watermark: synced, stopAt: stopAt, limitLSN: successor.map { $0.firstLSN - 1 },
-                        lazyDurability: policies.durability != .always && successor == nil
+                        lazyDurability: storedConfig.policies.durability != .always && successor == nil
                     ) { lsn, view, env, _, _, _ in
                         // Only writers look event ids up (duplicates); readers skip the map.
                         if needIDs { ids.append((ID128(Self.idBytes(view, env)), lsn, view.hlc)) }
@@ -313,7 +315,7 @@ extension EventLog {
                 break
             }
             let state = OpenState(path: path, scan: scan, fd: f.fd, writable: recover)
-            if !recover, let w = scan.watermark {
+            if !recover, !bypassedWatermark.contains(f.name), let w = scan.watermark {
                 // Readers see only what the writer has synced (contract 2).
                 state.batches = state.batches.filter { $0.end <= w }
                 state.lastLSN = state.batches.last?.lastLSN ?? state.firstLSN - 1

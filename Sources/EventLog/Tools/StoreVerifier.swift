@@ -170,6 +170,8 @@ public enum StoreVerifier {
             defer { fs.close(fd) }
             return (try? fs.read(fd, count: LockWatermark.size, at: LockWatermark.offset)).flatMap(LockWatermark.decode)
         }()
+        // Only the newest .open (the active one) can end in unsynced batches (R3a).
+        let lastOpen = parsed.last { !$0.1.sealed }?.0
         for (name, p) in parsed where !p.sealed {
             let path = dir + "/" + name
             if sealedNames.contains(SegmentName.make(epoch: p.epoch, firstLSN: p.firstLSN, sealed: true)) { continue }
@@ -178,7 +180,7 @@ public enum StoreVerifier {
                 let scan = try bytes.withBytes { (b) throws(EventLogError) in
                     try OpenSegmentScanner.scan(
                         b, path: path, watermark: mark?.end(forSegment: p.epoch, firstLSN: p.firstLSN), cipher: cipher,
-                        lazyDurability: lazyDurability
+                        lazyDurability: lazyDurability && name == lastOpen
                     ) { _, _, _, _, _, _ in }
                 }
                 // An empty open segment still says where the log went on: past a gap, segments are missing.
