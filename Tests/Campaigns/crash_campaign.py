@@ -60,7 +60,8 @@ violations = []
 def run(cmd, cwd, check=True, env=None):
     p = subprocess.run(cmd, cwd=cwd, env=env or base_env, capture_output=True, text=True)
     if check and p.returncode != 0:
-        raise SystemExit(f"campaign setup: {' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()}")
+        raise SystemExit(f"campaign: {' '.join(cmd)} exited {p.returncode}: {p.stderr.strip()}\n"
+                         f"  work directory kept: {work}")
     return p
 
 
@@ -68,7 +69,17 @@ run([A, "init", "--origin", "campaign"], repo)
 run([A, "init", "--origin", "peer"], peer)
 
 
-class Emitter:
+class Victim:
+    """A process the campaign kills: it runs in its own session, so SIGKILL reaches its children too."""
+    proc = None
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+class Emitter(Victim):
     """One writer slot: an `emit --stream` process fed from a thread, its acks read by another."""
 
     def __init__(self, slot):
@@ -151,13 +162,9 @@ class Emitter:
                     self.acked.add(eid)
                     self.pending.pop(eid, None)
 
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
 
 
-class Tail:
+class Tail(Victim):
     def __init__(self):
         self.runs = []
         self.proc = None
@@ -170,13 +177,9 @@ class Tail:
                                      env=base_env, stdout=out, stderr=subprocess.DEVNULL, start_new_session=True)
         out.close()
 
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
 
 
-class Shipper:
+class Shipper(Victim):
     def __init__(self):
         self.proc = None
 
@@ -186,10 +189,6 @@ class Shipper:
         self.proc = subprocess.Popen(["bash", "-c", script], cwd=repo, env=base_env, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, start_new_session=True)
 
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
 
 
 stopping = threading.Event()
@@ -366,7 +365,7 @@ else:
           f"{len(duplicated)} duplicated")
 for v in violations[:20]:
     print("  VIOLATION:", v)
-if not args.keep:
+if not args.keep and not violations:
     shutil.rmtree(work, ignore_errors=True)
 else:
     print("  work directory:", work)
