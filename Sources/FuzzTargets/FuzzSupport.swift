@@ -63,14 +63,7 @@ extension FuzzTarget {
         case .sealedSegment:
             return (try? SealedSegmentVerifier.check(bytes, path: "seed")) != nil
         case .lz4:
-            guard bytes.count >= 2 else { return false }
-            let expected = Int(bytes[0]) | Int(bytes[1]) << 8
-            var out = [UInt8](repeating: 0, count: expected + 65_536)
-            return Array(bytes[2...]).withUnsafeBytes { src in
-                out.withUnsafeMutableBytes { dst in
-                    (try? LZ4Frame.Decompressor().decompress(src, into: dst, expectedSize: expected)) != nil
-                }
-            }
+            return FuzzTarget.claimedFrame(bytes).map { $0.output != nil } ?? false
         case .cursor: return (try? TailCursor(token: text)) != nil
         case .envelopeJSON: return (try? EventJSON.draft(fromLine: bytes, lineNumber: 1)) != nil
         case .handoff: return Handoff.frontMatter(text) != nil
@@ -91,5 +84,21 @@ extension FuzzTarget {
             default: return LockWatermark.decode(rest) != nil
             }
         }
+    }
+}
+
+extension FuzzTarget {
+    /// The lz4 target's input: u16 LE claimed size, then a frame. Decompresses it into a buffer 64 KiB larger
+    /// than claimed and pre-filled with 0xA5 (so a write past the claim shows): nil for fewer than 2 bytes.
+    static func claimedFrame(_ bytes: [UInt8]) -> (expected: Int, output: [UInt8]?)? {
+        guard bytes.count >= 2 else { return nil }
+        let expected = Int(bytes[0]) | Int(bytes[1]) << 8
+        var destination = [UInt8](repeating: 0xA5, count: expected + 65_536)
+        let ok = Array(bytes[2...]).withUnsafeBytes { src in
+            destination.withUnsafeMutableBytes { dst in
+                (try? LZ4Frame.Decompressor().decompress(src, into: dst, expectedSize: expected)) != nil
+            }
+        }
+        return (expected, ok ? destination : nil)
     }
 }

@@ -112,20 +112,12 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// LZ4 frames. Input: u16 LE expected size, then a frame. The frame must never produce more than that;
     /// independently, the whole input compresses and decompresses back to itself.
     static func lz4(_ bytes: [UInt8]) -> String? {
-        let decompressor = LZ4Frame.Decompressor()
-        if bytes.count >= 2 {
-            let expected = Int(bytes[0]) | Int(bytes[1]) << 8
-            let frame = Array(bytes[2...])
-            var destination = [UInt8](repeating: 0xA5, count: expected + 65_536)
-            let ok = frame.withUnsafeBytes { src in
-                destination.withUnsafeMutableBytes { dst in
-                    (try? decompressor.decompress(src, into: dst, expectedSize: expected)) != nil
-                }
-            }
-            if ok, destination[expected...].contains(where: { $0 != 0xA5 }) {
-                return "a frame accepted for \(expected) bytes wrote past them"
-            }
+        if let (expected, output) = Self.claimedFrame(bytes), let output,
+            output[expected...].contains(where: { $0 != 0xA5 })
+        {
+            return "a frame accepted for \(expected) bytes wrote past them"
         }
+        let decompressor = LZ4Frame.Decompressor()
         var compressed: [UInt8] = []
         var scratch: [UInt8] = []
         bytes.withUnsafeBytes { _ = LZ4Frame.compress($0, appendingTo: &compressed, scratch: &scratch) }
