@@ -98,6 +98,15 @@ public final class SimulatedFileSystem: FileSystem, Sendable {
         inspect { $0.crash() }
     }
 
+    /// `kill -9` of the process that was running when the crash point hit: unlike `crash()`, the machine keeps
+    /// running, so nothing is lost (volatile stays what reads see; the page cache survives a killed process).
+    /// Every lock is released (in a test only the process working at the crash point holds one); descriptors
+    /// stay valid, and the test drops the dead process's objects without calling them again. The crash point
+    /// is disarmed and `isCrashed` is false.
+    public func kill() {
+        inspect { $0.kill() }
+    }
+
     // MARK: - Faults
 
     /// Faults to inject from now on; rules keep their counters while installed.

@@ -152,4 +152,13 @@ extension SimulatedVolume {
         }
         return 1 + rng.next(below: count - 1)
     }
+
+    /// See `SimulatedFileSystem.kill()`.
+    mutating func kill() {
+        lockHolders.removeAll()
+        isCrashed = false
+        crashAfterOperations = nil
+        faultLog.append(
+            "kill (seed \(seed), after op \(mutatingOperationCount)): the process died, the page cache kept")
+    }
 }

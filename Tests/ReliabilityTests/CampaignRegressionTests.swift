@@ -140,4 +140,99 @@ import Trust
                 "an acknowledged event reads as \(states["after"].map { "\($0)" } ?? "missing")")
         }
     }
+
+    /// Found by the 600-second kill -9 campaign (seed 1): a roll created the next `.open` and only then marked the
+    /// old segment superseded. A writer killed between the two left an empty `.open`; the other writers, seeing
+    /// no mark, kept appending to the old segment; the next open bounded the old segment by the empty one and
+    /// refused the store (R19, "valid data ends at offset 203560 but data up to offset 760448 was
+    /// acknowledged"). The mark is now written first, and a marked segment without its successor is completed
+    /// by the next commit (R20). Every kill point of a roll and seal, with another writer going on after it.
+    @Test func aWriterKilledAnywhereInARollNeverWedgesTheStore() throws {
+        var point = 0
+        var killed = 0
+        while true {
+            let fs = SimulatedFileSystem(seed: UInt64(point))
+            let root = "/k/.aibrain"
+            try EventLog.create(at: root, name: "k", fs: fs, origin: OriginID(hex: "00112233445566778899aabbccddeeff")!)
+            var acked: [String] = []
+            let other = try EventLog(root: root, fs: fs)
+            do {
+                let roller = try EventLog(root: root, fs: fs)
+                for n in 0..<3 {
+                    try roller.append([EventDraft(eventID: "r\(n)", type: "task.note")])
+                    try other.append([EventDraft(eventID: "o\(n)", type: "task.note")])
+                    acked += ["r\(n)", "o\(n)"]
+                }
+                fs.armCrash(afterOperations: point)
+                do { try roller.seal() } catch {}
+                guard fs.isCrashed else { break }  // the seal ran to its end: every point was tried
+                fs.kill()
+            }
+            killed += 1
+            // The surviving writer goes on (it holds the old segment open), then a fresh process opens the store.
+            for n in 0..<3 {
+                try other.append([EventDraft(eventID: "after\(n)", type: "task.note")])
+                acked.append("after\(n)")
+            }
+            let fresh = try EventLog(root: root, fs: fs)
+            try fresh.append([EventDraft(eventID: "fresh", type: "task.note")])
+            acked.append("fresh")
+            try fresh.seal()
+            var seen: [String] = []
+            try EventLog(root: root, fs: fs, options: OpenOptions(readOnly: true)).read {
+                seen.append($0.eventID)
+                return true
+            }
+            #expect(seen.sorted() == acked.sorted(), "kill point \(point): read \(seen), acknowledged \(acked)")
+            let report = try StoreVerifier.verify(root: root, fs: fs)
+            #expect(report.ok && report.problems.isEmpty, "kill point \(point): \(report.problems)")
+            point += 1
+        }
+        #expect(killed > 10, "only \(killed) kill points inside a roll and seal")
+    }
+
+    /// The state the bug above left in stores written before the fix: an empty `.open` inside the events of the
+    /// segment before it, which has no successor mark. `verify` names it without failing, readers see every
+    /// event, and a writer's open sets it aside (R20) and goes on.
+    @Test func anOrphanSegmentOfAnInterruptedRollIsSetAside() throws {
+        let fs = SimulatedFileSystem(seed: 20)
+        let root = "/o/.aibrain"
+        let origin = OriginID(hex: "ffeeddccbbaa99887766554433221100")!
+        try EventLog.create(at: root, name: "o", fs: fs, origin: origin)
+        let dir = root + "/log/" + origin.hex
+        let writer = try EventLog(root: root, fs: fs)
+        try writer.append([EventDraft(eventID: "a", type: "task.note")])
+        // What the killed roller left: its new segment, created durably at LSN 2, the old one not marked.
+        let orphan = dir + "/" + SegmentName.make(epoch: 1, firstLSN: 2, sealed: false)
+        let header = SegmentHeader(
+            kind: .open, codec: .none, epoch: 1, origin: origin, segmentID: [UInt8](repeating: 7, count: 16),
+            firstLSN: 2, createdAt: 1)
+        try fs.writeFileAtomically(orphan, header.encode() + [UInt8](repeating: 0, count: 4096))
+        // The other writer did not see it: its events went on in the old segment.
+        try writer.append([EventDraft(eventID: "b", type: "task.note"), EventDraft(eventID: "c", type: "task.note")])
+        let before = try StoreVerifier.verify(root: root, fs: fs)
+        #expect(before.ok, "\(before.problems)")
+        #expect(before.problems.map(\.kind) == [.interruptedRoll], "\(before.problems)")
+        func read() throws -> [String] {
+            var seen: [String] = []
+            try EventLog(root: root, fs: fs, options: OpenOptions(readOnly: true)).read {
+                seen.append($0.eventID)
+                return true
+            }
+            return seen
+        }
+        #expect(try read() == ["a", "b", "c"])
+        let fresh = try EventLog(root: root, fs: fs)
+        guard case .setAsideOrphanSegment(let file, let keptIn)? = fresh.recoveryReport.actions.first else {
+            Issue.record("recovery did not set the orphan aside: \(fresh.recoveryReport.actions)")
+            return
+        }
+        #expect(file == lastPathComponent(orphan) && keptIn.hasPrefix(file + ".failed-"))
+        #expect(!fs.exists(orphan))
+        try fresh.append([EventDraft(eventID: "d", type: "task.note")])
+        try fresh.seal()
+        #expect(try read() == ["a", "b", "c", "d"])
+        let after = try StoreVerifier.verify(root: root, fs: fs)
+        #expect(after.ok && after.problems.isEmpty, "\(after.problems)")
+    }
 }

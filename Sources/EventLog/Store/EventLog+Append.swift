@@ -150,9 +150,9 @@ extension EventLog {
         if options.autoSeal, appendBlocked == nil, let active = opens.last, !active.isEmpty, needsRoll(active) {
             // The group is acknowledged already; a failed seal is retried at the next roll.
             try? rollAndSeal()
-        } else if options.autoSeal, appendBlocked == nil, rolledForKeyChange, opens.count > 1 {
+        } else if options.autoSeal, appendBlocked == nil, rolledInCommit, opens.count > 1 {
             // The segment left behind by a key change is sealed now, not at the next roll.
-            rolledForKeyChange = false
+            rolledInCommit = false
             try? sealOlderOpens()
         }
     }
@@ -187,12 +187,17 @@ extension EventLog {
     private func writeGroup(_ group: [CommitRequest]) throws(EventLogError) {
         if poisoned || opens.isEmpty {
             try startSegment(afterFailure: poisoned)
+        } else if let active = opens.last, active.superseded {
+            // R20: a roll marked this segment superseded but did not create its successor (killed in between, or
+            // the creation failed): complete it, then seal the old segment after the commit.
+            try startSegment(afterFailure: false)
+            rolledInCommit = true
         } else if let active = opens.last, try keyGenerationChanged(active) {
             // A key was added or rotated since this segment was created (here or in another process, perhaps
             // one that crashed right after writing the keyring): new events go to a segment of the new
             // generation, so every segment is encrypted under exactly one key version per team.
             try startSegment(afterFailure: false)
-            rolledForKeyChange = true
+            rolledInCommit = true
         }
         let now = options.clock()
         var toWrite: [EventDraft] = []
@@ -469,6 +474,16 @@ extension EventLog {
             header.encryptRegions(generation: generation)
         }
         var bytes = header.encode()
+        if let previous = opens.last {
+            // Tell processes holding the old segment open where the log goes, before the new file exists: a process
+            // killed between the two leaves a marked segment without its successor, which the next commit completes
+            // (R20). Marked after the file existed, a kill in between left an unmarked old segment that other
+            // writers kept appending to, behind an empty `.open` that bounds it (found by the kill -9 campaign).
+            try fs.attempt("marking the segment superseded", path: previous.path) { () throws(SystemError) in
+                try fs.writeAll(previous.fd, SegmentHeader.guardedValue(first), at: Format.successorOffset)
+            }
+            previous.superseded = true
+        }
         let allocated = Int64(Format.headerSize + options.preallocationBytes)
         bytes += [UInt8](repeating: 0, count: options.preallocationBytes)
         let fd = try fs.attempt("creating segment", path: path) { () throws(SystemError) in
@@ -482,17 +497,6 @@ extension EventLog {
             fs.close(fd)
             try? fs.unlink(path)
             throw EventLogError.system(error, "creating segment", path: path)
-        }
-        if let previous = opens.last {
-            // Tell processes holding the old segment open where the log went (not needed after a crash,
-            // but needed now: without it another writer would keep appending to the old segment).
-            do throws(SystemError) {
-                try fs.writeAll(previous.fd, SegmentHeader.guardedValue(first), at: Format.successorOffset)
-            } catch {
-                fs.close(fd)
-                try? fs.unlink(path)
-                throw EventLogError.system(error, "marking the segment superseded", path: previous.path)
-            }
         }
         let scan = OpenScan(
             header: header, batches: [], dataEnd: Int64(Format.headerSize), fileSize: allocated, tail: .clean,

@@ -264,6 +264,7 @@ extension EventLog {
             for g in files where g.name > f.name { fs.close(g.fd) }
             break
         }
+        keep = try setAsideOrphans(keep, recover: recover)
         // After corruption in one segment, later ones are not loaded (nothing after damage is trusted).
         var stop = catalogDamaged
         for (i, f) in keep.enumerated() {
@@ -357,6 +358,52 @@ extension EventLog {
             nextLSN = state.lastLSN + 1
             lastHLC = max(lastHLC, state.lastHLC)
         }
+    }
+
+    /// R20: an empty `.open` that an older version's interrupted roll left behind (created, then the process was
+    /// killed before it marked the old segment superseded, so other writers kept appending to the old one). It
+    /// starts inside its predecessor's events; bounding the predecessor by it would hide acknowledged events (R19).
+    /// Such a file holds nothing: a writer renames it to `<name>.failed-<ms>` (R18 side file), a reader ignores it.
+    /// A successor created after a failed sync (`followsFailedSync`) is never one: it bounds what was acknowledged.
+    func setAsideOrphans(
+        _ keep: [(name: String, fd: FileDescriptor, bytes: SegmentBytes, header: SegmentHeader)], recover: Bool
+    ) throws(EventLogError) -> [(name: String, fd: FileDescriptor, bytes: SegmentBytes, header: SegmentHeader)] {
+        func empty(_ k: Int) -> Bool {
+            keep[k].header.compatibleFeatures & Format.CompatibleFeature.followsFailedSync == 0
+                && keep[k].bytes.isZero(from: Format.headerSize)
+        }
+        var orphans: Set<Int> = []
+        for i in keep.indices.dropLast() where !orphans.contains(i) {
+            let mark = keep[i].bytes.withBytes { SegmentHeader.readGuardedValue($0, at: Int(Format.successorOffset)) }
+            if let mark, let j = keep.indices.first(where: { $0 > i && keep[$0].header.firstLSN == mark }) {
+                // The old segment names a later successor: empty files between the two were abandoned.
+                for k in (i + 1)..<j where empty(k) && keep[k].header.firstLSN <= mark { orphans.insert(k) }
+            } else if i + 1 == keep.count - 1, empty(i + 1) {
+                // No mark names it: an orphan if the old segment holds events at or past its first LSN.
+                let scanned = try? keep[i].bytes.withBytes { (b) throws(EventLogError) in
+                    try OpenSegmentScanner.scan(b, path: directory + "/" + keep[i].name, watermark: nil) {
+                        _, _, _, _, _, _ in
+                    }
+                }
+                if let scanned, scanned.lastLSN >= keep[i + 1].header.firstLSN { orphans.insert(i + 1) }
+            }
+        }
+        guard !orphans.isEmpty else { return keep }
+        var kept = keep
+        for k in orphans.sorted(by: >) {
+            let o = kept.remove(at: k)
+            fs.close(o.fd)
+            guard recover else { continue }
+            let path = directory + "/" + o.name
+            let aside = path + ".failed-\(UInt64(options.clock()))"
+            try fs.attempt("setting aside an empty segment of an interrupted roll", path: path) {
+                () throws(SystemError) in
+                try fs.rename(path, aside)
+                try fs.fsyncDirectory(directory)
+            }
+            recoveryActions.actions.append(.setAsideOrphanSegment(file: o.name, keptIn: lastPathComponent(aside)))
+        }
+        return kept
     }
 
     /// For a reader: when the `.open` behind `fd` has bytes at the watermark `w` (a batch the watermark does not

@@ -41,8 +41,9 @@ public final class EventLog: @unchecked Sendable {
     var lastHLC: UInt64 = 0
     /// Set after a failed write or sync: the next commit starts a new segment (contract 2).
     var poisoned = false
-    /// A commit moved to a new segment because the key generation changed: seal the old one after it.
-    var rolledForKeyChange = false
+    /// A commit moved to a new segment (the key generation changed, or it completed an interrupted roll): seal the
+    /// old one after it.
+    var rolledInCommit = false
     /// Why appends are refused (copied store, corruption in the open segment); reads still work.
     var appendBlocked: EventLogError?
     /// A failed write whose bytes could not be cut: this process appends no more.
@@ -276,6 +277,8 @@ final class OpenState {
     var allocated: Int64
     var lastLSN: UInt64
     var lastHLC: UInt64
+    /// The header names a successor (the log moved on, or a roll was interrupted before its file existed).
+    var superseded: Bool
 
     init(path: String, scan: OpenScan, fd: FileDescriptor, writable: Bool) {
         self.path = path
@@ -287,6 +290,7 @@ final class OpenState {
         allocated = scan.fileSize
         lastLSN = scan.lastLSN
         lastHLC = scan.lastHLC
+        superseded = scan.successorFirstLSN != nil
     }
 
     var firstLSN: UInt64 { header.firstLSN }
@@ -299,6 +303,8 @@ public struct RecoveryReport: Sendable, Equatable {
     public enum Action: Sendable, Equatable {
         case cutTornTail(file: String, offset: Int64, bytes: Int, reason: String, keptIn: String)
         case removedTornSegment(file: String, keptIn: String)
+        /// R20: an empty `.open` left by an interrupted roll of an older version, inside its predecessor's events.
+        case setAsideOrphanSegment(file: String, keptIn: String)
         case removedUnfinishedSeal(file: String)
         case finishedSeal(file: String)
         case redidSeal(file: String)

@@ -9,6 +9,9 @@ public struct VerifyReport: Sendable, Codable, Equatable {
             case tornTail = "torn_tail"
             /// Derived data (CATALOG, EVENTIDS) that is stale or damaged and will be rebuilt.
             case derived
+            /// An empty `.open` left by an interrupted roll inside its predecessor's events; recovery sets it
+            /// aside (R20). Nothing is lost.
+            case interruptedRoll = "interrupted_roll"
             /// (`verify --deep`) A record that decodes but breaks a rule our writer enforces: a payload that
             /// is not JSON, an envelope field outside its schema.
             case invalidRecord = "invalid_record"
@@ -182,6 +185,19 @@ public enum StoreVerifier {
                         b, path: path, watermark: mark?.end(forSegment: p.epoch, firstLSN: p.firstLSN), cipher: cipher,
                         lazyDurability: lazyDurability && name == lastOpen
                     ) { _, _, _, _, _, _ in }
+                }
+                // R20: an empty `.open` inside the events before it, left by an older version's interrupted roll.
+                // It holds nothing, and recovery sets it aside; the log goes on where those events end.
+                if let expectLSN, scan.header.firstLSN < expectLSN, scan.batches.isEmpty,
+                    scan.header.compatibleFeatures & Format.CompatibleFeature.followsFailedSync == 0
+                {
+                    report.problems.append(
+                        .init(
+                            kind: .interruptedRoll, file: name, offset: nil, lsn: scan.header.firstLSN,
+                            message:
+                                "an empty segment starting inside the events before it (LSN \(scan.header.firstLSN) ≤ \(expectLSN - 1)), left by an interrupted roll: nothing is lost; a writer's next open sets it aside"
+                        ))
+                    continue
                 }
                 // An empty open segment still says where the log went on: past a gap, segments are missing.
                 if let expectLSN, scan.header.firstLSN != expectLSN,
