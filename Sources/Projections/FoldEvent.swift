@@ -24,6 +24,8 @@ public struct FoldEvent {
     /// Where the event id comes from: a stored record's envelope (built on demand: only decisions keep
     /// it) or an event already materialized.
     let idSource: IDSource
+    /// The envelope's `occurred_at` (the client's own time claim; imports keep legacy timestamps there).
+    let occurredSource: IDSource
 
     /// Only the id's bytes and form are kept, not the whole envelope view (twelve ranges: copying it per
     /// projection call showed in callgrind).
@@ -35,6 +37,14 @@ public struct FoldEvent {
     public var eventID: String {
         switch idSource {
         case .record(let bytes, let hex): hex ? hexString(bytes) : String(decoding: bytes, as: UTF8.self)
+        case .text(let s): s
+        }
+    }
+
+    /// The envelope's `occurred_at`, "" when absent.
+    public var occurredAt: String {
+        switch occurredSource {
+        case .record(let bytes, _): String(decoding: bytes, as: UTF8.self)
         case .text(let s): s
         }
     }

@@ -170,7 +170,8 @@ public final class ReplayEngine {
             actorID: symbols.labels.id(UnsafeRawBufferPointer(rebasing: env[view.ranges.7])),
             teamID: teamSymbol(r.team),
             symbols: symbols, payloadOK: true, fields: fields, origins: origins,
-            idSource: .record(UnsafeRawBufferPointer(rebasing: env[view.ranges.0]), hex: view.hexEventID))
+            idSource: .record(UnsafeRawBufferPointer(rebasing: env[view.ranges.0]), hex: view.hexEventID),
+            occurredSource: .record(UnsafeRawBufferPointer(rebasing: env[view.ranges.10]), hex: false))
         foldScanned(&e, payload: r.payload, type: type)
     }
 
@@ -199,7 +200,8 @@ public final class ReplayEngine {
             var e = FoldEvent(
                 ref: EventRef(origin: origins.index(of: event.origin), lsn: event.lsn), hlc: event.hlc,
                 kind: kind, typeVersion: d.typeVersion, flags: d.flags, taskID: task, actorID: actor, teamID: team,
-                symbols: symbols, payloadOK: true, fields: fields, origins: origins, idSource: .text(d.eventID))
+                symbols: symbols, payloadOK: true, fields: fields, origins: origins, idSource: .text(d.eventID),
+                occurredSource: .text(d.occurredAt))
             type.withUTF8 { t in foldScanned(&e, payload: payload, type: UnsafeRawBufferPointer(t)) }
         }
     }
@@ -236,7 +238,7 @@ public final class ReplayEngine {
             used = queue.apply(e)
         case .decisionRecorded, .decisionSuperseded:
             used = decisions.apply(e)
-        case .koProposed, .koApproved, .koSuperseded, .koRetired, .koConsulted, .taskOutcome, .koOutcomeV1:
+        case .koProposed, .koApproved, .koSuperseded, .koRetired, .koConsulted, .taskOutcome, .koOutcomeV1, .koEmbedded:
             used = knowledge.apply(e)
         case .usageRecorded, .streamShredded:
             break

@@ -229,7 +229,12 @@ func reportAppended(_ r: AppendResult, _ drafts: [EventDraft], json: Bool, extra
                 ]
             ).text)
     } else {
-        for (d, a) in zip(drafts, r.events) { try Output.stdout.line("appended \(d.type) at LSN \(a.lsn)") }
+        for (d, a) in zip(drafts, r.events) {
+            try Output.stdout.line(
+                a.duplicate
+                    ? "already present: \(d.type) at LSN \(a.lsn) (nothing appended)"
+                    : "appended \(d.type) at LSN \(a.lsn)")
+        }
         let facts = extra.compactMap { k, v -> String? in
             switch v {
             case .string(let s): return "\(k.replacingOccurrences(of: "_", with: " ")) \(s)"

@@ -110,8 +110,12 @@ struct Decisions: ParsableCommand {
 
 struct KnowledgeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "ko", abstract: "Knowledge objects: effectiveness from outcomes, and ranking.",
-        subcommands: [KOShow.self, KORank.self])
+        commandName: "ko",
+        abstract: "Knowledge objects: add and curate them, search them, and their effectiveness from outcomes.",
+        subcommands: [
+            KOAdd.self, KOApprove.self, KOSupersede.self, KORetire.self, KOConsult.self, KOSearchCommand.self,
+            KOShow.self, KORank.self,
+        ])
 }
 
 func koJSON(_ k: KnowledgeObject) -> JSONOut {

@@ -244,6 +244,68 @@ public enum EmbeddedSchemas {
         }
 
         """#,
+        "ko.embedded": #"""
+        {
+          "$schema": "https://json-schema.org/draft/2020-12/schema",
+          "$id": "https://aibrain.dev/schemas/events/ko.embedded.v1.schema.json",
+          "title": "ko.embedded v1 payload",
+          "description": "An embedding of a knowledge object's text (title, tags and body), made by the embedding command configured in the store (`aibrain ko embed`), so that the semantic arm of `ko search` needs no model or network at query time. Describes the payload (`data`) only; the envelope (event_id, type, stream, actor, team, times, correlation) is in envelope.schema.json. Members not listed here are allowed and kept as metadata.",
+          "type": "object",
+          "required": ["ko_id", "model", "vector"],
+          "properties": {
+            "ko_id": {"$ref": "#/$defs/id"},
+            "model": {
+              "description": "The embedding command's model name (vectors of different models are never compared).",
+              "type": "string"
+            },
+            "vector": {
+              "description": "The embedding: 1 to 4,096 finite numbers.",
+              "type": "array",
+              "minItems": 1,
+              "maxItems": 4096,
+              "items": {"type": "number"}
+            },
+            "text_hash": {
+              "description": "XXH3-64 of the embedded text, 16 hex digits: a KO whose text changed is embedded again.",
+              "type": "string",
+              "pattern": "^[0-9a-f]{16}$"
+            },
+            "cost": {"$ref": "#/$defs/cost"},
+            "usage": {"$ref": "#/$defs/usage"},
+            "repo": {
+              "description": "Repository the event concerns (carried by the workload generator).",
+              "type": "string"
+            },
+            "project": {
+              "description": "Project the event concerns (carried by the workload generator).",
+              "type": "string"
+            }
+          },
+          "additionalProperties": true,
+          "$defs": {
+            "id": {
+              "description": "An id (work item, lease, knowledge object, checkpoint, session, branch): 1 to 128 ASCII characters, letters, digits and . _ : -, starting with a letter or digit.",
+              "type": "string",
+              "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+            },
+            "cost": {
+              "description": "Usage block v0: what producing this event cost. All three members are optional; other members are kept.",
+              "type": "object",
+              "properties": {
+                "tokens_in": {"type": "integer", "minimum": 0},
+                "tokens_out": {"type": "integer", "minimum": 0},
+                "usd": {"type": "number", "minimum": 0}
+              },
+              "additionalProperties": true
+            },
+            "usage": {
+              "description": "A provider's raw usage object, kept verbatim.",
+              "type": "object"
+            }
+          }
+        }
+
+        """#,
         "ko.outcome": #"""
         {
           "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -317,6 +379,17 @@ public enum EmbeddedSchemas {
             "source_sessions": {
               "description": "The sessions it was learned in (session ids or richer references).",
               "type": "array"
+            },
+            "legacy_consultations": {
+              "description": "Set by `import legacy`: the legacy KO file's consultation_count.",
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 2147483647
+            },
+            "legacy_successes": {
+              "description": "Set by `import legacy`: round(effectiveness × consultation_count) of the legacy KO file; absent when it gave no effectiveness. At most legacy_consultations.",
+              "type": "integer",
+              "minimum": 0
             },
             "cost": {"$ref": "#/$defs/cost"},
             "usage": {"$ref": "#/$defs/usage"},

@@ -15,6 +15,8 @@ public enum EventKind: UInt8, CaseIterable, Sendable, Comparable {
     case usageRecorded
     /// Crypto-shredding's record (kept and counted; no projection folds it).
     case streamShredded
+    /// An embedding of a KO's text (the semantic arm of `ko search`).
+    case koEmbedded
 
     public static func < (a: EventKind, b: EventKind) -> Bool { a.rawValue < b.rawValue }
 
@@ -46,6 +48,7 @@ public enum EventKind: UInt8, CaseIterable, Sendable, Comparable {
         case .koOutcomeV1: "ko.outcome"
         case .usageRecorded: "usage.recorded"
         case .streamShredded: "stream.shredded"
+        case .koEmbedded: "ko.embedded"
         }
     }
 

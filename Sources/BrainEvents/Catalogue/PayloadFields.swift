@@ -10,6 +10,7 @@ public enum FieldKey: Int, CaseIterable, Sendable {
     case nextSteps, fromCheckpoint, kind, value, confidence, severity, approver, decisionID, by, koID, title
     case tags, rank, success, cost, usage, provider, model, inputTokens, cachedTokens, outputTokens, usd, repo
     case goal, description, metadata, alternatives, rationale, tokensIn, tokensOut, taskID, priceTable, projects
+    case body, vector, legacyConsultations, legacySuccesses
 
     public var name: String {
         switch self {
@@ -75,6 +76,10 @@ public enum FieldKey: Int, CaseIterable, Sendable {
         case .taskID: "task_id"
         case .priceTable: "price_table"
         case .projects: "projects"
+        case .body: "body"
+        case .vector: "vector"
+        case .legacyConsultations: "legacy_consultations"
+        case .legacySuccesses: "legacy_successes"
         }
     }
 }
@@ -244,6 +249,22 @@ public final class PayloadFields {
             i = Self.space(p, i + 1, r.count)
         }
         return nil
+    }
+
+    /// The elements of an array of numbers as `Float`s (embeddings); nil when absent, not an array of finite
+    /// numbers, or longer than 4,096 elements.
+    public func floats(_ k: FieldKey) -> [Float]? {
+        guard let r = raw(k), r.count >= 2, r.first == UInt8(ascii: "["), r.last == UInt8(ascii: "]") else {
+            return nil
+        }
+        var out: [Float] = []
+        for part in r[1..<r.count - 1].split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+            let text = String(decoding: part, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if text.isEmpty && out.isEmpty && r.count - 2 == part.count { return [] }
+            guard let f = Float(text), f.isFinite, out.count < 4096 else { return nil }
+            out.append(f)
+        }
+        return out
     }
 
     /// The number of elements of an array member (0 when absent).

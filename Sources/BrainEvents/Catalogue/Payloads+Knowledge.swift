@@ -16,6 +16,10 @@ public struct KOProposed: CataloguePayload, Equatable {
     public var body: String?
     /// The sessions it was learned in: session ids or richer references.
     public var sourceSessions: [JSONValue]?
+    /// Carried over by `import legacy`: the legacy file's `consultation_count`, and
+    /// round(effectiveness × consultation_count) when it gave an effectiveness.
+    public var legacyConsultations: Int?
+    public var legacySuccesses: Int?
     public var cost: Cost?
     public var usage: JSONObject?
     public var repo: String?
@@ -25,12 +29,15 @@ public struct KOProposed: CataloguePayload, Equatable {
         case koID = "ko_id"
         case title, tags, projects, body
         case sourceSessions = "source_sessions"
+        case legacyConsultations = "legacy_consultations"
+        case legacySuccesses = "legacy_successes"
         case cost, usage, repo, project
     }
 
     public init(
         koID: String, title: String, tags: [String]? = nil, projects: [String]? = nil, body: String? = nil,
-        sourceSessions: [JSONValue]? = nil, cost: Cost? = nil, usage: JSONObject? = nil, repo: String? = nil,
+        sourceSessions: [JSONValue]? = nil, legacyConsultations: Int? = nil, legacySuccesses: Int? = nil,
+        cost: Cost? = nil, usage: JSONObject? = nil, repo: String? = nil,
         project: String? = nil
     ) {
         self.koID = koID
@@ -39,6 +46,8 @@ public struct KOProposed: CataloguePayload, Equatable {
         self.projects = projects
         self.body = body
         self.sourceSessions = sourceSessions
+        self.legacyConsultations = legacyConsultations
+        self.legacySuccesses = legacySuccesses
         self.cost = cost
         self.usage = usage
         self.repo = repo
@@ -53,6 +62,8 @@ public struct KOProposed: CataloguePayload, Equatable {
         projects = try c.decodeUnlessAbsent([String].self, forKey: .projects)
         body = try c.decodeUnlessAbsent(String.self, forKey: .body)
         sourceSessions = try c.decodeUnlessAbsent([JSONValue].self, forKey: .sourceSessions)
+        legacyConsultations = try c.decodeUnlessAbsent(Int.self, forKey: .legacyConsultations)
+        legacySuccesses = try c.decodeUnlessAbsent(Int.self, forKey: .legacySuccesses)
         cost = try c.decodeUnlessAbsent(Cost.self, forKey: .cost)
         usage = try c.decodeUnlessAbsent(JSONObject.self, forKey: .usage)
         repo = try c.decodeUnlessAbsent(String.self, forKey: .repo)
@@ -61,6 +72,15 @@ public struct KOProposed: CataloguePayload, Equatable {
 
     public func validate() throws(PayloadError) {
         try PayloadRule.id(koID, "ko_id")
+        if let c = legacyConsultations, c < 0 || c > Int(Int32.max) {
+            throw PayloadError(field: "legacy_consultations", reason: "must be 0 to 2147483647")
+        }
+        if let s = legacySuccesses {
+            guard let c = legacyConsultations, s >= 0, s <= c else {
+                throw PayloadError(
+                    field: "legacy_successes", reason: "needs legacy_consultations and must lie between 0 and it")
+            }
+        }
         try cost?.validate()
     }
 
@@ -407,5 +427,73 @@ public struct KOOutcomeV1: CataloguePayload, Equatable {
         KOOutcomeV1(
             koID: "KO-npdb-retry", success: true, cost: .example, usage: JSONObject(), repo: "credentialmate",
             project: "provider-portal")
+    }
+}
+
+/// `ko.embedded` v1: an embedding of a knowledge object's text, made by the store's embedding command.
+public struct KOEmbedded: CataloguePayload, Equatable {
+    public static let eventType = "ko.embedded"
+    public static let typeVersion: UInt16 = 1
+
+    public var koID: String
+    public var model: String
+    public var vector: [Double]
+    public var textHash: String?
+    public var cost: Cost?
+    public var usage: JSONObject?
+    public var repo: String?
+    public var project: String?
+
+    enum CodingKeys: String, CodingKey {
+        case koID = "ko_id"
+        case model, vector
+        case textHash = "text_hash"
+        case cost, usage, repo, project
+    }
+
+    public init(
+        koID: String, model: String, vector: [Double], textHash: String? = nil, cost: Cost? = nil,
+        usage: JSONObject? = nil, repo: String? = nil, project: String? = nil
+    ) {
+        self.koID = koID
+        self.model = model
+        self.vector = vector
+        self.textHash = textHash
+        self.cost = cost
+        self.usage = usage
+        self.repo = repo
+        self.project = project
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        koID = try c.decode(String.self, forKey: .koID)
+        model = try c.decode(String.self, forKey: .model)
+        vector = try c.decode([Double].self, forKey: .vector)
+        textHash = try c.decodeUnlessAbsent(String.self, forKey: .textHash)
+        cost = try c.decodeUnlessAbsent(Cost.self, forKey: .cost)
+        usage = try c.decodeUnlessAbsent(JSONObject.self, forKey: .usage)
+        repo = try c.decodeUnlessAbsent(String.self, forKey: .repo)
+        project = try c.decodeUnlessAbsent(String.self, forKey: .project)
+    }
+
+    public func validate() throws(PayloadError) {
+        try PayloadRule.id(koID, "ko_id")
+        guard (1...4096).contains(vector.count) else {
+            throw PayloadError(field: "vector", reason: "must hold 1 to 4,096 numbers, not \(vector.count)")
+        }
+        guard vector.allSatisfy(\.isFinite) else { throw PayloadError(field: "vector", reason: "must be finite") }
+        if let h = textHash,
+            h.utf8.count != 16 || !h.utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) })
+        {
+            throw PayloadError(field: "text_hash", reason: "must be 16 lowercase hex digits")
+        }
+        try cost?.validate()
+    }
+
+    public static var example: KOEmbedded {
+        KOEmbedded(
+            koID: "KO-npdb-retry", model: "all-MiniLM-L6-v2", vector: [0.125, -0.5, 0.25], textHash: "0123456789abcdef",
+            cost: .example, usage: JSONObject(), repo: "credentialmate", project: "provider-portal")
     }
 }

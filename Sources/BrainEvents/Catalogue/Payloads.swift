@@ -38,7 +38,7 @@ public enum PayloadTypes {
         WorkItemCancelled.self, WorkItemTransitionedV1.self,
         DecisionRecorded.self, DecisionSuperseded.self,
         KOProposed.self, KOApproved.self, KOSuperseded.self, KORetired.self, KOConsulted.self,
-        TaskOutcome.self, KOOutcomeV1.self, UsageRecorded.self, StreamShredded.self,
+        TaskOutcome.self, KOOutcomeV1.self, UsageRecorded.self, StreamShredded.self, KOEmbedded.self,
     ]
 
     /// The payload type of an event type, or nil for a type outside the catalogue.

@@ -247,4 +247,60 @@ public enum ISO8601 {
         return
             "\(p(y, 4))-\(p(m, 2))-\(p(d, 2))T\(p(rem / 3_600_000, 2)):\(p(rem / 60_000 % 60, 2)):\(p(rem / 1000 % 60, 2)).\(p(rem % 1000, 3))Z"
     }
+
+    /// Unix milliseconds of an RFC 3339 timestamp (fractions and offsets allowed) or a plain date (midnight UTC).
+    public static func parse(_ t: String) -> Int64? {
+        let b = Array(t.utf8)
+        func num(_ at: Int, _ n: Int) -> Int64? {
+            guard at + n <= b.count else { return nil }
+            var v: Int64 = 0
+            for k in at..<at + n {
+                guard b[k] &- 0x30 < 10 else { return nil }
+                v = v * 10 + Int64(b[k] &- 0x30)
+            }
+            return v
+        }
+        guard b.count >= 10, let y = num(0, 4), b[4] == UInt8(ascii: "-"), let mo = num(5, 2),
+            b[7] == UInt8(ascii: "-"), let d = num(8, 2), (1...12).contains(mo), (1...31).contains(d)
+        else { return nil }
+        var ms = days(year: y, month: mo, day: d) * 86_400_000
+        if b.count == 10 { return ms }
+        guard b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t") || b[10] == UInt8(ascii: " "),
+            let h = num(11, 2), b.count > 13, b[13] == UInt8(ascii: ":"), let mi = num(14, 2), h < 24, mi < 60
+        else { return nil }
+        ms += h * 3_600_000 + mi * 60_000
+        var i = 16
+        if i < b.count, b[i] == UInt8(ascii: ":") {
+            guard let s = num(i + 1, 2), s < 61 else { return nil }
+            ms += s * 1000
+            i += 3
+            if i < b.count, b[i] == UInt8(ascii: ".") {
+                i += 1
+                var scale: Int64 = 100
+                while i < b.count, b[i] &- 0x30 < 10 {
+                    ms += Int64(b[i] &- 0x30) * scale
+                    scale /= 10
+                    i += 1
+                }
+            }
+        }
+        guard i < b.count else { return ms }  // no zone: UTC
+        if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") { return i + 1 == b.count ? ms : nil }
+        guard b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-"), let oh = num(i + 1, 2),
+            i + 3 < b.count, b[i + 3] == UInt8(ascii: ":"), let om = num(i + 4, 2), i + 6 == b.count
+        else { return nil }
+        let offset = (oh * 60 + om) * 60_000
+        return b[i] == UInt8(ascii: "+") ? ms - offset : ms + offset
+    }
+
+    /// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+    static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
 }

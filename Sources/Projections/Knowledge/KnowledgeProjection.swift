@@ -32,11 +32,34 @@ public final class KnowledgeObject: SnapshotCodable {
     public var failures = 0
     public var lastConsultedHLC: UInt64 = 0
     public var proposed: EventRef?
+    /// The lesson (markdown), from the latest `ko.proposed`.
+    public var body = ""
+    /// When it was written: the first proposal's `occurred_at` (legacy timestamps), else its writer clock.
+    public var createdMS: Int64 = 0
+    /// Counts carried over from a legacy file by `import legacy` (`consultation_count`, and
+    /// round(effectiveness × consultation_count)); -1 successes: the legacy file gave no effectiveness.
+    public var legacyConsultations = 0
+    public var legacySuccesses = -1
+    /// The latest embedding (`ko.embedded`) and the model that made it.
+    public var vector: [Float] = []
+    public var vectorModel = ""
 
     public init(id: String) { self.id = id }
 
-    /// Laplace-smoothed success rate `(s + 1) / (c + 2)`: a KO nobody has used ranks at 0.5, not 0 or 1.
-    public var effectiveness: Double { Double(successes + 1) / Double(consultations + 2) }
+    /// Every consultation, legacy ones included.
+    public var totalConsultations: Int { consultations + legacyConsultations }
+    /// Consultations whose outcome is known, and the successes among them.
+    public var ratedConsultations: Int { consultations + (legacySuccesses >= 0 ? legacyConsultations : 0) }
+    public var totalSuccesses: Int { successes + max(legacySuccesses, 0) }
+
+    /// Laplace-smoothed success rate `(s + 1) / (c + 2)` over the consultations with a known outcome: a KO
+    /// nobody has used ranks at 0.5, not 0 or 1.
+    public var effectiveness: Double { Double(totalSuccesses + 1) / Double(ratedConsultations + 2) }
+
+    /// The plain success rate the legacy files hold (successes ÷ consultations), nil without any rated one.
+    public var successRate: Double? {
+        ratedConsultations == 0 ? nil : Double(totalSuccesses) / Double(ratedConsultations)
+    }
 
     public func encode(_ w: inout SnapshotWriter) {
         w.string(id)
@@ -55,6 +78,13 @@ public final class KnowledgeObject: SnapshotCodable {
         } else {
             w.u8(0)
         }
+        w.string(body)
+        w.sint(createdMS)
+        w.int(legacyConsultations)
+        w.int(legacySuccesses)
+        w.string(vectorModel)
+        w.varint(UInt64(vector.count))
+        for f in vector { withUnsafeBytes(of: f.bitPattern.littleEndian) { w.raw(Array($0)) } }
     }
 
     public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
@@ -70,6 +100,18 @@ public final class KnowledgeObject: SnapshotCodable {
         failures = try r.int()
         lastConsultedHLC = try r.varint()
         proposed = try r.bool() ? try EventRef(decoding: &r) : nil
+        body = try r.string()
+        createdMS = try r.sint()
+        legacyConsultations = try r.int()
+        legacySuccesses = try r.int()
+        vectorModel = try r.string()
+        let n = try r.count()
+        let raw = try r.raw(n * 4)
+        vector = (0..<n).map { i in
+            Float(
+                bitPattern: UInt32(raw[i * 4]) | UInt32(raw[i * 4 + 1]) << 8 | UInt32(raw[i * 4 + 2]) << 16
+                    | UInt32(raw[i * 4 + 3]) << 24)
+        }
     }
 }
 
@@ -77,7 +119,8 @@ public final class KnowledgeObject: SnapshotCodable {
 /// consultation of T since T's previous outcome, once.
 public final class KnowledgeProjection: Projection {
     public static let name = "knowledge"
-    public static let version: UInt16 = 1
+    /// 2: the text (body), creation time, legacy counts and embedding of each KO, and the text stamp.
+    public static let version: UInt16 = 2
 
     let symbols: SymbolTables
     /// By KO symbol (nil: never seen in a KO event).
@@ -85,8 +128,17 @@ public final class KnowledgeProjection: Projection {
     /// By task symbol: KOs consulted since that task's last outcome (credited by the next one).
     private var pendingSlots: [[Int32]] = []
     public private(set) var outcomes = 0
+    /// Changes whenever a KO's text, tags, status or embedding changes (a hash chain over those events' ids):
+    /// the search index (`KOSearchIndex`) built at one stamp is current while the stamp is unchanged.
+    public private(set) var textStamp: UInt64 = 0
 
     public init(symbols: SymbolTables) { self.symbols = symbols }
+
+    private func textChanged(_ e: FoldEvent) {
+        var material = withUnsafeBytes(of: textStamp.littleEndian) { Array($0) }
+        material += Array(e.eventID.utf8)
+        textStamp = XXH3.hash(material)
+    }
 
     public func ko(_ id: String) -> KnowledgeObject? {
         guard let s = symbols.kos.lookup(id), Int(s) < slots.count else { return nil }
@@ -123,19 +175,38 @@ public final class KnowledgeProjection: Projection {
             guard let i = slot(e) else { return false }
             switch kind {
             case .koProposed:
-                if let t = f.string(.title) { slots[i]!.title = t }
-                if let t = f.strings(.tags) { slots[i]!.tags = t }
-                if let p = f.strings(.projects) { slots[i]!.projects = p }
-                if slots[i]!.status == .unknown { slots[i]!.status = .proposed }
-                if slots[i]!.proposed == nil { slots[i]!.proposed = e.ref }
+                let k = slots[i]!
+                if let t = f.string(.title) { k.title = t }
+                if let t = f.strings(.tags) { k.tags = t }
+                if let p = f.strings(.projects) { k.projects = p }
+                if let b = f.string(.body) { k.body = b }
+                if let c = f.int(.legacyConsultations), c >= 0, c <= Int64(Int32.max) {
+                    k.legacyConsultations = Int(c)
+                    k.legacySuccesses = f.int(.legacySuccesses).map { Int(max(0, min($0, c))) } ?? -1
+                }
+                if k.status == .unknown { k.status = .proposed }
+                if k.proposed == nil {
+                    k.proposed = e.ref
+                    k.createdMS = ISO8601.parse(e.occurredAt) ?? e.millis
+                }
+                textChanged(e)
             case .koApproved:
                 if slots[i]!.status == .unknown || slots[i]!.status == .proposed { slots[i]!.status = .approved }
+                textChanged(e)
             case .koSuperseded:
                 slots[i]!.status = .superseded
                 slots[i]!.supersededBy = f.string(.by) ?? ""
+                textChanged(e)
             default:
                 slots[i]!.status = .retired
+                textChanged(e)
             }
+            return true
+        case .koEmbedded:
+            guard let i = slot(e), let v = f.floats(.vector), !v.isEmpty else { return false }
+            slots[i]!.vector = v
+            slots[i]!.vectorModel = f.string(.model) ?? ""
+            textChanged(e)
             return true
         case .koConsulted:
             guard let i = slot(e) else { return false }
@@ -191,6 +262,7 @@ public final class KnowledgeProjection: Projection {
             w.strings(list)
         }
         w.int(outcomes)
+        w.u64(textStamp)
     }
 
     public init(decoding r: inout SnapshotReader, symbols: SymbolTables) throws(SnapshotReader.Failure) {
@@ -209,5 +281,6 @@ public final class KnowledgeProjection: Projection {
             pendingSlots[t] = try r.strings().map { symbols.kos.id($0) }
         }
         outcomes = try r.int()
+        textStamp = try r.u64()
     }
 }

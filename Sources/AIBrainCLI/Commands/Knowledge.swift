@@ -1,0 +1,360 @@
+import ArgumentParser
+import BrainEvents
+import EventLog
+import Foundation
+import Projections
+
+/// 32 hex digits of XXH3-128 over `parts` (NUL-separated): event ids that derive from what a record says, so the
+/// same KO added twice, or imported in two repositories that later exchange segments, is one event.
+func contentEventID(_ parts: [String]) -> String {
+    let material = Array(parts.joined(separator: "\u{0}").utf8)
+    let id = material.withUnsafeBytes { ID128($0) }
+    var out: [UInt8] = []
+    withUnsafeBytes(of: id.high.bigEndian) { out += $0 }
+    withUnsafeBytes(of: id.low.bigEndian) { out += $0 }
+    return hexString(out)
+}
+
+/// The knowledge object `id` as the projections see it now, or exit 1 `not-found`.
+func existingKO(_ id: String, _ access: ProjectionAccess) throws -> KnowledgeObject {
+    guard let k = access.engine.knowledge.ko(id), k.status != .unknown else {
+        throw CLIError(
+            .error, code: "not-found", "no knowledge object \(id)", hint: "add it with `aibrain ko add FILE.md`")
+    }
+    return k
+}
+
+/// The `ko.proposed` (and `ko.approved`) drafts of a KO file: ids derived from the content.
+func koDrafts(
+    _ ko: KOMarkdown, approve: Bool, approver: String?, appender a: CommandAppender, occurredAt: String = "",
+    legacy: (consultations: Int, successes: Int?)? = nil, sourceSessions: JSONValue? = nil, provenance: String = ""
+) throws -> [EventDraft] {
+    var members: [(String, JSONOut)] = [
+        ("ko_id", .string(ko.id)), ("title", .string(ko.title)), ("tags", .array(ko.tags.map { .string($0) })),
+        ("projects", .array(ko.projects.map { .string($0) })), ("body", .string(ko.body)),
+    ]
+    if let s = sourceSessions { members.append(("source_sessions", .raw(Array(s.jsonText.utf8)))) }
+    if let legacy {
+        members.append(("legacy_consultations", .int(Int64(legacy.consultations))))
+        if let s = legacy.successes { members.append(("legacy_successes", .int(Int64(s)))) }
+    }
+    if !ko.metadata.isEmpty { members.append(("metadata", .raw(Array(JSONValue.object(ko.metadata).jsonText.utf8)))) }
+    var proposed = try a.draft(.koProposed, task: nil, members)
+    let content = String(decoding: proposed.payload, as: UTF8.self)
+    proposed.eventID = contentEventID(["ko.proposed", ko.id, content])
+    proposed.occurredAt = occurredAt
+    proposed.provenance = provenance
+    guard approve else { return [proposed] }
+    var approved = try a.draft(
+        .koApproved, task: nil, [("ko_id", .string(ko.id)), ("approver", approver.map { .string($0) } ?? .null)])
+    approved.eventID = contentEventID(["ko.approved", ko.id, content])
+    approved.occurredAt = occurredAt
+    approved.provenance = provenance
+    return [proposed, approved]
+}
+
+struct KOAdd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
+        abstract: "Add a knowledge object from a markdown file (proposed and approved, so it is searchable at once).",
+        discussion: """
+            The file starts with front matter (YAML between `---` lines, or one JSON object): id (default: the \
+            file name without .md), title (default: the first `# ` heading), tags, projects; other members are \
+            kept as metadata. The rest is the body. Event ids derive from the content: adding the same file \
+            again appends nothing; an edited file records a new revision. With --draft it is only proposed \
+            (not searchable until `ko approve`).
+            """)
+    @Argument(help: ArgumentHelp("The KO markdown file.", valueName: "file")) var file: String
+    @Flag(help: "Only propose it (approve later with `ko approve`).") var draft = false
+    @Option(help: ArgumentHelp("Who approved it (default: the actor).", valueName: "who")) var approver: String?
+    @OptionGroup var who: WhoOptions
+    @OptionGroup var report: ReportOutput
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        try runReporting(json: report.json) {
+            let root = try store.locate()
+            let bytes: [UInt8]
+            do throws(SystemError) {
+                bytes = try PosixFileSystem().readFile(file)
+            } catch {
+                throw CLIError(.error, code: "io", "cannot read \(file): \(error)", hint: "check the path")
+            }
+            let base = lastPathComponent(file)
+            let ko: KOMarkdown
+            do throws(LegacyError) {
+                ko = try KOMarkdown.parse(
+                    bytes, file: file, defaultID: base.hasSuffix(".md") ? String(base.dropLast(3)) : nil)
+            } catch {
+                throw CLIError.invalid(error.description, hint: error.hint)
+            }
+            let a = CommandAppender(root: root, actor: who.actor, team: who.team)
+            let drafts = try koDrafts(
+                ko, approve: !draft, approver: approver ?? (a.actor.isEmpty ? nil : a.actor), appender: a)
+            let (r, _) = try a.append(drafts)
+            try reportAppended(r, drafts, json: report.json, extra: [("ko_id", .string(ko.id))])
+        }
+    }
+}
+
+struct KOApprove: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "approve", abstract: "Approve a proposed knowledge object (it becomes searchable).")
+    @Argument(help: ArgumentHelp("The KO id.", valueName: "ko")) var ko: String
+    @Option(help: ArgumentHelp("Who approved it (default: the actor).", valueName: "who")) var approver: String?
+    @OptionGroup var who: WhoOptions
+    @OptionGroup var report: ReportOutput
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        try runReporting(json: report.json) {
+            let root = try store.locate()
+            let k = try existingKO(ko, try ProjectionAccess(root: root))
+            guard k.status == .proposed || k.status == .approved else {
+                throw CLIError(
+                    .conflict, code: "illegal-transition", "\(ko) is \(k.status.name); only a proposed KO is approved",
+                    hint: "add a new revision with `aibrain ko add`")
+            }
+            let a = CommandAppender(root: root, actor: who.actor, team: who.team)
+            let d = try a.draft(
+                .koApproved, task: nil,
+                [
+                    ("ko_id", .string(ko)),
+                    ("approver", (approver ?? (a.actor.isEmpty ? nil : a.actor)).map { .string($0) } ?? .null),
+                ])
+            let (r, _) = try a.append([d])
+            try reportAppended(r, [d], json: report.json, extra: [("ko_id", .string(ko))])
+        }
+    }
+}
+
+struct KOSupersede: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "supersede", abstract: "Replace a knowledge object by another (it leaves search; history stays).")
+    @Argument(help: ArgumentHelp("The KO id.", valueName: "ko")) var ko: String
+    @Option(help: ArgumentHelp("The KO that replaces it.", valueName: "ko")) var by: String
+    @Option(help: ArgumentHelp("Why.", valueName: "text")) var reason: String?
+    @OptionGroup var who: WhoOptions
+    @OptionGroup var report: ReportOutput
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        try runReporting(json: report.json) {
+            let root = try store.locate()
+            guard by != ko else { throw CLIError.usage("--by \(by): a KO cannot supersede itself") }
+            let access = try ProjectionAccess(root: root)
+            let k = try existingKO(ko, access)
+            let replacement = try existingKO(by, access)
+            guard k.status != .retired && k.status != .superseded else {
+                throw CLIError(
+                    .conflict, code: "illegal-transition",
+                    "\(ko) is already \(k.status.name)"
+                        + (k.supersededBy.isEmpty ? "" : " by \(k.supersededBy)"))
+            }
+            guard replacement.status == .approved || replacement.status == .proposed else {
+                throw CLIError(
+                    .conflict, code: "illegal-transition",
+                    "\(by) is \(replacement.status.name): it cannot replace \(ko)")
+            }
+            let a = CommandAppender(root: root, actor: who.actor, team: who.team)
+            let d = try a.draft(
+                .koSuperseded, task: nil,
+                [("ko_id", .string(ko)), ("by", .string(by)), ("rationale", reason.map { .string($0) } ?? .null)])
+            let (r, _) = try a.append([d])
+            try reportAppended(r, [d], json: report.json, extra: [("ko_id", .string(ko)), ("by", .string(by))])
+        }
+    }
+}
+
+struct KORetire: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retire", abstract: "Stop offering a knowledge object (it leaves search; history stays).")
+    @Argument(help: ArgumentHelp("The KO id.", valueName: "ko")) var ko: String
+    @Option(help: ArgumentHelp("Why.", valueName: "text")) var reason: String?
+    @OptionGroup var who: WhoOptions
+    @OptionGroup var report: ReportOutput
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        try runReporting(json: report.json) {
+            let root = try store.locate()
+            let k = try existingKO(ko, try ProjectionAccess(root: root))
+            guard k.status != .retired else {
+                throw CLIError(.conflict, code: "illegal-transition", "\(ko) is already retired")
+            }
+            let a = CommandAppender(root: root, actor: who.actor, team: who.team)
+            let d = try a.draft(
+                .koRetired, task: nil, [("ko_id", .string(ko)), ("reason", reason.map { .string($0) } ?? .null)])
+            let (r, _) = try a.append([d])
+            try reportAppended(r, [d], json: report.json, extra: [("ko_id", .string(ko))])
+        }
+    }
+}
+
+struct KOConsult: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consult",
+        abstract: "Record that a task looked at a knowledge object (its next outcome credits or debits the KO).",
+        discussion: """
+            The task's next task.outcome (for example `aibrain emit task.outcome --task T --data '{"success":true}'`) \
+            counts as a success or a failure for every KO the task consulted since its previous outcome: that is \
+            the effectiveness (s+1)/(c+2) that `ko search` and `ko rank` use.
+            """)
+    @Argument(help: ArgumentHelp("The KO id.", valueName: "ko")) var ko: String
+    @Option(help: ArgumentHelp("The task that consulted it.", valueName: "id")) var task: String
+    @Option(name: .customLong("session"), help: ArgumentHelp("The session.", valueName: "id")) var session: String?
+    @Option(help: ArgumentHelp("Its rank in the results the agent saw.", valueName: "n")) var rank: Int?
+    @OptionGroup var who: WhoOptions
+    @OptionGroup var report: ReportOutput
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        try runReporting(json: report.json) {
+            let root = try store.locate()
+            _ = try existingKO(ko, try ProjectionAccess(root: root))
+            let a = CommandAppender(root: root, actor: who.actor, team: who.team)
+            let d = try a.draft(
+                .koConsulted, task: task,
+                [
+                    ("ko_id", .string(ko)), ("session_id", session.map { .string($0) } ?? .null),
+                    ("rank", rank.map { .int(Int64($0)) } ?? .null),
+                ])
+            let (r, _) = try a.append([d])
+            try reportAppended(r, [d], json: report.json, extra: [("ko_id", .string(ko)), ("task_id", .string(task))])
+        }
+    }
+}
+
+struct KOSearchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Find knowledge objects: tags, BM25 and embeddings fused, weighted by effectiveness and age.",
+        discussion: """
+            Approved KOs only (drafts with --include-drafts; superseded and retired never). --tags keeps KOs that \
+            carry every listed tag; --project keeps KOs of that project or of none. Arms: lexical (BM25 over \
+            title, tags and body, title and tags weighted 2), tag (query terms among the KO's tags) and semantic \
+            (cosine to the KO's stored embedding, when --vector is given), fused by reciprocal rank fusion \
+            (Σ w/(60 + rank); weights 1, 0.5, 1), times the effectiveness (s+1)/(c+2), times 2^(−age/half-life). \
+            --explain prints each signal. --ranking bm25 or tags prints the evaluation's baselines instead.
+            """)
+    enum Ranking: String, ExpressibleByArgument, CaseIterable {
+        case hybrid, bm25, tags
+    }
+    @Argument(help: ArgumentHelp("What to look for.", valueName: "query")) var query: String
+    @Option(help: ArgumentHelp("Only KOs with all of these tags (comma-separated).", valueName: "t1,t2")) var tags:
+        String?
+    @Option(help: ArgumentHelp("Only KOs of this project (or of none).", valueName: "name")) var project: String?
+    @Option(help: ArgumentHelp("At most K results.", valueName: "k")) var limit = 10
+    @Flag(help: "Print each signal's contribution.") var explain = false
+    @Option(
+        name: .customLong("half-life"), help: ArgumentHelp("Age decay half-life in days (0: none).", valueName: "days"))
+    var halfLife = 180.0
+    @Option(help: ArgumentHelp("The ranking: hybrid, or the baselines bm25 and tags.", valueName: "name"))
+    var ranking: Ranking = .hybrid
+    @Flag(name: .customLong("include-drafts"), help: "Also proposed (not yet approved) KOs.") var includeDrafts = false
+    @Option(
+        help: ArgumentHelp(
+            "The query's embedding as a JSON array, with --model (what `ko embed --query` prints).", valueName: "json"))
+    var vector: String?
+    @Option(help: ArgumentHelp("The model of --vector.", valueName: "name")) var model: String?
+    @OptionGroup var nowOption: NowOption
+    @OptionGroup var report: ReportOutput
+    @OptionGroup var store: StoreOptions
+
+    func validate() throws {
+        if limit < 1 || limit > 1000 { throw ValidationError("--limit must be 1 to 1000") }
+        if halfLife < 0 || !halfLife.isFinite { throw ValidationError("--half-life must be 0 or more days") }
+        if (vector == nil) != (model == nil) { throw ValidationError("--vector and --model go together") }
+    }
+
+    func run() throws {
+        try runReporting(json: report.json) {
+            let root = try store.locate()
+            let now = try nowOption.milliseconds()
+            let access = try ProjectionAccess(root: root)
+            let (index, _) = KOSearchIndex.load(
+                path: access.reader.paths.projections + "/ko-search.idx", fs: access.reader.fs,
+                knowledge: access.engine.knowledge, write: true)
+            let tagList = (tags ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+                !$0.isEmpty
+            }
+            var q = KOQuery(text: query, nowMS: now)
+            q.tags = tagList
+            q.project = project
+            q.limit = limit
+            q.halfLifeDays = halfLife
+            q.includeDrafts = includeDrafts
+            if let vector {
+                guard let data = vector.data(using: .utf8), let v = try? JSONDecoder().decode([Float].self, from: data),
+                    !v.isEmpty, v.allSatisfy(\.isFinite)
+                else { throw CLIError.usage("--vector: not a JSON array of numbers") }
+                q.vector = v
+                q.model = model
+            }
+            let knowledge = access.engine.knowledge
+            if ranking != .hybrid {
+                let ids = KOSearch.baseline(
+                    query, plainBM25: ranking == .bm25, index: index, knowledge: knowledge, tags: tagList)
+                let shown = Array(ids.prefix(limit))
+                if report.json {
+                    try Output.stdout.line(
+                        JSONOut.object([
+                            ("query", .string(query)), ("ranking", .string(ranking.rawValue)),
+                            ("results", .array(shown.map { .object([("id", .string($0))]) })),
+                        ]).text)
+                } else {
+                    for (i, id) in shown.enumerated() {
+                        try Output.stdout.line("\(i + 1). \(id)  \(knowledge.ko(id)?.title ?? "")")
+                    }
+                }
+                return
+            }
+            let hits = KOSearch.search(q, index: index, knowledge: knowledge)
+            if report.json {
+                try Output.stdout.line(
+                    JSONOut.object([
+                        ("query", .string(query)), ("ranking", .string("hybrid")), ("now", .string(rfc3339(now))),
+                        ("results", .array(hits.map { Self.json($0, knowledge.ko($0.id)!) })),
+                    ]).text)
+                return
+            }
+            if hits.isEmpty {
+                try Output.stdout.line("no knowledge object matches")
+                return
+            }
+            for (i, h) in hits.enumerated() {
+                let k = knowledge.ko(h.id)!
+                try Output.stdout.line(
+                    "\(i + 1). \(h.id)  \(h.title)  [\(k.tags.joined(separator: ", "))]  score \(String(format: "%.5f", h.score))"
+                )
+                guard explain else { continue }
+                func arm(_ name: String, _ a: KOHit.Arm?, _ what: String) -> String {
+                    guard let a else { return "   \(name): -" }
+                    return
+                        "   \(name): rank \(a.rank), \(what) \(String(format: "%.3f", a.value)) → \(String(format: "%.5f", a.contribution))"
+                }
+                try Output.stdout.line(
+                    [
+                        arm("lexical ", h.lexical, "bm25"), arm("tags    ", h.tag, "matched terms"),
+                        arm("semantic", h.semantic, "cosine"),
+                        "   fused \(String(format: "%.5f", h.fused)) × effectiveness \(String(format: "%.3f", h.effectiveness)) ((\(k.totalSuccesses)+1)/(\(k.ratedConsultations)+2)) × decay \(String(format: "%.3f", h.decay)) (age \(String(format: "%.0f", h.ageDays)) d, half-life \(String(format: "%g", halfLife)) d) = \(String(format: "%.5f", h.score))",
+                    ].joined(separator: "\n"))
+            }
+        }
+    }
+
+    static func json(_ h: KOHit, _ k: KnowledgeObject) -> JSONOut {
+        func arm(_ a: KOHit.Arm?) -> JSONOut {
+            guard let a else { return .null }
+            return .object([
+                ("rank", .int(Int64(a.rank))), ("value", .double(a.value)), ("contribution", .double(a.contribution)),
+            ])
+        }
+        return .object([
+            ("id", .string(h.id)), ("title", .string(h.title)), ("tags", .array(k.tags.map { .string($0) })),
+            ("score", .double(h.score)), ("fused", .double(h.fused)), ("effectiveness", .double(h.effectiveness)),
+            ("decay", .double(h.decay)), ("age_days", .double((h.ageDays * 10).rounded() / 10)),
+            ("lexical", arm(h.lexical)), ("tag", arm(h.tag)), ("semantic", arm(h.semantic)),
+        ])
+    }
+}

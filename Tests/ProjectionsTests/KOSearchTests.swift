@@ -1,0 +1,171 @@
+import BrainEvents
+import Foundation
+import StorageTesting
+import Testing
+
+@testable import EventLog
+@testable import Projections
+
+@Suite struct KOSearchTests {
+    /// Porter's own examples (the 1980 paper and the reference vocabulary), and what SQLite's porter gives.
+    @Test func porterStemsLikeTheReference() {
+        let cases = [
+            ("caresses", "caress"), ("ponies", "poni"), ("cats", "cat"), ("feed", "feed"), ("agreed", "agre"),
+            ("plastered", "plaster"), ("motoring", "motor"), ("sing", "sing"), ("conflated", "conflat"),
+            ("troubled", "troubl"), ("sized", "size"), ("hopping", "hop"), ("falling", "fall"), ("filing", "file"),
+            ("happy", "happi"), ("relational", "relat"), ("conditional", "condit"), ("valenci", "valenc"),
+            ("digitizer", "digit"), ("generalization", "gener"), ("hopefulness", "hope"), ("formative", "form"),
+            ("electrical", "electr"), ("revival", "reviv"), ("adjustment", "adjust"), ("adoption", "adopt"),
+            ("controll", "control"), ("retries", "retri"), ("retrying", "retri"), ("retried", "retri"),
+            ("validation", "valid"), ("validating", "valid"), ("migrations", "migrat"),
+        ]
+        for (word, stem) in cases {
+            #expect(Porter.stem(Array(word.utf8)) == stem, "\(word)")
+        }
+    }
+
+    @Test func identifiersGiveTheWholeNameAndItsParts() {
+        #expect(KOText.terms("verify_npdb_response") == ["verify_npdb_response", "verifi", "npdb", "respons"])
+        #expect(KOText.terms("NPDBClient.fetch") == ["npdbclient", "npdb", "client", "fetch"])
+        #expect(
+            KOText.terms("psycopg2.errors.DeadlockDetected") == [
+                "psycopg2", "error", "deadlockdetected", "deadlock", "detect",
+            ])
+        #expect(KOText.terms("The HTTP 503 and the s3 bucket") == ["http", "503", "s3", "bucket"])
+        #expect(KOText.terms("Zürich façade") == ["zürich", "façade"])
+    }
+
+    /// BM25 as written in the issue (k1 1.2, b 0.75, Lucene's idf), computed by hand for a three-document set.
+    @Test func plainBM25MatchesAHandComputation() throws {
+        let s = try TestStore("bm25", fs: SimulatedFileSystem(seed: 1), clock: ManualClock())
+        try add(s, "A", "retry queue", body: "retry retry")
+        try add(s, "B", "queue", body: "lease")
+        try add(s, "C", "cache", body: "eviction policy")
+        let e = try s.rebuild()
+        let idx = KOSearchIndex(knowledge: e.knowledge)
+        let scores = idx.bm25(["retri"], .plain)
+        // A: 3 terms of "retri" (title 1, body 2) in 4 terms; the average length is (4 + 2 + 3) / 3 = 3.
+        let idf = log(1 + (3 - 1 + 0.5) / (1 + 0.5))
+        let expected = idf * 3 * 2.2 / (3 + 1.2 * (1 - 0.75 + 0.75 * 4 / 3))
+        #expect(abs(scores[0]! - expected) < 1e-12)
+        #expect(scores.count == 1)
+        #expect(KOSearch.baseline("queue", plainBM25: true, index: idx, knowledge: e.knowledge) == ["B", "A"])
+    }
+
+    /// The index file round-trips, and a damaged or stale one is rebuilt.
+    @Test func theIndexFileRoundTripsAndIsRebuiltWhenStale() throws {
+        let fs = SimulatedFileSystem(seed: 2)
+        let s = try TestStore("idx", fs: fs, clock: ManualClock())
+        try add(s, "KO-1", "JWT validation", tags: ["auth"], body: "check exp and aud")
+        let e1 = try s.rebuild()
+        let path = "/idx/.aibrain/projections/ko-search.idx"
+        try fs.makeDirectory("/idx/.aibrain/projections")
+        let (a, why1) = KOSearchIndex.load(path: path, fs: fs, knowledge: e1.knowledge, write: true)
+        #expect(why1 == "no index yet")
+        let (b, why2) = KOSearchIndex.load(path: path, fs: fs, knowledge: e1.knowledge, write: true)
+        #expect(why2 == nil && b.encode() == a.encode() && b.termCount == a.termCount)
+        var bytes = try fs.readFile(path)
+        bytes[bytes.count / 2] ^= 0x40
+        try fs.writeFileAtomically(path, bytes)
+        let (_, why3) = KOSearchIndex.load(path: path, fs: fs, knowledge: e1.knowledge, write: true)
+        #expect(why3 == "index damaged (checksum mismatch)")
+        try add(s, "KO-2", "Refresh token rotation", tags: ["auth"], body: "rotate on use")
+        let e2 = try s.rebuild()
+        let (c, why4) = KOSearchIndex.load(path: path, fs: fs, knowledge: e2.knowledge, write: true)
+        #expect(why4 == "knowledge objects changed" && c.documentCount == 2)
+    }
+
+    /// Filters and lifecycle: drafts, superseded and retired KOs are not offered; tags must all be present; a
+    /// project filter keeps KOs of that project and KOs of none.
+    @Test func filtersAndLifecycle() throws {
+        let s = try TestStore("life", fs: SimulatedFileSystem(seed: 3), clock: ManualClock())
+        try add(s, "KO-a", "token refresh", tags: ["auth", "jwt"], projects: ["credentialmate"], body: "")
+        try add(s, "KO-b", "token refresh race", tags: ["auth"], projects: ["karematch"], body: "")
+        try add(s, "KO-c", "token refresh for all", tags: ["auth"], body: "")
+        try add(s, "KO-d", "token refresh draft", approve: false, body: "")
+        try add(s, "KO-e", "token refresh old", tags: ["auth"], body: "")
+        try add(s, "KO-f", "token refresh gone", tags: ["auth"], body: "")
+        try s.emit("ko.superseded", task: nil, #"{"ko_id":"KO-e","by":"KO-a"}"#)
+        try s.emit("ko.retired", task: nil, #"{"ko_id":"KO-f"}"#)
+        let e = try s.rebuild()
+        let idx = KOSearchIndex(knowledge: e.knowledge)
+        func ids(_ configure: (inout KOQuery) -> Void) -> Set<String> {
+            var q = KOQuery(text: "token refresh", nowMS: 0)
+            configure(&q)
+            return Set(KOSearch.search(q, index: idx, knowledge: e.knowledge).map(\.id))
+        }
+        #expect(ids { _ in } == ["KO-a", "KO-b", "KO-c"])
+        #expect(ids { $0.includeDrafts = true } == ["KO-a", "KO-b", "KO-c", "KO-d"])
+        #expect(ids { $0.tags = ["auth", "jwt"] } == ["KO-a"])
+        #expect(ids { $0.project = "credentialmate" } == ["KO-a", "KO-c"])
+        #expect(ids { $0.text = "nothing matches" }.isEmpty)
+    }
+
+    /// The outcome loop: two equally relevant KOs; the one consulted before successes climbs above the one
+    /// consulted before failures.
+    @Test func aKOConsultedBeforeSuccessesOutranksOneConsultedBeforeFailures() throws {
+        let s = try TestStore("loop", fs: SimulatedFileSystem(seed: 4), clock: ManualClock())
+        try add(s, "KO-good", "Handle NPDB timeouts", tags: ["npdb"], body: "retry the NPDB query with backoff")
+        try add(s, "KO-bad", "Handle NPDB timeouts", tags: ["npdb"], body: "retry the NPDB query with backoff")
+        func rank() throws -> [String] {
+            let e = try s.rebuild()
+            let q = KOQuery(text: "npdb timeout retry", nowMS: 0)
+            return KOSearch.search(q, index: KOSearchIndex(knowledge: e.knowledge), knowledge: e.knowledge).map(\.id)
+        }
+        // Equal text and no history: the id breaks the tie (KO-bad < KO-good).
+        #expect(try rank() == ["KO-bad", "KO-good"])
+        for n in 0..<3 {
+            try s.emit("ko.consulted", task: "T-good-\(n)", #"{"ko_id":"KO-good"}"#)
+            try s.emit("task.outcome", task: "T-good-\(n)", #"{"success":true}"#)
+            try s.emit("ko.consulted", task: "T-bad-\(n)", #"{"ko_id":"KO-bad"}"#)
+            try s.emit("task.outcome", task: "T-bad-\(n)", #"{"success":false}"#)
+        }
+        #expect(try rank() == ["KO-good", "KO-bad"])
+        let e = try s.rebuild()
+        #expect(e.knowledge.ko("KO-good")!.effectiveness == 4.0 / 5.0)
+        #expect(e.knowledge.ko("KO-bad")!.effectiveness == 1.0 / 5.0)
+    }
+
+    /// Legacy counts: successes = round(effectiveness × consultations) feed the smoothed rate; a missing
+    /// effectiveness leaves the legacy consultations out of the rate (not counted as failures).
+    @Test func legacyCountsFeedEffectiveness() throws {
+        let s = try TestStore("legacy", fs: SimulatedFileSystem(seed: 5), clock: ManualClock())
+        try s.emit(
+            "ko.proposed", task: nil,
+            #"{"ko_id":"KO-1","title":"t","legacy_consultations":45,"legacy_successes":39}"#)
+        try s.emit("ko.proposed", task: nil, #"{"ko_id":"KO-2","title":"t","legacy_consultations":10}"#)
+        let e = try s.rebuild()
+        let k1 = e.knowledge.ko("KO-1")!
+        #expect(k1.totalConsultations == 45 && k1.effectiveness == 40.0 / 47.0 && k1.successRate == 39.0 / 45.0)
+        let k2 = e.knowledge.ko("KO-2")!
+        #expect(k2.totalConsultations == 10 && k2.effectiveness == 0.5 && k2.successRate == nil)
+    }
+
+    /// Age decay halves the score per half-life; `occurred_at` (legacy timestamps) is the KO's age.
+    @Test func ageDecayUsesTheOriginalTimestamp() throws {
+        let s = try TestStore("age", fs: SimulatedFileSystem(seed: 6), clock: ManualClock())
+        var d = s.draft("ko.proposed", task: nil, #"{"ko_id":"KO-old","title":"cache warmup","body":"warm it"}"#)
+        d.occurredAt = "2026-01-01T00:00:00Z"
+        try s.raw([d, s.draft("ko.approved", task: nil, #"{"ko_id":"KO-old"}"#)])
+        let e = try s.rebuild()
+        var q = KOQuery(text: "cache", nowMS: ISO8601.parse("2026-06-30T00:00:00Z")!)
+        q.halfLifeDays = 180
+        let h = try #require(
+            KOSearch.search(q, index: KOSearchIndex(knowledge: e.knowledge), knowledge: e.knowledge).first)
+        #expect(abs(h.ageDays - 180) < 1e-9 && abs(h.decay - 0.5) < 1e-12)
+        #expect(abs(h.score - h.fused * 0.5 * 0.5) < 1e-15)
+    }
+
+    func add(
+        _ s: TestStore, _ id: String, _ title: String, tags: [String] = [], projects: [String] = [],
+        approve: Bool = true,
+        body: String
+    ) throws {
+        func list(_ l: [String]) -> String { "[" + l.map { "\"\($0)\"" }.joined(separator: ",") + "]" }
+        try s.emit(
+            "ko.proposed", task: nil,
+            #"{"ko_id":"\#(id)","title":"\#(title)","tags":\#(list(tags)),"projects":\#(list(projects)),"body":"\#(body)"}"#
+        )
+        if approve { try s.emit("ko.approved", task: nil, #"{"ko_id":"\#(id)"}"#) }
+    }
+}
