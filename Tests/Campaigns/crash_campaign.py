@@ -318,7 +318,8 @@ if args.mode == "kill":
             if ev["lsn"] <= last:
                 violations.append(f"the tail went back from LSN {last} to {ev['lsn']} within one run")
             last = ev["lsn"]
-    gaps = [i for i in lsn_of if i not in set(delivered)]
+    delivered_set = set(delivered)
+    gaps = [i for i in lsn_of if i not in delivered_set]
     violations += [f"the tail never delivered {i} (gap)" for i in gaps[:5]]
     figures.update(tail_runs=len(tail.runs), tail_delivered=len(delivered),
                    tail_redelivered=len(delivered) - len(set(delivered)), tail_gaps=len(gaps))

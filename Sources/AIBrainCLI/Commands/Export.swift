@@ -4,7 +4,7 @@ import EventLog
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write events as JSON lines (the machine shape), for backups, other tools and `import jsonl`.",
-        subcommands: [ExportJSONL.self, ExportSQLite.self], defaultSubcommand: ExportJSONL.self)
+        subcommands: [ExportJSONL.self, ExportSQLite.self, ExportLegacy.self], defaultSubcommand: ExportJSONL.self)
 }
 
 struct ExportJSONL: ParsableCommand {

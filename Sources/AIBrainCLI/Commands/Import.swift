@@ -4,7 +4,7 @@ import Foundation
 
 struct ImportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "import", abstract: "Load events from files.", subcommands: [ImportJSONL.self])
+        commandName: "import", abstract: "Load events from files.", subcommands: [ImportJSONL.self, ImportLegacy.self])
 }
 
 struct ImportJSONL: ParsableCommand {

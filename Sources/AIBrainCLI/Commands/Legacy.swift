@@ -1,0 +1,366 @@
+import ArgumentParser
+import BrainEvents
+import EventLog
+import Foundation
+import Projections
+
+/// Where the legacy files live under a project directory (schemas/legacy.md).
+enum LegacyLayout {
+    static let knowledge = "knowledge/approved"
+    static let decisions = ".aibrain/decisions"
+    static let sessions = ".aibrain"
+    static let queues = "tasks"
+}
+
+struct ImportLegacy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "legacy",
+        abstract: "Move in from legacy memory files: KOs, decision logs, session files (schemas/legacy.md).",
+        discussion: """
+            Reads DIR/knowledge/approved/*.md (with <id>.json beside), DIR/.aibrain/decisions/*.jsonl and \
+            DIR/.aibrain/session-*.md. Each record becomes events with its original timestamp (occurred_at) and \
+            its provenance (legacy:PATH[:LINE]); event ids derive from the records' content, never from paths \
+            or origins, so importing again, or in two repositories that later exchange segments, adds nothing \
+            twice. Session files that aibrain generated (handoff files) are skipped. Every skipped file or line \
+            is reported with its reason; the rest is imported. Exit 1 when anything was skipped for an error.
+            """)
+    @Argument(help: ArgumentHelp("The project directory holding the legacy files.", valueName: "dir")) var dir: String
+    @Flag(name: .customLong("dry-run"), help: "Check and report; append nothing.") var dryRun = false
+    @OptionGroup var who: WhoOptions
+    @OptionGroup var report: ReportOutput
+    @OptionGroup var store: StoreOptions
+
+    struct Skip {
+        var file: String
+        var line: Int?
+        var reason: String
+        var error: Bool
+    }
+
+    func run() throws {
+        try runReporting(json: report.json) {
+            let root = try store.locate()
+            let fs = PosixFileSystem()
+            guard (try? fs.stat(dir)) != nil else {
+                throw CLIError(.error, code: "io", "\(dir): no such directory", hint: "give the project directory")
+            }
+            let a = CommandAppender(root: root, actor: who.actor ?? "legacy-import", team: who.team)
+            var records: [(what: String, file: String, line: Int?, drafts: [EventDraft])] = []
+            var skipped: [Skip] = []
+            func list(_ sub: String) -> [String] {
+                ((try? fs.listDirectory(dir + "/" + sub)) ?? []).sorted()
+            }
+            func read(_ rel: String) -> [UInt8]? {
+                do throws(SystemError) { return try fs.readFile(dir + "/" + rel) } catch {
+                    skipped.append(Skip(file: rel, reason: "cannot be read: \(error)", error: true))
+                    return nil
+                }
+            }
+            func record(_ what: String, _ file: String, _ line: Int?, _ build: () throws -> [EventDraft]) {
+                do {
+                    records.append((what, file, line, try build()))
+                } catch let e as CLIError {
+                    skipped.append(Skip(file: file, line: line, reason: e.message, error: true))
+                } catch {
+                    skipped.append(Skip(file: file, line: line, reason: "\(error)", error: true))
+                }
+            }
+            // Knowledge objects: <id>.md, with <id>.json beside it (either may be alone).
+            let koNames = list(LegacyLayout.knowledge)
+            let ids = Set(koNames.compactMap { n -> String? in
+                n.hasSuffix(".md") ? String(n.dropLast(3)) : n.hasSuffix(".json") ? String(n.dropLast(5)) : nil
+            }).sorted()
+            for id in ids {
+                let mdRel = LegacyLayout.knowledge + "/" + id + ".md"
+                let jsonRel = LegacyLayout.knowledge + "/" + id + ".json"
+                var md: KOMarkdown?
+                var meta: LegacyFiles.KOMetadata?
+                if koNames.contains(id + ".md"), let b = read(mdRel) {
+                    do throws(LegacyError) { md = try KOMarkdown.parse(b, file: mdRel, defaultID: id) } catch {
+                        skipped.append(Skip(file: mdRel, line: error.line, reason: error.description, error: true))
+                        continue
+                    }
+                }
+                if koNames.contains(id + ".json"), let b = read(jsonRel) {
+                    do throws(LegacyError) { meta = try LegacyFiles.koMetadata(b, file: jsonRel) } catch {
+                        skipped.append(Skip(file: jsonRel, line: error.line, reason: error.description, error: true))
+                        continue
+                    }
+                }
+                if let md, let meta, md.id != meta.id {
+                    skipped.append(
+                        Skip(file: jsonRel, reason: "id \(meta.id) differs from \(mdRel)'s id \(md.id)", error: true))
+                    continue
+                }
+                guard md != nil || meta != nil else { continue }
+                var ko = md ?? KOMarkdown(id: meta!.id, title: meta!.title ?? "")
+                if ko.title.isEmpty, let t = meta?.title { ko.title = t }
+                if ko.projects.isEmpty, let p = meta?.projects { ko.projects = p }
+                guard !ko.title.isEmpty else {
+                    skipped.append(Skip(file: jsonRel, reason: "no title in either file", error: true))
+                    continue
+                }
+                let m = meta
+                record("knowledge object", md != nil ? mdRel : jsonRel, nil) {
+                    try koDrafts(
+                        ko, approve: true, approver: nil, appender: a,
+                        legacy: m?.consultationCount.map { ($0, m?.successes) }, sourceSessions: m?.sourceSessions,
+                        provenance: "legacy:" + (md != nil ? mdRel : jsonRel),
+                        legacyFile: LegacyKOFile(
+                            jsonPresent: m != nil, jsonTitle: m?.title, jsonProjects: m?.projects,
+                            extra: m?.extra ?? [], effectivenessText: m?.effectiveness))
+                }
+            }
+            // Decision logs: one JSONL file per task.
+            for n in list(LegacyLayout.decisions) where n.hasSuffix(".jsonl") {
+                let rel = LegacyLayout.decisions + "/" + n
+                guard let b = read(rel) else { continue }
+                let (lines, problems) = LegacyFiles.decisions(b, file: rel, defaultTask: String(n.dropLast(6)))
+                for p in problems { skipped.append(Skip(file: rel, line: p.line, reason: p.description, error: true)) }
+                for d in lines {
+                    record("decision", rel, d.line) { try Self.decisionDraft(d, rel, a) }
+                }
+            }
+            // Session files.
+            for n in list(LegacyLayout.sessions) where n.hasPrefix("session-") && n.hasSuffix(".md") {
+                let rel = LegacyLayout.sessions + "/" + n
+                guard let b = read(rel) else { continue }
+                do throws(LegacyError) {
+                    switch try LegacyFiles.session(b, file: rel, fileName: n) {
+                    case .generatedByAIBrain(let g):
+                        skipped.append(Skip(file: rel, reason: "generated by \(g) (a view of the log, not a record)", error: false))
+                    case .session(let s):
+                        record("session checkpoint", rel, nil) { try Self.sessionDraft(s, rel, a) }
+                    }
+                } catch {
+                    skipped.append(Skip(file: rel, line: error.line, reason: error.description, error: true))
+                }
+            }
+            for n in list(LegacyLayout.queues) where n.hasPrefix("work_queue_") && n.hasSuffix(".json") {
+                skipped.append(
+                    Skip(
+                        file: LegacyLayout.queues + "/" + n,
+                        reason: "work queue files are not imported by this version (see `aibrain queue enqueue`)",
+                        error: false))
+            }
+            var appended = 0
+            var present = 0
+            var imported: [String: Int] = [:]
+            if !dryRun {
+                for r in records {
+                    do {
+                        let (res, _) = try a.append(r.drafts)
+                        let new = res.events.filter { !$0.duplicate }.count
+                        appended += new
+                        present += res.events.count - new
+                        imported[r.what, default: 0] += 1
+                    } catch let e as CLIError {
+                        skipped.append(Skip(file: r.file, line: r.line, reason: e.message, error: true))
+                    }
+                }
+            } else {
+                for r in records { imported[r.what, default: 0] += 1 }
+            }
+            let failed = skipped.filter(\.error).count
+            if report.json {
+                try Output.stdout.line(
+                    JSONOut.object([
+                        ("dir", .string(dir)), ("dry_run", .bool(dryRun)),
+                        ("records", .object(imported.sorted { $0.key < $1.key }.map { ($0.key, .int(Int64($0.value))) })),
+                        ("appended", .int(Int64(appended))), ("already_present", .int(Int64(present))),
+                        (
+                            "skipped",
+                            .array(
+                                skipped.map { s in
+                                    .object([
+                                        ("file", .string(s.file)), ("line", s.line.map { .int(Int64($0)) } ?? .null),
+                                        ("reason", .string(s.reason)), ("error", .bool(s.error)),
+                                    ])
+                                })
+                        ),
+                    ]).text)
+            } else {
+                let kinds = imported.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)\($0.value == 1 ? "" : "s")" }
+                try Output.stdout.line(
+                    (dryRun ? "would import " : "imported ") + (kinds.isEmpty ? "nothing" : kinds.joined(separator: ", "))
+                        + (dryRun ? "" : ": \(appended) events appended, \(present) already present"))
+                for s in skipped {
+                    try Output.stdout.line("skipped \(s.file)\(s.line.map { ":\($0)" } ?? ""): \(s.reason)")
+                }
+            }
+            if failed > 0 {
+                var e = CLIError(
+                    .error, code: "legacy-skipped", "\(failed) legacy record\(failed == 1 ? " was" : "s were") not imported",
+                    hint: "fix what each skipped line names and run the import again (what was imported is not repeated)")
+                e.reportedOnStdout = report.json
+                throw e
+            }
+        }
+    }
+
+    static func decisionDraft(_ d: LegacyFiles.Decision, _ rel: String, _ a: CommandAppender) throws -> [EventDraft] {
+        var members: [(String, JSONOut)] = [("kind", .string(d.kind)), ("value", .string(d.value))]
+        if let c = d.confidence { members.append(("confidence", .raw(Array(c.utf8)))) }
+        if let s = d.severity { members.append(("severity", .string(s))) }
+        if let p = d.approver { members.append(("approver", .string(p))) }
+        if let r = d.repo { members.append(("repo", .string(r))) }
+        if !d.extra.isEmpty { members.append(("legacy_metadata", .raw(Array(JSONValue.object(d.extra).jsonText.utf8)))) }
+        var draft = try a.draft(.decisionRecorded, task: d.taskID, members)
+        draft.eventID = contentEventID(["legacy.decision", d.canonical])
+        draft.occurredAt = d.timestamp
+        draft.provenance = "legacy:\(rel):\(d.line)"
+        return [draft]
+    }
+
+    static func sessionDraft(_ s: LegacyFiles.SessionFile, _ rel: String, _ a: CommandAppender) throws -> [EventDraft] {
+        guard let iteration = s.iteration else {
+            throw CLIError.invalid("\(rel): iteration: missing", hint: "a checkpoint needs its iteration")
+        }
+        guard let verdict = s.verdict else {
+            throw CLIError.invalid("\(rel): verdict: missing", hint: "PASS, FAIL, PARTIAL or BLOCKED")
+        }
+        var members: [(String, JSONOut)] = [
+            ("iteration", .int(Int64(iteration))), ("verdict", .string(verdict.uppercased())),
+            ("checkpoint_id", .string(s.checkpoint)), ("summary", .string(s.body)),
+        ]
+        if let id = s.sessionID { members.append(("session_id", .string(id))) }
+        if verdict != verdict.uppercased() { members.append(("legacy_verdict", .string(verdict))) }
+        if !s.extra.isEmpty { members.append(("legacy_metadata", .raw(Array(JSONValue.object(s.extra).jsonText.utf8)))) }
+        var draft = try a.draft(.sessionCheckpointed, task: s.taskID, members)
+        draft.eventID = contentEventID(["legacy.session", s.text])
+        draft.occurredAt = s.timestamp ?? ""
+        draft.provenance = "legacy:" + rel
+        return [draft]
+    }
+}
+
+/// What a legacy KO's `<id>.json` held beyond the markdown, kept on `ko.proposed` so export writes it back.
+struct LegacyKOFile {
+    var jsonPresent: Bool
+    var jsonTitle: String?
+    var jsonProjects: [String]?
+    var extra: [(String, JSONValue)]
+    var effectivenessText: String?
+
+    var json: JSONValue {
+        var m: [(String, JSONValue)] = [("json_file", .bool(jsonPresent))]
+        if let jsonTitle { m.append(("title", .string(jsonTitle))) }
+        if let jsonProjects { m.append(("projects", .array(jsonProjects.map { .string($0) }))) }
+        if let effectivenessText { m.append(("effectiveness", .number(effectivenessText))) }
+        if !extra.isEmpty { m.append(("extra", .object(extra))) }
+        return .object(m)
+    }
+}
+
+struct ExportLegacy: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "legacy",
+        abstract: "Write the legacy memory files back from the projections (for tools that read them).",
+        discussion: """
+            Writes DIR/knowledge/approved/<id>.md and <id>.json for every approved KO (consultation_count and \
+            the plain success rate rounded to 2 places, legacy counts included), \
+            DIR/.aibrain/decisions/<task>.jsonl for every task with decisions, and \
+            DIR/.aibrain/session-<task>-<checkpoint>.md for every checkpoint. Existing files are left as they are \
+            unless --force; each file is written atomically.
+            """)
+    @Argument(help: ArgumentHelp("The directory to write into.", valueName: "dir")) var dir: String
+    @Flag(help: "Overwrite files that exist.") var force = false
+    @OptionGroup var report: ReportOutput
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        try runReporting(json: report.json) {
+            let access = try ProjectionAccess(root: try store.locate())
+            let fs = PosixFileSystem()
+            var files: [(String, String)] = []
+            let f = PayloadFields()
+            func payload(_ ref: EventRef) throws -> (Event, [(String, JSONValue)])? {
+                guard let e = try access.event(ref) else { return nil }
+                let members = (try? JSONScanner.members(of: e.payload))?.compactMap { m in
+                    LegacyFiles.value(m.value).map { (m.key, $0) }
+                }
+                return (e, members ?? [])
+            }
+            func get(_ m: [(String, JSONValue)], _ k: String) -> JSONValue? { m.last { $0.0 == k }?.1 }
+            // Knowledge objects.
+            for k in access.engine.knowledge.kos.values.sorted(by: { $0.id < $1.id }) where k.status == .approved {
+                guard let ref = k.proposed, let (_, m) = try payload(ref) else { continue }
+                var meta: [(String, JSONValue)] = []
+                if case .object(let x)? = get(m, "metadata") { meta = x }
+                let md = KOMarkdown(id: k.id, title: k.title, tags: k.tags, projects: k.projects, body: k.body, metadata: meta)
+                files.append((LegacyLayout.knowledge + "/\(k.id).md", md.text))
+                let legacy = get(m, "legacy_file")
+                var json = LegacyFiles.KOMetadata(
+                    id: k.id, title: legacy?["title"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? k.title,
+                    sourceSessions: get(m, "source_sessions"),
+                    projects: k.projects, consultationCount: nil, effectiveness: nil, extra: [])
+                if case .object(let x)? = legacy?["extra"] { json.extra = x }
+                let hadCounts = get(m, "legacy_consultations") != nil
+                if hadCounts || k.consultations > 0 { json.consultationCount = k.totalConsultations }
+                if let rate = k.successRate { json.effectiveness = String(format: "%.2f", rate) }
+                if legacy?["json_file"] != .bool(false) || hadCounts || k.consultations > 0 {
+                    files.append((LegacyLayout.knowledge + "/\(k.id).json", json.jsonText + "\n"))
+                }
+            }
+            // Decisions, one file per task, in log order.
+            var byTask: [String: [String]] = [:]
+            var taskOrder: [String] = []
+            for d in access.engine.decisions.decisions where !d.task.isEmpty {
+                guard let (e, m) = try payload(d.ref) else { continue }
+                _ = f
+                func s(_ k: String) -> String? { if case .string(let v)? = get(m, k) { v } else { nil } }
+                var line = LegacyFiles.Decision(
+                    line: 0, timestamp: e.draft.occurredAt.isEmpty ? rfc3339(HLC.milliseconds(e.hlc)) : e.draft.occurredAt,
+                    taskID: d.task, repo: s("repo"), kind: d.kind, value: d.value, severity: s("severity"),
+                    approver: s("approver"), confidence: nil, extra: [], canonical: "")
+                if case .number(let c)? = get(m, "confidence") { line.confidence = c }
+                if case .object(let x)? = get(m, "legacy_metadata") { line.extra = x }
+                if byTask[d.task] == nil { taskOrder.append(d.task) }
+                byTask[d.task, default: []].append(line.jsonLine)
+            }
+            for t in taskOrder where Handoff.isFileNameID(t) {
+                files.append((LegacyLayout.decisions + "/\(t).jsonl", byTask[t]!.joined(separator: "\n") + "\n"))
+            }
+            // Session files, one per checkpoint.
+            for (task, t) in access.engine.sessions.tasks.sorted(by: { $0.key < $1.key }) where Handoff.isFileNameID(task) {
+                for c in t.checkpoints where Handoff.isFileNameID(c.id) {
+                    guard let (e, m) = try payload(c.ref) else { continue }
+                    var verdict = c.verdict
+                    if case .string(let v)? = get(m, "legacy_verdict") { verdict = v }
+                    var sf = LegacyFiles.SessionFile(
+                        taskID: task, checkpoint: c.id, iteration: c.iteration, verdict: verdict,
+                        sessionID: c.session.isEmpty ? nil : c.session,
+                        timestamp: e.draft.occurredAt.isEmpty ? rfc3339(HLC.milliseconds(e.hlc)) : e.draft.occurredAt,
+                        body: { if case .string(let b)? = get(m, "summary") { b } else { "" } }(), extra: [])
+                    if case .object(let x)? = get(m, "legacy_metadata") { sf.extra = x }
+                    files.append((LegacyLayout.sessions + "/" + sf.fileName, sf.text))
+                }
+            }
+            var written = 0
+            var kept: [String] = []
+            for (rel, text) in files {
+                let path = dir + "/" + rel
+                if !force, (try? fs.stat(path)) != nil {
+                    kept.append(rel)
+                    continue
+                }
+                let parent = String(path[..<path.lastIndex(of: "/")!])
+                try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+                try fs.attempt("writing a legacy file", path: path) { () throws(SystemError) in
+                    try fs.writeFileAtomically(path, Array(text.utf8))
+                }
+                written += 1
+            }
+            if report.json {
+                try Output.stdout.line(
+                    JSONOut.object([
+                        ("dir", .string(dir)), ("written", .int(Int64(written))),
+                        ("kept", .array(kept.map { .string($0) })),
+                    ]).text)
+            } else {
+                try Output.stdout.line("wrote \(written) file\(written == 1 ? "" : "s") into \(dir)")
+                for k in kept { try Output.stdout.line("kept \(k) (exists; --force to overwrite)") }
+            }
+        }
+    }
+}
