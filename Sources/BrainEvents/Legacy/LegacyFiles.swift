@@ -81,7 +81,8 @@ public enum LegacyFiles {
         return (out, problems)
     }
 
-    static func decision(_ text: String, file: String, line: Int, defaultTask: String?) throws(LegacyError) -> Decision {
+    static func decision(_ text: String, file: String, line: Int, defaultTask: String?) throws(LegacyError) -> Decision
+    {
         guard let v = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), case .object = v else {
             throw LegacyError(file: file, line: line, "not a JSON object", hint: "one JSON object per line")
         }

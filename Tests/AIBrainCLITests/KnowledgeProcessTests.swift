@@ -1,0 +1,198 @@
+import BrainEvents
+import Foundation
+import StorageTesting
+import Testing
+
+@testable import AIBrainCLI
+@testable import EventLog
+
+/// `import legacy`, `export legacy` and the `ko` commands, through the binary.
+@Suite(.serialized) struct KnowledgeProcessTests {
+    static let legacy = packageRoot + "/fixtures/legacy"
+
+    /// Legacy files → import → export legacy → the same information, compared field by field (parsed with the
+    /// same parsers, so layout such as YAML quoting or `Tags:` lines may differ, the fields may not).
+    @Test func legacyFilesRoundTripFieldByField() throws {
+        let (dir, store) = try makeStore()
+        let imported = try aibrain(["import", "legacy", Self.legacy, "--store", store, "-o", "json"], cwd: dir)
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let report = try imported.json()
+        #expect(report["appended"] as? Int == 12)
+        let skipped = (report["skipped"] as? [[String: Any]] ?? []).map { $0["file"] as? String ?? "" }
+        #expect(skipped == [".aibrain/session-TASK-9-C3.md", "tasks/work_queue_credentialmate.json"])
+        let out = dir + "/exported"
+        let exported = try aibrain(["export", "legacy", out, "--store", store], cwd: dir)
+        #expect(exported.status == 0, "\(exported.stderr)")
+
+        func files(_ root: String, _ sub: String, _ suffix: String) -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: root + "/" + sub)) ?? []).filter {
+                $0.hasSuffix(suffix) && !$0.contains("TASK-9")
+            }.sorted()
+        }
+        func bytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
+
+        // Knowledge objects: the markdown (id, title, tags, projects, body, metadata) and the metadata JSON.
+        #expect(files(out, "knowledge/approved", ".md") == files(Self.legacy, "knowledge/approved", ".md"))
+        #expect(files(out, "knowledge/approved", ".json") == files(Self.legacy, "knowledge/approved", ".json"))
+        for n in files(Self.legacy, "knowledge/approved", ".md") {
+            let id = String(n.dropLast(3))
+            let a = try KOMarkdown.parse(bytes(Self.legacy + "/knowledge/approved/" + n), file: n, defaultID: id)
+            let b = try KOMarkdown.parse(bytes(out + "/knowledge/approved/" + n), file: n, defaultID: id)
+            #expect(a.id == b.id && a.title == b.title && a.tags == b.tags, "\(n)")
+            let bodyA: String = a.body.trimmingCharacters(in: CharacterSet.whitespacesAndNewlines)
+            let bodyB: String = b.body.trimmingCharacters(in: CharacterSet.whitespacesAndNewlines)
+            #expect(bodyA == bodyB, "\(n)")
+            #expect(
+                JSONValue.object(a.metadata) == JSONValue.object(b.metadata), "\(n): \(a.metadata) vs \(b.metadata)")
+            if !a.projects.isEmpty { #expect(a.projects == b.projects, "\(n)") }
+        }
+        for n in files(Self.legacy, "knowledge/approved", ".json") {
+            let a = try LegacyFiles.koMetadata(bytes(Self.legacy + "/knowledge/approved/" + n), file: n)
+            let b = try LegacyFiles.koMetadata(bytes(out + "/knowledge/approved/" + n), file: n)
+            #expect(a == b, "\(n): \(a.jsonText) vs \(b.jsonText)")
+            let rounded: String? = a.effectiveness.map { String(format: "%.2f", Double($0)!) }
+            #expect(b.consultationCount == a.consultationCount && b.effectiveness == rounded)
+        }
+        // Decisions, line by line.
+        let decisionFiles = files(Self.legacy, ".aibrain/decisions", ".jsonl")
+        #expect(files(out, ".aibrain/decisions", ".jsonl") == decisionFiles)
+        for n in decisionFiles {
+            let (a, pa) = LegacyFiles.decisions(
+                try bytes(Self.legacy + "/.aibrain/decisions/" + n), file: n, defaultTask: nil)
+            let (b, pb) = LegacyFiles.decisions(try bytes(out + "/.aibrain/decisions/" + n), file: n, defaultTask: nil)
+            #expect(pa.isEmpty && pb.isEmpty)
+            #expect(a.count == b.count, "\(n)")
+            for (x, y) in zip(a, b) {
+                #expect(ISO8601.parse(x.timestamp) == ISO8601.parse(y.timestamp), "\(n):\(x.line)")
+                #expect(sameDecision(x, y), "\(n):\(x.line): \(x.jsonLine) vs \(y.jsonLine)")
+            }
+        }
+        // Session files (the one aibrain generated is not a record: not imported, not exported).
+        let sessionFiles = files(Self.legacy, ".aibrain", ".md").filter { $0.hasPrefix("session-") }
+        #expect(files(out, ".aibrain", ".md").filter { $0.hasPrefix("session-") } == sessionFiles)
+        for n in sessionFiles {
+            guard
+                case .session(let a) = try LegacyFiles.session(
+                    bytes(Self.legacy + "/.aibrain/" + n), file: n, fileName: n),
+                case .session(let b) = try LegacyFiles.session(bytes(out + "/.aibrain/" + n), file: n, fileName: n)
+            else {
+                Issue.record("\(n) did not parse as a session file")
+                continue
+            }
+            #expect(a == b, "\(n)")
+        }
+
+        // Importing the export again, into the same store, adds nothing.
+        let again = try aibrain(["import", "legacy", out, "--store", store, "-o", "json"], cwd: dir)
+        #expect(try again.json()["appended"] as? Int == 0, "\(again.stdout)")
+    }
+
+    func sameDecision(_ a: LegacyFiles.Decision, _ b: LegacyFiles.Decision) -> Bool {
+        var x = a
+        var y = b
+        x.timestamp = ""
+        y.timestamp = ""
+        return x == y
+    }
+
+    /// Two repositories import the same files, then exchange segments: every record is there once.
+    @Test func twoRepositoriesImportingTheSameFilesHoldEachRecordOnce() throws {
+        let (dirA, storeA) = try makeStore("legacyA", origin: "repo-a")
+        let (dirB, storeB) = try makeStore("legacyB", origin: "repo-b")
+        for (d, s) in [(dirA, storeA), (dirB, storeB)] {
+            let r = try aibrain(["import", "legacy", Self.legacy, "--store", s], cwd: d)
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let push = try aibrain(["ship", "push", dirB, "--seal", "--store", storeA], cwd: dirA)
+        #expect(push.status == 0, "\(push.stderr)")
+        let adopt = try aibrain(["ship", "adopt", "--store", storeB], cwd: dirB)
+        #expect(adopt.status == 0, "\(adopt.stderr)")
+        let rank = try aibrain(["ko", "rank", "-o", "json", "--store", storeB], cwd: dirB)
+        let kos = try rank.json()["kos"] as? [[String: Any]] ?? []
+        #expect(kos.count == 3)
+        #expect(kos.first { $0["id"] as? String == "KO-cm-001" }?["consultations"] as? Int == 0)
+        let decisions = try aibrain(["decisions", "-o", "json", "--store", storeB], cwd: dirB)
+        let list = try decisions.json()["decisions"] as? [[String: Any]] ?? []
+        #expect(list.count == 4, "\(decisions.stdout.prefix(400))")
+    }
+
+    /// The lifecycle through the CLI, and the outcome loop: a KO consulted before successes climbs above an
+    /// equally relevant one consulted before failures.
+    @Test func lifecycleAndTheOutcomeLoop() throws {
+        let (dir, store) = try makeStore()
+        func write(_ name: String, _ text: String) throws -> String {
+            let p = dir + "/" + name
+            try text.write(toFile: p, atomically: true, encoding: .utf8)
+            return p
+        }
+        let body = "Retry the NPDB query with exponential backoff when the gateway answers 503."
+        for id in ["KO-a", "KO-b"] {
+            let f = try write("\(id).md", "---\nid: \(id)\ntitle: NPDB 503 handling\ntags: [npdb]\n---\n\(body)\n")
+            let r = try aibrain(["ko", "add", f, "--store", store], cwd: dir)
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        let draft = try write("KO-c.md", "---\nid: KO-c\ntitle: NPDB draft\n---\n\(body)\n")
+        #expect(try aibrain(["ko", "add", draft, "--draft", "--store", store], cwd: dir).status == 0)
+        func search(_ extra: [String] = []) throws -> [String] {
+            let r = try aibrain(["ko", "search", "npdb 503 retry", "-o", "json", "--store", store] + extra, cwd: dir)
+            #expect(r.status == 0, "\(r.stderr)")
+            return (try r.json()["results"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+        }
+        #expect(try search() == ["KO-a", "KO-b"])
+        #expect(try search(["--include-drafts"]).count == 3)
+        for n in 0..<3 {
+            for (ko, ok) in [("KO-b", true), ("KO-a", false)] {
+                let task = "T-\(ko)-\(n)"
+                #expect(try aibrain(["ko", "consult", ko, "--task", task, "--store", store], cwd: dir).status == 0)
+                let o = try aibrain(
+                    ["emit", "task.outcome", "--task", task, "--data", #"{"success":\#(ok)}"#, "--store", store],
+                    cwd: dir)
+                #expect(o.status == 0, "\(o.stderr)")
+            }
+        }
+        #expect(try search() == ["KO-b", "KO-a"])
+        let explained = try aibrain(["ko", "search", "npdb 503 retry", "--explain", "--store", store], cwd: dir)
+        #expect(explained.stdout.contains("effectiveness 0.800 ((3+1)/(3+2))"), "\(explained.stdout)")
+        #expect(try aibrain(["ko", "supersede", "KO-b", "--by", "KO-a", "--store", store], cwd: dir).status == 0)
+        #expect(try search() == ["KO-a"])
+        #expect(try aibrain(["ko", "retire", "KO-a", "--store", store], cwd: dir).status == 0)
+        #expect(try search().isEmpty)
+        let again = try aibrain(["ko", "retire", "KO-a", "--store", store], cwd: dir)
+        #expect(again.status == 3 && again.stderr.contains("already retired"), "\(again.stderr)")
+        let missing = try aibrain(["ko", "approve", "KO-zz", "--store", store], cwd: dir)
+        #expect(missing.status == 1 && missing.stderr.contains("no knowledge object KO-zz"))
+    }
+
+    /// Bad legacy input names the file, line and field; the good records are still imported; nothing already
+    /// in the store changes.
+    @Test func badLegacyInputIsReportedPrecisely() throws {
+        let (dir, store) = try makeStore()
+        let src = dir + "/bad"
+        try FileManager.default.createDirectory(atPath: src + "/.aibrain/decisions", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: src + "/knowledge/approved", withIntermediateDirectories: true)
+        try """
+        {"timestamp":"2026-02-07T10:15:00Z","task_id":"T-1","decision":"APPROACH","value":"ok","confidence":0.5}
+        {"timestamp":"yesterday","task_id":"T-1","decision":"APPROACH","value":"bad time"}
+        {"timestamp":"2026-02-07T10:16:00Z","task_id":"T-1","decision":"APPROACH","value":"x","confidence":7}
+        not json
+        """.write(toFile: src + "/.aibrain/decisions/T-1.jsonl", atomically: true, encoding: .utf8)
+        try "{\"id\":\"KO-1\",\"effectiveness\":\"high\"}".write(
+            toFile: src + "/knowledge/approved/KO-1.json", atomically: true, encoding: .utf8)
+        try "---\ntitle: [unclosed\n---\nbody".write(
+            toFile: src + "/knowledge/approved/KO-2.md", atomically: true, encoding: .utf8)
+        let r = try aibrain(["import", "legacy", src, "--store", store], cwd: dir)
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("imported 1 decision: 1 events appended"), "\(r.stdout)")
+        #expect(
+            r.stdout.contains("T-1.jsonl:2: .aibrain/decisions/T-1.jsonl:2: timestamp: not an RFC 3339 time"),
+            "\(r.stdout)")
+        #expect(r.stdout.contains("T-1.jsonl:3") && r.stdout.contains("confidence: must lie between 0 and 1"))
+        #expect(r.stdout.contains("T-1.jsonl:4") && r.stdout.contains("not a JSON object"))
+        #expect(
+            r.stdout.contains(
+                "KO-1.json: knowledge/approved/KO-1.json: effectiveness: must be a number between 0 and 1"),
+            "\(r.stdout)")
+        #expect(r.stdout.contains("KO-2.md") && r.stdout.contains("front matter is not YAML or JSON"), "\(r.stdout)")
+        #expect(r.stderr.contains("5 legacy records were not imported"), "\(r.stderr)")
+    }
+}
