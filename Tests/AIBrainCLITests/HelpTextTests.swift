@@ -22,7 +22,8 @@ struct HelpTextTests {
         ("keys-trust", KeysTrust.self), ("keys-list", KeysList.self), ("head", Head.self), ("prove", Prove.self),
         ("verify-proof", VerifyProof.self), ("keys-team", TeamKeysCommand.self),
         ("keys-stream-key", StreamKeysCommand.self),
-        ("shred", ShredCommand.self),
+        ("shred", ShredCommand.self), ("ko-add", KOAdd.self), ("ko-search", KOSearchCommand.self),
+        ("ko-embed", KOEmbed.self), ("import-legacy", ImportLegacy.self), ("export-legacy", ExportLegacy.self),
     ]
 
     @Test(arguments: commands.map(\.0))

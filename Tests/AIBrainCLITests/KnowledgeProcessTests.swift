@@ -195,4 +195,49 @@ import Testing
         #expect(r.stdout.contains("KO-2.md") && r.stdout.contains("front matter is not YAML or JSON"), "\(r.stdout)")
         #expect(r.stderr.contains("5 legacy records were not imported"), "\(r.stderr)")
     }
+
+    /// The semantic arm with a configured embedding command (the standard-library test embedder): vectors are
+    /// stored as events, a second `ko embed` embeds nothing, an edited KO is embedded again, and a search runs
+    /// the command for the query only.
+    @Test func theSemanticArmUsesTheStoresEmbeddingCommand() throws {
+        let (dir, store) = try makeStore()
+        let python =
+            ["/usr/bin/python3", "/usr/local/bin/python3"].first { FileManager.default.isExecutableFile(atPath: $0) }
+            ?? "python3"
+        let command = "\(python) \(packageRoot)/Tests/Embedders/hash_embedder.py"
+        func add(_ id: String, _ title: String, _ body: String) throws {
+            let p = dir + "/\(id).md"
+            try "---\nid: \(id)\ntitle: \(title)\n---\n\(body)\n".write(toFile: p, atomically: true, encoding: .utf8)
+            #expect(try aibrain(["ko", "add", p, "--store", store], cwd: dir).status == 0)
+        }
+        try add("KO-1", "Stripe webhook idempotency", "Store the event id before processing a webhook.")
+        try add("KO-2", "Alembic migration locks", "Add indexes concurrently to avoid long table locks.")
+        let configured = try aibrain(
+            [
+                "ko", "embed", "--configure", "--command", command, "--model", "hash-256", "--store", store, "-o",
+                "json",
+            ],
+            cwd: dir)
+        #expect(configured.status == 0, "\(configured.stderr)")
+        #expect(try configured.json()["embedded"] as? Int == 2)
+        let again = try aibrain(["ko", "embed", "--store", store, "-o", "json"], cwd: dir)
+        #expect(try again.json()["embedded"] as? Int == 0, "\(again.stdout)")
+        try add("KO-2", "Alembic migration locks", "Create indexes concurrently; never lock big tables.")
+        let edited = try aibrain(["ko", "embed", "--store", store, "-o", "json"], cwd: dir)
+        #expect(try edited.json()["embedded"] as? Int == 1, "\(edited.stdout)")
+        let r = try aibrain(["ko", "search", "webhooks processed twice", "-o", "json", "--store", store], cwd: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        let results = try r.json()["results"] as? [[String: Any]] ?? []
+        #expect(results.first?["id"] as? String == "KO-1", "\(r.stdout)")
+        #expect(results.first?["semantic"] is [String: Any], "the semantic arm did not run: \(r.stdout)")
+        let lexicalOnly = try aibrain(
+            ["ko", "search", "webhooks processed twice", "--no-semantic", "-o", "json", "--store", store], cwd: dir)
+        let plain = try lexicalOnly.json()["results"] as? [[String: Any]] ?? []
+        #expect(plain.allSatisfy { $0["semantic"] is NSNull }, "\(lexicalOnly.stdout)")
+        // A broken embedder is a clear error, not a silent lexical-only search.
+        try #"{"command":"exit 3","model":"hash-256"}"#.write(
+            toFile: store + "/embedder.json", atomically: true, encoding: .utf8)
+        let broken = try aibrain(["ko", "search", "webhooks", "--store", store], cwd: dir)
+        #expect(broken.status == 1 && broken.stderr.contains("exited 3"), "\(broken.stderr)")
+    }
 }

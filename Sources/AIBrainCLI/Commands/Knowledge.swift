@@ -235,7 +235,7 @@ struct KOSearchCommand: ParsableCommand {
             Approved KOs only (drafts with --include-drafts; superseded and retired never). --tags keeps KOs that \
             carry every listed tag; --project keeps KOs of that project or of none. Arms: lexical (BM25 over \
             title, tags and body, title and tags weighted 2), tag (query terms among the KO's tags) and semantic \
-            (cosine to the KO's stored embedding, when --vector is given), fused by reciprocal rank fusion \
+            (cosine to the KO's stored embedding: the query is embedded by the store's embedding command, see `ko embed`, or given with --vector), fused by reciprocal rank fusion \
             (Σ w/(60 + rank); weights 1, 0.5, 1), times the effectiveness (s+1)/(c+2), times 2^(−age/half-life). \
             --explain prints each signal. --ranking bm25 or tags prints the evaluation's baselines instead.
             """)
@@ -259,6 +259,10 @@ struct KOSearchCommand: ParsableCommand {
             "The query's embedding as a JSON array, with --model (what `ko embed --query` prints).", valueName: "json"))
     var vector: String?
     @Option(help: ArgumentHelp("The model of --vector.", valueName: "name")) var model: String?
+    @Flag(
+        name: .customLong("no-semantic"),
+        help: "Do not run the store's embedding command for the query (lexical and tag arms only).")
+    var noSemantic = false
     @OptionGroup var nowOption: NowOption
     @OptionGroup var report: ReportOutput
     @OptionGroup var store: StoreOptions
@@ -267,6 +271,7 @@ struct KOSearchCommand: ParsableCommand {
         if limit < 1 || limit > 1000 { throw ValidationError("--limit must be 1 to 1000") }
         if halfLife < 0 || !halfLife.isFinite { throw ValidationError("--half-life must be 0 or more days") }
         if (vector == nil) != (model == nil) { throw ValidationError("--vector and --model go together") }
+        if vector != nil && noSemantic { throw ValidationError("--vector and --no-semantic exclude each other") }
     }
 
     func run() throws {
@@ -294,6 +299,12 @@ struct KOSearchCommand: ParsableCommand {
                 q.model = model
             }
             let knowledge = access.engine.knowledge
+            if vector == nil, !noSemantic, ranking == .hybrid, let e = try Embedder.configured(root),
+                knowledge.kos.values.contains(where: { $0.vectorModel == e.model && !$0.vector.isEmpty })
+            {
+                q.vector = try e.embed([("query", query)])["query"]
+                q.model = e.model
+            }
             if ranking != .hybrid {
                 let ids = KOSearch.baseline(
                     query, plainBM25: ranking == .bm25, index: index, knowledge: knowledge, tags: tagList)
@@ -358,5 +369,174 @@ struct KOSearchCommand: ParsableCommand {
             ("decay", .double(h.decay)), ("age_days", .double((h.ageDays * 10).rounded() / 10)),
             ("lexical", arm(h.lexical)), ("tag", arm(h.tag)), ("semantic", arm(h.semantic)),
         ])
+    }
+}
+
+/// The embedding command of a store (`.aibrain/embedder.json`: `{"command": "…", "model": "…"}`): it reads
+/// JSON lines `{"id", "text"}` on stdin and writes `{"id", "vector"}` lines on stdout (schemas/legacy.md,
+/// "Embedding command"). It runs locally; its vectors are stored as `ko.embedded` events.
+struct Embedder {
+    var command: String
+    var model: String
+
+    static func configPath(_ root: String) -> String { root + "/embedder.json" }
+
+    static func configured(_ root: String) throws -> Embedder? {
+        guard let data = FileManager.default.contents(atPath: configPath(root)) else { return nil }
+        guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let c = o["command"] as? String,
+            !c.isEmpty
+        else {
+            throw CLIError.invalid(
+                "\(configPath(root)): needs {\"command\": \"…\", \"model\": \"…\"}",
+                hint: "write it with `aibrain ko embed --configure --command CMD --model NAME`")
+        }
+        return Embedder(command: c, model: (o["model"] as? String) ?? "default")
+    }
+
+    /// The text a KO is embedded from (and whose XXH3 is its `text_hash`).
+    static func text(_ k: KnowledgeObject) -> String {
+        k.title + "\n" + k.tags.joined(separator: ", ") + "\n" + k.body
+    }
+
+    /// Runs the command over `items`; every id must come back once with a vector of finite numbers.
+    func embed(_ items: [(id: String, text: String)]) throws -> [String: [Float]] {
+        let scratch = NSTemporaryDirectory() + "aibrain-embed-\(UUID().uuidString)"
+        var input = ""
+        for i in items {
+            input += JSONOut.object([("id", .string(i.id)), ("text", .string(i.text))]).text + "\n"
+        }
+        _ = FileManager.default.createFile(atPath: scratch + ".in", contents: Data(input.utf8))
+        _ = FileManager.default.createFile(atPath: scratch + ".out", contents: nil)
+        _ = FileManager.default.createFile(atPath: scratch + ".err", contents: nil)
+        defer { for s in [".in", ".out", ".err"] { try? FileManager.default.removeItem(atPath: scratch + s) } }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", command]
+        p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: scratch + ".in"))
+        p.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + ".out"))
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch + ".err"))
+        do { try p.run() } catch {
+            throw CLIError(.error, code: "embedder", "cannot start the embedding command `\(command)`: \(error)")
+        }
+        p.waitUntilExit()
+        let err = String(
+            decoding: (try? Data(contentsOf: URL(fileURLWithPath: scratch + ".err"))) ?? Data(), as: UTF8.self)
+        guard p.terminationStatus == 0 else {
+            throw CLIError(
+                .error, code: "embedder",
+                "the embedding command `\(command)` exited \(p.terminationStatus): \(err.suffix(400))",
+                hint: "run it by hand with one line {\"id\":\"x\",\"text\":\"hello\"} on stdin")
+        }
+        let out = (try? Data(contentsOf: URL(fileURLWithPath: scratch + ".out"))) ?? Data()
+        var vectors: [String: [Float]] = [:]
+        var n = 0
+        for line in String(decoding: out, as: UTF8.self).split(separator: "\n") {
+            n += 1
+            guard let o = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                let id = o["id"] as? String, let v = o["vector"] as? [NSNumber], !v.isEmpty, v.count <= 4096
+            else {
+                throw CLIError(
+                    .error, code: "embedder",
+                    "the embedding command's output line \(n) is not {\"id\": …, \"vector\": [1 to 4096 numbers]}")
+            }
+            let f = v.map { $0.floatValue }
+            guard f.allSatisfy(\.isFinite) else {
+                throw CLIError(
+                    .error, code: "embedder", "output line \(n) (id \(id)): the vector has a non-finite number")
+            }
+            vectors[id] = f
+        }
+        for i in items where vectors[i.id] == nil {
+            throw CLIError(.error, code: "embedder", "the embedding command gave no vector for \(i.id)")
+        }
+        return vectors
+    }
+}
+
+struct KOEmbed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Embed knowledge objects with the store's embedding command (the semantic arm of `ko search`).",
+        discussion: """
+            The command reads JSON lines {"id","text"} and writes {"id","vector"} lines. Vectors are stored as \
+            ko.embedded events, so searching needs no model or network. Only KOs whose text changed since their \
+            last embedding (by the text's XXH3) are embedded again. --configure saves --command and --model in \
+            .aibrain/embedder.json; --query TEXT prints that text's vector instead (what `ko search` does itself \
+            when an embedder is configured).
+            """)
+    @Option(help: ArgumentHelp("The embedding command (default: .aibrain/embedder.json's).", valueName: "cmd"))
+    var command: String?
+    @Option(help: ArgumentHelp("The model name stored with the vectors.", valueName: "name")) var model: String?
+    @Flag(help: "Save --command and --model as the store's embedder.") var configure = false
+    @Option(help: ArgumentHelp("Embed this text and print its vector.", valueName: "text")) var query: String?
+    @OptionGroup var who: WhoOptions
+    @OptionGroup var report: ReportOutput
+    @OptionGroup var store: StoreOptions
+
+    func run() throws {
+        try runReporting(json: report.json) {
+            let root = try store.locate()
+            var e = try Embedder.configured(root)
+            if let command { e = Embedder(command: command, model: model ?? e?.model ?? "default") }
+            if let model, e != nil { e!.model = model }
+            guard let e else {
+                throw CLIError.usage(
+                    "no embedding command", hint: "pass --command CMD, or save one with --configure --command CMD")
+            }
+            if configure {
+                let text = JSONOut.object([("command", .string(e.command)), ("model", .string(e.model))]).text + "\n"
+                try PosixFileSystem().attempt("writing the embedder", path: Embedder.configPath(root)) {
+                    () throws(SystemError) in
+                    try PosixFileSystem().writeFileAtomically(Embedder.configPath(root), Array(text.utf8))
+                }
+            }
+            if let query {
+                let v = try e.embed([("query", query)])["query"]!
+                try Output.stdout.line(
+                    JSONOut.object([
+                        ("model", .string(e.model)), ("vector", .array(v.map { .double(Double($0)) })),
+                    ]).text)
+                return
+            }
+            let access = try ProjectionAccess(root: root)
+            let todo = access.engine.knowledge.kos.values.filter {
+                ($0.status == .approved || $0.status == .proposed) && !$0.title.isEmpty
+                    && ($0.vectorModel != e.model || $0.vector.isEmpty
+                        || $0.embeddedHash != XXH3.hash(Embedder.text($0)))
+            }.sorted { $0.id < $1.id }
+            let a = CommandAppender(root: root, actor: who.actor, team: who.team)
+            var drafts: [EventDraft] = []
+            var at = 0
+            while at < todo.count {
+                let chunk = Array(todo[at..<min(todo.count, at + 256)])
+                let vectors = try e.embed(chunk.map { ($0.id, Embedder.text($0)) })
+                for k in chunk {
+                    drafts.append(
+                        try a.draft(
+                            .koEmbedded, task: nil,
+                            [
+                                ("ko_id", .string(k.id)), ("model", .string(e.model)),
+                                ("vector", .array(vectors[k.id]!.map { .double(Double($0)) })),
+                                ("text_hash", .string(hex64(XXH3.hash(Embedder.text(k))))),
+                            ]))
+                }
+                at += chunk.count
+            }
+            var appended = 0
+            if !drafts.isEmpty {
+                let (r, _) = try a.append(drafts)
+                appended = r.events.filter { !$0.duplicate }.count
+            }
+            if report.json {
+                try Output.stdout.line(
+                    JSONOut.object([
+                        ("model", .string(e.model)), ("embedded", .int(Int64(appended))),
+                        ("unchanged", .int(Int64(access.engine.knowledge.kos.count - todo.count))),
+                    ]).text)
+            } else {
+                try Output.stdout.line(
+                    "embedded \(appended) knowledge object\(appended == 1 ? "" : "s") with \(e.model)")
+            }
+        }
     }
 }

@@ -114,6 +114,7 @@ struct KnowledgeCommand: ParsableCommand {
         abstract: "Knowledge objects: add and curate them, search them, and their effectiveness from outcomes.",
         subcommands: [
             KOAdd.self, KOApprove.self, KOSupersede.self, KORetire.self, KOConsult.self, KOSearchCommand.self,
+            KOEmbed.self,
             KOShow.self, KORank.self,
         ])
 }

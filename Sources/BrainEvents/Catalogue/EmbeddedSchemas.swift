@@ -261,8 +261,6 @@ public enum EmbeddedSchemas {
             "vector": {
               "description": "The embedding: 1 to 4,096 finite numbers.",
               "type": "array",
-              "minItems": 1,
-              "maxItems": 4096,
               "items": {"type": "number"}
             },
             "text_hash": {

@@ -10,7 +10,7 @@ public enum FieldKey: Int, CaseIterable, Sendable {
     case nextSteps, fromCheckpoint, kind, value, confidence, severity, approver, decisionID, by, koID, title
     case tags, rank, success, cost, usage, provider, model, inputTokens, cachedTokens, outputTokens, usd, repo
     case goal, description, metadata, alternatives, rationale, tokensIn, tokensOut, taskID, priceTable, projects
-    case body, vector, legacyConsultations, legacySuccesses
+    case body, vector, legacyConsultations, legacySuccesses, textHash
 
     public var name: String {
         switch self {
@@ -80,6 +80,7 @@ public enum FieldKey: Int, CaseIterable, Sendable {
         case .vector: "vector"
         case .legacyConsultations: "legacy_consultations"
         case .legacySuccesses: "legacy_successes"
+        case .textHash: "text_hash"
         }
     }
 }

@@ -88,7 +88,8 @@ public struct KOProposed: CataloguePayload, Equatable {
         KOProposed(
             koID: "KO-npdb-retry", title: "Retry NPDB queries on 503 with backoff", tags: ["npdb", "retry"],
             projects: ["credentialmate"], body: "The NPDB gateway sheds load with 503s; back off 2 s.",
-            sourceSessions: [.string("S-20261201-001")], cost: .example, usage: JSONObject(), repo: "credentialmate",
+            sourceSessions: [.string("S-20261201-001")], legacyConsultations: 45, legacySuccesses: 39, cost: .example,
+            usage: JSONObject(), repo: "credentialmate",
             project: "provider-portal")
     }
 }

@@ -43,6 +43,8 @@ public final class KnowledgeObject: SnapshotCodable {
     /// The latest embedding (`ko.embedded`) and the model that made it.
     public var vector: [Float] = []
     public var vectorModel = ""
+    /// The `text_hash` of that embedding (0: none given).
+    public var embeddedHash: UInt64 = 0
 
     public init(id: String) { self.id = id }
 
@@ -83,6 +85,7 @@ public final class KnowledgeObject: SnapshotCodable {
         w.int(legacyConsultations)
         w.int(legacySuccesses)
         w.string(vectorModel)
+        w.u64(embeddedHash)
         w.varint(UInt64(vector.count))
         for f in vector { withUnsafeBytes(of: f.bitPattern.littleEndian) { w.raw(Array($0)) } }
     }
@@ -105,6 +108,7 @@ public final class KnowledgeObject: SnapshotCodable {
         legacyConsultations = try r.int()
         legacySuccesses = try r.int()
         vectorModel = try r.string()
+        embeddedHash = try r.u64()
         let n = try r.count()
         let raw = try r.raw(n * 4)
         vector = (0..<n).map { i in
@@ -206,6 +210,7 @@ public final class KnowledgeProjection: Projection {
             guard let i = slot(e), let v = f.floats(.vector), !v.isEmpty else { return false }
             slots[i]!.vector = v
             slots[i]!.vectorModel = f.string(.model) ?? ""
+            slots[i]!.embeddedHash = f.string(.textHash).flatMap { UInt64($0, radix: 16) } ?? 0
             textChanged(e)
             return true
         case .koConsulted:
