@@ -382,7 +382,8 @@ struct Embedder {
     static func configPath(_ root: String) -> String { root + "/embedder.json" }
 
     static func configured(_ root: String) throws -> Embedder? {
-        guard let data = FileManager.default.contents(atPath: configPath(root)) else { return nil }
+        guard let bytes = try? PosixFileSystem().readFile(configPath(root)) else { return nil }
+        let data = Data(bytes)
         guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any], let c = o["command"] as? String,
             !c.isEmpty
         else {
@@ -405,10 +406,13 @@ struct Embedder {
         for i in items {
             input += JSONOut.object([("id", .string(i.id)), ("text", .string(i.text))]).text + "\n"
         }
-        _ = FileManager.default.createFile(atPath: scratch + ".in", contents: Data(input.utf8))
-        _ = FileManager.default.createFile(atPath: scratch + ".out", contents: nil)
-        _ = FileManager.default.createFile(atPath: scratch + ".err", contents: nil)
-        defer { for s in [".in", ".out", ".err"] { try? FileManager.default.removeItem(atPath: scratch + s) } }
+        let fs = PosixFileSystem()
+        try fs.attempt("writing the embedding command's input", path: scratch) { () throws(SystemError) in
+            try fs.writeFileAtomically(scratch + ".in", Array(input.utf8))
+            try fs.writeFileAtomically(scratch + ".out", [])
+            try fs.writeFileAtomically(scratch + ".err", [])
+        }
+        defer { for s in [".in", ".out", ".err"] { try? fs.unlink(scratch + s) } }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
         p.arguments = ["-c", command]

@@ -365,8 +365,8 @@ struct ExportLegacy: ParsableCommand {
                     continue
                 }
                 let parent = String(path[..<path.lastIndex(of: "/")!])
-                try? FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
                 try fs.attempt("writing a legacy file", path: path) { () throws(SystemError) in
+                    try fs.makeDirectories(parent)
                     try fs.writeFileAtomically(path, Array(text.utf8))
                 }
                 written += 1
