@@ -1,6 +1,8 @@
 import FuzzTargets
 
 @_cdecl("LLVMFuzzerTestOneInput") public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    if let broken = FuzzTarget.legacyDecisions.run(Array(UnsafeBufferPointer(start: data, count: size))) { fatalError(broken) }
+    if let broken = FuzzTarget.legacyDecisions.run(Array(UnsafeBufferPointer(start: data, count: size))) {
+        fatalError(broken)
+    }
     return 0
 }
