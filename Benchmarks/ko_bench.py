@@ -8,9 +8,10 @@ Evaluation (fixtures/ko-eval: KOs and graded queries written without the ranking
 every KO is added with `ko add`, then every query runs three ways, each through the CLI:
   tags     `ko search Q --ranking tags`   KOs with the most query terms among their tags (the origin design)
   bm25     `ko search Q --ranking bm25`   plain BM25 over title+tags+body as one field, k1 1.2, b 0.75
-  hybrid   `ko search Q`                  the shipped ranking (lexical + tag arms fused, × effectiveness × decay)
-With --embedder, each KO is embedded with `ko embed` and the hybrid run passes each query's vector (the
-semantic arm; embedding time is reported apart). A query's --tags filter applies to all three.
+  hybrid   `ko search Q --no-semantic`    the shipped ranking without embeddings (lexical + tag arms fused,
+                                          × effectiveness × decay)
+  hybrid+semantic (with --embedder)       the same plus the semantic arm: every KO embedded with `ko embed`,
+                                          each query's vector passed with --vector (embedding time apart) A query's --tags filter applies to all three.
 Metrics, overall and per query kind: recall@5 and MRR (relevant = grade >= 2), nDCG@5 (grades 1–3).
 
 Latency: a store with --kos generated KOs (their words drawn from the evaluation KOs plus random identifiers,
@@ -93,7 +94,7 @@ def evaluate():
         t = time.time()
         run(["ko", "embed", "--command", EMBEDDER, "--model", MODEL], d)
         embed_seconds = time.time() - t
-    rankings = ["tags", "bm25", "hybrid"]
+    rankings = ["tags", "bm25", "hybrid"] + (["hybrid+semantic"] if EMBEDDER else [])
     per = {r: [] for r in rankings}
     query_vectors = {}
     query_embed_seconds = None
@@ -114,8 +115,8 @@ def evaluate():
         if q.get("tags"):
             base += ["--tags", ",".join(q["tags"])]
         for r in rankings:
-            extra = ["--ranking", r] if r != "hybrid" else []
-            if r == "hybrid" and EMBEDDER:
+            extra = ["--ranking", r] if r in ("tags", "bm25") else ["--no-semantic"]
+            if r == "hybrid+semantic":
                 extra = ["--vector", json.dumps(query_vectors[q["id"]]), "--model", MODEL]
             out = json.loads(run(base + extra, d).stdout)
             ids = [x["id"] for x in out["results"]]
@@ -135,10 +136,10 @@ def evaluate():
         summary[r] = rows
     print(f"evaluation: {len(kos)} KOs, {len(queries)} queries"
           + (f", embedder `{EMBEDDER}` ({embed_seconds:.1f} s for the KOs)" if EMBEDDER else ", no embedder"))
-    print(f"  {'ranking':8} {'kind':11} {'n':>3} {'recall@5':>9} {'MRR':>6} {'nDCG@5':>7}")
+    print(f"  {'ranking':15} {'kind':11} {'n':>3} {'recall@5':>9} {'MRR':>6} {'nDCG@5':>7}")
     for r in rankings:
         for kind, row in summary[r].items():
-            print(f"  {r:8} {kind:11} {row['queries']:3d} {row['recall@5']:9.3f} {row['mrr']:6.3f} {row['ndcg@5']:7.3f}")
+            print(f"  {r:15} {kind:11} {row['queries']:3d} {row['recall@5']:9.3f} {row['mrr']:6.3f} {row['ndcg@5']:7.3f}")
     result = {"kos": len(kos), "queries": len(queries), "embedder": EMBEDDER, "summary": summary}
     if EMBEDDER:
         result["embed_kos_seconds"] = round(embed_seconds, 2)

@@ -17,9 +17,9 @@ import Testing
         let imported = try aibrain(["import", "legacy", Self.legacy, "--store", store, "-o", "json"], cwd: dir)
         #expect(imported.status == 0, "\(imported.stderr)")
         let report = try imported.json()
-        #expect(report["appended"] as? Int == 12)
+        #expect(report["appended"] as? Int == 16)
         let skipped = (report["skipped"] as? [[String: Any]] ?? []).map { $0["file"] as? String ?? "" }
-        #expect(skipped == [".aibrain/session-TASK-9-C3.md", "tasks/work_queue_credentialmate.json"])
+        #expect(skipped == [".aibrain/session-TASK-9-C3.md"])
         let out = dir + "/exported"
         let exported = try aibrain(["export", "legacy", out, "--store", store], cwd: dir)
         #expect(exported.status == 0, "\(exported.stderr)")
@@ -81,6 +81,22 @@ import Testing
             }
             #expect(a == b, "\(n)")
         }
+
+        // Work queues, item by item.
+        let queueFiles = files(Self.legacy, "tasks", ".json")
+        #expect(files(out, "tasks", ".json") == queueFiles)
+        for n in queueFiles {
+            let (a, pa) = LegacyFiles.workQueue(try bytes(Self.legacy + "/tasks/" + n), file: n)
+            let (b, pb) = LegacyFiles.workQueue(try bytes(out + "/tasks/" + n), file: n)
+            #expect(pa.isEmpty && pb.isEmpty && a.count == 2)
+            #expect(Set(a.map(\.id)) == Set(b.map(\.id)))
+            for x in a {
+                let y = b.first { $0.id == x.id }
+                #expect(y == x, "\(n) \(x.id): \(x.json.jsonText) vs \(y?.json.jsonText ?? "missing")")
+            }
+        }
+        let queue = try aibrain(["queue", "ls", "-o", "json", "--store", store], cwd: dir)
+        #expect(queue.stdout.contains("\"completed\"") && queue.stdout.contains("\"available\""), "\(queue.stdout)")
 
         // Importing the export again, into the same store, adds nothing.
         let again = try aibrain(["import", "legacy", out, "--store", store, "-o", "json"], cwd: dir)

@@ -15,10 +15,11 @@ enum LegacyLayout {
 struct ImportLegacy: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "legacy",
-        abstract: "Move in from legacy memory files: KOs, decision logs, session files (schemas/legacy.md).",
+        abstract:
+            "Move in from legacy memory files: KOs, decision logs, session files, work queues (schemas/legacy.md).",
         discussion: """
-            Reads DIR/knowledge/approved/*.md (with <id>.json beside), DIR/.aibrain/decisions/*.jsonl and \
-            DIR/.aibrain/session-*.md. Each record becomes events with its original timestamp (occurred_at) and \
+            Reads DIR/knowledge/approved/*.md (with <id>.json beside), DIR/.aibrain/decisions/*.jsonl, \
+            DIR/.aibrain/session-*.md and DIR/tasks/work_queue_*.json. Each record becomes events with its original timestamp (occurred_at) and \
             its provenance (legacy:PATH[:LINE]); event ids derive from the records' content, never from paths \
             or origins, so importing again, or in two repositories that later exchange segments, adds nothing \
             twice. Session files that aibrain generated (handoff files) are skipped. Every skipped file or line \
@@ -65,6 +66,9 @@ struct ImportLegacy: ParsableCommand {
                     skipped.append(Skip(file: file, line: line, reason: "\(error)", error: true))
                 }
             }
+            var appended = 0
+            var present = 0
+            var imported: [String: Int] = [:]
             // Knowledge objects: <id>.md, with <id>.json beside it (either may be alone).
             let koNames = list(LegacyLayout.knowledge)
             let ids = Set(
@@ -140,16 +144,37 @@ struct ImportLegacy: ParsableCommand {
                     skipped.append(Skip(file: rel, line: error.line, reason: error.description, error: true))
                 }
             }
+            // Work queues: each item enqueued, then brought to its legacy status.
             for n in list(LegacyLayout.queues) where n.hasPrefix("work_queue_") && n.hasSuffix(".json") {
+                let rel = LegacyLayout.queues + "/" + n
+                guard let b = read(rel) else { continue }
+                let (items, problems) = LegacyFiles.workQueue(b, file: rel)
+                for p in problems { skipped.append(Skip(file: rel, reason: p.description, error: true)) }
+                for item in items {
+                    record("work item", rel, nil) { try Self.workItemDrafts(item, rel, a) }
+                }
+            }
+            // A work item already in this store by the same enqueue event is already imported (the queue's rules
+            // would refuse a second enqueue before the duplicate ids were seen); by another event, it is a conflict.
+            let queue = records.contains { $0.what == "work item" } ? try ProjectionAccess(root: root) : nil
+            records = try records.filter { r in
+                guard r.what == "work item", let queue, let first = r.drafts.first else { return true }
+                guard let id = first.keys.first(where: { $0.hasPrefix("item/") }).map({ String($0.dropFirst(5)) }),
+                    let existing = queue.engine.queue.item(id)
+                else { return true }
+                if let e = try queue.event(existing.enqueued), e.eventID == first.eventID {
+                    present += r.drafts.count
+                    imported[r.what, default: 0] += 1
+                    return false
+                }
                 skipped.append(
                     Skip(
-                        file: LegacyLayout.queues + "/" + n,
-                        reason: "work queue files are not imported by this version (see `aibrain queue enqueue`)",
-                        error: false))
+                        file: r.file, line: r.line,
+                        reason:
+                            "work item \(id) already exists in this store (enqueued by another event); left as it is",
+                        error: true))
+                return false
             }
-            var appended = 0
-            var present = 0
-            var imported: [String: Int] = [:]
             if !dryRun {
                 for r in records {
                     do {
@@ -226,6 +251,69 @@ struct ImportLegacy: ParsableCommand {
         return [draft]
     }
 
+    /// The legacy statuses and the events that bring an imported item there (anything else stays available,
+    /// its status word kept and written back while the item is untouched).
+    static func workItemDrafts(_ w: LegacyFiles.WorkItemRecord, _ rel: String, _ a: CommandAppender) throws
+        -> [EventDraft]
+    {
+        let status = w.status.lowercased()
+        let canonical = w.json.jsonText
+        var drafts: [EventDraft] = []
+        func add(_ kind: EventKind, _ members: [(String, JSONOut)]) throws {
+            var d = try a.draft(kind, task: w.taskID, members)
+            d.eventID = contentEventID(["legacy.work_item", kind.typeName, canonical])
+            d.provenance = "legacy:\(rel):\(w.id)"
+            drafts.append(d)
+        }
+        let lease = "L-legacy-" + String(contentEventID(["legacy.lease", canonical]).prefix(12))
+        let steps: [EventKind]
+        switch status {
+        case "in_progress", "in-progress", "claimed", "leased", "running": steps = [.workItemLeased]
+        case "completed", "done", "complete": steps = [.workItemLeased, .workItemCompleted]
+        case "failed", "dead", "error": steps = [.workItemLeased, .workItemFailed]
+        case "cancelled", "canceled": steps = [.workItemCancelled]
+        default: steps = []
+        }
+        var legacy: [(String, JSONValue)] = [
+            ("status", .string(w.status)), ("retry_count", .number(String(w.retryCount))),
+            ("error_log", .array(w.errorLog.map { .string($0) })), ("events", .number(String(1 + steps.count))),
+        ]
+        if !w.extra.isEmpty { legacy.append(("extra", .object(w.extra))) }
+        try add(
+            .workItemEnqueued,
+            [
+                ("work_item_id", .string(w.id)), ("project", w.project.map { .string($0) } ?? .null),
+                ("orchestrator_id", w.orchestratorID.map { .string($0) } ?? .null),
+                ("session_ref", w.sessionRef.flatMap { $0.isEmpty ? nil : .string($0) } ?? .null),
+                ("max_attempts", .int(100)),
+                ("metadata", .raw(Array((w.metadata ?? .object([])).jsonText.utf8))),
+                ("legacy", .raw(Array(JSONValue.object(legacy).jsonText.utf8))),
+            ])
+        for k in steps {
+            switch k {
+            case .workItemLeased:
+                try add(
+                    k,
+                    [
+                        ("work_item_id", .string(w.id)), ("lease_id", .string(lease)),
+                        ("worker", .string("legacy-import")), ("ttl_ms", .int(15 * 60_000)), ("attempt", .int(1)),
+                    ])
+            case .workItemCompleted:
+                try add(k, [("work_item_id", .string(w.id)), ("lease_id", .string(lease))])
+            case .workItemFailed:
+                try add(
+                    k,
+                    [
+                        ("work_item_id", .string(w.id)), ("lease_id", .string(lease)), ("error", .string("")),
+                        ("retryable", .bool(false)),
+                    ])
+            default:
+                try add(k, [("work_item_id", .string(w.id)), ("reason", .string("imported as \(w.status)"))])
+            }
+        }
+        return drafts
+    }
+
     static func sessionDraft(_ s: LegacyFiles.SessionFile, _ rel: String, _ a: CommandAppender) throws -> [EventDraft] {
         guard let iteration = s.iteration else {
             throw CLIError.invalid("\(rel): iteration: missing", hint: "a checkpoint needs its iteration")
@@ -268,6 +356,19 @@ struct LegacyKOFile {
     }
 }
 
+extension ExportLegacy {
+    /// The legacy status word of an item's state.
+    static func legacyStatus(_ i: WorkItem) -> String {
+        switch i.status {
+        case .available, .retryable: return "pending"
+        case .leased: return "in_progress"
+        case .completed: return "completed"
+        case .failed, .discarded: return "failed"
+        case .cancelled: return "cancelled"
+        }
+    }
+}
+
 struct ExportLegacy: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "legacy",
@@ -276,7 +377,8 @@ struct ExportLegacy: ParsableCommand {
             Writes DIR/knowledge/approved/<id>.md and <id>.json for every approved KO (consultation_count and \
             the plain success rate rounded to 2 places, legacy counts included), \
             DIR/.aibrain/decisions/<task>.jsonl for every task with decisions, and \
-            DIR/.aibrain/session-<task>-<checkpoint>.md for every checkpoint. Existing files are left as they are \
+            DIR/.aibrain/session-<task>-<checkpoint>.md for every checkpoint, and \
+            DIR/tasks/work_queue_<project>.json for every work item. Existing files are left as they are \
             unless --force; each file is written atomically.
             """)
     @Argument(help: ArgumentHelp("The directory to write into.", valueName: "dir")) var dir: String
@@ -355,6 +457,33 @@ struct ExportLegacy: ParsableCommand {
                     if case .object(let x)? = get(m, "legacy_metadata") { sf.extra = x }
                     files.append((LegacyLayout.sessions + "/" + sf.fileName, sf.text))
                 }
+            }
+            // Work queues, one file per project (items of no project: work_queue_default.json).
+            var queues: [String: [JSONValue]] = [:]
+            for (id, i) in access.engine.queue.items.sorted(by: { $0.key < $1.key }) {
+                guard let (_, m) = try payload(i.enqueued) else { continue }
+                let legacy = get(m, "legacy")
+                var record = LegacyFiles.WorkItemRecord(
+                    index: 0, id: id, taskID: i.task, project: i.project.isEmpty ? nil : i.project,
+                    orchestratorID: i.orchestrator.isEmpty ? nil : i.orchestrator, status: Self.legacyStatus(i),
+                    sessionRef: i.sessionRef.isEmpty ? nil : i.sessionRef, retryCount: i.retryCount,
+                    errorLog: i.errors,
+                    metadata: LegacyFiles.value(ArraySlice(Array((i.metadata.isEmpty ? "{}" : i.metadata).utf8))),
+                    extra: [])
+                if let legacy, case .number(let n)? = legacy["events"], Int(n) == i.events {
+                    // Untouched since the import: the legacy file's own words and counts.
+                    if case .string(let st)? = legacy["status"] { record.status = st }
+                    if case .number(let r)? = legacy["retry_count"], let v = Int(r) { record.retryCount = v }
+                    if case .array(let log)? = legacy["error_log"] {
+                        record.errorLog = log.compactMap { if case .string(let s) = $0 { s } else { nil } }
+                    }
+                }
+                if case .object(let x)? = legacy?["extra"] { record.extra = x }
+                queues[i.project.isEmpty ? "default" : i.project, default: []].append(record.json)
+            }
+            for (project, items) in queues.sorted(by: { $0.key < $1.key }) where Handoff.isFileNameID(project) {
+                let text = "[\n" + items.map { "  " + $0.jsonText }.joined(separator: ",\n") + "\n]\n"
+                files.append((LegacyLayout.queues + "/work_queue_\(project).json", text))
             }
             var written = 0
             var kept: [String] = []

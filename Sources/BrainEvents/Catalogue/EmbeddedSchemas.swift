@@ -1181,6 +1181,15 @@ public enum EmbeddedSchemas {
               "description": "Free-form details for the worker.",
               "type": "object"
             },
+            "legacy": {
+              "description": "Set by `import legacy` (schemas/legacy.md): the legacy work queue's status (kept verbatim and written back while the item is where the import put it), retry_count (the item's retry count) and error_log (its error log, all entries).",
+              "type": "object",
+              "properties": {
+                "status": {"type": "string"},
+                "retry_count": {"type": "integer", "minimum": 0},
+                "error_log": {"type": "array", "items": {"type": "string"}}
+              }
+            },
             "cost": {"$ref": "#/$defs/cost"},
             "usage": {"$ref": "#/$defs/usage"},
             "repo": {

@@ -10,7 +10,7 @@ public enum FieldKey: Int, CaseIterable, Sendable {
     case nextSteps, fromCheckpoint, kind, value, confidence, severity, approver, decisionID, by, koID, title
     case tags, rank, success, cost, usage, provider, model, inputTokens, cachedTokens, outputTokens, usd, repo
     case goal, description, metadata, alternatives, rationale, tokensIn, tokensOut, taskID, priceTable, projects
-    case body, vector, legacyConsultations, legacySuccesses, textHash
+    case body, vector, legacyConsultations, legacySuccesses, textHash, legacy, errorLog
 
     public var name: String {
         switch self {
@@ -81,6 +81,8 @@ public enum FieldKey: Int, CaseIterable, Sendable {
         case .legacyConsultations: "legacy_consultations"
         case .legacySuccesses: "legacy_successes"
         case .textHash: "text_hash"
+        case .legacy: "legacy"
+        case .errorLog: "error_log"
         }
     }
 }

@@ -25,6 +25,8 @@ public struct WorkItemEnqueued: CataloguePayload, Equatable {
     public var description: String?
     /// Free-form details for the worker.
     public var metadata: JSONObject?
+    /// Set by `import legacy`: the legacy work queue's `status`, `retry_count` and `error_log` (schemas/legacy.md).
+    public var legacy: JSONObject?
     public var cost: Cost?
     public var usage: JSONObject?
     public var repo: String?
@@ -38,15 +40,15 @@ public struct WorkItemEnqueued: CataloguePayload, Equatable {
         case sessionRef = "session_ref"
         case maxAttempts = "max_attempts"
         case priority
-        case description, metadata
+        case description, metadata, legacy
         case project, cost, usage, repo
     }
 
     public init(
         workItemID: String, project: String? = nil, orchestratorID: String? = nil, team: String? = nil,
         uniqueKey: String? = nil, homeOrigin: String? = nil, sessionRef: String? = nil, maxAttempts: Int? = nil,
-        priority: Int? = nil, description: String? = nil, metadata: JSONObject? = nil, cost: Cost? = nil,
-        usage: JSONObject? = nil, repo: String? = nil
+        priority: Int? = nil, description: String? = nil, metadata: JSONObject? = nil, legacy: JSONObject? = nil,
+        cost: Cost? = nil, usage: JSONObject? = nil, repo: String? = nil
     ) {
         self.workItemID = workItemID
         self.project = project
@@ -59,6 +61,7 @@ public struct WorkItemEnqueued: CataloguePayload, Equatable {
         self.priority = priority
         self.description = description
         self.metadata = metadata
+        self.legacy = legacy
         self.cost = cost
         self.usage = usage
         self.repo = repo
@@ -77,6 +80,7 @@ public struct WorkItemEnqueued: CataloguePayload, Equatable {
         priority = try c.decodeUnlessAbsent(Int.self, forKey: .priority)
         description = try c.decodeUnlessAbsent(String.self, forKey: .description)
         metadata = try c.decodeUnlessAbsent(JSONObject.self, forKey: .metadata)
+        legacy = try c.decodeUnlessAbsent(JSONObject.self, forKey: .legacy)
         cost = try c.decodeUnlessAbsent(Cost.self, forKey: .cost)
         usage = try c.decodeUnlessAbsent(JSONObject.self, forKey: .usage)
         repo = try c.decodeUnlessAbsent(String.self, forKey: .repo)
@@ -98,8 +102,11 @@ public struct WorkItemEnqueued: CataloguePayload, Equatable {
             workItemID: "WI-cred-0412", project: "credentialmate", orchestratorID: "orch-main", team: "ops",
             uniqueKey: "license-renewal:TX:prov-8841", homeOrigin: "a3f0c2e9b7d14e6fa8c5b2d9e0f7a1c4",
             sessionRef: "S-20261201-001", maxAttempts: 5, priority: 10, description: "verify Texas license renewal",
-            metadata: JSONObject([("state", .string("TX"))]), cost: .example, usage: JSONObject(),
-            repo: "credentialmate")
+            metadata: JSONObject([("state", .string("TX"))]),
+            legacy: JSONObject([
+                ("status", .string("pending")), ("retry_count", .number("1")),
+                ("error_log", .array([.string("sandbox timeout")])),
+            ]), cost: .example, usage: JSONObject(), repo: "credentialmate")
     }
 }
 

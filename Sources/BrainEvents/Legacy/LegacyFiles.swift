@@ -386,3 +386,228 @@ public enum LegacyFiles {
                 extra: members.filter { !SessionFile.known.contains($0.0) && $0.0 != "checkpoint_id" }))
     }
 }
+
+extension LegacyFiles {
+    /// One work item of `tasks/work_queue_<project>.json` (the `work_items` columns).
+    public struct WorkItemRecord: Sendable, Equatable {
+        public var index: Int
+        public var id: String
+        public var taskID: String
+        public var project: String?
+        public var orchestratorID: String?
+        public var status: String
+        public var sessionRef: String?
+        public var retryCount: Int
+        public var errorLog: [String]
+        public var metadata: JSONValue?
+        /// Other members, in order.
+        public var extra: [(String, JSONValue)]
+
+        public init(
+            index: Int, id: String, taskID: String, project: String?, orchestratorID: String?, status: String,
+            sessionRef: String?, retryCount: Int, errorLog: [String], metadata: JSONValue?, extra: [(String, JSONValue)]
+        ) {
+            self.index = index
+            self.id = id
+            self.taskID = taskID
+            self.project = project
+            self.orchestratorID = orchestratorID
+            self.status = status
+            self.sessionRef = sessionRef
+            self.retryCount = retryCount
+            self.errorLog = errorLog
+            self.metadata = metadata
+            self.extra = extra
+        }
+
+        public static func == (a: WorkItemRecord, b: WorkItemRecord) -> Bool {
+            a.id == b.id && a.taskID == b.taskID && (a.project ?? "") == (b.project ?? "")
+                && (a.orchestratorID ?? "") == (b.orchestratorID ?? "") && a.status == b.status
+                && (a.sessionRef ?? "") == (b.sessionRef ?? "") && a.retryCount == b.retryCount
+                && a.errorLog == b.errorLog && (a.metadata ?? .object([])) == (b.metadata ?? .object([]))
+                && JSONValue.object(a.extra) == JSONValue.object(b.extra)
+        }
+
+        static let known = [
+            "id", "task_id", "project", "orchestrator_id", "status", "session_ref", "retry_count", "error_log",
+            "metadata",
+        ]
+
+        public var json: JSONValue {
+            var m: [(String, JSONValue)] = [
+                ("id", .string(id)), ("task_id", .string(taskID)), ("project", project.map { .string($0) } ?? .null),
+                ("orchestrator_id", orchestratorID.map { .string($0) } ?? .null), ("status", .string(status)),
+                ("session_ref", sessionRef.map { .string($0) } ?? .null), ("retry_count", .number(String(retryCount))),
+                ("error_log", .array(errorLog.map { .string($0) })), ("metadata", metadata ?? .object([])),
+            ]
+            m += extra
+            return .object(m)
+        }
+    }
+
+    /// Parses a work queue file: a JSON list of items, or an object holding the list under `work_items` or
+    /// `items`. `error_log` may be a list of strings, one string, or null.
+    public static func workQueue(_ bytes: [UInt8], file: String) -> ([WorkItemRecord], [LegacyError]) {
+        guard let root = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)) else {
+            return ([], [LegacyError(file: file, line: 1, "not JSON", hint: "a JSON list of work items")])
+        }
+        // Member order and number text: re-read each item with the order-keeping reader when possible.
+        var list: [JSONValue]
+        switch root {
+        case .array(let a): list = a
+        case .object:
+            guard case .array(let a)? = root["work_items"] ?? root["items"] else {
+                return ([], [LegacyError(file: file, line: 1, "an object without a `work_items` list")])
+            }
+            list = a
+        default: return ([], [LegacyError(file: file, line: 1, "not a list of work items")])
+        }
+        let ordered = orderedItems(bytes)
+        if let ordered, ordered.count == list.count { list = ordered }
+        var out: [WorkItemRecord] = []
+        var problems: [LegacyError] = []
+        for (i, v) in list.enumerated() {
+            let field = "work item \(i + 1)"
+            guard case .object(let m) = v else {
+                problems.append(LegacyError(file: file, field: field, "not an object"))
+                continue
+            }
+            func get(_ k: String) -> JSONValue? { m.last { $0.0 == k }?.1 }
+            func str(_ k: String) -> (String?, Bool) {
+                switch get(k) {
+                case nil, .null?: return (nil, true)
+                case .string(let s)?: return (s, true)
+                case .number(let n)?: return (n, true)
+                default: return (nil, false)
+                }
+            }
+            var bad: String?
+            let (id, idOK) = str("id")
+            let (task, taskOK) = str("task_id")
+            let (project, pOK) = str("project")
+            let (orch, oOK) = str("orchestrator_id")
+            let (status, sOK) = str("status")
+            let (ref, rOK) = str("session_ref")
+            for (ok, k) in [
+                (idOK, "id"), (taskOK, "task_id"), (pOK, "project"), (oOK, "orchestrator_id"),
+                (sOK, "status"), (rOK, "session_ref"),
+            ] where !ok {
+                bad = bad ?? "\(k): must be a string"
+            }
+            if bad == nil, id?.isEmpty ?? true { bad = "id: missing" }
+            if bad == nil, task?.isEmpty ?? true { bad = "task_id: missing" }
+            var retries = 0
+            if let r = get("retry_count"), r != .null {
+                if case .number(let n) = r, let v = Int(n), v >= 0 {
+                    retries = v
+                } else {
+                    bad = bad ?? "retry_count: must be a whole number 0 or more"
+                }
+            }
+            var errors: [String] = []
+            switch get("error_log") {
+            case nil, .null?: break
+            case .string(let s)?: if !s.isEmpty { errors = [s] }
+            case .array(let items)?:
+                for x in items {
+                    if case .string(let s) = x { errors.append(s) } else { bad = bad ?? "error_log: must hold strings" }
+                }
+            default: bad = bad ?? "error_log: must be a list of strings"
+            }
+            var metadata: JSONValue?
+            switch get("metadata") {
+            case nil, .null?: break
+            case .object(let o)?: metadata = .object(o)
+            case .string(let s)?:
+                // A JSON text in a string column (a database dump).
+                if let v = try? JSONDecoder().decode(JSONValue.self, from: Data(s.utf8)), case .object = v {
+                    metadata = v
+                } else {
+                    bad = bad ?? "metadata: must be a JSON object"
+                }
+            default: bad = bad ?? "metadata: must be a JSON object"
+            }
+            let st = (status ?? "pending").lowercased()
+            if bad == nil, st.range(of: "^[a-z][a-z_-]{0,31}$", options: .regularExpression) == nil {
+                bad = "status: `\(status ?? "")` is not a status word"
+            }
+            if let bad {
+                problems.append(LegacyError(file: file, field: "\(field)" + (id.map { " (\($0))" } ?? ""), bad))
+                continue
+            }
+            out.append(
+                WorkItemRecord(
+                    index: i, id: id!, taskID: task!, project: project, orchestratorID: orch,
+                    status: status ?? "pending",
+                    sessionRef: ref, retryCount: retries, errorLog: errors, metadata: metadata,
+                    extra: m.filter { !WorkItemRecord.known.contains($0.0) }))
+        }
+        return (out, problems)
+    }
+
+    /// The items of a top-level list (or of a `work_items` / `items` member) in file order with numbers as text.
+    static func orderedItems(_ bytes: [UInt8]) -> [JSONValue]? {
+        var slice = ArraySlice(bytes)
+        while let f = slice.first,
+            f == 0x20 || f == 0x0A || f == 0x0D || f == 0x09 || f == 0xEF || f == 0xBB || f == 0xBF
+        {
+            slice = slice.dropFirst()
+        }
+        if slice.first == UInt8(ascii: "{") {
+            guard let m = try? JSONScanner.members(of: Array(slice)),
+                let list = m.last(where: { $0.key == "work_items" || $0.key == "items" })
+            else { return nil }
+            slice = list.value
+        }
+        guard slice.first == UInt8(ascii: "[") else { return nil }
+        // Split the list at top-level commas, then read each element with `value`.
+        var items: [JSONValue] = []
+        var depth = 0
+        var inString = false
+        var escaped = false
+        var start = slice.startIndex + 1
+        for i in slice.indices.dropFirst() {
+            let c = slice[i]
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if c == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if c == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                continue
+            }
+            switch c {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"), UInt8(ascii: "["): depth += 1
+            case UInt8(ascii: "}"): depth -= 1
+            case UInt8(ascii: "]"):
+                if depth == 0 {
+                    let part = trim(slice[start..<i])
+                    if !part.isEmpty {
+                        guard let v = value(part) else { return nil }
+                        items.append(v)
+                    }
+                    return items
+                }
+                depth -= 1
+            case UInt8(ascii: ","):
+                if depth == 0 {
+                    guard let v = value(trim(slice[start..<i])) else { return nil }
+                    items.append(v)
+                    start = i + 1
+                }
+            default: break
+            }
+        }
+        return nil
+    }
+
+    static func trim(_ s: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var t = s
+        while let f = t.first, f == 0x20 || f == 0x0A || f == 0x0D || f == 0x09 { t = t.dropFirst() }
+        while let l = t.last, l == 0x20 || l == 0x0A || l == 0x0D || l == 0x09 { t = t.dropLast() }
+        return t
+    }
+}

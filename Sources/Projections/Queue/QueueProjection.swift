@@ -12,7 +12,8 @@ import Foundation
 ///   (the merged order puts the earliest HLC first, so the earliest event wins).
 public final class QueueProjection: Projection {
     public static let name = "queue"
-    public static let version: UInt16 = 1
+    /// 2: `work_item.enqueued` carries an imported legacy retry count and error log.
+    public static let version: UInt16 = 2
 
     let symbols: SymbolTables
     /// Items by item symbol (nil: a symbol seen only in events that were refused).
@@ -124,6 +125,11 @@ public final class QueueProjection: Projection {
             if let p = f.int(.priority) { item.priority = Int(max(-1000, min(p, 1000))) }
             if let meta = f.raw(.metadata), meta.first == UInt8(ascii: "{") {
                 item.metadata = String(decoding: meta, as: UTF8.self)
+            }
+            if let legacy = f.nested(.legacy) {
+                // `import legacy`: the legacy file's retry count and its whole error log.
+                if let r = legacy.int(.retryCount), r >= 0 { item.retryCount = Int(min(r, Int64(Int32.max))) }
+                if let log = legacy.strings(.errorLog) { item.errors = log }
             }
             item.events = 1
             slot = item
