@@ -233,11 +233,12 @@ struct KOSearchCommand: ParsableCommand {
         abstract: "Find knowledge objects: tags, BM25 and embeddings fused, weighted by effectiveness and age.",
         discussion: """
             Approved KOs only (drafts with --include-drafts; superseded and retired never). --tags keeps KOs that \
-            carry every listed tag; --project keeps KOs of that project or of none. Arms: lexical (BM25 over \
-            title, tags and body, title and tags weighted 2), tag (query terms among the KO's tags) and semantic \
-            (cosine to the KO's stored embedding: the query is embedded by the store's embedding command, see `ko embed`, or given with --vector), fused by reciprocal rank fusion \
-            (Σ w/(60 + rank); weights 1, 0.5, 1), times the effectiveness (s+1)/(c+2), times 2^(−age/half-life). \
-            --explain prints each signal. --ranking bm25 or tags prints the evaluation's baselines instead.
+            carry every listed tag; --project keeps KOs of that project or of none. Arms: lexical (BM25, k1 1.2, \
+            b 0.75, over title, tags and body) and semantic (cosine to the KO's stored embedding: the query is \
+            embedded by the store's embedding command, see `ko embed`, or given with --vector), fused by \
+            reciprocal rank fusion (Σ w/(60 + rank), weights 1 and 1; a tag arm, query terms among the KO's tags, \
+            joins with --weights), times the effectiveness (s+1)/(c+2), times 2^(−age/half-life). --explain prints \
+            each signal. --ranking bm25 or tags prints the evaluation's baselines instead.
             """)
     enum Ranking: String, ExpressibleByArgument, CaseIterable {
         case hybrid, bm25, tags
@@ -259,6 +260,16 @@ struct KOSearchCommand: ParsableCommand {
             "The query's embedding as a JSON array, with --model (what `ko embed --query` prints).", valueName: "json"))
     var vector: String?
     @Option(help: ArgumentHelp("The model of --vector.", valueName: "name")) var model: String?
+    @Option(
+        help: ArgumentHelp(
+            "Reciprocal-rank-fusion weights of the lexical, tag and semantic arms (default 1,0,1).",
+            valueName: "l,t,s"))
+    var weights: String?
+    @Option(
+        name: .customLong("field-weights"),
+        help: ArgumentHelp(
+            "BM25 weights of title and tags against the body's 1 (lexical arm; default 1,1).", valueName: "title,tags"))
+    var fieldWeights: String?
     @Flag(
         name: .customLong("no-semantic"),
         help: "Do not run the store's embedding command for the query (lexical and tag arms only).")
@@ -291,6 +302,23 @@ struct KOSearchCommand: ParsableCommand {
             q.limit = limit
             q.halfLifeDays = halfLife
             q.includeDrafts = includeDrafts
+            if let weights {
+                let w = weights.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+                guard w.count == 3, w.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+                    throw CLIError.usage("--weights \(weights): three numbers 0 or more, e.g. 1,0.5,1")
+                }
+                (q.lexicalWeight, q.tagWeight, q.semanticWeight) = (w[0], w[1], w[2])
+            }
+            if let fieldWeights {
+                let w = fieldWeights.split(separator: ",").compactMap {
+                    Double($0.trimmingCharacters(in: .whitespaces))
+                }
+                guard w.count == 2, w.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+                    throw CLIError.usage("--field-weights \(fieldWeights): two numbers 0 or more, e.g. 2,2")
+                }
+                q.bm25.titleWeight = w[0]
+                q.bm25.tagsWeight = w[1]
+            }
             if let vector {
                 guard let data = vector.data(using: .utf8), let v = try? JSONDecoder().decode([Float].self, from: data),
                     !v.isEmpty, v.allSatisfy(\.isFinite)

@@ -179,15 +179,9 @@ public final class KOSearchIndex {
         public var tagsWeight = 1.0
         public var bodyWeight = 1.0
         public init() {}
-        /// Title, tags and body as one field: the baseline the evaluation compares with.
+        /// Title, tags and body as one field (the default, and the evaluation's baseline). Other field weights
+        /// make it BM25F with one length normalization; on fixtures/ko-eval title and tags × 2 measured worse.
         public static let plain = BM25()
-        /// Title and tags count more than the body (BM25F with per-field weights, one length normalization).
-        public static let fielded: BM25 = {
-            var p = BM25()
-            p.titleWeight = 2
-            p.tagsWeight = 2
-            return p
-        }()
     }
 
     /// BM25 scores (> 0) by document, for the distinct terms of `query`.
@@ -247,10 +241,14 @@ public struct KOQuery: Sendable {
     public var vector: [Float]?
     public var model: String?
     public var includeDrafts = false
+    /// The lexical arm's BM25 (field weights).
+    public var bm25 = KOSearchIndex.BM25.plain
     /// Reciprocal rank fusion: weight per arm and the rank constant (Cormack et al. 2009; Elasticsearch's 60).
+    /// The tag arm is off by default: tags act as a filter (`tags`); as a fused arm (weight 0.5, even 0.1) it
+    /// lowered MRR on fixtures/ko-eval from 0.928 to 0.85 (Benchmarks/RESULTS.md, "Knowledge search").
     public var lexicalWeight = 1.0
     public var semanticWeight = 1.0
-    public var tagWeight = 0.5
+    public var tagWeight = 0.0
     public var rankConstant = 60.0
     /// Candidates need a lexical hit or at least this cosine similarity.
     public var minSimilarity = 0.2
@@ -283,8 +281,8 @@ public struct KOHit: Sendable {
 }
 
 public enum KOSearch {
-    /// Hybrid retrieval: filters (status, tags, project), then the lexical arm (field-weighted BM25), the tag
-    /// arm and the semantic arm fused by weighted reciprocal rank fusion, times the smoothed effectiveness
+    /// Hybrid retrieval: filters (status, tags, project), then the lexical arm (BM25), the semantic arm and (when
+    /// weighted) the tag arm fused by weighted reciprocal rank fusion, times the smoothed effectiveness
     /// (s+1)/(c+2), times 2^(−age/half-life). Superseded and retired KOs, and drafts unless asked, are dropped.
     public static func search(_ q: KOQuery, index: KOSearchIndex, knowledge: KnowledgeProjection) -> [KOHit] {
         let terms = KOText.terms(q.text)
@@ -316,7 +314,7 @@ public enum KOSearch {
             for (r, e) in sorted.enumerated() { out[e.key] = (r + 1, e.value) }
             return out
         }
-        let lexicalScores = index.bm25(terms, .fielded)
+        let lexicalScores = index.bm25(terms, q.bm25)
         let lexical = ranks(lexicalScores)
         let tag = ranks(index.tagMatches(terms).mapValues(Double.init), tieBreak: lexicalScores)
         var semantic: [Int32: (Int, Double)] = [:]
