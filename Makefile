@@ -145,6 +145,14 @@ demo: build
 	AIBRAIN_TEAM=dev AIBRAIN_ACTOR=claude-dev-1 $$A emit decision.recorded --task TASK-127 \
 	  --data '{"kind":"GUARDRAIL_OVERRIDE","value":"disable_rate_limit","severity":"high","approver":"human:dr-lee"}'; \
 	rm .aibrain/contracts.yaml; \
+	step "24. move in from legacy memory files (KOs, decision logs, session files, a work queue); again: nothing twice"; \
+	$$A import legacy $(CURDIR)/fixtures/legacy; $$A import legacy $(CURDIR)/fixtures/legacy | head -1; \
+	step "25. knowledge search: a consulted KO whose task then succeeded climbs; --explain shows every signal"; \
+	$$A ko consult KO-cm-002 --task TASK-200 >/dev/null; \
+	$$A emit task.outcome --task TASK-200 --data '{"success":true}' >/dev/null; \
+	$$A ko search "retry the NPDB gateway after 503" --explain --limit 3; \
+	step "26. write the legacy files back for tools that still read them"; \
+	$$A export legacy legacy-out && ls legacy-out/knowledge/approved legacy-out/tasks; \
 	echo; echo "demo done: the store is $(DEMO_DIR)/.aibrain (try: cd $(DEMO_DIR) && $(AIBRAIN) tail -n 5)"
 
 bench: deps

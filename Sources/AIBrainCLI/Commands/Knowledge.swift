@@ -15,6 +15,16 @@ func contentEventID(_ parts: [String]) -> String {
     return hexString(out)
 }
 
+/// Appends one event of aibrain's own commands and prints what was appended.
+func appendOne(
+    _ a: CommandAppender, _ kind: EventKind, task: String?, _ members: [(String, JSONOut)], json: Bool,
+    extra: [(String, JSONOut)]
+) throws {
+    let d = try a.draft(kind, task: task, members)
+    let (r, _) = try a.append([d])
+    try reportAppended(r, [d], json: json, extra: extra)
+}
+
 /// The knowledge object `id` as the projections see it now, or exit 1 `not-found`.
 func existingKO(_ id: String, _ access: ProjectionAccess) throws -> KnowledgeObject {
     guard let k = access.engine.knowledge.ko(id), k.status != .unknown else {
@@ -118,14 +128,12 @@ struct KOApprove: ParsableCommand {
                     hint: "add a new revision with `aibrain ko add`")
             }
             let a = CommandAppender(root: root, actor: who.actor, team: who.team)
-            let d = try a.draft(
-                .koApproved, task: nil,
+            try appendOne(
+                a, .koApproved, task: nil,
                 [
                     ("ko_id", .string(ko)),
                     ("approver", (approver ?? (a.actor.isEmpty ? nil : a.actor)).map { .string($0) } ?? .null),
-                ])
-            let (r, _) = try a.append([d])
-            try reportAppended(r, [d], json: report.json, extra: [("ko_id", .string(ko))])
+                ], json: report.json, extra: [("ko_id", .string(ko))])
         }
     }
 }
@@ -159,11 +167,10 @@ struct KOSupersede: ParsableCommand {
                     "\(by) is \(replacement.status.name): it cannot replace \(ko)")
             }
             let a = CommandAppender(root: root, actor: who.actor, team: who.team)
-            let d = try a.draft(
-                .koSuperseded, task: nil,
-                [("ko_id", .string(ko)), ("by", .string(by)), ("rationale", reason.map { .string($0) } ?? .null)])
-            let (r, _) = try a.append([d])
-            try reportAppended(r, [d], json: report.json, extra: [("ko_id", .string(ko)), ("by", .string(by))])
+            try appendOne(
+                a, .koSuperseded, task: nil,
+                [("ko_id", .string(ko)), ("by", .string(by)), ("rationale", reason.map { .string($0) } ?? .null)],
+                json: report.json, extra: [("ko_id", .string(ko)), ("by", .string(by))])
         }
     }
 }
@@ -185,10 +192,9 @@ struct KORetire: ParsableCommand {
                 throw CLIError(.conflict, code: "illegal-transition", "\(ko) is already retired")
             }
             let a = CommandAppender(root: root, actor: who.actor, team: who.team)
-            let d = try a.draft(
-                .koRetired, task: nil, [("ko_id", .string(ko)), ("reason", reason.map { .string($0) } ?? .null)])
-            let (r, _) = try a.append([d])
-            try reportAppended(r, [d], json: report.json, extra: [("ko_id", .string(ko))])
+            try appendOne(
+                a, .koRetired, task: nil, [("ko_id", .string(ko)), ("reason", reason.map { .string($0) } ?? .null)],
+                json: report.json, extra: [("ko_id", .string(ko))])
         }
     }
 }
@@ -215,14 +221,12 @@ struct KOConsult: ParsableCommand {
             let root = try store.locate()
             _ = try existingKO(ko, try ProjectionAccess(root: root))
             let a = CommandAppender(root: root, actor: who.actor, team: who.team)
-            let d = try a.draft(
-                .koConsulted, task: task,
+            try appendOne(
+                a, .koConsulted, task: task,
                 [
                     ("ko_id", .string(ko)), ("session_id", session.map { .string($0) } ?? .null),
                     ("rank", rank.map { .int(Int64($0)) } ?? .null),
-                ])
-            let (r, _) = try a.append([d])
-            try reportAppended(r, [d], json: report.json, extra: [("ko_id", .string(ko)), ("task_id", .string(task))])
+                ], json: report.json, extra: [("ko_id", .string(ko)), ("task_id", .string(task))])
         }
     }
 }
@@ -290,7 +294,7 @@ struct KOSearchCommand: ParsableCommand {
             let root = try store.locate()
             let now = try nowOption.milliseconds()
             let access = try ProjectionAccess(root: root)
-            let (index, _) = KOSearchIndex.load(
+            let (index, rebuilt) = KOSearchIndex.load(
                 path: access.reader.paths.projections + "/ko-search.idx", fs: access.reader.fs,
                 knowledge: access.engine.knowledge, write: true)
             let tagList = (tags ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
@@ -355,9 +359,13 @@ struct KOSearchCommand: ParsableCommand {
                 try Output.stdout.line(
                     JSONOut.object([
                         ("query", .string(query)), ("ranking", .string("hybrid")), ("now", .string(rfc3339(now))),
+                        ("index_rebuilt", rebuilt.map { .string($0) } ?? .null),
                         ("results", .array(hits.map { Self.json($0, knowledge.ko($0.id)!) })),
                     ]).text)
                 return
+            }
+            if explain, let rebuilt {
+                try Output.stdout.line("(search index rebuilt: \(rebuilt); \(index.documentCount) KOs, \(index.termCount) terms)")
             }
             if hits.isEmpty {
                 try Output.stdout.line("no knowledge object matches")

@@ -1,3 +1,4 @@
+import EventLog
 import Foundation
 import Yams
 
@@ -248,22 +249,9 @@ extension JSONValue {
     }
 
     static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    out += String(format: "\\u%04x", u.value)
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
+        var out: [UInt8] = []
+        JSONScanner.quote(s, into: &out)
+        return String(decoding: out, as: UTF8.self)
     }
+
 }

@@ -115,6 +115,12 @@ public final class KOSearchIndex {
         let sum = bytes[body...].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
         guard XXH3.hash(bytes[..<body]) == sum else { throw Damaged(reason: "checksum mismatch") }
         var r = SnapshotReader(bytes, from: Self.magic.count, to: body)
+        /// A length, delta or term frequency: a varint below 2^31 (not a count of bytes that must follow).
+        func small(_ r: inout SnapshotReader) throws(SnapshotReader.Failure) -> Int32 {
+            let v = try r.varint()
+            guard v < UInt64(Int32.max) else { throw r.failure("value \(v) out of range") }
+            return Int32(v)
+        }
         do throws(SnapshotReader.Failure) {
             guard try r.varint() == UInt64(Self.version) else { throw r.failure("unknown version") }
             stamp = try r.u64()
@@ -122,7 +128,7 @@ public final class KOSearchIndex {
             ids.reserveCapacity(n)
             for _ in 0..<n {
                 ids.append(try r.string())
-                lengths.append((Int32(try r.count()), Int32(try r.count()), Int32(try r.count())))
+                lengths.append((try small(&r), try small(&r), try small(&r)))
             }
             let nt = try r.count()
             terms.reserveCapacity(nt)
@@ -134,12 +140,12 @@ public final class KOSearchIndex {
                 list.reserveCapacity(np)
                 var doc: Int32 = 0
                 for _ in 0..<np {
-                    doc += Int32(try r.count())
+                    doc += try small(&r)
                     guard Int(doc) < n else { throw r.failure("posting names document \(doc) of \(n)") }
                     list.append(
                         Posting(
-                            doc: doc, title: UInt16(clamping: try r.count()), tags: UInt16(clamping: try r.count()),
-                            body: UInt16(clamping: try r.count())))
+                            doc: doc, title: UInt16(clamping: try small(&r)), tags: UInt16(clamping: try small(&r)),
+                            body: UInt16(clamping: try small(&r))))
                 }
                 postings.append(list)
             }
