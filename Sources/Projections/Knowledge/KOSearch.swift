@@ -31,6 +31,7 @@ public final class KOSearchIndex {
     public init(knowledge: KnowledgeProjection) {
         stamp = knowledge.textStamp
         let kos = knowledge.kos.values.filter { !$0.title.isEmpty }.sorted { utf8Less($0.id, $1.id) }
+        var stems: [[UInt8]: String]? = [:]
         for k in kos {
             let doc = Int32(ids.count)
             ids.append(k.id)
@@ -54,9 +55,9 @@ public final class KOSearchIndex {
                     counts[id] = c
                 }
             }
-            let title = KOText.terms(k.title)
-            let tags = k.tags.flatMap { KOText.terms($0.replacingOccurrences(of: "-", with: " ")) }
-            let body = KOText.terms(k.body)
+            let title = KOText.terms(k.title, stems: &stems)
+            let tags = k.tags.flatMap { KOText.terms($0.replacingOccurrences(of: "-", with: " "), stems: &stems) }
+            let body = KOText.terms(k.body, stems: &stems)
             add(title, 0)
             add(tags, 1)
             add(body, 2)

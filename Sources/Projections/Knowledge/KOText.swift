@@ -12,11 +12,17 @@
 public enum KOText {
     /// Index terms of `text`, in order, with repeats (term frequency counts them).
     public static func terms(_ text: String) -> [String] {
+        var none: [[UInt8]: String]? = nil
+        return terms(text, stems: &none)
+    }
+
+    /// The same, remembering stems in `stems` (an index build sees the same words over and over).
+    public static func terms(_ text: String, stems: inout [[UInt8]: String]?) -> [String] {
         var out: [String] = []
         var word: [UInt8] = []
         func flush() {
             if !word.isEmpty {
-                emit(word, into: &out)
+                emit(word, into: &out, stems: &stems)
                 word.removeAll(keepingCapacity: true)
             }
         }
@@ -53,7 +59,7 @@ public enum KOText {
     private static func isLower(_ b: UInt8) -> Bool { b >= 0x61 && b <= 0x7A }
     private static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
 
-    private static func emit(_ word: [UInt8], into out: inout [String]) {
+    private static func emit(_ word: [UInt8], into out: inout [String], stems: inout [[UInt8]: String]?) {
         let parts = split(word)
         if parts.count > 1 {
             let whole = String(decoding: word.map { isUpper($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
@@ -65,8 +71,12 @@ public enum KOText {
             if stopWords.contains(s) { continue }
             if lower.contains(where: isDigit) || lower.contains(where: { $0 >= 0x80 }) || lower.count <= 2 {
                 out.append(s)
+            } else if let known = stems?[lower] {
+                out.append(known)
             } else {
-                out.append(Porter.stem(lower))
+                let stem = Porter.stem(lower)
+                stems?[lower] = stem
+                out.append(stem)
             }
         }
     }
@@ -164,8 +174,8 @@ enum Porter {
     }
 
     private static func ends(_ w: [UInt8], _ s: String) -> Bool {
-        let b = Array(s.utf8)
-        return w.count >= b.count && Array(w[(w.count - b.count)...]) == b
+        let n = s.utf8.count
+        return w.count >= n && s.utf8.elementsEqual(w[(w.count - n)...])
     }
 
     /// Replaces suffix `s` by `r` when the stem before it has m > `minM`.
