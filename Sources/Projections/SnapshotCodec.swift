@@ -149,6 +149,12 @@ public struct SnapshotReader {
         return out
     }
 
+    /// Moves past `n` bytes without reading them.
+    public mutating func skip(_ n: Int) throws(Failure) {
+        guard n >= 0, n <= end - offset else { throw fail("\(n) bytes to skip, \(end - offset) left") }
+        offset += n
+    }
+
     public mutating func raw(_ n: Int) throws(Failure) -> [UInt8] {
         guard n >= 0, end - offset >= n else { throw fail("ends inside a \(n)-byte field") }
         defer { offset += n }

@@ -20,6 +20,8 @@ import Testing
         #expect(report["appended"] as? Int == 16)
         let skipped = (report["skipped"] as? [[String: Any]] ?? []).map { $0["file"] as? String ?? "" }
         #expect(skipped == [".aibrain/session-TASK-9-C3.md"])
+        // The snapshots keep KO bodies out: export (and a fresh index) read them from the log.
+        #expect(try aibrain(["rebuild", "--store", store], cwd: dir).status == 0)
         let out = dir + "/exported"
         let exported = try aibrain(["export", "legacy", out, "--store", store], cwd: dir)
         #expect(exported.status == 0, "\(exported.stderr)")
@@ -97,6 +99,11 @@ import Testing
         }
         let queue = try aibrain(["queue", "ls", "-o", "json", "--store", store], cwd: dir)
         #expect(queue.stdout.contains("\"completed\"") && queue.stdout.contains("\"available\""), "\(queue.stdout)")
+
+        let found = try aibrain(["ko", "search", "NPDB 503 backoff", "-o", "json", "--store", store], cwd: dir)
+        #expect(
+            (try found.json()["results"] as? [[String: Any]])?.first?["id"] as? String == "KO-cm-002", "\(found.stdout)"
+        )
 
         // Importing the export again, into the same store, adds nothing.
         let again = try aibrain(["import", "legacy", out, "--store", store, "-o", "json"], cwd: dir)

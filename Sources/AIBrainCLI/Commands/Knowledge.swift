@@ -25,6 +25,20 @@ func appendOne(
     try reportAppended(r, [d], json: json, extra: extra)
 }
 
+extension ProjectionAccess {
+    /// A KO's body: in memory when folded in this process, else read from its `ko.proposed` event (the
+    /// snapshot keeps bodies out).
+    func body(of k: KnowledgeObject) -> String {
+        if k.bodyKnown { return k.body }
+        guard let ref = k.bodyRef, let e = try? event(ref) else { return "" }
+        let f = PayloadFields()
+        let b = e.payload.withUnsafeBytes { f.scan($0) ? f.string(.body) : nil }
+        k.body = b ?? ""
+        k.bodyKnown = true
+        return k.body
+    }
+}
+
 /// The knowledge object `id` as the projections see it now, or exit 1 `not-found`.
 func existingKO(_ id: String, _ access: ProjectionAccess) throws -> KnowledgeObject {
     guard let k = access.engine.knowledge.ko(id), k.status != .unknown else {
@@ -296,7 +310,7 @@ struct KOSearchCommand: ParsableCommand {
             let access = try ProjectionAccess(root: root)
             let (index, rebuilt) = KOSearchIndex.load(
                 path: access.reader.paths.projections + "/ko-search.idx", fs: access.reader.fs,
-                knowledge: access.engine.knowledge, write: true)
+                knowledge: access.engine.knowledge, write: true, body: access.body(of:))
             let tagList = (tags ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
                 !$0.isEmpty
             }
@@ -365,7 +379,8 @@ struct KOSearchCommand: ParsableCommand {
                 return
             }
             if explain, let rebuilt {
-                try Output.stdout.line("(search index rebuilt: \(rebuilt); \(index.documentCount) KOs, \(index.termCount) terms)")
+                try Output.stdout.line(
+                    "(search index rebuilt: \(rebuilt); \(index.documentCount) KOs, \(index.termCount) terms)")
             }
             if hits.isEmpty {
                 try Output.stdout.line("no knowledge object matches")
@@ -431,8 +446,8 @@ struct Embedder {
     }
 
     /// The text a KO is embedded from (and whose XXH3 is its `text_hash`).
-    static func text(_ k: KnowledgeObject) -> String {
-        k.title + "\n" + k.tags.joined(separator: ", ") + "\n" + k.body
+    static func text(_ k: KnowledgeObject, body: String) -> String {
+        k.title + "\n" + k.tags.joined(separator: ", ") + "\n" + body
     }
 
     /// Runs the command over `items`; every id must come back once with a vector of finite numbers.
@@ -542,14 +557,14 @@ struct KOEmbed: ParsableCommand {
             let todo = access.engine.knowledge.kos.values.filter {
                 ($0.status == .approved || $0.status == .proposed) && !$0.title.isEmpty
                     && ($0.vectorModel != e.model || $0.vector.isEmpty
-                        || $0.embeddedHash != XXH3.hash(Embedder.text($0)))
+                        || $0.embeddedHash != XXH3.hash(Embedder.text($0, body: access.body(of: $0))))
             }.sorted { $0.id < $1.id }
             let a = CommandAppender(root: root, actor: who.actor, team: who.team)
             var drafts: [EventDraft] = []
             var at = 0
             while at < todo.count {
                 let chunk = Array(todo[at..<min(todo.count, at + 256)])
-                let vectors = try e.embed(chunk.map { ($0.id, Embedder.text($0)) })
+                let vectors = try e.embed(chunk.map { ($0.id, Embedder.text($0, body: access.body(of: $0))) })
                 for k in chunk {
                     drafts.append(
                         try a.draft(
@@ -557,7 +572,7 @@ struct KOEmbed: ParsableCommand {
                             [
                                 ("ko_id", .string(k.id)), ("model", .string(e.model)),
                                 ("vector", .array(vectors[k.id]!.map { .double(Double($0)) })),
-                                ("text_hash", .string(hex64(XXH3.hash(Embedder.text(k))))),
+                                ("text_hash", .string(hex64(XXH3.hash(Embedder.text(k, body: access.body(of: k)))))),
                             ]))
                 }
                 at += chunk.count

@@ -406,7 +406,8 @@ struct ExportLegacy: ParsableCommand {
                 var meta: [(String, JSONValue)] = []
                 if case .object(let x)? = get(m, "metadata") { meta = x }
                 let md = KOMarkdown(
-                    id: k.id, title: k.title, tags: k.tags, projects: k.projects, body: k.body, metadata: meta)
+                    id: k.id, title: k.title, tags: k.tags, projects: k.projects, body: access.body(of: k),
+                    metadata: meta)
                 files.append((LegacyLayout.knowledge + "/\(k.id).md", md.text))
                 let legacy = get(m, "legacy_file")
                 var json = LegacyFiles.KOMetadata(

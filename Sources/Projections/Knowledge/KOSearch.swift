@@ -8,7 +8,8 @@ import Foundation
 /// whenever the stamp differs or the file does not check.
 public final class KOSearchIndex {
     public static let magic = Array("AIBKOIX1".utf8)
-    public static let version: UInt16 = 1
+    /// 2: each term's postings carry their byte length, so a reader decodes only the query's terms.
+    public static let version: UInt16 = 2
 
     struct Posting {
         var doc: Int32
@@ -22,13 +23,42 @@ public final class KOSearchIndex {
     /// Terms per field of each document.
     var lengths: [(title: Int32, tags: Int32, body: Int32)] = []
     var terms: [String: Int32] = [:]
+    /// Built in memory: every term's postings. Read from a file: empty, and `ranges` locate each term's postings
+    /// in `file`, decoded on first use (a query touches a handful of terms, not the whole index).
     var postings: [[Posting]] = []
+    var ranges: [(start: Int, count: Int)] = []
+    var file: [UInt8] = []
+    var decoded: [Int32: [Posting]] = [:]
 
     public var documentCount: Int { ids.count }
-    public var termCount: Int { postings.count }
+    public var termCount: Int { terms.count }
 
-    /// Indexes every KO that has a title (status and filters are applied at query time).
-    public init(knowledge: KnowledgeProjection) {
+    /// The postings of term `id`.
+    func list(_ id: Int32) -> [Posting] {
+        if !postings.isEmpty || ranges.isEmpty { return postings[Int(id)] }
+        if let have = decoded[id] { return have }
+        let (start, count) = ranges[Int(id)]
+        var r = SnapshotReader(file, from: start, to: file.count - 8)
+        var out: [Posting] = []
+        out.reserveCapacity(count)
+        var doc: UInt64 = 0
+        for _ in 0..<count {
+            // Checked when the file was read: deltas, document numbers and frequencies are in range.
+            guard let delta = try? r.varint(), let t = try? r.varint(), let g = try? r.varint(), let b = try? r.varint()
+            else { break }
+            doc += delta
+            guard doc < UInt64(ids.count) else { break }
+            out.append(
+                Posting(
+                    doc: Int32(doc), title: UInt16(clamping: t), tags: UInt16(clamping: g), body: UInt16(clamping: b)))
+        }
+        decoded[id] = out
+        return out
+    }
+
+    /// Indexes every KO that has a title (status and filters are applied at query time). `body` gives a KO's
+    /// body (by default the one in memory; the CLI reads it from the log after a snapshot load).
+    public init(knowledge: KnowledgeProjection, body: (KnowledgeObject) -> String = { $0.body }) {
         stamp = knowledge.textStamp
         let kos = knowledge.kos.values.filter { !$0.title.isEmpty }.sorted { utf8Less($0.id, $1.id) }
         var stems: [[UInt8]: String]? = [:]
@@ -57,7 +87,7 @@ public final class KOSearchIndex {
             }
             let title = KOText.terms(k.title, stems: &stems)
             let tags = k.tags.flatMap { KOText.terms($0.replacingOccurrences(of: "-", with: " "), stems: &stems) }
-            let body = KOText.terms(k.body, stems: &stems)
+            let body = KOText.terms(body(k), stems: &stems)
             add(title, 0)
             add(tags, 1)
             add(body, 2)
@@ -87,16 +117,19 @@ public final class KOSearchIndex {
         w.varint(UInt64(ordered.count))
         for (t, id) in ordered {
             w.string(t)
-            let list = postings[Int(id)]
-            w.varint(UInt64(list.count))
+            let list = self.list(id)
+            var p = SnapshotWriter()
             var last: Int32 = 0
-            for p in list {
-                w.varint(UInt64(p.doc - last))
-                last = p.doc
-                w.varint(UInt64(p.title))
-                w.varint(UInt64(p.tags))
-                w.varint(UInt64(p.body))
+            for x in list {
+                p.varint(UInt64(x.doc - last))
+                last = x.doc
+                p.varint(UInt64(x.title))
+                p.varint(UInt64(x.tags))
+                p.varint(UInt64(x.body))
             }
+            w.varint(UInt64(list.count))
+            w.varint(UInt64(p.bytes.count))
+            w.raw(p.bytes)
         }
         let sum = XXH3.hash(w.bytes)
         w.u64(sum)
@@ -133,24 +166,19 @@ public final class KOSearchIndex {
             }
             let nt = try r.count()
             terms.reserveCapacity(nt)
-            postings.reserveCapacity(nt)
+            ranges.reserveCapacity(nt)
             for i in 0..<nt {
                 terms[try r.string()] = Int32(i)
                 let np = try r.count()
-                var list: [Posting] = []
-                list.reserveCapacity(np)
-                var doc: Int32 = 0
-                for _ in 0..<np {
-                    doc += try small(&r)
-                    guard Int(doc) < n else { throw r.failure("posting names document \(doc) of \(n)") }
-                    list.append(
-                        Posting(
-                            doc: doc, title: UInt16(clamping: try small(&r)), tags: UInt16(clamping: try small(&r)),
-                            body: UInt16(clamping: try small(&r))))
-                }
-                postings.append(list)
+                let length = try r.count()
+                let start = r.offset
+                // Not walked here (the checksum covers them); `list` checks document numbers as it decodes.
+                guard np <= length else { throw r.failure("term \(i): \(np) postings in \(length) bytes") }
+                try r.skip(length)
+                ranges.append((start, np))
             }
             guard r.atEnd else { throw r.failure("bytes after the last term") }
+            file = bytes
         } catch {
             throw Damaged(reason: "\(error)")
         }
@@ -158,9 +186,10 @@ public final class KOSearchIndex {
 
     /// The index for `knowledge`: read from `path` when its stamp is current, else built (and written there
     /// atomically when `write`; a failed write only costs the next query a rebuild).
-    public static func load(path: String, fs: any FileSystem, knowledge: KnowledgeProjection, write: Bool)
-        -> (index: KOSearchIndex, rebuiltBecause: String?)
-    {
+    public static func load(
+        path: String, fs: any FileSystem, knowledge: KnowledgeProjection, write: Bool,
+        body: (KnowledgeObject) -> String = { $0.body }
+    ) -> (index: KOSearchIndex, rebuiltBecause: String?) {
         var why = "no index yet"
         if let bytes = try? fs.readFile(path) {
             do throws(Damaged) {
@@ -171,7 +200,7 @@ public final class KOSearchIndex {
                 why = "index damaged (\(error.reason))"
             }
         }
-        let idx = KOSearchIndex(knowledge: knowledge)
+        let idx = KOSearchIndex(knowledge: knowledge, body: body)
         if write { try? fs.writeFileAtomically(path, idx.encode()) }
         return (idx, why)
     }
@@ -203,7 +232,7 @@ public final class KOSearchIndex {
         var scores: [Int32: Double] = [:]
         for t in Set(query) {
             guard let id = terms[t] else { continue }
-            let list = postings[Int(id)]
+            let list = self.list(id)
             let df = Double(list.count)
             let idf = log(1 + (n - df + 0.5) / (df + 0.5))
             for post in list {
@@ -225,7 +254,7 @@ public final class KOSearchIndex {
         var m: [Int32: Int] = [:]
         for t in Set(query) {
             guard let id = terms[t] else { continue }
-            for post in postings[Int(id)] where post.tags > 0 { m[post.doc, default: 0] += 1 }
+            for post in list(id) where post.tags > 0 { m[post.doc, default: 0] += 1 }
         }
         return m
     }

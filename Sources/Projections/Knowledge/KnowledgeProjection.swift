@@ -32,8 +32,12 @@ public final class KnowledgeObject: SnapshotCodable {
     public var failures = 0
     public var lastConsultedHLC: UInt64 = 0
     public var proposed: EventRef?
-    /// The lesson (markdown), from the latest `ko.proposed`.
+    /// The lesson (markdown), from the latest `ko.proposed` that has one. Not in the snapshot (bodies made it
+    /// most of its bytes, read by every query): after a snapshot load `bodyKnown` is false and the body is read
+    /// from the event at `bodyRef` (`KnowledgeProjection.body(of:read:)`).
     public var body = ""
+    public var bodyKnown = true
+    public var bodyRef: EventRef?
     /// When it was written: the first proposal's `occurred_at` (legacy timestamps), else its writer clock.
     public var createdMS: Int64 = 0
     /// Counts carried over from a legacy file by `import legacy` (`consultation_count`, and
@@ -80,7 +84,12 @@ public final class KnowledgeObject: SnapshotCodable {
         } else {
             w.u8(0)
         }
-        w.string(body)
+        if let b = bodyRef {
+            w.u8(1)
+            b.encode(&w)
+        } else {
+            w.u8(0)
+        }
         w.sint(createdMS)
         w.int(legacyConsultations)
         w.int(legacySuccesses)
@@ -103,7 +112,8 @@ public final class KnowledgeObject: SnapshotCodable {
         failures = try r.int()
         lastConsultedHLC = try r.varint()
         proposed = try r.bool() ? try EventRef(decoding: &r) : nil
-        body = try r.string()
+        bodyRef = try r.bool() ? try EventRef(decoding: &r) : nil
+        bodyKnown = bodyRef == nil
         createdMS = try r.sint()
         legacyConsultations = try r.int()
         legacySuccesses = try r.int()
@@ -123,8 +133,9 @@ public final class KnowledgeObject: SnapshotCodable {
 /// consultation of T since T's previous outcome, once.
 public final class KnowledgeProjection: Projection {
     public static let name = "knowledge"
-    /// 2: the text (body), creation time, legacy counts and embedding of each KO, and the text stamp.
-    public static let version: UInt16 = 2
+    /// 2: the text, creation time, legacy counts and embedding of each KO, and the text stamp; 3: bodies by
+    /// reference to their event, not inline.
+    public static let version: UInt16 = 3
 
     let symbols: SymbolTables
     /// By KO symbol (nil: never seen in a KO event).
@@ -183,7 +194,11 @@ public final class KnowledgeProjection: Projection {
                 if let t = f.string(.title) { k.title = t }
                 if let t = f.strings(.tags) { k.tags = t }
                 if let p = f.strings(.projects) { k.projects = p }
-                if let b = f.string(.body) { k.body = b }
+                if let b = f.string(.body) {
+                    k.body = b
+                    k.bodyRef = e.ref
+                    k.bodyKnown = true
+                }
                 if let c = f.int(.legacyConsultations), c >= 0, c <= Int64(Int32.max) {
                     k.legacyConsultations = Int(c)
                     k.legacySuccesses = f.int(.legacySuccesses).map { Int(max(0, min($0, c))) } ?? -1
