@@ -323,23 +323,30 @@ public enum KOSearch {
     public static func search(_ q: KOQuery, index: KOSearchIndex, knowledge: KnowledgeProjection) -> [KOHit] {
         let terms = KOText.terms(q.text)
         let wanted = q.tags.map { $0.lowercased() }
-        var eligible: [Int32: KnowledgeObject] = [:]
-        for (i, id) in index.ids.enumerated() {
-            guard let k = knowledge.ko(id) else { continue }
-            switch k.status {
-            case .approved: break
-            case .proposed where q.includeDrafts: break
-            default: continue
+        // Filters are applied to the documents an arm scores, not to all of them (a query touches few).
+        var checked: [Int32: KnowledgeObject?] = [:]
+        func eligible(_ doc: Int32) -> KnowledgeObject? {
+            if let c = checked[doc] { return c }
+            var result: KnowledgeObject?
+            if let k = knowledge.ko(index.ids[Int(doc)]) {
+                var ok: Bool
+                switch k.status {
+                case .approved: ok = true
+                case .proposed: ok = q.includeDrafts
+                default: ok = false
+                }
+                if ok, !wanted.isEmpty {
+                    let have = Set(k.tags.map { $0.lowercased() })
+                    ok = wanted.allSatisfy(have.contains)
+                }
+                if ok, let p = q.project, !k.projects.isEmpty, !k.projects.contains(p) { ok = false }
+                result = ok ? k : nil
             }
-            if !wanted.isEmpty {
-                let have = Set(k.tags.map { $0.lowercased() })
-                guard wanted.allSatisfy(have.contains) else { continue }
-            }
-            if let p = q.project, !k.projects.isEmpty, !k.projects.contains(p) { continue }
-            eligible[Int32(i)] = k
+            checked[doc] = result
+            return result
         }
         func ranks(_ scores: [Int32: Double], tieBreak: [Int32: Double] = [:]) -> [Int32: (Int, Double)] {
-            let sorted = scores.filter { eligible[$0.key] != nil }.sorted {
+            let sorted = scores.filter { eligible($0.key) != nil }.sorted {
                 if $0.value != $1.value { return $0.value > $1.value }
                 let a = tieBreak[$0.key] ?? 0
                 let b = tieBreak[$1.key] ?? 0
@@ -356,14 +363,16 @@ public enum KOSearch {
         var semantic: [Int32: (Int, Double)] = [:]
         if let v = q.vector, let model = q.model, !v.isEmpty {
             var sims: [Int32: Double] = [:]
-            for (doc, k) in eligible where k.vectorModel == model && k.vector.count == v.count {
+            for doc in 0..<Int32(index.ids.count) {
+                guard let k = eligible(doc), k.vectorModel == model, k.vector.count == v.count else { continue }
                 let c = cosine(v, k.vector)
                 if c >= q.minSimilarity { sims[doc] = c }
             }
             semantic = ranks(sims)
         }
         var hits: [KOHit] = []
-        for (doc, k) in eligible where lexical[doc] != nil || semantic[doc] != nil {
+        for doc in Set(lexical.keys).union(semantic.keys) {
+            guard let k = eligible(doc) else { continue }
             func arm(_ m: [Int32: (Int, Double)], _ w: Double) -> KOHit.Arm? {
                 guard let (r, v) = m[doc], w > 0 else { return nil }
                 return KOHit.Arm(rank: r, value: v, contribution: w / (q.rankConstant + Double(r)))
