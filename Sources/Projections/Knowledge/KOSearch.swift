@@ -286,6 +286,8 @@ public struct KOQuery: Sendable {
     public var semanticWeight = 1.0
     public var tagWeight = 0.0
     public var rankConstant = 60.0
+    /// How many of its best eligible documents each arm ranks.
+    public var rankWindow = 100
     /// Candidates need a lexical hit or at least this cosine similarity.
     public var minSimilarity = 0.2
 
@@ -345,8 +347,11 @@ public enum KOSearch {
             checked[doc] = result
             return result
         }
+        // Each arm ranks its best `rankWindow` eligible documents (Elasticsearch's rank_window_size): a document
+        // below that in every arm could not reach the results, and the filters run only on those looked at.
+        let window = max(q.rankWindow, q.limit)
         func ranks(_ scores: [Int32: Double], tieBreak: [Int32: Double] = [:]) -> [Int32: (Int, Double)] {
-            let sorted = scores.filter { eligible($0.key) != nil }.sorted {
+            let sorted = scores.sorted {
                 if $0.value != $1.value { return $0.value > $1.value }
                 let a = tieBreak[$0.key] ?? 0
                 let b = tieBreak[$1.key] ?? 0
@@ -354,7 +359,10 @@ public enum KOSearch {
                 return utf8Less(index.ids[Int($0.key)], index.ids[Int($1.key)])
             }
             var out: [Int32: (Int, Double)] = [:]
-            for (r, e) in sorted.enumerated() { out[e.key] = (r + 1, e.value) }
+            for e in sorted where eligible(e.key) != nil {
+                out[e.key] = (out.count + 1, e.value)
+                if out.count >= window { break }
+            }
             return out
         }
         let lexicalScores = index.bm25(terms, q.bm25)
