@@ -130,8 +130,12 @@ final class RunningCommand: @unchecked Sendable {
         kill(process.processIdentifier, signal)
         process.waitUntilExit()
         lock.lock()
-        let deadline = Date().addingTimeInterval(5)
+        // The pipe's last bytes can reach the reading handler well after the exit on a loaded machine (a fresh
+        // clone's build on the other core): wait for the end of the stream, not a short deadline (with 5 s, one
+        // CI-like run lost the tail's last flushed batch and reported a gap that the cursor did not have).
+        let deadline = Date().addingTimeInterval(60)
         while !closed && Date() < deadline { _ = lock.wait(until: Date().addingTimeInterval(0.05)) }
+        if !closed { Issue.record("the command's output did not end within 60 s of its exit") }
         let lines = received
         lock.unlock()
         return (lines, process.terminationStatus)

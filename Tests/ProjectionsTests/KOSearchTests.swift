@@ -35,6 +35,12 @@ import Testing
         #expect(KOText.terms("Zürich façade") == ["zürich", "façade"])
     }
 
+    /// A run of `y`s is not stemmed (the Porter measure is quadratic in it) and a long word is cut at 128 bytes.
+    @Test func longWordsAreCutAndNotStemmed() {
+        let terms = KOText.terms(String(repeating: "y", count: 200_000) + " retries")
+        #expect(terms.count == 2 && terms[0].utf8.count == 128 && terms[1] == "retri")
+    }
+
     /// BM25 as written in the issue (k1 1.2, b 0.75, Lucene's idf), computed by hand for a three-document set.
     @Test func plainBM25MatchesAHandComputation() throws {
         let s = try TestStore("bm25", fs: SimulatedFileSystem(seed: 1), clock: ManualClock())

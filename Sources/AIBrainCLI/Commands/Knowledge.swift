@@ -28,14 +28,26 @@ func appendOne(
 extension ProjectionAccess {
     /// A KO's body: in memory when folded in this process, else read from its `ko.proposed` event (the
     /// snapshot keeps bodies out).
-    func body(of k: KnowledgeObject) -> String {
+    /// nil when its event cannot be read (the caller must not cache or export a body it did not get).
+    func body(of k: KnowledgeObject) -> String? {
         if k.bodyKnown { return k.body }
-        guard let ref = k.bodyRef, let e = try? event(ref) else { return "" }
+        guard let ref = k.bodyRef, let e = try? event(ref) else { return nil }
         let f = PayloadFields()
-        let b = e.payload.withUnsafeBytes { f.scan($0) ? f.string(.body) : nil }
-        k.body = b ?? ""
+        guard let b = e.payload.withUnsafeBytes({ f.scan($0) ? f.string(.body) : nil }) else { return nil }
+        k.body = b
         k.bodyKnown = true
-        return k.body
+        return b
+    }
+
+    /// The body, or exit 1 naming the KO and its event.
+    func requireBody(of k: KnowledgeObject) throws -> String {
+        guard let b = body(of: k) else {
+            throw CLIError(
+                .error, code: "unreadable",
+                "the body of knowledge object \(k.id) could not be read from its event \(k.bodyRef.map { position($0) } ?? "?")",
+                hint: "run `aibrain verify` to see why")
+        }
+        return b
     }
 }
 
@@ -557,14 +569,15 @@ struct KOEmbed: ParsableCommand {
             let todo = access.engine.knowledge.kos.values.filter {
                 ($0.status == .approved || $0.status == .proposed) && !$0.title.isEmpty
                     && ($0.vectorModel != e.model || $0.vector.isEmpty
-                        || $0.embeddedHash != XXH3.hash(Embedder.text($0, body: access.body(of: $0))))
+                        || $0.embeddedHash != XXH3.hash(Embedder.text($0, body: access.body(of: $0) ?? "")))
             }.sorted { $0.id < $1.id }
             let a = CommandAppender(root: root, actor: who.actor, team: who.team)
             var drafts: [EventDraft] = []
             var at = 0
             while at < todo.count {
                 let chunk = Array(todo[at..<min(todo.count, at + 256)])
-                let vectors = try e.embed(chunk.map { ($0.id, Embedder.text($0, body: access.body(of: $0))) })
+                let vectors = try e.embed(
+                    try chunk.map { ($0.id, Embedder.text($0, body: try access.requireBody(of: $0))) })
                 for k in chunk {
                     drafts.append(
                         try a.draft(
@@ -572,7 +585,10 @@ struct KOEmbed: ParsableCommand {
                             [
                                 ("ko_id", .string(k.id)), ("model", .string(e.model)),
                                 ("vector", .array(vectors[k.id]!.map { .double(Double($0)) })),
-                                ("text_hash", .string(hex64(XXH3.hash(Embedder.text(k, body: access.body(of: k)))))),
+                                (
+                                    "text_hash",
+                                    .string(hex64(XXH3.hash(Embedder.text(k, body: try access.requireBody(of: k)))))
+                                ),
                             ]))
                 }
                 at += chunk.count

@@ -45,7 +45,9 @@ struct ImportLegacy: ParsableCommand {
             guard (try? fs.stat(dir)) != nil else {
                 throw CLIError(.error, code: "io", "\(dir): no such directory", hint: "give the project directory")
             }
-            let a = CommandAppender(root: root, actor: who.actor ?? "legacy-import", team: who.team)
+            let a = CommandAppender(
+                root: root, actor: who.actor ?? ProcessInfo.processInfo.environment["AIBRAIN_ACTOR"] ?? "legacy-import",
+                team: who.team)
             var records: [(what: String, file: String, line: Int?, drafts: [EventDraft])] = []
             var skipped: [Skip] = []
             func list(_ sub: String) -> [String] {
@@ -81,13 +83,15 @@ struct ImportLegacy: ParsableCommand {
                 let jsonRel = LegacyLayout.knowledge + "/" + id + ".json"
                 var md: KOMarkdown?
                 var meta: LegacyFiles.KOMetadata?
-                if koNames.contains(id + ".md"), let b = read(mdRel) {
+                if koNames.contains(id + ".md") {
+                    guard let b = read(mdRel) else { continue }
                     do throws(LegacyError) { md = try KOMarkdown.parse(b, file: mdRel, defaultID: id) } catch {
                         skipped.append(Skip(file: mdRel, line: error.line, reason: error.description, error: true))
                         continue
                     }
                 }
-                if koNames.contains(id + ".json"), let b = read(jsonRel) {
+                if koNames.contains(id + ".json") {
+                    guard let b = read(jsonRel) else { continue }
                     do throws(LegacyError) { meta = try LegacyFiles.koMetadata(b, file: jsonRel) } catch {
                         skipped.append(Skip(file: jsonRel, line: error.line, reason: error.description, error: true))
                         continue
@@ -401,12 +405,17 @@ struct ExportLegacy: ParsableCommand {
             }
             func get(_ m: [(String, JSONValue)], _ k: String) -> JSONValue? { m.last { $0.0 == k }?.1 }
             // Knowledge objects.
+            var leftOut: [String] = []
             for k in access.engine.knowledge.kos.values.sorted(by: { $0.id < $1.id }) where k.status == .approved {
-                guard let ref = k.proposed, let (_, m) = try payload(ref) else { continue }
+                guard Handoff.isFileNameID(k.id) else {
+                    leftOut.append("knowledge object \(k.id): its id cannot name a file")
+                    continue
+                }
+                guard let ref = k.bodyRef ?? k.proposed, let (_, m) = try payload(ref) else { continue }
                 var meta: [(String, JSONValue)] = []
                 if case .object(let x)? = get(m, "metadata") { meta = x }
                 let md = KOMarkdown(
-                    id: k.id, title: k.title, tags: k.tags, projects: k.projects, body: access.body(of: k),
+                    id: k.id, title: k.title, tags: k.tags, projects: k.projects, body: try access.requireBody(of: k),
                     metadata: meta)
                 files.append((LegacyLayout.knowledge + "/\(k.id).md", md.text))
                 let legacy = get(m, "legacy_file")
@@ -440,6 +449,9 @@ struct ExportLegacy: ParsableCommand {
                 if byTask[d.task] == nil { taskOrder.append(d.task) }
                 byTask[d.task, default: []].append(line.jsonLine)
             }
+            for t in taskOrder where !Handoff.isFileNameID(t) {
+                leftOut.append("decisions of task \(t): its id cannot name a file")
+            }
             for t in taskOrder where Handoff.isFileNameID(t) {
                 files.append((LegacyLayout.decisions + "/\(t).jsonl", byTask[t]!.joined(separator: "\n") + "\n"))
             }
@@ -453,7 +465,7 @@ struct ExportLegacy: ParsableCommand {
                     var sf = LegacyFiles.SessionFile(
                         taskID: task, checkpoint: c.id, iteration: c.iteration, verdict: verdict,
                         sessionID: c.session.isEmpty ? nil : c.session,
-                        timestamp: e.draft.occurredAt.isEmpty ? rfc3339(HLC.milliseconds(e.hlc)) : e.draft.occurredAt,
+                        timestamp: e.draft.occurredAt.isEmpty ? nil : e.draft.occurredAt,
                         body: { if case .string(let b)? = get(m, "summary") { b } else { "" } }(), extra: [])
                     if case .object(let x)? = get(m, "legacy_metadata") { sf.extra = x }
                     files.append((LegacyLayout.sessions + "/" + sf.fileName, sf.text))
@@ -505,11 +517,12 @@ struct ExportLegacy: ParsableCommand {
                 try Output.stdout.line(
                     JSONOut.object([
                         ("dir", .string(dir)), ("written", .int(Int64(written))),
-                        ("kept", .array(kept.map { .string($0) })),
+                        ("kept", .array(kept.map { .string($0) })), ("left_out", .array(leftOut.map { .string($0) })),
                     ]).text)
             } else {
                 try Output.stdout.line("wrote \(written) file\(written == 1 ? "" : "s") into \(dir)")
                 for k in kept { try Output.stdout.line("kept \(k) (exists; --force to overwrite)") }
+                for l in leftOut { try Output.stdout.line("left out \(l)") }
             }
         }
     }

@@ -153,8 +153,10 @@ public struct KOMarkdown: Sendable, Equatable {
 public enum FrontMatter {
     /// The front matter text (nil when the file has none), the body after it, and the body's first line number.
     public static func split(_ text: String, file: String) throws(LegacyError) -> (String?, String, Int) {
-        let normalized = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
-        guard normalized.hasPrefix("---\n") || normalized.hasPrefix("---\r\n") else { return (nil, normalized, 1) }
+        // CRLF files are read as LF (Swift takes "\r\n" for one character, which a split at "\n" never finds).
+        var normalized = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
+        if normalized.contains("\r\n") { normalized = normalized.replacingOccurrences(of: "\r\n", with: "\n") }
+        guard normalized.hasPrefix("---\n") else { return (nil, normalized, 1) }
         let lines = normalized.split(separator: "\n", omittingEmptySubsequences: false)
         guard
             let end = lines.indices.dropFirst().first(where: { lines[$0].trimmingCharacters(in: .whitespaces) == "---" }
@@ -196,8 +198,10 @@ public enum FrontMatter {
                 case "true", "True", "TRUE": return .bool(true)
                 case "false", "False", "FALSE": return .bool(false)
                 default:
-                    if Double(s.string) != nil, s.string.first.map({ $0.isNumber || $0 == "-" }) == true,
-                        s.string.allSatisfy({ $0.isNumber || "+-.eE".contains($0) })
+                    // Only a JSON number stays a number (`01`, `1.`, `.5` are text: they are not JSON).
+                    if s.string.range(
+                        of: #"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"#, options: .regularExpression)
+                        != nil
                     {
                         return .number(s.string)
                     }

@@ -130,11 +130,14 @@ public enum LegacyFiles {
             default: throw LegacyError(file: file, line: line, field: "confidence", "must be a number")
             }
         }
-        let canonical = JSONValue.object(members.sorted { $0.0 < $1.0 }).jsonText
-        return Decision(
+        var d = Decision(
             line: line, timestamp: timestamp, taskID: task, repo: try str("repo", required: false), kind: kind,
             value: value, severity: severity, approver: try str("approver", required: false), confidence: confidence,
-            extra: members.filter { !Decision.known.contains($0.0) }, canonical: canonical)
+            extra: members.filter { !Decision.known.contains($0.0) }, canonical: "")
+        // The id's material is the record as export writes it back (task from the file name filled in, nulls
+        // dropped), so importing an export gives the same ids.
+        d.canonical = d.jsonLine
+        return d
     }
 
     /// An object's members in file order with numbers as written (JSONDecoder sorts keys and reformats numbers).

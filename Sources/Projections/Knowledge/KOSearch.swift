@@ -30,6 +30,10 @@ public final class KOSearchIndex {
     var file: [UInt8] = []
     var decoded: [Int32: [Posting]] = [:]
 
+    /// KOs whose body could not be read while building: the index is used but not written (the next
+    /// search tries again).
+    public private(set) var incomplete: [String] = []
+
     public var documentCount: Int { ids.count }
     public var termCount: Int { terms.count }
 
@@ -43,11 +47,12 @@ public final class KOSearchIndex {
         out.reserveCapacity(count)
         var doc: UInt64 = 0
         for _ in 0..<count {
-            // Checked when the file was read: deltas, document numbers and frequencies are in range.
             guard let delta = try? r.varint(), let t = try? r.varint(), let g = try? r.varint(), let b = try? r.varint()
             else { break }
-            doc += delta
-            guard doc < UInt64(ids.count) else { break }
+            // The checksum covers the file, but a crafted one can carry any delta: never trap, stop there.
+            let (sum, overflow) = doc.addingReportingOverflow(delta)
+            guard !overflow, sum < UInt64(ids.count) else { break }
+            doc = sum
             out.append(
                 Posting(
                     doc: Int32(doc), title: UInt16(clamping: t), tags: UInt16(clamping: g), body: UInt16(clamping: b)))
@@ -58,7 +63,7 @@ public final class KOSearchIndex {
 
     /// Indexes every KO that has a title (status and filters are applied at query time). `body` gives a KO's
     /// body (by default the one in memory; the CLI reads it from the log after a snapshot load).
-    public init(knowledge: KnowledgeProjection, body: (KnowledgeObject) -> String = { $0.body }) {
+    public init(knowledge: KnowledgeProjection, body: (KnowledgeObject) -> String? = { $0.body }) {
         stamp = knowledge.textStamp
         let kos = knowledge.kos.values.filter { !$0.title.isEmpty }.sorted { utf8Less($0.id, $1.id) }
         var stems: [[UInt8]: String]? = [:]
@@ -87,7 +92,9 @@ public final class KOSearchIndex {
             }
             let title = KOText.terms(k.title, stems: &stems)
             let tags = k.tags.flatMap { KOText.terms($0.replacingOccurrences(of: "-", with: " "), stems: &stems) }
-            let body = KOText.terms(body(k), stems: &stems)
+            let text = body(k)
+            if text == nil { incomplete.append(k.id) }
+            let body = KOText.terms(text ?? "", stems: &stems)
             add(title, 0)
             add(tags, 1)
             add(body, 2)
@@ -188,7 +195,7 @@ public final class KOSearchIndex {
     /// atomically when `write`; a failed write only costs the next query a rebuild).
     public static func load(
         path: String, fs: any FileSystem, knowledge: KnowledgeProjection, write: Bool,
-        body: (KnowledgeObject) -> String = { $0.body }
+        body: (KnowledgeObject) -> String? = { $0.body }
     ) -> (index: KOSearchIndex, rebuiltBecause: String?) {
         var why = "no index yet"
         if let bytes = try? fs.readFile(path) {
@@ -201,6 +208,12 @@ public final class KOSearchIndex {
             }
         }
         let idx = KOSearchIndex(knowledge: knowledge, body: body)
+        if !idx.incomplete.isEmpty {
+            return (
+                idx,
+                why + "; not saved: the body of \(idx.incomplete.prefix(3).joined(separator: ", ")) could not be read"
+            )
+        }
         if write { try? fs.writeFileAtomically(path, idx.encode()) }
         return (idx, why)
     }

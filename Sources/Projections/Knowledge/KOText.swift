@@ -60,6 +60,8 @@ public enum KOText {
     private static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
 
     private static func emit(_ word: [UInt8], into out: inout [String], stems: inout [[UInt8]: String]?) {
+        // A word longer than 128 bytes is cut there (a base64 blob or a minified line is no query term).
+        let word = word.count > 128 ? Array(word.prefix(128)) : word
         let parts = split(word)
         if parts.count > 1 {
             let whole = String(decoding: word.map { isUpper($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
@@ -69,7 +71,10 @@ public enum KOText {
             let lower = p.map { isUpper($0) ? $0 | 0x20 : $0 }
             let s = String(decoding: lower, as: UTF8.self)
             if stopWords.contains(s) { continue }
-            if lower.contains(where: isDigit) || lower.contains(where: { $0 >= 0x80 }) || lower.count <= 2 {
+            // Long words are not prose: no stemming (the stemmer's measure is quadratic in a run of `y`s).
+            if lower.count > 40 || lower.contains(where: isDigit) || lower.contains(where: { $0 >= 0x80 })
+                || lower.count <= 2
+            {
                 out.append(s)
             } else if let known = stems?[lower] {
                 out.append(known)

@@ -1,0 +1,34 @@
+import BrainEvents
+import Foundation
+import Testing
+
+/// The legacy parsers on the inputs a review found mishandled.
+@Suite struct LegacyParserTests {
+    @Test func crlfFilesParseLikeLFFiles() throws {
+        let crlf = "---\r\nid: KO-1\r\ntitle: CRLF file\r\ntags: [a, b]\r\n---\r\nbody line\r\n"
+        let ko = try KOMarkdown.parse(Array(crlf.utf8), file: "ko.md")
+        #expect(ko.id == "KO-1" && ko.title == "CRLF file" && ko.tags == ["a", "b"] && ko.body == "body line\n")
+    }
+
+    /// Only JSON numbers become numbers: `01` or `1.` stay text, so no invalid JSON reaches a payload.
+    @Test func yamlScalarsThatAreNotJSONNumbersStayText() throws {
+        let md = "---\nid: KO-2\ntitle: t\nversion: 01\nratio: 1.\nok: 0.5\n---\n"
+        let ko = try KOMarkdown.parse(Array(md.utf8), file: "ko.md")
+        #expect(ko.metadata.map(\.0) == ["version", "ratio", "ok"])
+        #expect(
+            ko.metadata[0].1 == .string("01") && ko.metadata[1].1 == .string("1.") && ko.metadata[2].1 == .number("0.5")
+        )
+        let json = JSONValue.object(ko.metadata).jsonText
+        #expect((try? JSONSerialization.jsonObject(with: Data(json.utf8))) != nil, "\(json)")
+    }
+
+    /// A decision's id material is the line as export writes it: the task from the file name and dropped nulls
+    /// give the same record as the exported line.
+    @Test func aDecisionReadsTheSameFromItsExport() throws {
+        let line = #"{"timestamp":"2026-02-07T10:15:00Z","decision":"APPROACH","value":"v","severity":null}"#
+        let (a, pa) = LegacyFiles.decisions(Array(line.utf8), file: "T-9.jsonl", defaultTask: "T-9")
+        #expect(pa.isEmpty && a.count == 1)
+        let (b, pb) = LegacyFiles.decisions(Array(a[0].jsonLine.utf8), file: "T-9.jsonl", defaultTask: nil)
+        #expect(pb.isEmpty && b.count == 1 && b[0].canonical == a[0].canonical)
+    }
+}
