@@ -78,67 +78,52 @@ func onThreads(_ n: Int, _ body: @escaping @Sendable (Int) -> Void) {
 }
 
 /// A long-running `aibrain` (tail -f) whose stdout is read line by line as it arrives.
+///
+/// Its stdout is a file, not a pipe: other children started meanwhile by other test threads inherit a pipe's
+/// write end, so the end of a pipe can come long after this process exits (a loaded CI machine showed it: the
+/// stopped tail's last flushed lines were read after the test had given up). A file holds everything the
+/// process wrote the moment it exits.
 final class RunningCommand: @unchecked Sendable {
     let process = Process()
-    private let out = Pipe()
-    private let lock = NSCondition()
-    private var buffer = Data()
-    private var received: [String] = []
-    private var closed = false
+    private let path = NSTemporaryDirectory() + "aibrain-running-\(UUID().uuidString).out"
 
     init(_ args: [String], cwd: String? = nil) throws {
         process.executableURL = URL(fileURLWithPath: aibrainBinary)
         process.arguments = args
         if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-        process.standardOutput = out
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         process.standardError = FileHandle.nullDevice
-        out.fileHandleForReading.readabilityHandler = { [weak self] h in
-            let d = h.availableData
-            self?.append(d)
-        }
         try process.run()
     }
 
-    private func append(_ d: Data) {
-        lock.lock()
-        defer { lock.unlock() }
-        if d.isEmpty {
-            closed = true
-            out.fileHandleForReading.readabilityHandler = nil
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    /// The complete lines written so far.
+    private func lines() -> [String] {
+        let data = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
+        guard let last = data.lastIndex(of: 0x0A) else { return [] }
+        return data[..<last].split(separator: 0x0A, omittingEmptySubsequences: false).map {
+            String(decoding: $0, as: UTF8.self)
         }
-        buffer += d
-        while let nl = buffer.firstIndex(of: 0x0A) {
-            received.append(String(decoding: buffer[buffer.startIndex..<nl], as: UTF8.self))
-            buffer = Data(buffer[(nl + 1)...])
-        }
-        lock.broadcast()
     }
 
-    /// Waits until at least `count` lines arrived (or the timeout); returns all lines so far.
+    /// Waits until at least `count` lines arrived (or the timeout, or the exit); returns all lines so far.
     func waitForLines(_ count: Int, timeout: TimeInterval = 20) -> [String] {
         let deadline = Date().addingTimeInterval(timeout)
-        lock.lock()
-        defer { lock.unlock() }
-        while received.count < count && !closed && Date() < deadline {
-            _ = lock.wait(until: min(deadline, Date().addingTimeInterval(0.1)))
+        var seen = lines()
+        while seen.count < count && process.isRunning && Date() < deadline {
+            usleep(20_000)
+            seen = lines()
         }
-        return received
+        return seen
     }
 
     /// Sends `signal` and waits for the exit; returns every line printed, and the exit status.
     func stop(_ signal: Int32) -> (lines: [String], status: Int32) {
         kill(process.processIdentifier, signal)
         process.waitUntilExit()
-        lock.lock()
-        // The pipe's last bytes can reach the reading handler well after the exit on a loaded machine (a fresh
-        // clone's build on the other core): wait for the end of the stream, not a short deadline (with 5 s, one
-        // CI-like run lost the tail's last flushed batch and reported a gap that the cursor did not have).
-        let deadline = Date().addingTimeInterval(60)
-        while !closed && Date() < deadline { _ = lock.wait(until: Date().addingTimeInterval(0.05)) }
-        if !closed { Issue.record("the command's output did not end within 60 s of its exit") }
-        let lines = received
-        lock.unlock()
-        return (lines, process.terminationStatus)
+        return (lines(), process.terminationStatus)
     }
 }
 
