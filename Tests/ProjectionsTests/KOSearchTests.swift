@@ -134,6 +134,24 @@ import Testing
         #expect(e.knowledge.ko("KO-bad")!.effectiveness == 1.0 / 5.0)
     }
 
+    /// A KO that matched one stray word does not ride its effectiveness past a real match (the lexical gate:
+    /// at least a quarter of the best BM25 score). Found by `make demo`, where it did.
+    @Test func effectivenessDoesNotLiftAStrayMatchAboveARealOne() throws {
+        let s = try TestStore("gate", fs: SimulatedFileSystem(seed: 7), clock: ManualClock())
+        try add(
+            s, "KO-real", "Retry NPDB queries on 503 with backoff", tags: ["npdb"], body: "the NPDB gateway sheds load")
+        try add(
+            s, "KO-stray", "Stripe webhooks must be idempotent", tags: ["stripe"], body: "Stripe may retry delivery")
+        for n in 0..<6 {
+            try s.emit("ko.consulted", task: "T-\(n)", #"{"ko_id":"KO-stray"}"#)
+            try s.emit("task.outcome", task: "T-\(n)", #"{"success":true}"#)
+        }
+        let e = try s.rebuild()
+        let q = KOQuery(text: "retry the NPDB gateway after 503", nowMS: 0)
+        let ids = KOSearch.search(q, index: KOSearchIndex(knowledge: e.knowledge), knowledge: e.knowledge).map(\.id)
+        #expect(ids == ["KO-real"], "\(ids)")
+    }
+
     /// Legacy counts: successes = round(effectiveness × consultations) feed the smoothed rate; a missing
     /// effectiveness leaves the legacy consultations out of the rate (not counted as failures).
     @Test func legacyCountsFeedEffectiveness() throws {

@@ -301,6 +301,10 @@ public struct KOQuery: Sendable {
     public var rankConstant = 60.0
     /// How many of its best eligible documents each arm ranks.
     public var rankWindow = 100
+    /// A lexical candidate needs at least this share of the best BM25 score (the multiplicative effectiveness
+    /// and decay must not lift a KO that matched a stray word above a real match: rank fusion keeps only ranks,
+    /// whose scores differ by 2% from one rank to the next).
+    public var minRelativeLexical = 0.25
     /// Candidates need a lexical hit or at least this cosine similarity.
     public var minSimilarity = 0.2
 
@@ -379,7 +383,11 @@ public enum KOSearch {
             return out
         }
         let lexicalScores = index.bm25(terms, q.bm25)
-        let lexical = ranks(lexicalScores)
+        var lexical = ranks(lexicalScores)
+        // The gate is relative to the best eligible match (the rank-1 document after the filters).
+        if let best = lexical.values.first(where: { $0.0 == 1 })?.1, q.minRelativeLexical > 0 {
+            lexical = lexical.filter { $0.value.1 >= q.minRelativeLexical * best }
+        }
         let tag = ranks(index.tagMatches(terms).mapValues(Double.init), tieBreak: lexicalScores)
         var semantic: [Int32: (Int, Double)] = [:]
         if let v = q.vector, let model = q.model, !v.isEmpty {
