@@ -182,6 +182,10 @@ import Testing
         #expect(try search().isEmpty)
         let again = try aibrain(["ko", "retire", "KO-a", "--store", store], cwd: dir)
         #expect(again.status == 3 && again.stderr.contains("already retired"), "\(again.stderr)")
+        let badWeights = try aibrain(["ko", "search", "npdb", "--weights", "1,x,0,1", "--store", store], cwd: dir)
+        #expect(
+            badWeights.status == 64 && badWeights.stderr.contains("--weights 1,x,0,1: 3 numbers"),
+            "\(badWeights.stderr)")
         let missing = try aibrain(["ko", "approve", "KO-zz", "--store", store], cwd: dir)
         #expect(missing.status == 1 && missing.stderr.contains("no knowledge object KO-zz"))
     }
@@ -207,13 +211,13 @@ import Testing
         #expect(r.status == 1)
         #expect(r.stdout.contains("imported 1 decision: 1 events appended"), "\(r.stdout)")
         #expect(
-            r.stdout.contains("T-1.jsonl:2: .aibrain/decisions/T-1.jsonl:2: timestamp: not an RFC 3339 time"),
+            r.stdout.contains("skipped .aibrain/decisions/T-1.jsonl:2: timestamp: not an RFC 3339 time"),
             "\(r.stdout)")
         #expect(r.stdout.contains("T-1.jsonl:3") && r.stdout.contains("confidence: must lie between 0 and 1"))
         #expect(r.stdout.contains("T-1.jsonl:4") && r.stdout.contains("not a JSON object"))
         #expect(
             r.stdout.contains(
-                "KO-1.json: knowledge/approved/KO-1.json: effectiveness: must be a number between 0 and 1"),
+                "skipped knowledge/approved/KO-1.json: effectiveness: must be a number between 0 and 1"),
             "\(r.stdout)")
         #expect(r.stdout.contains("KO-2.md") && r.stdout.contains("front matter is not YAML or JSON"), "\(r.stdout)")
         #expect(r.stderr.contains("5 legacy records were not imported"), "\(r.stderr)")

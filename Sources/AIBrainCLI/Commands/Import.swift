@@ -125,10 +125,16 @@ struct ImportJSONL: ParsableCommand {
         let n = seen[key, default: 0]
         seen[key] = n + 1
         withUnsafeBytes(of: UInt64(n).littleEndian) { material += $0 }
-        let id = material.withUnsafeBytes { ID128($0) }
+        return material.withUnsafeBytes { ID128($0) }.hex
+    }
+}
+
+extension ID128 {
+    /// 32 lowercase hex digits, high half first: how derived event ids are written.
+    var hex: String {
         var out: [UInt8] = []
-        withUnsafeBytes(of: id.high.bigEndian) { out += $0 }
-        withUnsafeBytes(of: id.low.bigEndian) { out += $0 }
+        withUnsafeBytes(of: high.bigEndian) { out += $0 }
+        withUnsafeBytes(of: low.bigEndian) { out += $0 }
         return hexString(out)
     }
 }

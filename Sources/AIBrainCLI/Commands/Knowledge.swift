@@ -7,12 +7,7 @@ import Projections
 /// 32 hex digits of XXH3-128 over `parts` (NUL-separated): event ids that derive from what a record says, so the
 /// same KO added twice, or imported in two repositories that later exchange segments, is one event.
 func contentEventID(_ parts: [String]) -> String {
-    let material = Array(parts.joined(separator: "\u{0}").utf8)
-    let id = material.withUnsafeBytes { ID128($0) }
-    var out: [UInt8] = []
-    withUnsafeBytes(of: id.high.bigEndian) { out += $0 }
-    withUnsafeBytes(of: id.low.bigEndian) { out += $0 }
-    return hexString(out)
+    Array(parts.joined(separator: "\u{0}").utf8).withUnsafeBytes { ID128($0) }.hex
 }
 
 /// Appends one event of aibrain's own commands and prints what was appended.
@@ -333,21 +328,12 @@ struct KOSearchCommand: ParsableCommand {
             q.halfLifeDays = halfLife
             q.includeDrafts = includeDrafts
             if let weights {
-                let w = weights.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-                guard w.count == 3, w.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
-                    throw CLIError.usage("--weights \(weights): three numbers 0 or more, e.g. 1,0.5,1")
-                }
+                let w = try Self.weights(weights, count: 3, option: "--weights", example: "1,0.5,1")
                 (q.lexicalWeight, q.tagWeight, q.semanticWeight) = (w[0], w[1], w[2])
             }
             if let fieldWeights {
-                let w = fieldWeights.split(separator: ",").compactMap {
-                    Double($0.trimmingCharacters(in: .whitespaces))
-                }
-                guard w.count == 2, w.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
-                    throw CLIError.usage("--field-weights \(fieldWeights): two numbers 0 or more, e.g. 2,2")
-                }
-                q.bm25.titleWeight = w[0]
-                q.bm25.tagsWeight = w[1]
+                let w = try Self.weights(fieldWeights, count: 2, option: "--field-weights", example: "2,2")
+                (q.bm25.titleWeight, q.bm25.tagsWeight) = (w[0], w[1])
             }
             if let vector {
                 guard let data = vector.data(using: .utf8), let v = try? JSONDecoder().decode([Float].self, from: data),
@@ -417,6 +403,18 @@ struct KOSearchCommand: ParsableCommand {
                     ].joined(separator: "\n"))
             }
         }
+    }
+
+    /// `count` comma-separated numbers, each finite and 0 or more (a word among them is an error, not skipped).
+    static func weights(_ text: String, count: Int, option: String, example: String) throws -> [Double] {
+        let w = text.split(separator: ",", omittingEmptySubsequences: false).map {
+            Double($0.trimmingCharacters(in: .whitespaces))
+        }
+        let v = w.compactMap { $0 }
+        guard w.count == count, v.count == count, v.allSatisfy({ $0 >= 0 && $0.isFinite }) else {
+            throw CLIError.usage("\(option) \(text): \(count) numbers 0 or more, e.g. \(example)")
+        }
+        return v
     }
 
     static func json(_ h: KOHit, _ k: KnowledgeObject) -> JSONOut {
@@ -566,29 +564,30 @@ struct KOEmbed: ParsableCommand {
                 return
             }
             let access = try ProjectionAccess(root: root)
-            let todo = access.engine.knowledge.kos.values.filter {
-                ($0.status == .approved || $0.status == .proposed) && !$0.title.isEmpty
-                    && ($0.vectorModel != e.model || $0.vector.isEmpty
-                        || $0.embeddedHash != XXH3.hash(Embedder.text($0, body: access.body(of: $0) ?? "")))
-            }.sorted { $0.id < $1.id }
+            // Each KO's text once (its body may have to be read from the log): hashed to skip unchanged ones.
+            var todo: [(ko: KnowledgeObject, text: String, hash: UInt64)] = []
+            for k in access.engine.knowledge.kos.values.sorted(by: { $0.id < $1.id })
+            where (k.status == .approved || k.status == .proposed) && !k.title.isEmpty {
+                let text = Embedder.text(k, body: try access.requireBody(of: k))
+                let hash = XXH3.hash(text)
+                if k.vectorModel != e.model || k.vector.isEmpty || k.embeddedHash != hash {
+                    todo.append((k, text, hash))
+                }
+            }
             let a = CommandAppender(root: root, actor: who.actor, team: who.team)
             var drafts: [EventDraft] = []
             var at = 0
             while at < todo.count {
-                let chunk = Array(todo[at..<min(todo.count, at + 256)])
-                let vectors = try e.embed(
-                    try chunk.map { ($0.id, Embedder.text($0, body: try access.requireBody(of: $0))) })
-                for k in chunk {
+                let chunk = todo[at..<min(todo.count, at + 256)]
+                let vectors = try e.embed(chunk.map { ($0.ko.id, $0.text) })
+                for c in chunk {
                     drafts.append(
                         try a.draft(
                             .koEmbedded, task: nil,
                             [
-                                ("ko_id", .string(k.id)), ("model", .string(e.model)),
-                                ("vector", .array(vectors[k.id]!.map { .double(Double($0)) })),
-                                (
-                                    "text_hash",
-                                    .string(hex64(XXH3.hash(Embedder.text(k, body: try access.requireBody(of: k)))))
-                                ),
+                                ("ko_id", .string(c.ko.id)), ("model", .string(e.model)),
+                                ("vector", .array(vectors[c.ko.id]!.map { .double(Double($0)) })),
+                                ("text_hash", .string(hex64(c.hash))),
                             ]))
                 }
                 at += chunk.count

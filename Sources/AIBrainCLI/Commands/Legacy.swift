@@ -86,14 +86,14 @@ struct ImportLegacy: ParsableCommand {
                 if koNames.contains(id + ".md") {
                     guard let b = read(mdRel) else { continue }
                     do throws(LegacyError) { md = try KOMarkdown.parse(b, file: mdRel, defaultID: id) } catch {
-                        skipped.append(Skip(file: mdRel, line: error.line, reason: error.description, error: true))
+                        skipped.append(Skip(file: mdRel, line: error.line, reason: error.detail, error: true))
                         continue
                     }
                 }
                 if koNames.contains(id + ".json") {
                     guard let b = read(jsonRel) else { continue }
                     do throws(LegacyError) { meta = try LegacyFiles.koMetadata(b, file: jsonRel) } catch {
-                        skipped.append(Skip(file: jsonRel, line: error.line, reason: error.description, error: true))
+                        skipped.append(Skip(file: jsonRel, line: error.line, reason: error.detail, error: true))
                         continue
                     }
                 }
@@ -126,7 +126,7 @@ struct ImportLegacy: ParsableCommand {
                 let rel = LegacyLayout.decisions + "/" + n
                 guard let b = read(rel) else { continue }
                 let (lines, problems) = LegacyFiles.decisions(b, file: rel, defaultTask: String(n.dropLast(6)))
-                for p in problems { skipped.append(Skip(file: rel, line: p.line, reason: p.description, error: true)) }
+                for p in problems { skipped.append(Skip(file: rel, line: p.line, reason: p.detail, error: true)) }
                 for d in lines {
                     record("decision", rel, d.line) { try Self.decisionDraft(d, rel, a) }
                 }
@@ -145,7 +145,7 @@ struct ImportLegacy: ParsableCommand {
                         record("session checkpoint", rel, nil) { try Self.sessionDraft(s, rel, a) }
                     }
                 } catch {
-                    skipped.append(Skip(file: rel, line: error.line, reason: error.description, error: true))
+                    skipped.append(Skip(file: rel, line: error.line, reason: error.detail, error: true))
                 }
             }
             // Work queues: each item enqueued, then brought to its legacy status.
@@ -153,7 +153,7 @@ struct ImportLegacy: ParsableCommand {
                 let rel = LegacyLayout.queues + "/" + n
                 guard let b = read(rel) else { continue }
                 let (items, problems) = LegacyFiles.workQueue(b, file: rel)
-                for p in problems { skipped.append(Skip(file: rel, reason: p.description, error: true)) }
+                for p in problems { skipped.append(Skip(file: rel, reason: p.detail, error: true)) }
                 for item in items {
                     record("work item", rel, nil) { try Self.workItemDrafts(item, rel, a) }
                 }
@@ -395,7 +395,6 @@ struct ExportLegacy: ParsableCommand {
             let access = try ProjectionAccess(root: try store.locate())
             let fs = PosixFileSystem()
             var files: [(String, String)] = []
-            let f = PayloadFields()
             func payload(_ ref: EventRef) throws -> (Event, [(String, JSONValue)])? {
                 guard let e = try access.event(ref) else { return nil }
                 let members = (try? JSONScanner.members(of: e.payload))?.compactMap { m in
@@ -437,7 +436,6 @@ struct ExportLegacy: ParsableCommand {
             var taskOrder: [String] = []
             for d in access.engine.decisions.decisions where !d.task.isEmpty {
                 guard let (e, m) = try payload(d.ref) else { continue }
-                _ = f
                 func s(_ k: String) -> String? { if case .string(let v)? = get(m, k) { v } else { nil } }
                 var line = LegacyFiles.Decision(
                     line: 0,
@@ -477,7 +475,7 @@ struct ExportLegacy: ParsableCommand {
                 guard let (_, m) = try payload(i.enqueued) else { continue }
                 let legacy = get(m, "legacy")
                 var record = LegacyFiles.WorkItemRecord(
-                    index: 0, id: id, taskID: i.task, project: i.project.isEmpty ? nil : i.project,
+                    id: id, taskID: i.task, project: i.project.isEmpty ? nil : i.project,
                     orchestratorID: i.orchestrator.isEmpty ? nil : i.orchestrator, status: Self.legacyStatus(i),
                     sessionRef: i.sessionRef.isEmpty ? nil : i.sessionRef, retryCount: i.retryCount,
                     errorLog: i.errors,

@@ -19,10 +19,10 @@ public struct LegacyError: Error, Sendable, Equatable, CustomStringConvertible {
         self.hint = hint
     }
 
-    public var description: String {
-        "\(file)\(line.map { ":\($0)" } ?? "")\(field.map { ": \($0)" } ?? ""): \(reason)"
-            + (hint.map { " (\($0))" } ?? "")
-    }
+    public var description: String { "\(file)\(line.map { ":\($0)" } ?? ""): " + detail }
+
+    /// The field, the reason and the hint without the place, for a report that names the file and line already.
+    public var detail: String { "\(field.map { "\($0): " } ?? "")\(reason)" + (hint.map { " (\($0))" } ?? "") }
 }
 
 /// A knowledge object as a markdown file: front matter (`---` YAML or JSON `---`: id, title, tags, projects;

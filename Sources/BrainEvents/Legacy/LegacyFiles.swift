@@ -393,7 +393,6 @@ public enum LegacyFiles {
 extension LegacyFiles {
     /// One work item of `tasks/work_queue_<project>.json` (the `work_items` columns).
     public struct WorkItemRecord: Sendable, Equatable {
-        public var index: Int
         public var id: String
         public var taskID: String
         public var project: String?
@@ -407,10 +406,9 @@ extension LegacyFiles {
         public var extra: [(String, JSONValue)]
 
         public init(
-            index: Int, id: String, taskID: String, project: String?, orchestratorID: String?, status: String,
+            id: String, taskID: String, project: String?, orchestratorID: String?, status: String,
             sessionRef: String?, retryCount: Int, errorLog: [String], metadata: JSONValue?, extra: [(String, JSONValue)]
         ) {
-            self.index = index
             self.id = id
             self.taskID = taskID
             self.project = project
@@ -540,7 +538,7 @@ extension LegacyFiles {
             }
             out.append(
                 WorkItemRecord(
-                    index: i, id: id!, taskID: task!, project: project, orchestratorID: orch,
+                    id: id!, taskID: task!, project: project, orchestratorID: orch,
                     status: status ?? "pending",
                     sessionRef: ref, retryCount: retries, errorLog: errors, metadata: metadata,
                     extra: m.filter { !WorkItemRecord.known.contains($0.0) }))

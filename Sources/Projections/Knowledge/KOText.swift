@@ -47,11 +47,6 @@ public enum KOText {
         return out
     }
 
-    /// Distinct terms of a tag list (each tag analysed like text, `-` splitting it).
-    public static func tagTerms(_ tags: [String]) -> Set<String> {
-        Set(tags.flatMap { terms($0.replacingOccurrences(of: "-", with: " ")) })
-    }
-
     private static func isAlnum(_ b: UInt8) -> Bool {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
     }
