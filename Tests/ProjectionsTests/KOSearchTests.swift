@@ -83,6 +83,90 @@ import Testing
         #expect(why4 == "knowledge objects changed" && c.documentCount == 3)
     }
 
+    /// The index is read in place, so a file with a good checksum but tables that do not fit its bytes is
+    /// refused, and a term entry pointing outside its area yields no postings instead of a trap.
+    @Test func aCraftedIndexWithAGoodChecksumNeverTraps() throws {
+        let s = try TestStore("craft", fs: SimulatedFileSystem(seed: 3), clock: ManualClock())
+        try add(s, "KO-1", "JWT validation", tags: ["auth"], body: "check exp and aud")
+        try add(s, "KO-2", "Retry backoff", body: "exponential retry with jitter")
+        let good = KOSearchIndex(knowledge: try s.rebuild().knowledge).encode()
+        func resealed(_ edit: (inout [UInt8]) -> Void) -> [UInt8] {
+            var b = good
+            edit(&b)
+            b.removeLast(8)
+            withUnsafeBytes(of: XXH3.hash(b).littleEndian) { b += $0 }
+            return b
+        }
+        func load(_ bytes: [UInt8]) throws -> (KOSearchIndex, String?) {
+            let fs = SimulatedFileSystem(seed: 4)
+            try fs.writeFileAtomically("/k.idx", bytes)
+            return KOSearchIndex.load(path: "/k.idx", fs: fs, knowledge: try s.rebuild().knowledge, write: false)
+        }
+        // Term count (bytes 16–19) far beyond the file.
+        let (_, why) = try load(resealed { $0[19] = 0x7f })
+        #expect(why?.hasPrefix("index damaged (tables (2 documents, ") == true)
+        // Every term entry's postings offset (bytes 8–11 of each 20-byte entry) past the postings area.
+        let crafted = resealed { b in
+            let terms = Int(b[16]) | Int(b[17]) << 8
+            let at = KOSearchIndex.headerSize + 2 * KOSearchIndex.documentEntry
+            for t in 0..<terms { b[at + t * KOSearchIndex.termEntry + 11] = 0xff }
+        }
+        let (idx, why2) = try load(crafted)
+        #expect(why2 == nil)
+        #expect(idx.bm25(["retri"], .plain).isEmpty && idx.find("retri") != nil)
+        #expect(KOSearchIndex(knowledge: try s.rebuild().knowledge).bm25(["retri"], .plain).count == 1)
+    }
+
+    /// A snapshot load checks every KO with `KnowledgeObject.skip` and decodes one on first use: whatever skip
+    /// accepts (any truncation or single-byte change of an encoded KO), the decoder accepts, consuming the
+    /// same bytes; and lazily decoded KOs are the ones that were saved.
+    @Test func snapshotKOsAreCheckedAtLoadAndDecodedOnFirstUse() throws {
+        let s = try TestStore("lazy", fs: SimulatedFileSystem(seed: 5), clock: ManualClock())
+        try add(s, "KO-1", "JWT validation", tags: ["auth", "jwt"], projects: ["cm"], body: "check exp")
+        try add(s, "KO-2", "Retry backoff", body: "jitter")
+        try s.emit(
+            "ko.embedded", task: nil,
+            #"{"ko_id":"KO-1","model":"m","vector":[0.5,-1.25],"text_hash":"00000000000000ff"}"#)
+        try s.emit("ko.consulted", task: "T-1", #"{"ko_id":"KO-1"}"#)
+        try s.emit("task.outcome", task: "T-1", #"{"success":true}"#)
+        try s.emit("ko.superseded", task: nil, #"{"ko_id":"KO-2","by":"KO-1"}"#)
+        let original = try s.rebuild().knowledge
+        func bytes(_ k: KnowledgeObject) -> [UInt8] {
+            var w = SnapshotWriter()
+            k.encode(&w)
+            return w.bytes
+        }
+        for k in original.kos.values {
+            let b = bytes(k)
+            var variants = (0..<b.count).map { Array(b[..<$0]) }
+            for i in b.indices {
+                for x: UInt8 in [0x01, 0x80, 0xff] {
+                    var v = b
+                    v[i] ^= x
+                    variants.append(v)
+                }
+            }
+            for v in [b] + variants {
+                var r1 = SnapshotReader(v)
+                guard (try? KnowledgeObject.skip(&r1)) != nil else { continue }
+                var r2 = SnapshotReader(v)
+                let decoded = try KnowledgeObject(decoding: &r2)
+                #expect(r1.offset == r2.offset)
+                if v == b { #expect(bytes(decoded) == b && r1.atEnd) }
+            }
+        }
+        var w = SnapshotWriter()
+        original.encode(&w)
+        var r = SnapshotReader(w.bytes)
+        let loaded = try KnowledgeProjection(decoding: &r, symbols: SymbolTables())
+        #expect(r.atEnd)
+        #expect(bytes(loaded.ko("KO-2")!) == bytes(original.ko("KO-2")!))
+        var again = SnapshotWriter()
+        loaded.encode(&again)
+        #expect(again.bytes == w.bytes)
+        #expect(loaded.ko("KO-1")!.successes == 1 && loaded.ko("KO-1")!.vector == [0.5, -1.25])
+    }
+
     /// Filters and lifecycle: drafts, superseded and retired KOs are not offered; tags must all be present; a
     /// project filter keeps KOs of that project and KOs of none.
     @Test func filtersAndLifecycle() throws {

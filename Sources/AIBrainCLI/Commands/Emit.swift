@@ -26,6 +26,7 @@ extension PIIPolicy: ExpressibleByArgument {}
 
 struct Emit: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "emit",
         abstract: "Append one event, a batch from stdin (--batch), or a stream of events from a pipe (--stream).",
         discussion: """
             One event:   aibrain emit decision.recorded --task TASK-123 --data '{"kind":"APPROACH","value":"retry"}'

@@ -3,6 +3,7 @@ import EventLog
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Write events as JSON lines (the machine shape), for backups, other tools and `import jsonl`.",
         subcommands: [ExportJSONL.self, ExportSQLite.self, ExportLegacy.self], defaultSubcommand: ExportJSONL.self)
 }

@@ -6,6 +6,7 @@ import Projections
 
 struct Queue: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "queue",
         abstract: "The work queue: items, leases, retries and dead letters, folded from the log.",
         discussion: """
             States: available → leased → completed; a failure or an expired lease goes to retryable while \

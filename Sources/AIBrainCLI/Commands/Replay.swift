@@ -8,6 +8,7 @@ enum ReplayFormat: String, ExpressibleByArgument, CaseIterable {
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "replay",
         abstract: "A task's whole history across every origin, in merged order (hlc, origin, lsn).",
         discussion: """
             Served from the seals' stream tables and CATALOG (no scan of the log). Formats: text (a \

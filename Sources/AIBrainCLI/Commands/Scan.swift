@@ -8,6 +8,7 @@ import Foundation
 /// carry, naming the event and the field, never the value.
 struct Scan: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "scan",
         abstract: "Report personal identifiers already in the log (every origin, adopted ones included).",
         discussion: """
             Runs the PII gate's detectors (ssn, npi, email, dea, mbi, phone, dob, mrn: the ones emit and \

@@ -6,6 +6,7 @@ import Projections
 
 struct Session: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "session",
         abstract: "A task's sessions: the resume point, the checkpoint tree, handoff files, forks.",
         subcommands: [SessionShow.self, SessionHistory.self, SessionHandoff.self, SessionFork.self])
 }

@@ -6,6 +6,7 @@ import Shipping
 /// `aibrain ship push|pull|adopt|status`: repos exchange sealed segments with rsync (contract 8).
 struct Ship: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "ship",
         abstract: "Exchange sealed segments with other repos over rsync; adopt what arrived, verified.",
         discussion: """
             A peer is the directory that contains .aibrain: a local path, or [user@]host:path over ssh. Only \

@@ -5,6 +5,7 @@ import Trust
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "init",
         abstract: "Create a store in ./.aibrain (or beside older file-based memory already there).",
         discussion: """
             Writes .aibrain/store.json (a new random origin id, epoch 1, durability `always`), log/, \
@@ -83,6 +84,7 @@ struct Init: ParsableCommand {
 
 struct Seal: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "seal",
         abstract: "Seal the open segment now: LZ4 blocks, stream table, SHA-256 seal chained to the previous one.")
     @OptionGroup var store: StoreOptions
     @OptionGroup var format: ReportOutput
@@ -112,6 +114,7 @@ struct Seal: ParsableCommand {
 
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "stats",
         abstract: "Per origin: segments, events, bytes, compression ratio and time range.")
     @OptionGroup var store: StoreOptions
     @OptionGroup var format: ReportOutput
@@ -164,6 +167,7 @@ struct Stats: ParsableCommand {
 
 struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "dump",
         abstract: "Show the structure (header, batches or blocks, seal) and the records of one segment file.")
     @Argument(help: ArgumentHelp("A .seg or .open file.", valueName: "segment")) var segment: String
     @Flag(help: "Structure only, no records.") var noRecords = false
@@ -183,6 +187,7 @@ struct Dump: ParsableCommand {
 
 struct Recover: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "recover",
         abstract: "Run recovery now and report what it repaired; --new-epoch makes a copied store a writer.",
         discussion: """
             Recovery also runs whenever a writer opens the store: it cuts a torn tail (keeping the bytes \

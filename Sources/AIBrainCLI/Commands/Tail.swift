@@ -8,6 +8,7 @@ enum TailFormat: String, ExpressibleByArgument, CaseIterable {
 
 struct Tail: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "tail",
         abstract: "Show the newest events and, with -f, follow the log as it grows (like journalctl).",
         discussion: """
             Filters: the same option given twice matches either value (OR); different options must all \

@@ -6,6 +6,7 @@ import Trust
 /// `aibrain keys …`: the origin's signing key and the keys trusted for peers' origins.
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "keys",
         abstract: "The origin's Ed25519 signing key, and the keys of peers whose signed seals this store checks.",
         discussion: """
             Keys live in .aibrain/keys/ (mode 0700, files 0600) and are never shipped. Every seal this \
@@ -165,6 +166,7 @@ struct KeysList: ParsableCommand {
 /// `aibrain head`: a signed statement of where this origin's sealed history stands, to keep off this host.
 struct Head: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "head",
         abstract: "Print a signed head (origin, epoch, sealed segments, head seal) to keep somewhere else.",
         discussion: """
             The local seal chain cannot show that its newest segments were deleted or that the store was \
@@ -218,6 +220,7 @@ struct Head: ParsableCommand {
 /// `aibrain prove`: one event with its inclusion proof and the signed seal, checkable without the log.
 struct Prove: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "prove",
         abstract:
             "Write a proof bundle for one sealed event: the event, its RFC 6962 inclusion proof, the signed seal.",
         discussion: """

@@ -6,6 +6,7 @@ import Trust
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract:
             "Check every origin's headers, checksums, seals, seal chain and LSN continuity (exit 5 on corruption).",
         discussion: """

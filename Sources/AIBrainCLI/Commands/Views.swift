@@ -6,6 +6,7 @@ import Projections
 
 struct Decisions: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "decisions",
         abstract: "The decision log: APPROACH, GUARDRAIL_OVERRIDE, ESTIMATION_ADJUSTMENT (and any other kind).",
         discussion: """
             Decisions are immutable events; a later decision.superseded marks one as replaced (it stays \
@@ -255,6 +256,7 @@ struct CostCommand: ParsableCommand {
 
 struct Rebuild: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "rebuild",
         abstract: "Fold the whole log into every projection again and write fresh snapshots.",
         discussion: """
             --check writes nothing: it brings the snapshots up to date incrementally in memory, rebuilds \

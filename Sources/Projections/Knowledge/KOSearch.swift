@@ -6,10 +6,17 @@ import Foundation
 /// ranking come from one index. Derived data: built from the knowledge projection at a `textStamp`, kept in
 /// `.aibrain/projections/ko-search.idx` (layout: schemas/FORMAT.md, "Knowledge search index") and rebuilt
 /// whenever the stamp differs or the file does not check.
+///
+/// The index is its bytes: fixed-width document and term tables, a string area and the postings, queried in
+/// place (the file mapped read-only where the file system maps), so a query costs the checksum and the
+/// postings of its own terms, not a decode of every term of every KO.
 public final class KOSearchIndex {
     public static let magic = Array("AIBKOIX1".utf8)
-    /// 2: each term's postings carry their byte length, so a reader decodes only the query's terms.
-    public static let version: UInt16 = 2
+    /// 2: each term's postings carry their byte length; 3: fixed-width tables queried in place.
+    public static let version: UInt16 = 3
+    static let headerSize = 8 + 2 + 2 + 4 + 4 + 8 + 3 * 8 + 8 + 8
+    static let documentEntry = 20
+    static let termEntry = 20
 
     struct Posting {
         var doc: Int32
@@ -19,66 +26,61 @@ public final class KOSearchIndex {
     }
 
     public let stamp: UInt64
-    public private(set) var ids: [String] = []
-    /// Terms per field of each document.
-    var lengths: [(title: Int32, tags: Int32, body: Int32)] = []
-    var terms: [String: Int32] = [:]
-    /// Built in memory: every term's postings. Read from a file: empty, and `ranges` locate each term's postings
-    /// in `file`, decoded on first use (a query touches a handful of terms, not the whole index).
-    var postings: [[Posting]] = []
-    var ranges: [(start: Int, count: Int)] = []
-    var file: [UInt8] = []
-    var decoded: [Int32: [Posting]] = [:]
-
+    public let documentCount: Int
+    public let termCount: Int
+    /// Terms in all titles, all tags and all bodies (the average document length of BM25).
+    let totals: (title: Double, tags: Double, body: Double)
     /// KOs whose body could not be read while building: the index is used but not written (the next
     /// search tries again).
     public private(set) var incomplete: [String] = []
 
-    public var documentCount: Int { ids.count }
-    public var termCount: Int { terms.count }
+    /// Keeps `bytes` alive: the file's mapping, or memory of this process.
+    private let keeper: MappedFile
+    /// The whole file, checksum included.
+    private let bytes: UnsafeRawBufferPointer
+    private let documentsAt: Int
+    private let termsAt: Int
+    private let stringsAt: Int
+    private let stringsCount: Int
+    private let postingsAt: Int
+    private let postingsCount: Int
 
-    /// The postings of term `id`.
-    func list(_ id: Int32) -> [Posting] {
-        if !postings.isEmpty || ranges.isEmpty { return postings[Int(id)] }
-        if let have = decoded[id] { return have }
-        let (start, count) = ranges[Int(id)]
-        var r = SnapshotReader(file, from: start, to: file.count - 8)
-        var out: [Posting] = []
-        out.reserveCapacity(count)
-        var doc: UInt64 = 0
-        for _ in 0..<count {
-            guard let delta = try? r.varint(), let t = try? r.varint(), let g = try? r.varint(), let b = try? r.varint()
-            else { break }
-            // The checksum covers the file, but a crafted one can carry any delta: never trap, stop there.
-            let (sum, overflow) = doc.addingReportingOverflow(delta)
-            guard !overflow, sum < UInt64(ids.count) else { break }
-            doc = sum
-            out.append(
-                Posting(
-                    doc: Int32(doc), title: UInt16(clamping: t), tags: UInt16(clamping: g), body: UInt16(clamping: b)))
-        }
-        decoded[id] = out
-        return out
+    public struct Damaged: Error, CustomStringConvertible {
+        public var reason: String
+        public var description: String { reason }
     }
+
+    // MARK: - Building
 
     /// Indexes every KO that has a title (status and filters are applied at query time). `body` gives a KO's
     /// body (by default the one in memory; the CLI reads it from the log after a snapshot load).
-    public init(knowledge: KnowledgeProjection, body: (KnowledgeObject) -> String? = { $0.body }) {
-        stamp = knowledge.textStamp
+    public convenience init(knowledge: KnowledgeProjection, body: (KnowledgeObject) -> String? = { $0.body }) {
+        var incomplete: [String] = []
+        // Built by this process, so it checks; a failure here is a bug in `build`.
+        try! self.init(Self.memory(Self.build(knowledge: knowledge, body: body, incomplete: &incomplete)))
+        self.incomplete = incomplete
+    }
+
+    /// The file's bytes for `knowledge` (layout: schemas/FORMAT.md, "Knowledge search index").
+    static func build(
+        knowledge: KnowledgeProjection, body: (KnowledgeObject) -> String?, incomplete: inout [String]
+    ) -> [UInt8] {
         let kos = knowledge.kos.values.filter { !$0.title.isEmpty }.sorted { utf8Less($0.id, $1.id) }
         var stems: [[UInt8]: String]? = [:]
-        for k in kos {
-            let doc = Int32(ids.count)
-            ids.append(k.id)
-            var counts: [Int32: (UInt16, UInt16, UInt16)] = [:]
+        var termIDs: [String: Int] = [:]
+        var postings: [[Posting]] = []
+        var lengths: [(UInt32, UInt32, UInt32)] = []
+        var totals: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        for (doc, k) in kos.enumerated() {
+            var counts: [Int: (UInt16, UInt16, UInt16)] = [:]
             func add(_ list: [String], _ field: Int) {
                 for t in list {
-                    let id: Int32
-                    if let have = terms[t] {
+                    let id: Int
+                    if let have = termIDs[t] {
                         id = have
                     } else {
-                        id = Int32(postings.count)
-                        terms[t] = id
+                        id = postings.count
+                        termIDs[t] = id
                         postings.append([])
                     }
                     var c = counts[id] ?? (0, 0, 0)
@@ -98,97 +100,201 @@ public final class KOSearchIndex {
             add(title, 0)
             add(tags, 1)
             add(body, 2)
-            lengths.append((Int32(title.count), Int32(tags.count), Int32(body.count)))
+            lengths.append((UInt32(title.count), UInt32(tags.count), UInt32(body.count)))
+            totals.0 += UInt64(title.count)
+            totals.1 += UInt64(tags.count)
+            totals.2 += UInt64(body.count)
             for (term, c) in counts.sorted(by: { $0.key < $1.key }) {
-                postings[Int(term)].append(Posting(doc: doc, title: c.0, tags: c.1, body: c.2))
+                postings[term].append(Posting(doc: Int32(doc), title: c.0, tags: c.1, body: c.2))
             }
         }
-    }
-
-    // MARK: - File
-
-    /// magic, version, stamp, then documents (id, three lengths), then terms (text, postings), all varints.
-    public func encode() -> [UInt8] {
-        var w = SnapshotWriter()
-        w.raw(Self.magic)
-        w.varint(UInt64(Self.version))
-        w.u64(stamp)
-        w.varint(UInt64(ids.count))
-        for (i, id) in ids.enumerated() {
-            w.string(id)
-            w.varint(UInt64(lengths[i].title))
-            w.varint(UInt64(lengths[i].tags))
-            w.varint(UInt64(lengths[i].body))
+        var strings: [UInt8] = []
+        var documents = SnapshotWriter()
+        for (doc, k) in kos.enumerated() {
+            let id = Array(k.id.utf8)
+            documents.u32(UInt32(strings.count))
+            documents.u32(UInt32(id.count))
+            documents.u32(lengths[doc].0)
+            documents.u32(lengths[doc].1)
+            documents.u32(lengths[doc].2)
+            strings += id
         }
-        let ordered = terms.sorted { utf8Less($0.key, $1.key) }
-        w.varint(UInt64(ordered.count))
-        for (t, id) in ordered {
-            w.string(t)
-            let list = self.list(id)
-            var p = SnapshotWriter()
+        var terms = SnapshotWriter()
+        var area = SnapshotWriter()
+        for (t, id) in termIDs.sorted(by: { utf8Less($0.key, $1.key) }) {
+            let text = Array(t.utf8)
+            let start = area.bytes.count
             var last: Int32 = 0
-            for x in list {
-                p.varint(UInt64(x.doc - last))
+            for x in postings[id] {
+                area.varint(UInt64(x.doc - last))
                 last = x.doc
-                p.varint(UInt64(x.title))
-                p.varint(UInt64(x.tags))
-                p.varint(UInt64(x.body))
+                area.varint(UInt64(x.title))
+                area.varint(UInt64(x.tags))
+                area.varint(UInt64(x.body))
             }
-            w.varint(UInt64(list.count))
-            w.varint(UInt64(p.bytes.count))
-            w.raw(p.bytes)
+            terms.u32(UInt32(strings.count))
+            terms.u32(UInt32(text.count))
+            terms.u32(UInt32(start))
+            terms.u32(UInt32(postings[id].count))
+            terms.u32(UInt32(area.bytes.count - start))
+            strings += text
         }
-        let sum = XXH3.hash(w.bytes)
-        w.u64(sum)
+        var w = SnapshotWriter()
+        w.raw(magic)
+        w.u16(version)
+        w.u16(0)
+        w.u32(UInt32(kos.count))
+        w.u32(UInt32(termIDs.count))
+        w.u64(knowledge.textStamp)
+        w.u64(totals.0)
+        w.u64(totals.1)
+        w.u64(totals.2)
+        w.u64(UInt64(strings.count))
+        w.u64(UInt64(area.bytes.count))
+        w.raw(documents.bytes)
+        w.raw(terms.bytes)
+        w.raw(strings)
+        w.raw(area.bytes)
+        w.u64(XXH3.hash(w.bytes))
         return w.bytes
     }
 
-    public struct Damaged: Error, CustomStringConvertible {
-        public var reason: String
-        public var description: String { reason }
+    /// The file's bytes.
+    public func encode() -> [UInt8] { Array(bytes) }
+
+    // MARK: - Reading
+
+    /// Checks the magic, version, checksum and that every table fits the file; term and document entries are
+    /// checked against their areas when read (a crafted file with a good checksum never traps).
+    private init(_ keeper: MappedFile) throws(Damaged) {
+        self.keeper = keeper
+        let bytes = keeper.bytes
+        self.bytes = bytes
+        func u16(_ at: Int) -> UInt16 { bytes.loadUnaligned(fromByteOffset: at, as: UInt16.self).littleEndian }
+        func u32(_ at: Int) -> UInt32 { bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian }
+        func u64(_ at: Int) -> UInt64 { bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian }
+        let n = bytes.count
+        func damaged(_ reason: String) -> Damaged { Damaged(reason: reason) }
+        guard n >= Self.headerSize + 8, Array(bytes[0..<Self.magic.count]) == Self.magic else {
+            throw damaged("not a knowledge search index (magic)")
+        }
+        guard u16(8) == Self.version else {
+            throw damaged("index version \(u16(8)), this aibrain reads \(Self.version)")
+        }
+        guard XXH3.hash(UnsafeRawBufferPointer(rebasing: bytes[..<(n - 8)])) == u64(n - 8) else {
+            throw damaged("checksum mismatch")
+        }
+        documentCount = Int(u32(12))
+        termCount = Int(u32(16))
+        stamp = u64(20)
+        totals = (Double(u64(28)), Double(u64(36)), Double(u64(44)))
+        let strings = u64(52)
+        let postings = u64(60)
+        documentsAt = Self.headerSize
+        termsAt = documentsAt + documentCount * Self.documentEntry
+        stringsAt = termsAt + termCount * Self.termEntry
+        guard strings <= UInt64(n), postings <= UInt64(n),
+            stringsAt + Int(strings) + Int(postings) == n - 8
+        else {
+            throw damaged("tables (\(documentCount) documents, \(termCount) terms) do not fit the file's \(n) bytes")
+        }
+        stringsCount = Int(strings)
+        postingsAt = stringsAt + stringsCount
+        postingsCount = Int(postings)
     }
 
-    public init(decoding bytes: [UInt8]) throws(Damaged) {
-        guard bytes.count >= Self.magic.count + 16, Array(bytes[0..<Self.magic.count]) == Self.magic else {
-            throw Damaged(reason: "not a knowledge search index (magic)")
-        }
-        let body = bytes.count - 8
-        let sum = bytes[body...].withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }.littleEndian
-        guard XXH3.hash(bytes[..<body]) == sum else { throw Damaged(reason: "checksum mismatch") }
-        var r = SnapshotReader(bytes, from: Self.magic.count, to: body)
-        /// A length, delta or term frequency: a varint below 2^31 (not a count of bytes that must follow).
-        func small(_ r: inout SnapshotReader) throws(SnapshotReader.Failure) -> Int32 {
-            let v = try r.varint()
-            guard v < UInt64(Int32.max) else { throw r.failure("value \(v) out of range") }
-            return Int32(v)
-        }
-        do throws(SnapshotReader.Failure) {
-            guard try r.varint() == UInt64(Self.version) else { throw r.failure("unknown version") }
-            stamp = try r.u64()
-            let n = try r.count()
-            ids.reserveCapacity(n)
-            for _ in 0..<n {
-                ids.append(try r.string())
-                lengths.append((try small(&r), try small(&r), try small(&r)))
+    /// The index at `path`: mapped where the file system maps (the file is only ever replaced by a rename,
+    /// never truncated, so a mapping cannot lose its pages), else read.
+    static func open(path: String, fs: any FileSystem) throws -> KOSearchIndex {
+        let fd = try fs.open(path, .readOnly)
+        defer { fs.close(fd) }
+        let count = Int(try fs.size(fd))
+        if let m = fs.mapReadOnly(fd, count: count) { return try KOSearchIndex(m) }
+        return try KOSearchIndex(memory(try fs.read(fd, count: count, at: 0)))
+    }
+
+    /// `bytes` in memory of this process, freed with the index.
+    private static func memory(_ bytes: [UInt8]) -> MappedFile {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
+        buffer.copyBytes(from: bytes)
+        return MappedFile(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<bytes.count])) { _ in buffer.deallocate() }
+    }
+
+    private func u32(_ at: Int) -> Int {
+        Int(bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian)
+    }
+
+    /// A string of the string area, nil when the entry points outside it.
+    private func string(_ offset: Int, _ count: Int) -> UnsafeRawBufferPointer? {
+        guard offset <= stringsCount, count <= stringsCount - offset else { return nil }
+        return UnsafeRawBufferPointer(rebasing: bytes[(stringsAt + offset)..<(stringsAt + offset + count)])
+    }
+
+    /// The KO id of document `doc` ("" for an entry outside the string area).
+    public func id(_ doc: Int32) -> String {
+        let at = documentsAt + Int(doc) * Self.documentEntry
+        return string(u32(at), u32(at + 4)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
+    /// Terms per field of document `doc`.
+    func lengths(_ doc: Int32) -> (title: Double, tags: Double, body: Double) {
+        let at = documentsAt + Int(doc) * Self.documentEntry
+        return (Double(u32(at + 8)), Double(u32(at + 12)), Double(u32(at + 16)))
+    }
+
+    /// The entry of `term` in the term table (binary search in UTF-8 byte order), nil when absent.
+    func find(_ term: String) -> Int? {
+        var key = term
+        return key.withUTF8 { k -> Int? in
+            var low = 0
+            var high = termCount
+            while low < high {
+                let mid = (low + high) / 2
+                let at = termsAt + mid * Self.termEntry
+                guard let t = string(u32(at), u32(at + 4)) else { return nil }
+                let common = min(t.count, k.count)
+                var order = common == 0 ? 0 : memcmp(t.baseAddress!, k.baseAddress!, common)
+                if order == 0 { order = t.count < k.count ? -1 : (t.count > k.count ? 1 : 0) }
+                if order == 0 { return mid }
+                if order < 0 { low = mid + 1 } else { high = mid }
             }
-            let nt = try r.count()
-            terms.reserveCapacity(nt)
-            ranges.reserveCapacity(nt)
-            for i in 0..<nt {
-                terms[try r.string()] = Int32(i)
-                let np = try r.count()
-                let length = try r.count()
-                let start = r.offset
-                // Not walked here (the checksum covers them); `list` checks document numbers as it decodes.
-                guard np <= length else { throw r.failure("term \(i): \(np) postings in \(length) bytes") }
-                try r.skip(length)
-                ranges.append((start, np))
-            }
-            guard r.atEnd else { throw r.failure("bytes after the last term") }
-            file = bytes
-        } catch {
-            throw Damaged(reason: "\(error)")
+            return nil
         }
+    }
+
+    /// The postings of term entry `entry`, decoded from the postings area; decoding stops at the first
+    /// posting that does not check (past its bytes, or a document out of range).
+    func list(_ entry: Int) -> [Posting] {
+        let at = termsAt + entry * Self.termEntry
+        let (start, count, length) = (u32(at + 8), u32(at + 12), u32(at + 16))
+        guard start <= postingsCount, length <= postingsCount - start else { return [] }
+        var offset = postingsAt + start
+        let end = offset + length
+        func varint() -> UInt64? {
+            var v: UInt64 = 0
+            var shift: UInt64 = 0
+            while offset < end, shift < 64 {
+                let b = bytes[offset]
+                offset += 1
+                v |= UInt64(b & 0x7f) << shift
+                if b & 0x80 == 0 { return v }
+                shift += 7
+            }
+            return nil
+        }
+        var out: [Posting] = []
+        out.reserveCapacity(min(count, length / 4))
+        var doc: UInt64 = 0
+        for _ in 0..<count {
+            guard let delta = varint(), let t = varint(), let g = varint(), let b = varint() else { break }
+            let (sum, overflow) = doc.addingReportingOverflow(delta)
+            guard !overflow, sum < UInt64(documentCount) else { break }
+            doc = sum
+            out.append(
+                Posting(
+                    doc: Int32(doc), title: UInt16(clamping: t), tags: UInt16(clamping: g), body: UInt16(clamping: b)))
+        }
+        return out
     }
 
     /// The index for `knowledge`: read from `path` when its stamp is current, else built (and written there
@@ -198,13 +304,15 @@ public final class KOSearchIndex {
         body: (KnowledgeObject) -> String? = { $0.body }
     ) -> (index: KOSearchIndex, rebuiltBecause: String?) {
         var why = "no index yet"
-        if let bytes = try? fs.readFile(path) {
-            do throws(Damaged) {
-                let idx = try KOSearchIndex(decoding: bytes)
+        if (try? fs.stat(path)) != nil {
+            do {
+                let idx = try open(path: path, fs: fs)
                 if idx.stamp == knowledge.textStamp { return (idx, nil) }
                 why = "knowledge objects changed"
+            } catch let e as Damaged {
+                why = "index damaged (\(e.reason))"
             } catch {
-                why = "index damaged (\(error.reason))"
+                why = "index unreadable (\(error))"
             }
         }
         let idx = KOSearchIndex(knowledge: knowledge, body: body)
@@ -214,7 +322,8 @@ public final class KOSearchIndex {
                 why + "; not saved: the body of \(idx.incomplete.prefix(3).joined(separator: ", ")) could not be read"
             )
         }
-        if write { try? fs.writeFileAtomically(path, idx.encode()) }
+        // Two searches may rebuild at once: each writes its own temporary file.
+        if write { try? fs.writeFileAtomically(path, idx.encode(), tmpSuffix: ProjectionStore.uniqueTmpSuffix) }
         return (idx, why)
     }
 
@@ -235,23 +344,19 @@ public final class KOSearchIndex {
 
     /// BM25 scores (> 0) by document, for the distinct terms of `query`.
     func bm25(_ query: [String], _ p: BM25) -> [Int32: Double] {
-        let n = Double(ids.count)
+        let n = Double(documentCount)
         guard n > 0 else { return [:] }
-        var total = 0.0
-        for l in lengths {
-            total += p.titleWeight * Double(l.title) + p.tagsWeight * Double(l.tags) + p.bodyWeight * Double(l.body)
-        }
+        let total = p.titleWeight * totals.title + p.tagsWeight * totals.tags + p.bodyWeight * totals.body
         let avg = max(total / n, 1e-9)
         var scores: [Int32: Double] = [:]
         for t in Set(query) {
-            guard let id = terms[t] else { continue }
-            let list = self.list(id)
+            guard let entry = find(t) else { continue }
+            let list = self.list(entry)
             let df = Double(list.count)
             let idf = log(1 + (n - df + 0.5) / (df + 0.5))
             for post in list {
-                let l = lengths[Int(post.doc)]
-                let dl =
-                    p.titleWeight * Double(l.title) + p.tagsWeight * Double(l.tags) + p.bodyWeight * Double(l.body)
+                let l = lengths(post.doc)
+                let dl = p.titleWeight * l.title + p.tagsWeight * l.tags + p.bodyWeight * l.body
                 let tf =
                     p.titleWeight * Double(post.title) + p.tagsWeight * Double(post.tags) + p.bodyWeight
                     * Double(post.body)
@@ -266,8 +371,8 @@ public final class KOSearchIndex {
     func tagMatches(_ query: [String]) -> [Int32: Int] {
         var m: [Int32: Int] = [:]
         for t in Set(query) {
-            guard let id = terms[t] else { continue }
-            for post in list(id) where post.tags > 0 { m[post.doc, default: 0] += 1 }
+            guard let entry = find(t) else { continue }
+            for post in list(entry) where post.tags > 0 { m[post.doc, default: 0] += 1 }
         }
         return m
     }
@@ -347,7 +452,7 @@ public enum KOSearch {
         func eligible(_ doc: Int32) -> KnowledgeObject? {
             if let c = checked[doc] { return c }
             var result: KnowledgeObject?
-            if let k = knowledge.ko(index.ids[Int(doc)]) {
+            if let k = knowledge.ko(index.id(doc)) {
                 var ok: Bool
                 switch k.status {
                 case .approved: ok = true
@@ -373,7 +478,7 @@ public enum KOSearch {
                 let a = tieBreak[$0.key] ?? 0
                 let b = tieBreak[$1.key] ?? 0
                 if a != b { return a > b }
-                return utf8Less(index.ids[Int($0.key)], index.ids[Int($1.key)])
+                return utf8Less(index.id($0.key), index.id($1.key))
             }
             var out: [Int32: (Int, Double)] = [:]
             for e in sorted where eligible(e.key) != nil {
@@ -392,7 +497,7 @@ public enum KOSearch {
         var semantic: [Int32: (Int, Double)] = [:]
         if let v = q.vector, let model = q.model, !v.isEmpty {
             var sims: [Int32: Double] = [:]
-            for doc in 0..<Int32(index.ids.count) {
+            for doc in 0..<Int32(index.documentCount) {
                 guard let k = eligible(doc), k.vectorModel == model, k.vector.count == v.count else { continue }
                 let c = cosine(v, k.vector)
                 if c >= q.minSimilarity { sims[doc] = c }
@@ -433,15 +538,15 @@ public enum KOSearch {
         let scores = plainBM25 ? index.bm25(terms, .plain) : index.tagMatches(terms).mapValues(Double.init)
         let wanted = tags.map { $0.lowercased() }
         return scores.filter { doc, _ in
-            guard let k = knowledge.ko(index.ids[Int(doc)]), k.status == .approved else { return false }
+            guard let k = knowledge.ko(index.id(doc)), k.status == .approved else { return false }
             let have = Set(k.tags.map { $0.lowercased() })
             return wanted.allSatisfy(have.contains)
         }
         .sorted {
             if $0.value != $1.value { return $0.value > $1.value }
-            return utf8Less(index.ids[Int($0.key)], index.ids[Int($1.key)])
+            return utf8Less(index.id($0.key), index.id($1.key))
         }
-        .map { index.ids[Int($0.key)] }
+        .map { index.id($0.key) }
     }
 
     static func cosine(_ a: [Float], _ b: [Float]) -> Double {

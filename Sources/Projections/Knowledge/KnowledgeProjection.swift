@@ -127,6 +127,33 @@ public final class KnowledgeObject: SnapshotCodable {
                     | UInt32(raw[i * 4 + 3]) << 24)
         }
     }
+
+    /// Checks one encoded KO and moves past it without building it: the same reads as `init(decoding:)`, field
+    /// by field, minus the allocations. A snapshot load walks every KO with this and decodes one only when it
+    /// is used (a search touches a few of 10,000), so what `skip` accepts, `init(decoding:)` must accept
+    /// (`KnowledgeProjectionTests` checks both consume the same bytes).
+    static func skip(_ r: inout SnapshotReader) throws(SnapshotReader.Failure) {
+        func string() throws(SnapshotReader.Failure) { try r.skip(try r.count()) }
+        func strings() throws(SnapshotReader.Failure) { for _ in 0..<(try r.count()) { try string() } }
+        try string()  // id
+        try string()  // title
+        guard KOStatus(rawValue: try r.u8()) != nil else { throw r.failure("unknown KO status") }
+        try string()  // supersededBy
+        try strings()  // tags
+        try strings()  // projects
+        for _ in 0..<3 { _ = try r.varint() }  // consultations, successes, failures
+        _ = try r.varint()  // lastConsultedHLC
+        for _ in 0..<2 {  // proposed, bodyRef: a flag, then origin and LSN
+            if try r.bool() {
+                _ = try r.varint()
+                _ = try r.varint()
+            }
+        }
+        for _ in 0..<3 { _ = try r.varint() }  // createdMS, legacyConsultations, legacySuccesses
+        try string()  // vectorModel
+        _ = try r.u64()  // embeddedHash
+        try r.skip(try r.count() * 4)  // vector
+    }
 }
 
 /// KO lifecycle plus the closed loop: `ko.consulted` (task T) then `task.outcome` (task T) credits every
@@ -138,8 +165,14 @@ public final class KnowledgeProjection: Projection {
     public static let version: UInt16 = 3
 
     let symbols: SymbolTables
-    /// By KO symbol (nil: never seen in a KO event).
+    /// By KO symbol (nil: never seen in a KO event, or not decoded yet: see `undecoded`).
     private var slots: [KnowledgeObject?] = []
+    /// By KO symbol: where the KO's encoding starts in `snapshot` while it has not been decoded (-1: none).
+    /// A snapshot load checks every KO (`KnowledgeObject.skip`) but builds one only when it is first used.
+    private var undecoded: [Int] = []
+    private var snapshot: [UInt8] = []
+    private var snapshotEnd = 0
+    private var snapshotStrings: Symbols?
     /// By task symbol: KOs consulted since that task's last outcome (credited by the next one).
     private var pendingSlots: [[Int32]] = []
     public private(set) var outcomes = 0
@@ -157,11 +190,36 @@ public final class KnowledgeProjection: Projection {
 
     public func ko(_ id: String) -> KnowledgeObject? {
         guard let s = symbols.kos.lookup(id), Int(s) < slots.count else { return nil }
-        return slots[Int(s)]
+        return object(Int(s))
+    }
+
+    /// The KO in slot `i`, decoded from the snapshot on first use.
+    @inline(__always)
+    private func object(_ i: Int) -> KnowledgeObject? {
+        if let k = slots[i] { return k }
+        guard i < undecoded.count, undecoded[i] >= 0 else { return nil }
+        var r = SnapshotReader(snapshot, from: undecoded[i], to: snapshotEnd, cache: snapshotStrings)
+        undecoded[i] = -1
+        do throws(SnapshotReader.Failure) {
+            slots[i] = try KnowledgeObject(decoding: &r)
+        } catch {
+            // `skip` accepted these bytes at load, and it reads what the decoder reads.
+            preconditionFailure("knowledge snapshot: KO \(symbols.kos[Int32(i)]) checked but does not decode: \(error)")
+        }
+        return slots[i]
+    }
+
+    /// Decodes every KO not decoded yet (before reading or writing them all).
+    private func decodeAll() {
+        guard !snapshot.isEmpty else { return }
+        for i in undecoded.indices where undecoded[i] >= 0 { _ = object(i) }
+        undecoded = []
+        snapshot = []
     }
 
     /// Every KO by id (built on each call).
     public var kos: [String: KnowledgeObject] {
+        decodeAll()
         var m: [String: KnowledgeObject] = [:]
         for case let k? in slots { m[k.id] = k }
         return m
@@ -178,7 +236,7 @@ public final class KnowledgeProjection: Projection {
         guard let s = e.symbol(.koID, symbols.kos), !symbols.kos[s].isEmpty else { return nil }
         let i = Int(s)
         if i >= slots.count { slots.append(contentsOf: repeatElement(nil, count: i - slots.count + 1)) }
-        if slots[i] == nil { slots[i] = KnowledgeObject(id: symbols.kos[s]) }
+        if object(i) == nil { slots[i] = KnowledgeObject(id: symbols.kos[s]) }
         return i
     }
 
@@ -245,7 +303,7 @@ public final class KnowledgeProjection: Projection {
             outcomes += 1
             guard e.taskID >= 0, Int(e.taskID) < pendingSlots.count else { return true }
             let t = Int(e.taskID)
-            for k in pendingSlots[t] where Int(k) < slots.count && slots[Int(k)] != nil {
+            for k in pendingSlots[t] where Int(k) < slots.count && object(Int(k)) != nil {
                 if success { slots[Int(k)]!.successes += 1 } else { slots[Int(k)]!.failures += 1 }
             }
             pendingSlots[t].removeAll()
@@ -258,7 +316,8 @@ public final class KnowledgeProjection: Projection {
     /// KOs best first: effectiveness, then consultations, then id. Superseded and retired KOs are left out
     /// unless `all`.
     public func ranked(all: Bool = false, tag: String? = nil) -> [KnowledgeObject] {
-        slots.compactMap { $0 }.filter {
+        decodeAll()
+        return slots.compactMap { $0 }.filter {
             (all || ($0.status != .superseded && $0.status != .retired)) && (tag == nil || $0.tags.contains(tag!))
         }
         .sorted {
@@ -271,6 +330,7 @@ public final class KnowledgeProjection: Projection {
     }
 
     public func encode(_ w: inout SnapshotWriter) {
+        decodeAll()
         w.entries(slots.compactMap { $0.map { ($0.id, $0) } })
         let waiting = pendingSlots.indices.filter { !pendingSlots[$0].isEmpty }
             .map { (symbols.tasks[Int32($0)], pendingSlots[$0].map { symbols.kos[$0] }) }.sorted {
@@ -287,10 +347,21 @@ public final class KnowledgeProjection: Projection {
 
     public init(decoding r: inout SnapshotReader, symbols: SymbolTables) throws(SnapshotReader.Failure) {
         self.symbols = symbols
-        for (k, v) in try r.entries(KnowledgeObject.self) {
+        // `entries`, checked (`KnowledgeObject.skip`) but decoded on first use.
+        let count = try r.count()
+        var previous: String?
+        snapshot = r.bytes
+        snapshotEnd = r.end
+        snapshotStrings = r.cache
+        for _ in 0..<count {
+            let k = try r.string()
+            if let p = previous, !utf8Less(p, k) { throw r.failure("keys out of order") }
+            previous = k
             let i = Int(symbols.kos.id(k))
             if i >= slots.count { slots.append(contentsOf: repeatElement(nil, count: i - slots.count + 1)) }
-            slots[i] = v
+            if i >= undecoded.count { undecoded.append(contentsOf: repeatElement(-1, count: i - undecoded.count + 1)) }
+            undecoded[i] = r.offset
+            try KnowledgeObject.skip(&r)
         }
         let n = try r.count()
         for _ in 0..<n {
