@@ -15,7 +15,7 @@ public final class KOSearchIndex {
     /// 2: each term's postings carry their byte length; 3: fixed-width tables queried in place.
     public static let version: UInt16 = 3
     static let headerSize = 8 + 2 + 2 + 4 + 4 + 8 + 3 * 8 + 8 + 8
-    static let documentEntry = 20
+    static let documentEntry = 28
     static let termEntry = 20
 
     struct Posting {
@@ -118,6 +118,16 @@ public final class KOSearchIndex {
             documents.u32(lengths[doc].1)
             documents.u32(lengths[doc].2)
             strings += id
+            // The filter fields, so that a filter rejects a document without decoding its KO.
+            var filter = SnapshotWriter()
+            let tags = k.tags.map { $0.lowercased() }
+            filter.u8(k.status.rawValue)
+            filter.u8((tags + k.projects).allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } } ? 1 : 0)
+            filter.strings(tags)
+            filter.strings(k.projects)
+            documents.u32(UInt32(strings.count))
+            documents.u32(UInt32(filter.bytes.count))
+            strings += filter.bytes
         }
         var terms = SnapshotWriter()
         var area = SnapshotWriter()
@@ -240,6 +250,54 @@ public final class KOSearchIndex {
     func lengths(_ doc: Int32) -> (title: Double, tags: Double, body: Double) {
         let at = documentsAt + Int(doc) * Self.documentEntry
         return (Double(u32(at + 8)), Double(u32(at + 12)), Double(u32(at + 16)))
+    }
+
+    /// False only when document `doc` surely fails the filters, read from the index without decoding the KO:
+    /// its status is not `approved` (or `proposed`, with `drafts`), or — where every tag and project involved
+    /// is ASCII, so that bytes compare as Swift strings do — it lacks a `wanted` tag (lowercased), or lists
+    /// projects but not `project`. The KO itself is checked for every document this lets through.
+    func mayPass(_ doc: Int32, drafts: Bool, wanted: [[UInt8]], project: [UInt8]?) -> Bool {
+        let at = documentsAt + Int(doc) * Self.documentEntry
+        guard let f = string(u32(at + 20), u32(at + 24)), f.count >= 2 else { return true }
+        switch KOStatus(rawValue: f[0]) {
+        case .approved: break
+        case .proposed: if !drafts { return false }
+        default: return false
+        }
+        let ascii = f[1] == 1
+        var offset = 2
+        func varint() -> Int? {
+            var v = 0
+            var shift = 0
+            while offset < f.count, shift < 63 {
+                let b = f[offset]
+                offset += 1
+                v |= Int(b & 0x7f) << shift
+                if b & 0x80 == 0 { return v }
+                shift += 7
+            }
+            return nil
+        }
+        func list() -> [UnsafeRawBufferPointer]? {
+            guard let n = varint(), n <= f.count else { return nil }
+            var out: [UnsafeRawBufferPointer] = []
+            for _ in 0..<n {
+                guard let l = varint(), l <= f.count - offset else { return nil }
+                out.append(UnsafeRawBufferPointer(rebasing: f[offset..<(offset + l)]))
+                offset += l
+            }
+            return out
+        }
+        guard ascii, let tags = list(), let projects = list() else { return true }
+        for w in wanted where w.allSatisfy({ $0 < 0x80 }) {
+            if !tags.contains(where: { $0.elementsEqual(w) }) { return false }
+        }
+        if let p = project, p.allSatisfy({ $0 < 0x80 }), !projects.isEmpty,
+            !projects.contains(where: { $0.elementsEqual(p) })
+        {
+            return false
+        }
+        return true
     }
 
     /// The entry of `term` in the term table (binary search in UTF-8 byte order), nil when absent.
@@ -449,10 +507,14 @@ public enum KOSearch {
         let wanted = q.tags.map { $0.lowercased() }
         // Filters are applied to the documents an arm scores, not to all of them (a query touches few).
         var checked: [Int32: KnowledgeObject?] = [:]
+        let wantedBytes = wanted.map { Array($0.utf8) }
+        let projectBytes = q.project.map { Array($0.utf8) }
         func eligible(_ doc: Int32) -> KnowledgeObject? {
             if let c = checked[doc] { return c }
             var result: KnowledgeObject?
-            if let k = knowledge.ko(index.id(doc)) {
+            if index.mayPass(doc, drafts: q.includeDrafts, wanted: wantedBytes, project: projectBytes),
+                let k = knowledge.ko(index.id(doc))
+            {
                 var ok: Bool
                 switch k.status {
                 case .approved: ok = true
