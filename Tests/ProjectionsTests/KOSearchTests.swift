@@ -83,6 +83,30 @@ import Testing
         #expect(why4 == "knowledge objects changed" && c.documentCount == 3)
     }
 
+    /// The index file's bytes are pinned (fixtures/ko-index/golden.idx; schemas/FORMAT.md, "Knowledge search
+    /// index"): a layout change is a visible diff. Regenerate with `AIBRAIN_UPDATE_FIXTURES=1`.
+    @Test func theIndexLayoutMatchesTheGoldenFile() throws {
+        let s = try TestStore("golden", fs: SimulatedFileSystem(seed: 6), clock: ManualClock())
+        try s.emit(
+            "ko.proposed", task: nil, id: "10000000000000000000000000000001",
+            #"{"ko_id":"KO-a","title":"JWT validation","tags":["Auth","jwt"],"projects":["cm"],"body":"check_exp claims"}"#
+        )
+        try s.emit("ko.approved", task: nil, id: "10000000000000000000000000000002", #"{"ko_id":"KO-a"}"#)
+        try s.emit(
+            "ko.proposed", task: nil, id: "10000000000000000000000000000003",
+            #"{"ko_id":"KO-b","title":"Retry backoff","tags":["caf\#u{e9}"],"body":"retries with jitter"}"#)
+        let bytes = KOSearchIndex(knowledge: try s.rebuild().knowledge).encode()
+        let path = packageRoot + "/fixtures/ko-index/golden.idx"
+        if ProcessInfo.processInfo.environment["AIBRAIN_UPDATE_FIXTURES"] == "1" {
+            try FileManager.default.createDirectory(
+                atPath: packageRoot + "/fixtures/ko-index", withIntermediateDirectories: true)
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+        }
+        let golden = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(bytes == golden, "the search index layout changed: update FORMAT.md and regenerate the fixture")
+        #expect(Array(bytes[8..<10]) == [3, 0] && bytes.count == golden.count)
+    }
+
     /// The index is read in place, so a file with a good checksum but tables that do not fit its bytes is
     /// refused, and a term entry pointing outside its area yields no postings instead of a trap.
     @Test func aCraftedIndexWithAGoodChecksumNeverTraps() throws {

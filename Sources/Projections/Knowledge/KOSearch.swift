@@ -65,6 +65,7 @@ public final class KOSearchIndex {
     static func build(
         knowledge: KnowledgeProjection, body: (KnowledgeObject) -> String?, incomplete: inout [String]
     ) -> [UInt8] {
+        // Documents are numbered in UTF-8 order of their ids: equal scores break ties by document number.
         let kos = knowledge.kos.values.filter { !$0.title.isEmpty }.sorted { utf8Less($0.id, $1.id) }
         var stems: [[UInt8]: String]? = [:]
         var termIDs: [String: Int] = [:]
@@ -540,7 +541,7 @@ public enum KOSearch {
                 let a = tieBreak[$0.key] ?? 0
                 let b = tieBreak[$1.key] ?? 0
                 if a != b { return a > b }
-                return utf8Less(index.id($0.key), index.id($1.key))
+                return $0.key < $1.key  // documents are numbered in id order
             }
             var out: [Int32: (Int, Double)] = [:]
             for e in sorted where eligible(e.key) != nil {
@@ -606,7 +607,7 @@ public enum KOSearch {
         }
         .sorted {
             if $0.value != $1.value { return $0.value > $1.value }
-            return utf8Less(index.id($0.key), index.id($1.key))
+            return $0.key < $1.key  // documents are numbered in id order
         }
         .map { index.id($0.key) }
     }
