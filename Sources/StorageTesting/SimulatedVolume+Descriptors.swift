@@ -82,6 +82,12 @@ extension SimulatedVolume {
         let node = inodes[file.inode]!
         if node.isDirectory { throw SystemError(call: "pread", path: file.path, errno: LinuxErrno.EISDIR) }
         guard offset >= 0 else { throw SystemError(call: "pread", path: file.path, errno: LinuxErrno.EINVAL) }
+        if let fault = faultPlan.fault(for: .read, path: file.path) {
+            faultLog.append(
+                "op \(mutatingOperationCount): pread(\(file.path), \(count) bytes at \(offset)): injected "
+                    + "\(SystemError.name(fault.errno)) [\(fault.rule)]")
+            throw SystemError(call: "pread", path: file.path, errno: fault.errno)
+        }
         guard offset < Int64(node.volatile.count) else { return [] }
         let start = Int(offset)
         return Array(node.volatile[start..<min(start + count, node.volatile.count)])

@@ -188,6 +188,15 @@ import Testing
             "\(badWeights.stderr)")
         let missing = try aibrain(["ko", "approve", "KO-zz", "--store", store], cwd: dir)
         #expect(missing.status == 1 && missing.stderr.contains("no knowledge object KO-zz"))
+        let retired = try aibrain(["ko", "approve", "KO-a", "--store", store], cwd: dir)
+        #expect(
+            retired.status == 3 && retired.stderr.contains("a retired KO stays retired")
+                && retired.stderr.contains("under a new id"), "\(retired.stderr)")
+        // A payload refusal names the file the user gave, not only the event.
+        let pii = try write("KO-p.md", "---\nid: KO-p\ntitle: Contact\n---\nmail jane.doe@example.com\n")
+        let refused = try aibrain(["ko", "add", pii, "--store", store], cwd: dir)
+        #expect(refused.status == 4 && refused.stderr.contains("\(pii): "), "\(refused.stderr)")
+        #expect(!refused.stderr.contains("jane.doe"))
     }
 
     /// Bad legacy input names the file, line and field; the good records are still imported; nothing already

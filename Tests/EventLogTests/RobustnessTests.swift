@@ -63,6 +63,40 @@ import Testing
         #expect(fs.contents(of: path) == b, "an unsupported segment is never touched")
     }
 
+    /// A reader whose read of an open segment fails, or that meets a segment of a newer format, leaves no
+    /// descriptor open (a `tail -f` retrying every poll would otherwise run out of them).
+    @Test func aFailedOpenLeavesNoDescriptorOpen() throws {
+        let fs = try simulatedStore(seed: 25)
+        do {
+            let log = try EventLog(root: Self.root, fs: fs, options: OpenOptions(autoSeal: false))
+            for i in 0..<12 {
+                try log.append([draft("e\(i)", payload: #"{"n":"\#(String(repeating: "x", count: 60))"}"#)])
+            }
+        }
+        let opens = try fs.listDirectory(Self.dir).filter { $0.hasSuffix(".open") }.sorted()
+        #expect(opens.count == 1, "\(opens)")
+        let before = fs.openDescriptorCount
+        fs.faultPlan.failReads(.forever, paths: .suffix(".open"))
+        for _ in 0..<3 {
+            #expect(throws: EventLogError.self) {
+                _ = try EventLog(root: Self.root, fs: fs, options: OpenOptions(readOnly: true))
+            }
+        }
+        #expect(fs.openDescriptorCount == before)
+        fs.faultPlan.removeAll()
+        // The newest open segment from a newer format: refused as unsupported, nothing left open.
+        let path = Self.dir + "/" + opens.last!
+        var b = try #require(fs.contents(of: path))
+        b[24] = 0x80
+        let sum = XXH3.hash(Array(b[0..<88]))
+        withUnsafeBytes(of: sum.littleEndian) { for i in 0..<8 { b[88 + i] = $0[i] } }
+        try overwriteDurably(fs, path, b)
+        #expect(throws: EventLogError.self) {
+            _ = try EventLog(root: Self.root, fs: fs, options: OpenOptions(readOnly: true))
+        }
+        #expect(fs.openDescriptorCount == before)
+    }
+
     @Test func aRefusedAppendNeverSealsADamagedSegment() throws {
         var p = StoreConfig.Policies()
         p.rollBytes = 300

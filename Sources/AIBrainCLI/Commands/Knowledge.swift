@@ -122,8 +122,15 @@ struct KOAdd: ParsableCommand {
                 throw CLIError.invalid(error.description, hint: error.hint)
             }
             let a = CommandAppender(root: root, actor: who.actor, team: who.team)
-            let drafts = try koDrafts(
-                ko, approve: !draft, approver: approver ?? (a.actor.isEmpty ? nil : a.actor), appender: a)
+            let drafts: [EventDraft]
+            do {
+                drafts = try koDrafts(
+                    ko, approve: !draft, approver: approver ?? (a.actor.isEmpty ? nil : a.actor), appender: a)
+            } catch var e as CLIError {
+                // The payload's checks (PII gate, schema) name the event; the user knows the file.
+                e.message = "\(file): " + e.message
+                throw e
+            }
             let (r, _) = try a.append(drafts)
             try reportAppended(r, drafts, json: report.json, extra: [("ko_id", .string(ko.id))])
         }
@@ -146,7 +153,9 @@ struct KOApprove: ParsableCommand {
             guard k.status == .proposed || k.status == .approved else {
                 throw CLIError(
                     .conflict, code: "illegal-transition", "\(ko) is \(k.status.name); only a proposed KO is approved",
-                    hint: "add a new revision with `aibrain ko add`")
+                    hint:
+                        "a \(k.status.name) KO stays \(k.status.name) (a new revision does not reopen it): record the "
+                        + "lesson under a new id with `aibrain ko add FILE.md`")
             }
             let a = CommandAppender(root: root, actor: who.actor, team: who.team)
             try appendOne(

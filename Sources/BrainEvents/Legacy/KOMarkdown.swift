@@ -144,6 +144,7 @@ public struct KOMarkdown: Sendable, Equatable {
         lines.append("tags: [" + tags.map(FrontMatter.yamlScalar).joined(separator: ", ") + "]")
         lines.append("projects: [" + projects.map(FrontMatter.yamlScalar).joined(separator: ", ") + "]")
         for (k, v) in metadata { lines.append(FrontMatter.yamlScalar(k) + ": " + v.jsonText) }
+        lines = lines.map(FrontMatter.yamlPrintable)
         lines.append("---")
         return lines.joined(separator: "\n") + "\n" + body
     }
@@ -224,6 +225,31 @@ public enum FrontMatter {
         case .alias:
             throw LegacyError(file: file, line: 2, "front matter aliases (*name) are not accepted")
         }
+    }
+
+    /// `line` with every character outside YAML's printable set (YAML 1.2 §5.1: 0x20–0x7E, 0xA0–0xD7FF,
+    /// 0xE000–0xFFFD, 0x10000 and up; a BOM only at the start of a stream) written as a `\uXXXX` escape. In a
+    /// line of front matter built from `yamlScalar` and JSON text such a character can only sit inside a JSON
+    /// string (JSON leaves DEL, C1 controls and noncharacters raw; a YAML parser refuses them), where the escape
+    /// reads back, in YAML and in JSON, as the same character. The fuzz target `legacy-ko` found a title with
+    /// a DEL that exported to a file `import legacy` refused.
+    public static func yamlPrintable(_ line: String) -> String {
+        func printable(_ v: UInt32) -> Bool {
+            (0x20...0x7E).contains(v) || (0xA0...0xD7FF).contains(v) || ((0xE000...0xFFFD).contains(v) && v != 0xFEFF)
+                || v >= 0x10000
+        }
+        guard !line.unicodeScalars.allSatisfy({ printable($0.value) }) else { return line }
+        var out = String.UnicodeScalarView()
+        for u in line.unicodeScalars {
+            if printable(u.value) || u.value == 0x09 {
+                out.append(u)
+            } else {
+                let hex = String(u.value, radix: 16, uppercase: true)
+                out.append(
+                    contentsOf: ("\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex).unicodeScalars)
+            }
+        }
+        return String(out)
     }
 
     /// A YAML flow scalar: plain when that reads back as the same string, else a JSON string (valid YAML).

@@ -211,11 +211,19 @@ extension EventLog {
                     fs.close(idleLock)
                 }
             }
-            let bytes = try fs.attempt("reading open segment", path: path) { () throws(SystemError) in
-                let size = Int(try fs.size(fd))
-                let count = synced.map { min(size, max(Int($0), Format.headerSize)) } ?? size
-                // Mapped only under LOCK (recovery) or up to the watermark (a reader): see SegmentBytes.
-                return try SegmentBytes(fs: fs, fd: fd, count: count, mayMap: recover || synced != nil)
+            let bytes: SegmentBytes
+            do throws(EventLogError) {
+                bytes = try fs.attempt("reading open segment", path: path) { () throws(SystemError) in
+                    let size = Int(try fs.size(fd))
+                    let count = synced.map { min(size, max(Int($0), Format.headerSize)) } ?? size
+                    // Mapped only under LOCK (recovery) or up to the watermark (a reader): see SegmentBytes.
+                    return try SegmentBytes(fs: fs, fd: fd, count: count, mayMap: recover || synced != nil)
+                }
+            } catch {
+                // None of these descriptors has been handed on yet: a reader that retries must not leak them.
+                fs.close(fd)
+                for f in files { fs.close(f.fd) }
+                throw error
             }
             var header: SegmentHeader?
             var unsupported: String?
@@ -235,7 +243,10 @@ extension EventLog {
             }
             let path = directory + "/" + f.name
             if let reason = f.unsupported {
+                // This one, the ones not looked at yet and the ones kept so far: none is handed on.
                 fs.close(f.fd)
+                for g in files where g.name > f.name { fs.close(g.fd) }
+                for k in keep { fs.close(k.fd) }
                 throw EventLogError(.unsupported, reason, path: path, hint: "open this store with a newer aibrain")
             }
             // Row "torn segment creation": a header that is not valid, with nothing but zeros after it.
@@ -254,9 +265,6 @@ extension EventLog {
                 continue
             }
             fs.close(f.fd)
-            if let reason = f.unsupported {
-                throw EventLogError(.unsupported, reason, path: path, hint: "open this store with a newer aibrain")
-            }
             let e = EventLogError.corrupt("the segment header is damaged but data follows it", path: path, offset: 0)
             recoveryActions.actions.append(.corruption(e.description))
             block(e)
