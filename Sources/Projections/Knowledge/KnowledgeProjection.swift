@@ -131,7 +131,7 @@ public final class KnowledgeObject: SnapshotCodable {
     /// Checks one encoded KO and moves past it without building it: the same reads as `init(decoding:)`, field
     /// by field, minus the allocations. A snapshot load walks every KO with this and decodes one only when it
     /// is used (a search touches a few of 10,000), so what `skip` accepts, `init(decoding:)` must accept
-    /// (`KnowledgeProjectionTests` checks both consume the same bytes).
+    /// (`KOSearchTests.snapshotKOsAreCheckedAtLoadAndDecodedOnFirstUse` checks both consume the same bytes).
     static func skip(_ r: inout SnapshotReader) throws(SnapshotReader.Failure) {
         func string() throws(SnapshotReader.Failure) { try r.skip(try r.count()) }
         func strings() throws(SnapshotReader.Failure) { for _ in 0..<(try r.count()) { try string() } }
