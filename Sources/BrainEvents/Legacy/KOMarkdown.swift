@@ -156,7 +156,7 @@ public enum FrontMatter {
     public static func split(_ text: String, file: String) throws(LegacyError) -> (String?, String, Int) {
         // CRLF files are read as LF (Swift takes "\r\n" for one character, which a split at "\n" never finds).
         var normalized = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
-        if normalized.contains("\r\n") { normalized = normalized.replacingOccurrences(of: "\r\n", with: "\n") }
+        if normalized.unicodeScalars.contains("\r") { normalized = lineFeeds(normalized) }
         guard normalized.hasPrefix("---\n") else { return (nil, normalized, 1) }
         let lines = normalized.split(separator: "\n", omittingEmptySubsequences: false)
         guard
@@ -225,6 +225,25 @@ public enum FrontMatter {
         case .alias:
             throw LegacyError(file: file, line: 2, "front matter aliases (*name) are not accepted")
         }
+    }
+
+    /// Every run of CRs ending a line becomes one LF; a CR inside a line stays. Idempotent, unlike replacing
+    /// "\r\n" once ("\r\r\n" gave "\r\n", which the next read turned into "\n": the fuzz target
+    /// `legacy-session` found a session file whose export read back with another body).
+    static func lineFeeds(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        var crs = 0
+        for u in text.unicodeScalars {
+            if u == "\r" {
+                crs += 1
+                continue
+            }
+            if u != "\n" { out.append(contentsOf: repeatElement("\r" as Unicode.Scalar, count: crs)) }
+            crs = 0
+            out.append(u)
+        }
+        out.append(contentsOf: repeatElement("\r" as Unicode.Scalar, count: crs))
+        return String(out)
     }
 
     /// `line` with every character outside YAML's printable set (YAML 1.2 §5.1: 0x20–0x7E, 0xA0–0xD7FF,
