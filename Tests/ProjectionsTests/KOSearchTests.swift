@@ -48,7 +48,7 @@ import Testing
         try add(s, "B", "queue", body: "lease")
         try add(s, "C", "cache", body: "eviction policy")
         let e = try s.rebuild()
-        let idx = KOSearchIndex(knowledge: e.knowledge)
+        let idx = try KOSearchIndex(knowledge: e.knowledge)
         let scores = idx.bm25(["retri"], .plain)
         // A: 3 terms of "retri" (title 1, body 2) in 4 terms; the average length is (4 + 2 + 3) / 3 = 3.
         let idf = log(1 + (3 - 1 + 0.5) / (1 + 0.5))
@@ -68,18 +68,18 @@ import Testing
         let e1 = try s.rebuild()
         let path = "/idx/.aibrain/projections/ko-search.idx"
         try fs.makeDirectory("/idx/.aibrain/projections")
-        let (a, why1) = KOSearchIndex.load(path: path, fs: fs, knowledge: e1.knowledge, write: true)
+        let (a, why1) = try KOSearchIndex.load(path: path, fs: fs, knowledge: e1.knowledge, write: true)
         #expect(why1 == "no index yet")
-        let (b, why2) = KOSearchIndex.load(path: path, fs: fs, knowledge: e1.knowledge, write: true)
+        let (b, why2) = try KOSearchIndex.load(path: path, fs: fs, knowledge: e1.knowledge, write: true)
         #expect(why2 == nil && b.encode() == a.encode() && b.termCount == a.termCount)
         var bytes = try fs.readFile(path)
         bytes[bytes.count / 2] ^= 0x40
         try fs.writeFileAtomically(path, bytes)
-        let (_, why3) = KOSearchIndex.load(path: path, fs: fs, knowledge: e1.knowledge, write: true)
+        let (_, why3) = try KOSearchIndex.load(path: path, fs: fs, knowledge: e1.knowledge, write: true)
         #expect(why3 == "index damaged (checksum mismatch)")
         try add(s, "KO-2", "Refresh token rotation", tags: ["auth"], body: "rotate on use")
         let e2 = try s.rebuild()
-        let (c, why4) = KOSearchIndex.load(path: path, fs: fs, knowledge: e2.knowledge, write: true)
+        let (c, why4) = try KOSearchIndex.load(path: path, fs: fs, knowledge: e2.knowledge, write: true)
         #expect(why4 == "knowledge objects changed" && c.documentCount == 3)
     }
 
@@ -95,7 +95,7 @@ import Testing
         try s.emit(
             "ko.proposed", task: nil, id: "10000000000000000000000000000003",
             #"{"ko_id":"KO-b","title":"Retry backoff","tags":["caf\#u{e9}"],"body":"retries with jitter"}"#)
-        let bytes = KOSearchIndex(knowledge: try s.rebuild().knowledge).encode()
+        let bytes = try KOSearchIndex(knowledge: try s.rebuild().knowledge).encode()
         let path = packageRoot + "/fixtures/ko-index/golden.idx"
         if ProcessInfo.processInfo.environment["AIBRAIN_UPDATE_FIXTURES"] == "1" {
             try FileManager.default.createDirectory(
@@ -113,7 +113,7 @@ import Testing
         let s = try TestStore("craft", fs: SimulatedFileSystem(seed: 3), clock: ManualClock())
         try add(s, "KO-1", "JWT validation", tags: ["auth"], body: "check exp and aud")
         try add(s, "KO-2", "Retry backoff", body: "exponential retry with jitter")
-        let good = KOSearchIndex(knowledge: try s.rebuild().knowledge).encode()
+        let good = try KOSearchIndex(knowledge: try s.rebuild().knowledge).encode()
         func resealed(_ edit: (inout [UInt8]) -> Void) -> [UInt8] {
             var b = good
             edit(&b)
@@ -124,7 +124,7 @@ import Testing
         func load(_ bytes: [UInt8]) throws -> (KOSearchIndex, String?) {
             let fs = SimulatedFileSystem(seed: 4)
             try fs.writeFileAtomically("/k.idx", bytes)
-            return KOSearchIndex.load(path: "/k.idx", fs: fs, knowledge: try s.rebuild().knowledge, write: false)
+            return try KOSearchIndex.load(path: "/k.idx", fs: fs, knowledge: try s.rebuild().knowledge, write: false)
         }
         // Term count (bytes 16–19) far beyond the file.
         let (_, why) = try load(resealed { $0[19] = 0x7f })
@@ -138,7 +138,7 @@ import Testing
         let (idx, why2) = try load(crafted)
         #expect(why2 == nil)
         #expect(idx.bm25(["retri"], .plain).isEmpty && idx.find("retri") != nil)
-        #expect(KOSearchIndex(knowledge: try s.rebuild().knowledge).bm25(["retri"], .plain).count == 1)
+        #expect(try KOSearchIndex(knowledge: try s.rebuild().knowledge).bm25(["retri"], .plain).count == 1)
     }
 
     /// A snapshot load checks every KO with `KnowledgeObject.skip` and decodes one on first use: whatever skip
@@ -206,7 +206,7 @@ import Testing
         try s.emit("ko.superseded", task: nil, #"{"ko_id":"KO-e","by":"KO-a"}"#)
         try s.emit("ko.retired", task: nil, #"{"ko_id":"KO-f"}"#)
         let e = try s.rebuild()
-        let idx = KOSearchIndex(knowledge: e.knowledge)
+        let idx = try KOSearchIndex(knowledge: e.knowledge)
         func ids(_ configure: (inout KOQuery) -> Void) -> Set<String> {
             var q = KOQuery(text: "token refresh", nowMS: 0)
             configure(&q)
@@ -229,7 +229,8 @@ import Testing
         func rank() throws -> [String] {
             let e = try s.rebuild()
             let q = KOQuery(text: "npdb timeout retry", nowMS: 0)
-            return KOSearch.search(q, index: KOSearchIndex(knowledge: e.knowledge), knowledge: e.knowledge).map(\.id)
+            return KOSearch.search(q, index: try KOSearchIndex(knowledge: e.knowledge), knowledge: e.knowledge).map(
+                \.id)
         }
         // Equal text and no history: the id breaks the tie (KO-bad < KO-good).
         #expect(try rank() == ["KO-bad", "KO-good"])
@@ -259,7 +260,7 @@ import Testing
         }
         let e = try s.rebuild()
         let q = KOQuery(text: "retry the NPDB gateway after 503", nowMS: 0)
-        let ids = KOSearch.search(q, index: KOSearchIndex(knowledge: e.knowledge), knowledge: e.knowledge).map(\.id)
+        let ids = KOSearch.search(q, index: try KOSearchIndex(knowledge: e.knowledge), knowledge: e.knowledge).map(\.id)
         #expect(ids == ["KO-real"], "\(ids)")
     }
 
@@ -288,7 +289,7 @@ import Testing
         var q = KOQuery(text: "cache", nowMS: ISO8601.parse("2026-06-30T00:00:00Z")!)
         q.halfLifeDays = 180
         let h = try #require(
-            KOSearch.search(q, index: KOSearchIndex(knowledge: e.knowledge), knowledge: e.knowledge).first)
+            KOSearch.search(q, index: try KOSearchIndex(knowledge: e.knowledge), knowledge: e.knowledge).first)
         #expect(abs(h.ageDays - 180) < 1e-9 && abs(h.decay - 0.5) < 1e-12)
         #expect(abs(h.score - h.fused * 0.5 * 0.5) < 1e-15)
     }

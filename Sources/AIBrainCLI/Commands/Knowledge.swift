@@ -324,9 +324,17 @@ struct KOSearchCommand: ParsableCommand {
             let root = try store.locate()
             let now = try nowOption.milliseconds()
             let access = try ProjectionAccess(root: root)
-            let (index, rebuilt) = KOSearchIndex.load(
-                path: access.reader.paths.projections + "/ko-search.idx", fs: access.reader.fs,
-                knowledge: access.engine.knowledge, write: true, body: access.body(of:))
+            let index: KOSearchIndex
+            let rebuilt: String?
+            do throws(KOSearchIndex.TooLarge) {
+                (index, rebuilt) = try KOSearchIndex.load(
+                    path: access.reader.paths.projections + "/ko-search.idx", fs: access.reader.fs,
+                    knowledge: access.engine.knowledge, write: true, body: access.body(of:))
+            } catch {
+                throw CLIError(
+                    .error, code: "index-too-large", "cannot build the search index: \(error.description)",
+                    hint: "retire knowledge objects no longer needed (`aibrain ko retire`)")
+            }
             let tagList = (tags ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
                 !$0.isEmpty
             }

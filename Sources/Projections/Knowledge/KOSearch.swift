@@ -54,19 +54,40 @@ public final class KOSearchIndex {
 
     /// Indexes every KO that has a title (status and filters are applied at query time). `body` gives a KO's
     /// body (by default the one in memory; the CLI reads it from the log after a snapshot load).
-    public convenience init(knowledge: KnowledgeProjection, body: (KnowledgeObject) -> String? = { $0.body }) {
+    /// Throws when the tables would outgrow their 32-bit offsets (4 GiB of ids, terms or postings).
+    public convenience init(knowledge: KnowledgeProjection, body: (KnowledgeObject) -> String? = { $0.body })
+        throws(TooLarge)
+    {
         var incomplete: [String] = []
-        // Built by this process, so it checks; a failure here is a bug in `build`.
-        try! self.init(Self.memory(Self.build(knowledge: knowledge, body: body, incomplete: &incomplete)))
+        let bytes = try Self.build(knowledge: knowledge, body: body, incomplete: &incomplete)
+        do throws(Damaged) {
+            try self.init(Self.memory(bytes))
+        } catch {
+            // Written by `build` a moment ago: it checks, or `build` has a bug.
+            preconditionFailure("a freshly built search index does not check: \(error.reason)")
+        }
         self.incomplete = incomplete
+    }
+
+    public struct TooLarge: Error, CustomStringConvertible {
+        public var description: String
     }
 
     /// The file's bytes for `knowledge` (layout: schemas/FORMAT.md, "Knowledge search index").
     static func build(
         knowledge: KnowledgeProjection, body: (KnowledgeObject) -> String?, incomplete: inout [String]
-    ) -> [UInt8] {
+    ) throws(TooLarge) -> [UInt8] {
+        func fit(_ v: Int, _ what: String) throws(TooLarge) -> UInt32 {
+            guard let x = UInt32(exactly: v) else {
+                throw TooLarge(description: "the knowledge search index's \(what) would pass 4 GiB (32-bit offsets)")
+            }
+            return x
+        }
         // Documents are numbered in UTF-8 order of their ids: equal scores break ties by document number.
         let kos = knowledge.kos.values.filter { !$0.title.isEmpty }.sorted { utf8Less($0.id, $1.id) }
+        guard kos.count < Int(Int32.max) else {
+            throw TooLarge(description: "the knowledge search index holds at most \(Int32.max) KOs")
+        }
         var stems: [[UInt8]: String]? = [:]
         var termIDs: [String: Int] = [:]
         var postings: [[Posting]] = []
@@ -101,7 +122,11 @@ public final class KOSearchIndex {
             add(title, 0)
             add(tags, 1)
             add(body, 2)
-            lengths.append((UInt32(title.count), UInt32(tags.count), UInt32(body.count)))
+            lengths.append(
+                (
+                    try fit(title.count, "terms of a title"), try fit(tags.count, "terms of tags"),
+                    try fit(body.count, "terms of a body")
+                ))
             totals.0 += UInt64(title.count)
             totals.1 += UInt64(tags.count)
             totals.2 += UInt64(body.count)
@@ -113,8 +138,8 @@ public final class KOSearchIndex {
         var documents = SnapshotWriter()
         for (doc, k) in kos.enumerated() {
             let id = Array(k.id.utf8)
-            documents.u32(UInt32(strings.count))
-            documents.u32(UInt32(id.count))
+            documents.u32(try fit(strings.count, "string area"))
+            documents.u32(try fit(id.count, "id"))
             documents.u32(lengths[doc].0)
             documents.u32(lengths[doc].1)
             documents.u32(lengths[doc].2)
@@ -126,8 +151,8 @@ public final class KOSearchIndex {
             filter.u8((tags + k.projects).allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } } ? 1 : 0)
             filter.strings(tags)
             filter.strings(k.projects)
-            documents.u32(UInt32(strings.count))
-            documents.u32(UInt32(filter.bytes.count))
+            documents.u32(try fit(strings.count, "string area"))
+            documents.u32(try fit(filter.bytes.count, "filter"))
             strings += filter.bytes
         }
         var terms = SnapshotWriter()
@@ -143,19 +168,19 @@ public final class KOSearchIndex {
                 area.varint(UInt64(x.tags))
                 area.varint(UInt64(x.body))
             }
-            terms.u32(UInt32(strings.count))
-            terms.u32(UInt32(text.count))
-            terms.u32(UInt32(start))
-            terms.u32(UInt32(postings[id].count))
-            terms.u32(UInt32(area.bytes.count - start))
+            terms.u32(try fit(strings.count, "string area"))
+            terms.u32(try fit(text.count, "term"))
+            terms.u32(try fit(start, "postings area"))
+            terms.u32(try fit(postings[id].count, "postings of a term"))
+            terms.u32(try fit(area.bytes.count - start, "postings of a term"))
             strings += text
         }
         var w = SnapshotWriter()
         w.raw(magic)
         w.u16(version)
         w.u16(0)
-        w.u32(UInt32(kos.count))
-        w.u32(UInt32(termIDs.count))
+        w.u32(try fit(kos.count, "document table"))
+        w.u32(try fit(termIDs.count, "term table"))
         w.u64(knowledge.textStamp)
         w.u64(totals.0)
         w.u64(totals.1)
@@ -253,6 +278,21 @@ public final class KOSearchIndex {
         return (Double(u32(at + 8)), Double(u32(at + 12)), Double(u32(at + 16)))
     }
 
+    /// The varint at `offset` of `bytes` (`offset` moves past it), nil when it runs to `end` or past 10 bytes.
+    @inline(__always)
+    static func varint(_ bytes: UnsafeRawBufferPointer, _ offset: inout Int, end: Int) -> UInt64? {
+        var v: UInt64 = 0
+        var shift: UInt64 = 0
+        while offset < end, shift < 64 {
+            let b = bytes[offset]
+            offset += 1
+            v |= UInt64(b & 0x7f) << shift
+            if b & 0x80 == 0 { return v }
+            shift += 7
+        }
+        return nil
+    }
+
     /// False only when document `doc` surely fails the filters, read from the index without decoding the KO:
     /// its status is not `approved` (or `proposed`, with `drafts`), or — where every tag and project involved
     /// is ASCII, so that bytes compare as Swift strings do — it lacks a `wanted` tag (lowercased), or lists
@@ -267,23 +307,15 @@ public final class KOSearchIndex {
         }
         let ascii = f[1] == 1
         var offset = 2
-        func varint() -> Int? {
-            var v = 0
-            var shift = 0
-            while offset < f.count, shift < 63 {
-                let b = f[offset]
-                offset += 1
-                v |= Int(b & 0x7f) << shift
-                if b & 0x80 == 0 { return v }
-                shift += 7
-            }
-            return nil
+        func count() -> Int? {
+            guard let v = Self.varint(f, &offset, end: f.count), v <= UInt64(f.count) else { return nil }
+            return Int(v)
         }
         func list() -> [UnsafeRawBufferPointer]? {
-            guard let n = varint(), n <= f.count else { return nil }
+            guard let n = count() else { return nil }
             var out: [UnsafeRawBufferPointer] = []
             for _ in 0..<n {
-                guard let l = varint(), l <= f.count - offset else { return nil }
+                guard let l = count(), l <= f.count - offset else { return nil }
                 out.append(UnsafeRawBufferPointer(rebasing: f[offset..<(offset + l)]))
                 offset += l
             }
@@ -329,18 +361,7 @@ public final class KOSearchIndex {
         guard start <= postingsCount, length <= postingsCount - start else { return [] }
         var offset = postingsAt + start
         let end = offset + length
-        func varint() -> UInt64? {
-            var v: UInt64 = 0
-            var shift: UInt64 = 0
-            while offset < end, shift < 64 {
-                let b = bytes[offset]
-                offset += 1
-                v |= UInt64(b & 0x7f) << shift
-                if b & 0x80 == 0 { return v }
-                shift += 7
-            }
-            return nil
-        }
+        func varint() -> UInt64? { Self.varint(bytes, &offset, end: end) }
         var out: [Posting] = []
         out.reserveCapacity(min(count, length / 4))
         var doc: UInt64 = 0
@@ -361,7 +382,7 @@ public final class KOSearchIndex {
     public static func load(
         path: String, fs: any FileSystem, knowledge: KnowledgeProjection, write: Bool,
         body: (KnowledgeObject) -> String? = { $0.body }
-    ) -> (index: KOSearchIndex, rebuiltBecause: String?) {
+    ) throws(TooLarge) -> (index: KOSearchIndex, rebuiltBecause: String?) {
         var why = "no index yet"
         if (try? fs.stat(path)) != nil {
             do {
@@ -374,7 +395,7 @@ public final class KOSearchIndex {
                 why = "index unreadable (\(error))"
             }
         }
-        let idx = KOSearchIndex(knowledge: knowledge, body: body)
+        let idx = try KOSearchIndex(knowledge: knowledge, body: body)
         if !idx.incomplete.isEmpty {
             return (
                 idx,
