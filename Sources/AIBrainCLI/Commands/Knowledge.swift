@@ -59,7 +59,7 @@ func existingKO(_ id: String, _ access: ProjectionAccess) throws -> KnowledgeObj
 func koDrafts(
     _ ko: KOMarkdown, approve: Bool, approver: String?, appender a: CommandAppender, occurredAt: String = "",
     legacy: (consultations: Int, successes: Int?)? = nil, sourceSessions: JSONValue? = nil, provenance: String = "",
-    legacyFile: LegacyKOFile? = nil
+    legacyFile: JSONValue? = nil
 ) throws -> [EventDraft] {
     var members: [(String, JSONOut)] = [
         ("ko_id", .string(ko.id)), ("title", .string(ko.title)), ("tags", .array(ko.tags.map { .string($0) })),
@@ -71,7 +71,7 @@ func koDrafts(
         if let s = legacy.successes { members.append(("legacy_successes", .int(Int64(s)))) }
     }
     if !ko.metadata.isEmpty { members.append(("metadata", .raw(Array(JSONValue.object(ko.metadata).jsonText.utf8)))) }
-    if let legacyFile { members.append(("legacy_file", .raw(Array(legacyFile.json.jsonText.utf8)))) }
+    if let legacyFile { members.append(("legacy_file", .raw(Array(legacyFile.jsonText.utf8)))) }
     var proposed = try a.draft(.koProposed, task: nil, members)
     let content = String(decoding: proposed.payload, as: UTF8.self)
     proposed.eventID = contentEventID(["ko.proposed", ko.id, content])

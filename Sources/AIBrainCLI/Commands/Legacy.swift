@@ -111,14 +111,21 @@ struct ImportLegacy: ParsableCommand {
                     continue
                 }
                 let m = meta
+                var counts = m?.consultationCount.map { (consultations: $0, successes: m?.successes) }
+                var legacyFile: JSONValue? =
+                    LegacyKOFile(
+                        jsonPresent: m != nil, jsonTitle: m?.title, jsonProjects: m?.projects, extra: m?.extra ?? [],
+                        effectivenessText: m?.effectiveness
+                    ).json
+                if let x = m?.export {
+                    // Written by `export legacy`: the counts it was made of, plus what an old tool added since.
+                    (counts, legacyFile) = (Self.countsOfExport(x, m!), x.legacyFile)
+                }
                 record("knowledge object", md != nil ? mdRel : jsonRel, nil) {
                     try koDrafts(
-                        ko, approve: true, approver: nil, appender: a,
-                        legacy: m?.consultationCount.map { ($0, m?.successes) }, sourceSessions: m?.sourceSessions,
-                        provenance: "legacy:" + (md != nil ? mdRel : jsonRel),
-                        legacyFile: LegacyKOFile(
-                            jsonPresent: m != nil, jsonTitle: m?.title, jsonProjects: m?.projects,
-                            extra: m?.extra ?? [], effectivenessText: m?.effectiveness))
+                        ko, approve: true, approver: nil, appender: a, legacy: counts,
+                        sourceSessions: m?.sourceSessions, provenance: "legacy:" + (md != nil ? mdRel : jsonRel),
+                        legacyFile: legacyFile)
                 }
             }
             // Decision logs: one JSONL file per task.
@@ -342,6 +349,22 @@ struct ImportLegacy: ParsableCommand {
     }
 }
 
+extension ImportLegacy {
+    /// The legacy counts of a KO file `export legacy` wrote: those of the KO's own import, plus any
+    /// consultations and successes an old tool added to the totals since the export (never fewer).
+    static func countsOfExport(_ x: LegacyFiles.KOMetadata.ExportMarker, _ file: LegacyFiles.KOMetadata)
+        -> (consultations: Int, successes: Int?)?
+    {
+        var c = x.legacyConsultations
+        var s = x.legacySuccesses
+        if let now = file.consultationCount, let then = x.consultationCount, now > then {
+            c = (c ?? 0) + (now - then)
+            if let sn = file.successes, let st = x.successes, sn >= st { s = (s ?? 0) + (sn - st) }
+        }
+        return c.map { ($0, s) }
+    }
+}
+
 /// What a legacy KO's `<id>.json` held beyond the markdown, kept on `ko.proposed` so export writes it back.
 struct LegacyKOFile {
     var jsonPresent: Bool
@@ -427,6 +450,12 @@ struct ExportLegacy: ParsableCommand {
                 let hadCounts = get(m, "legacy_consultations") != nil
                 if hadCounts || k.consultations > 0 { json.consultationCount = k.totalConsultations }
                 if let rate = k.successRate { json.effectiveness = String(format: "%.2f", rate) }
+                func int(_ v: JSONValue?) -> Int? { if case .number(let n)? = v { Int(n) } else { nil } }
+                json.export = .init(
+                    exportedBy: Handoff.generatorPrefix + AIBrain.version,
+                    legacyConsultations: int(get(m, "legacy_consultations")),
+                    legacySuccesses: int(get(m, "legacy_successes")), consultationCount: json.consultationCount,
+                    successes: json.successes, legacyFile: legacy)
                 if legacy?["json_file"] != .bool(false) || hadCounts || k.consultations > 0 {
                     files.append((LegacyLayout.knowledge + "/\(k.id).json", json.jsonText + "\n"))
                 }

@@ -126,8 +126,15 @@ func koJSON(_ k: KnowledgeObject) -> JSONOut {
         ("superseded_by", k.supersededBy.isEmpty ? .null : .string(k.supersededBy)),
         ("tags", .array(k.tags.map { .string($0) })), ("projects", .array(k.projects.map { .string($0) })),
         ("consultations", .int(Int64(k.consultations))), ("successes", .int(Int64(k.successes))),
-        ("failures", .int(Int64(k.failures))), ("effectiveness", .double(k.effectiveness)),
-        ("success_rate", k.consultations == 0 ? .null : .double(Double(k.successes) / Double(k.consultations))),
+        ("failures", .int(Int64(k.failures))),
+        // Carried over by `import legacy` (null: the legacy file gave none); effectiveness and success_rate
+        // count them with this store's own.
+        (
+            "legacy_consultations",
+            k.legacySuccesses >= 0 || k.legacyConsultations > 0 ? .int(Int64(k.legacyConsultations)) : .null
+        ),
+        ("legacy_successes", k.legacySuccesses >= 0 ? .int(Int64(k.legacySuccesses)) : .null),
+        ("effectiveness", .double(k.effectiveness)), ("success_rate", k.successRate.map { .double($0) } ?? .null),
     ])
 }
 

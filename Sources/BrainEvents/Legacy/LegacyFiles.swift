@@ -184,6 +184,64 @@ public enum LegacyFiles {
         /// The number's text, as written.
         public var effectiveness: String?
         public var extra: [(String, JSONValue)]
+        /// The `aibrain` member `export legacy` writes (nil in a file no aibrain wrote).
+        public var export: ExportMarker?
+
+        /// What `aibrain export legacy` adds under `"aibrain"` to a KO's JSON: what the file's totals were made
+        /// of. Importing such a file again — into the store that wrote it or another — takes the legacy counts
+        /// from here, plus whatever an old tool added to the totals since, so it neither counts the exporting
+        /// store's own consultations twice (they travel in shipped segments) nor records a new revision.
+        public struct ExportMarker: Sendable, Equatable {
+            public var exportedBy: String
+            /// The legacy counts of the KO's import (nil: none, or the KO was not imported).
+            public var legacyConsultations: Int?
+            public var legacySuccesses: Int?
+            /// The totals written beside the marker (`consultation_count`, and the successes behind
+            /// `effectiveness`).
+            public var consultationCount: Int?
+            public var successes: Int?
+            /// The import's record of the original JSON file (`legacy_file`), nil when there was none.
+            public var legacyFile: JSONValue?
+
+            public init(
+                exportedBy: String, legacyConsultations: Int?, legacySuccesses: Int?, consultationCount: Int?,
+                successes: Int?, legacyFile: JSONValue?
+            ) {
+                self.exportedBy = exportedBy
+                self.legacyConsultations = legacyConsultations
+                self.legacySuccesses = legacySuccesses
+                self.consultationCount = consultationCount
+                self.successes = successes
+                self.legacyFile = legacyFile
+            }
+
+            public var json: JSONValue {
+                var m: [(String, JSONValue)] = [("exported_by", .string(exportedBy))]
+                func int(_ k: String, _ v: Int?) { if let v { m.append((k, .number(String(v)))) } }
+                int("legacy_consultations", legacyConsultations)
+                int("legacy_successes", legacySuccesses)
+                int("consultation_count", consultationCount)
+                int("successes", successes)
+                if let legacyFile { m.append(("legacy_file", legacyFile)) }
+                return .object(m)
+            }
+
+            /// The marker in `value`, nil when it is not one (a legacy tool's own `aibrain` member stays extra).
+            init?(_ value: JSONValue) {
+                guard case .object(let m) = value, case .string(let by)? = m.last(where: { $0.0 == "exported_by" })?.1
+                else { return nil }
+                func int(_ k: String) -> Int? {
+                    guard case .number(let n)? = m.last(where: { $0.0 == k })?.1, let v = Int(n), v >= 0,
+                        v <= Int(Int32.max)
+                    else { return nil }
+                    return v
+                }
+                self.init(
+                    exportedBy: by, legacyConsultations: int("legacy_consultations"),
+                    legacySuccesses: int("legacy_successes"), consultationCount: int("consultation_count"),
+                    successes: int("successes"), legacyFile: m.last(where: { $0.0 == "legacy_file" })?.1)
+            }
+        }
 
         public init(
             id: String, title: String?, sourceSessions: JSONValue?, projects: [String]?, consultationCount: Int?,
@@ -202,7 +260,7 @@ public enum LegacyFiles {
             a.id == b.id && a.title == b.title && a.sourceSessions == b.sourceSessions && a.projects == b.projects
                 && a.consultationCount == b.consultationCount
                 && a.effectiveness.flatMap(Double.init) == b.effectiveness.flatMap(Double.init)
-                && JSONValue.object(a.extra) == JSONValue.object(b.extra)
+                && JSONValue.object(a.extra) == JSONValue.object(b.extra) && a.export == b.export
         }
 
         static let known = ["id", "title", "source_sessions", "projects", "consultation_count", "effectiveness"]
@@ -220,7 +278,9 @@ public enum LegacyFiles {
             if let projects { m.append(("projects", .array(projects.map { .string($0) }))) }
             if let consultationCount { m.append(("consultation_count", .number(String(consultationCount)))) }
             if let effectiveness { m.append(("effectiveness", .number(effectiveness))) }
-            return JSONValue.object(m + extra).jsonText
+            m += extra
+            if let export { m.append(("aibrain", export.json)) }
+            return JSONValue.object(m).jsonText
         }
     }
 
@@ -270,10 +330,13 @@ public enum LegacyFiles {
         } else if get("source_sessions") != nil && get("source_sessions") != .null {
             throw LegacyError(file: file, field: "source_sessions", "must be a list")
         }
-        return KOMetadata(
+        let export = get("aibrain").flatMap(KOMetadata.ExportMarker.init)
+        var meta = KOMetadata(
             id: id, title: title, sourceSessions: get("source_sessions").flatMap { $0 == .null ? nil : $0 },
             projects: projects, consultationCount: count, effectiveness: effectiveness,
-            extra: members.filter { !KOMetadata.known.contains($0.0) })
+            extra: members.filter { !KOMetadata.known.contains($0.0) && (export == nil || $0.0 != "aibrain") })
+        meta.export = export
+        return meta
     }
 
     /// `.aibrain/session-{task_id}-{checkpoint}.md`: JSON front matter, then a markdown body.
