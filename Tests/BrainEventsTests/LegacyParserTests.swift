@@ -24,6 +24,28 @@ import Testing
 
     /// A decision's id material is the line as export writes it: the task from the file name and dropped nulls
     /// give the same record as the exported line.
+    /// A run of CRs before an LF reads as one LF, so reading is idempotent (libFuzzer's legacy-session finding);
+    /// a CR inside a line stays. What YAML cannot hold raw (DEL, C1 controls) is escaped on export and reads
+    /// back the same (legacy-ko's finding).
+    @Test func lineEndsAndControlCharactersSurviveAnExport() throws {
+        let md = "---\nid: KO-3\ntitle: \"a\\u007Fb\\u0085c\"\n---\nline\r\r\nmid\rline\r\n"
+        let ko = try KOMarkdown.parse(Array(md.utf8), file: "ko.md")
+        #expect(ko.title == "a\u{7F}b\u{85}c" && ko.body == "line\nmid\rline\n", "\(ko.body.debugDescription)")
+        let again = try KOMarkdown.parse(Array(ko.text.utf8), file: "again.md")
+        #expect(again.title == ko.title && again.body == ko.body)
+        #expect(ko.text.contains("\\u007F") && !ko.text.unicodeScalars.contains("\u{7F}"))
+    }
+
+    /// A work queue object naming its list twice (`work_items` and `items`) is refused, not half read.
+    @Test func aWorkQueueWithTwoListsIsRefused() {
+        let json = #"{"work_items":[{"id":"WI-1","task_id":"T-1"}],"items":[{"id":"WI-2","task_id":"T-2"}]}"#
+        let (items, problems) = LegacyFiles.workQueue(Array(json.utf8), file: "tasks/work_queue_x.json")
+        #expect(items.isEmpty && problems.count == 1)
+        #expect(problems.first?.description.contains("both a `work_items` and an `items` member") == true)
+        let one = #"{"items":[{"id":"WI-2","task_id":"T-2"}]}"#
+        #expect(LegacyFiles.workQueue(Array(one.utf8), file: "q.json").0.map(\.id) == ["WI-2"])
+    }
+
     @Test func aDecisionReadsTheSameFromItsExport() throws {
         let line = #"{"timestamp":"2026-02-07T10:15:00Z","decision":"APPROACH","value":"v","severity":null}"#
         let (a, pa) = LegacyFiles.decisions(Array(line.utf8), file: "T-9.jsonl", defaultTask: "T-9")

@@ -520,6 +520,16 @@ extension LegacyFiles {
         switch root {
         case .array(let a): list = a
         case .object:
+            if root["work_items"] != nil && root["items"] != nil {
+                return (
+                    [],
+                    [
+                        LegacyError(
+                            file: file, line: 1, "an object with both a `work_items` and an `items` member",
+                            hint: "keep the one list that holds the queue")
+                    ]
+                )
+            }
             guard case .array(let a)? = root["work_items"] ?? root["items"] else {
                 return ([], [LegacyError(file: file, line: 1, "an object without a `work_items` list")])
             }
