@@ -34,6 +34,11 @@ import Testing
         let again = try KOMarkdown.parse(Array(ko.text.utf8), file: "again.md")
         #expect(again.title == ko.title && again.body == ko.body)
         #expect(ko.text.contains("\\u007F") && !ko.text.unicodeScalars.contains("\u{7F}"))
+        // YAML's \P is U+2029, a line break to YAML 1.1: in a metadata key it must not be written raw.
+        let sep = try KOMarkdown.parse(Array("---\nid: KO-4\ntitle: t\n\"a\\Pb\": 1\n---\n".utf8), file: "ko.md")
+        #expect(sep.metadata.first?.0 == "a\u{2029}b")
+        let sepAgain = try KOMarkdown.parse(Array(sep.text.utf8), file: "again.md")
+        #expect(sepAgain.metadata.first?.0 == "a\u{2029}b" && !sep.text.unicodeScalars.contains("\u{2029}"))
     }
 
     /// A work queue object naming its list twice (`work_items` and `items`) is refused, not half read.

@@ -247,15 +247,16 @@ public enum FrontMatter {
     }
 
     /// `line` with every character outside YAML's printable set (YAML 1.2 §5.1: 0x20–0x7E, 0xA0–0xD7FF,
-    /// 0xE000–0xFFFD, 0x10000 and up; a BOM only at the start of a stream) written as a `\uXXXX` escape. In a
+    /// 0xE000–0xFFFD, 0x10000 and up; a BOM only at the start of a stream), and the line and paragraph
+    /// separators U+2028 and U+2029 (line breaks to YAML 1.1 parsers), written as a `\uXXXX` escape. In a
     /// line of front matter built from `yamlScalar` and JSON text such a character can only sit inside a JSON
     /// string (JSON leaves DEL, C1 controls and noncharacters raw; a YAML parser refuses them), where the escape
     /// reads back, in YAML and in JSON, as the same character. The fuzz target `legacy-ko` found a title with
-    /// a DEL that exported to a file `import legacy` refused.
+    /// a DEL, then a metadata key with a U+2029 (YAML's `\P`), that exported to a file `import legacy` refused.
     public static func yamlPrintable(_ line: String) -> String {
         func printable(_ v: UInt32) -> Bool {
-            (0x20...0x7E).contains(v) || (0xA0...0xD7FF).contains(v) || ((0xE000...0xFFFD).contains(v) && v != 0xFEFF)
-                || v >= 0x10000
+            (0x20...0x7E).contains(v) || ((0xA0...0xD7FF).contains(v) && v != 0x2028 && v != 0x2029)
+                || ((0xE000...0xFFFD).contains(v) && v != 0xFEFF) || v >= 0x10000
         }
         guard !line.unicodeScalars.allSatisfy({ printable($0.value) }) else { return line }
         var out = String.UnicodeScalarView()
