@@ -311,6 +311,13 @@ import Testing
         let results = try r.json()["results"] as? [[String: Any]] ?? []
         #expect(results.first?["id"] as? String == "KO-1", "\(r.stdout)")
         #expect(results.first?["semantic"] is [String: Any], "the semantic arm did not run: \(r.stdout)")
+        #expect(FileManager.default.fileExists(atPath: store + "/projections/ko-vectors.idx"))
+        // From fresh snapshots (which keep no floats) and no vector file: read back from the ko.embedded events.
+        #expect(try aibrain(["rebuild", "--store", store], cwd: dir).status == 0)
+        try FileManager.default.removeItem(atPath: store + "/projections/ko-vectors.idx")
+        let fresh = try aibrain(["ko", "search", "webhooks processed twice", "-o", "json", "--store", store], cwd: dir)
+        let freshResults = try fresh.json()["results"] as? [[String: Any]] ?? []
+        #expect(freshResults.first?["id"] as? String == "KO-1" && freshResults.first?["semantic"] is [String: Any])
         let lexicalOnly = try aibrain(
             ["ko", "search", "webhooks processed twice", "--no-semantic", "-o", "json", "--store", store], cwd: dir)
         let plain = try lexicalOnly.json()["results"] as? [[String: Any]] ?? []

@@ -141,6 +141,63 @@ import Testing
         #expect(try KOSearchIndex(knowledge: try s.rebuild().knowledge).bm25(["retri"], .plain).count == 1)
     }
 
+    /// The vector file round-trips, is numbered like the search index, is refused when damaged, and a crafted
+    /// entry pointing past its floats is skipped, never read; its layout is pinned (fixtures/ko-index/golden.vec).
+    @Test func theVectorIndexRoundTripsAndNeverTraps() throws {
+        let fs = SimulatedFileSystem(seed: 7)
+        let s = try TestStore("vec", fs: fs, clock: ManualClock())
+        for (id, v) in [("KO-a", "[1,0,0]"), ("KO-b", "[0.6,0.8,0]"), ("KO-c", "[0,0,1,0]")] {
+            try s.emit(
+                "ko.proposed", task: nil, id: "200000000000000000000000000000" + String(id.last!.asciiValue!),
+                #"{"ko_id":"\#(id)","title":"t \#(id)","body":"b"}"#)
+            try s.emit(
+                "ko.approved", task: nil, id: "400000000000000000000000000000" + String(id.last!.asciiValue!),
+                #"{"ko_id":"\#(id)"}"#)
+            try s.emit(
+                "ko.embedded", task: nil, id: "300000000000000000000000000000" + String(id.last!.asciiValue!),
+                #"{"ko_id":"\#(id)","model":"\#(id == "KO-c" ? "other" : "m")","vector":\#(v)}"#)
+        }
+        try s.emit(
+            "ko.proposed", task: nil, id: "50000000000000000000000000000000",
+            #"{"ko_id":"KO-d","title":"not embedded"}"#)
+        let k = try s.rebuild().knowledge
+        let path = "/vec/.aibrain/projections/ko-vectors.idx"
+        try fs.makeDirectory("/vec/.aibrain/projections")
+        let (a, why) = try KOVectorIndex.load(path: path, fs: fs, knowledge: k, write: true)
+        #expect(why == "no vector index yet" && a.models == ["m", "other"] && a.documentCount == 4)
+        let (b, why2) = try KOVectorIndex.load(path: path, fs: fs, knowledge: k, write: true)
+        #expect(why2 == nil && b.encode() == a.encode())
+        let sims = b.similarities([1, 0, 0], model: "m").map { "\($0.doc):\(($0.cosine * 100).rounded())" }
+        #expect(sims == ["0:100.0", "1:60.0"])  // KO-c has another model, KO-d none
+        #expect(b.similarities([1, 0], model: "m").isEmpty)  // other dimensions
+        let golden = packageRoot + "/fixtures/ko-index/golden.vec"
+        if ProcessInfo.processInfo.environment["AIBRAIN_UPDATE_FIXTURES"] == "1" {
+            try Data(a.encode()).write(to: URL(fileURLWithPath: golden))
+        }
+        #expect(
+            a.encode() == (try [UInt8](Data(contentsOf: URL(fileURLWithPath: golden)))), "vector index layout changed")
+        var bytes = a.encode()
+        bytes[bytes.count / 2] ^= 1
+        try fs.writeFileAtomically(path, bytes)
+        let (_, why3) = try KOVectorIndex.load(path: path, fs: fs, knowledge: k, write: false)
+        #expect(why3 == "vector index damaged (checksum mismatch)")
+        // Document 1's float offset far past the area, resealed.
+        bytes = a.encode()
+        bytes[KOVectorIndex.headerSize + KOVectorIndex.documentEntry + 15] = 0x7f
+        bytes.removeLast(8)
+        withUnsafeBytes(of: XXH3.hash(bytes).littleEndian) { bytes += $0 }
+        try fs.writeFileAtomically(path, bytes)
+        let (c, why4) = try KOVectorIndex.load(path: path, fs: fs, knowledge: k, write: false)
+        #expect(why4 == nil && c.similarities([1, 0, 0], model: "m").map(\.doc) == [0])
+        // The semantic arm through the file gives what an in-memory build gives.
+        var q = KOQuery(text: "nothing lexical", nowMS: 0)
+        q.vector = [0.6, 0.8, 0]
+        q.model = "m"
+        let idx = try KOSearchIndex(knowledge: k)
+        let viaFile = KOSearch.search(q, index: idx, knowledge: k, vectors: b).map(\.id)
+        #expect(viaFile == ["KO-b", "KO-a"] && viaFile == KOSearch.search(q, index: idx, knowledge: k).map(\.id))
+    }
+
     /// A snapshot load checks every KO with `KnowledgeObject.skip` and decodes one on first use: whatever skip
     /// accepts (any truncation or single-byte change of an encoded KO), the decoder accepts, consuming the
     /// same bytes; and lazily decoded KOs are the ones that were saved.
@@ -188,7 +245,10 @@ import Testing
         var again = SnapshotWriter()
         loaded.encode(&again)
         #expect(again.bytes == w.bytes)
-        #expect(loaded.ko("KO-1")!.successes == 1 && loaded.ko("KO-1")!.vector == [0.5, -1.25])
+        // The embedding stays in its event: the snapshot keeps where it is and its dimensions.
+        let k1 = loaded.ko("KO-1")!
+        #expect(k1.successes == 1 && !k1.vectorKnown && k1.vector.isEmpty && k1.vectorDimensions == 2)
+        #expect(k1.vectorRef != nil && k1.vectorRef == original.ko("KO-1")!.vectorRef)
     }
 
     /// Filters and lifecycle: drafts, superseded and retired KOs are not offered; tags must all be present; a

@@ -34,6 +34,17 @@ extension ProjectionAccess {
         return b
     }
 
+    /// The embedding (reading it from its `ko.embedded` event after a snapshot load), nil when unreadable.
+    func vector(of k: KnowledgeObject) -> [Float]? {
+        if k.vectorKnown { return k.vector }
+        guard let ref = k.vectorRef, let e = try? event(ref) else { return nil }
+        let f = PayloadFields()
+        guard let v = e.payload.withUnsafeBytes({ f.scan($0) ? f.floats(.vector) : nil }) else { return nil }
+        k.vector = v
+        k.vectorKnown = true
+        return v
+    }
+
     /// The body, or exit 1 naming the KO and its event.
     func requireBody(of k: KnowledgeObject) throws -> String {
         guard let b = body(of: k) else {
@@ -360,11 +371,27 @@ struct KOSearchCommand: ParsableCommand {
                 q.model = model
             }
             let knowledge = access.engine.knowledge
-            if vector == nil, !noSemantic, ranking == .hybrid, let e = try Embedder.configured(root),
-                knowledge.kos.values.contains(where: { $0.vectorModel == e.model && !$0.vector.isEmpty })
-            {
-                q.vector = try e.embed([("query", query)])["query"]
-                q.model = e.model
+            // The embeddings, read only when the semantic arm can run (a --vector, or a configured embedder).
+            var vectors: KOVectorIndex?
+            func loadVectors() throws -> KOVectorIndex {
+                do throws(KOVectorIndex.TooLarge) {
+                    return try KOVectorIndex.load(
+                        path: access.reader.paths.projections + "/ko-vectors.idx", fs: access.reader.fs,
+                        knowledge: knowledge, write: true, vector: access.vector(of:)
+                    ).index
+                } catch {
+                    throw CLIError(
+                        .error, code: "index-too-large", "cannot build the vector index: \(error.description)")
+                }
+            }
+            if ranking == .hybrid, q.vector != nil { vectors = try loadVectors() }
+            if vector == nil, !noSemantic, ranking == .hybrid, let e = try Embedder.configured(root) {
+                let v = try loadVectors()
+                vectors = v
+                if v.models.contains(e.model) {
+                    q.vector = try e.embed([("query", query)])["query"]
+                    q.model = e.model
+                }
             }
             if ranking != .hybrid {
                 let ids = KOSearch.baseline(
@@ -383,7 +410,7 @@ struct KOSearchCommand: ParsableCommand {
                 }
                 return
             }
-            let hits = KOSearch.search(q, index: index, knowledge: knowledge)
+            let hits = KOSearch.search(q, index: index, knowledge: knowledge, vectors: vectors)
             if report.json {
                 try Output.stdout.line(
                     JSONOut.object([
@@ -587,7 +614,7 @@ struct KOEmbed: ParsableCommand {
             where (k.status == .approved || k.status == .proposed) && !k.title.isEmpty {
                 let text = Embedder.text(k, body: try access.requireBody(of: k))
                 let hash = XXH3.hash(text)
-                if k.vectorModel != e.model || k.vector.isEmpty || k.embeddedHash != hash {
+                if k.vectorModel != e.model || k.vectorDimensions == 0 || k.embeddedHash != hash {
                     todo.append((k, text, hash))
                 }
             }

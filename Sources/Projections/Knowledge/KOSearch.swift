@@ -250,7 +250,7 @@ public final class KOSearchIndex {
     }
 
     /// `bytes` in memory of this process, freed with the index.
-    private static func memory(_ bytes: [UInt8]) -> MappedFile {
+    static func memory(_ bytes: [UInt8]) -> MappedFile {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
         buffer.copyBytes(from: bytes)
         return MappedFile(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<bytes.count])) { _ in buffer.deallocate() }
@@ -524,7 +524,10 @@ public enum KOSearch {
     /// Hybrid retrieval: filters (status, tags, project), then the lexical arm (BM25), the semantic arm and (when
     /// weighted) the tag arm fused by weighted reciprocal rank fusion, times the smoothed effectiveness
     /// (s+1)/(c+2), times 2^(−age/half-life). Superseded and retired KOs, and drafts unless asked, are dropped.
-    public static func search(_ q: KOQuery, index: KOSearchIndex, knowledge: KnowledgeProjection) -> [KOHit] {
+    /// `vectors` (the semantic arm's embeddings, numbered like `index`) is built from `knowledge` when not given.
+    public static func search(
+        _ q: KOQuery, index: KOSearchIndex, knowledge: KnowledgeProjection, vectors: KOVectorIndex? = nil
+    ) -> [KOHit] {
         let terms = KOText.terms(q.text)
         let wanted = q.tags.map { $0.lowercased() }
         // Filters are applied to the documents an arm scores, not to all of them (a query touches few).
@@ -580,11 +583,13 @@ public enum KOSearch {
         let tag = ranks(index.tagMatches(terms).mapValues(Double.init), tieBreak: lexicalScores)
         var semantic: [Int32: (Int, Double)] = [:]
         if let v = q.vector, let model = q.model, !v.isEmpty {
+            // Cosines straight from the vector file; the filters run only on the documents ranked.
             var sims: [Int32: Double] = [:]
-            for doc in 0..<Int32(index.documentCount) {
-                guard let k = eligible(doc), k.vectorModel == model, k.vector.count == v.count else { continue }
-                let c = cosine(v, k.vector)
-                if c >= q.minSimilarity { sims[doc] = c }
+            let current = vectors.flatMap {
+                $0.stamp == index.stamp && $0.documentCount == index.documentCount ? $0 : nil
+            }
+            if let vi = current ?? (try? KOVectorIndex(knowledge: knowledge)) {
+                for (doc, c) in vi.similarities(v, model: model) where c >= q.minSimilarity { sims[doc] = c }
             }
             semantic = ranks(sims)
         }
@@ -631,17 +636,5 @@ public enum KOSearch {
             return $0.key < $1.key  // documents are numbered in id order
         }
         .map { index.id($0.key) }
-    }
-
-    static func cosine(_ a: [Float], _ b: [Float]) -> Double {
-        var dot = 0.0
-        var na = 0.0
-        var nb = 0.0
-        for i in 0..<min(a.count, b.count) {
-            dot += Double(a[i]) * Double(b[i])
-            na += Double(a[i]) * Double(a[i])
-            nb += Double(b[i]) * Double(b[i])
-        }
-        return na > 0 && nb > 0 ? dot / (na.squareRoot() * nb.squareRoot()) : 0
     }
 }

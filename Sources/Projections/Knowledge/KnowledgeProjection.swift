@@ -44,8 +44,13 @@ public final class KnowledgeObject: SnapshotCodable {
     /// round(effectiveness × consultation_count)); -1 successes: the legacy file gave no effectiveness.
     public var legacyConsultations = 0
     public var legacySuccesses = -1
-    /// The latest embedding (`ko.embedded`) and the model that made it.
+    /// The latest embedding (`ko.embedded`) and the model that made it. Like the body, the vector is not in
+    /// the snapshot (10,000 KOs × 384 floats would be most of its bytes, read by every command): after a
+    /// snapshot load `vectorKnown` is false and `KOVectorIndex` reads it from the event at `vectorRef`.
     public var vector: [Float] = []
+    public var vectorKnown = true
+    public var vectorRef: EventRef?
+    public var vectorDimensions = 0
     public var vectorModel = ""
     /// The `text_hash` of that embedding (0: none given).
     public var embeddedHash: UInt64 = 0
@@ -95,8 +100,13 @@ public final class KnowledgeObject: SnapshotCodable {
         w.int(legacySuccesses)
         w.string(vectorModel)
         w.u64(embeddedHash)
-        w.varint(UInt64(vector.count))
-        for f in vector { withUnsafeBytes(of: f.bitPattern.littleEndian) { w.raw(Array($0)) } }
+        if let v = vectorRef {
+            w.u8(1)
+            v.encode(&w)
+        } else {
+            w.u8(0)
+        }
+        w.varint(UInt64(vectorDimensions))
     }
 
     public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
@@ -119,13 +129,11 @@ public final class KnowledgeObject: SnapshotCodable {
         legacySuccesses = try r.int()
         vectorModel = try r.string()
         embeddedHash = try r.u64()
-        let n = try r.count()
-        let raw = try r.raw(n * 4)
-        vector = (0..<n).map { i in
-            Float(
-                bitPattern: UInt32(raw[i * 4]) | UInt32(raw[i * 4 + 1]) << 8 | UInt32(raw[i * 4 + 2]) << 16
-                    | UInt32(raw[i * 4 + 3]) << 24)
-        }
+        vectorRef = try r.bool() ? try EventRef(decoding: &r) : nil
+        vectorKnown = vectorRef == nil
+        let n = try r.varint()
+        guard n <= 1 << 20 else { throw r.failure("embedding of \(n) dimensions") }
+        vectorDimensions = Int(n)
     }
 
     /// Checks one encoded KO and moves past it without building it: the same reads as `init(decoding:)`, field
@@ -143,16 +151,19 @@ public final class KnowledgeObject: SnapshotCodable {
         try strings()  // projects
         for _ in 0..<3 { _ = try r.varint() }  // consultations, successes, failures
         _ = try r.varint()  // lastConsultedHLC
-        for _ in 0..<2 {  // proposed, bodyRef: a flag, then origin and LSN
+        func ref() throws(SnapshotReader.Failure) {  // a flag, then origin and LSN
             if try r.bool() {
                 _ = try r.varint()
                 _ = try r.varint()
             }
         }
+        try ref()  // proposed
+        try ref()  // bodyRef
         for _ in 0..<3 { _ = try r.varint() }  // createdMS, legacyConsultations, legacySuccesses
         try string()  // vectorModel
         _ = try r.u64()  // embeddedHash
-        try r.skip(try r.count() * 4)  // vector
+        try ref()  // vectorRef
+        guard try r.varint() <= 1 << 20 else { throw r.failure("embedding dimensions") }
     }
 }
 
@@ -161,8 +172,8 @@ public final class KnowledgeObject: SnapshotCodable {
 public final class KnowledgeProjection: Projection {
     public static let name = "knowledge"
     /// 2: the text, creation time, legacy counts and embedding of each KO, and the text stamp; 3: bodies by
-    /// reference to their event, not inline.
-    public static let version: UInt16 = 3
+    /// reference to their event, not inline; 4: embeddings by reference too (their dimensions kept).
+    public static let version: UInt16 = 4
 
     let symbols: SymbolTables
     /// By KO symbol (nil: never seen in a KO event, or not decoded yet: see `undecoded`).
@@ -280,8 +291,11 @@ public final class KnowledgeProjection: Projection {
             }
             return true
         case .koEmbedded:
-            guard let i = slot(e), let v = f.floats(.vector), !v.isEmpty else { return false }
+            guard let i = slot(e), let v = f.floats(.vector), !v.isEmpty, v.count <= 1 << 20 else { return false }
             slots[i]!.vector = v
+            slots[i]!.vectorKnown = true
+            slots[i]!.vectorRef = e.ref
+            slots[i]!.vectorDimensions = v.count
             slots[i]!.vectorModel = f.string(.model) ?? ""
             slots[i]!.embeddedHash = f.string(.textHash).flatMap { UInt64($0, radix: 16) } ?? 0
             textChanged(e)
