@@ -41,6 +41,19 @@ import Testing
         #expect(sepAgain.metadata.first?.0 == "a\u{2029}b" && !sep.text.unicodeScalars.contains("\u{2029}"))
     }
 
+    /// Front matter that names a key twice is refused (libFuzzer's second legacy-session finding: YAML tags and
+    /// anchors with no name gave two "" keys, and the export read back with one).
+    @Test func frontMatterNamingAKeyTwiceIsRefused() {
+        for text in ["---\nid: KO-5\ntitle: a\ntitle: b\n---\n", "---\n{!t , &a , x: 1}\n---\n"] {
+            do {
+                _ = try KOMarkdown.parse(Array(text.utf8), file: "ko.md", defaultID: "KO-5")
+                Issue.record("accepted \(text.debugDescription)")
+            } catch {
+                #expect(error.description.contains("twice") || error.description.contains("unique"), "\(error)")
+            }
+        }
+    }
+
     /// A work queue object naming its list twice (`work_items` and `items`) is refused, not half read.
     @Test func aWorkQueueWithTwoListsIsRefused() {
         let json = #"{"work_items":[{"id":"WI-1","task_id":"T-1"}],"items":[{"id":"WI-2","task_id":"T-2"}]}"#

@@ -215,9 +215,18 @@ public enum FrontMatter {
             return .array(out)
         case .mapping(let map):
             var out: [(String, JSONValue)] = []
+            var seen: Set<String> = []
             for (k, v) in map {
                 guard case .scalar(let key) = k else {
                     throw LegacyError(file: file, line: k.mark.map { $0.line + 1 }, "front matter keys must be text")
+                }
+                // A name given twice is ambiguous (YAML forbids it; JSON readers keep either one): refused, so
+                // that what is kept and written back is what any reader of the file saw.
+                guard seen.insert(key.string).inserted else {
+                    throw LegacyError(
+                        file: file, line: k.mark.map { $0.line + 1 },
+                        "front matter names \(JSONValue.string(key.string).jsonText) twice",
+                        hint: "keep one of them")
                 }
                 out.append((key.string, try json(v, file: file, depth: depth + 1)))
             }
