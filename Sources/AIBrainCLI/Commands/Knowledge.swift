@@ -315,6 +315,10 @@ struct KOSearchCommand: ParsableCommand {
         help: ArgumentHelp(
             "BM25 weights of title and tags against the body's 1 (lexical arm; default 1,1).", valueName: "title,tags"))
     var fieldWeights: String?
+    @Option(
+        name: .customLong("rank-window"),
+        help: ArgumentHelp("How many of its best eligible KOs each arm ranks before fusion.", valueName: "n"))
+    var rankWindow = 100
     @Flag(
         name: .customLong("no-semantic"),
         help: "Do not run the store's embedding command for the query (lexical and tag arms only).")
@@ -325,6 +329,7 @@ struct KOSearchCommand: ParsableCommand {
 
     func validate() throws {
         if limit < 1 || limit > 1000 { throw ValidationError("--limit must be 1 to 1000") }
+        if rankWindow < 1 || rankWindow > 100_000 { throw ValidationError("--rank-window must be 1 to 100000") }
         if halfLife < 0 || !halfLife.isFinite { throw ValidationError("--half-life must be 0 or more days") }
         if (vector == nil) != (model == nil) { throw ValidationError("--vector and --model go together") }
         if vector != nil && noSemantic { throw ValidationError("--vector and --no-semantic exclude each other") }
@@ -355,6 +360,7 @@ struct KOSearchCommand: ParsableCommand {
             q.limit = limit
             q.halfLifeDays = halfLife
             q.includeDrafts = includeDrafts
+            q.rankWindow = rankWindow
             if let weights {
                 let w = try Self.weights(weights, count: 3, option: "--weights", example: "1,0.5,1")
                 (q.lexicalWeight, q.tagWeight, q.semanticWeight) = (w[0], w[1], w[2])
