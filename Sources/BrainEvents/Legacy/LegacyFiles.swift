@@ -381,7 +381,8 @@ public enum LegacyFiles {
             if let verdict { m.append(("verdict", .string(verdict))) }
             if let sessionID { m.append(("session_id", .string(sessionID))) }
             if let timestamp { m.append(("timestamp", .string(timestamp))) }
-            return "---\n" + JSONValue.object(m + extra).jsonText + "\n---\n" + body
+            // JSON front matter is read back by a YAML parser: what YAML cannot hold raw is escaped.
+            return "---\n" + FrontMatter.yamlPrintable(JSONValue.object(m + extra).jsonText) + "\n---\n" + body
         }
     }
 
