@@ -220,6 +220,21 @@ public enum FrontMatter {
                 guard case .scalar(let key) = k else {
                     throw LegacyError(file: file, line: k.mark.map { $0.line + 1 }, "front matter keys must be text")
                 }
+                // YAML reads a key of a flow mapping only up to 1,024 characters, and what export writes back
+                // must read back: names are kept short and printable (libFuzzer's legacy-session found a key
+                // of tabs that exported, escaped, past the limit).
+                let name = key.string
+                guard (1...128).contains(name.count),
+                    !name.unicodeScalars.contains(where: {
+                        $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0.value == 0x2028 || $0.value == 0x2029
+                    })
+                else {
+                    throw LegacyError(
+                        file: file, line: k.mark.map { $0.line + 1 },
+                        "a front matter name must be 1 to 128 characters without control characters, not "
+                            + JSONValue.string(String(name.prefix(40))).jsonText + (name.count > 40 ? "…" : ""),
+                        hint: "rename it")
+                }
                 // A name given twice is ambiguous (YAML forbids it; JSON readers keep either one): refused, so
                 // that what is kept and written back is what any reader of the file saw.
                 guard seen.insert(key.string).inserted else {
