@@ -242,11 +242,17 @@ public final class KOSearchIndex {
     /// The index at `path`: mapped where the file system maps (the file is only ever replaced by a rename,
     /// never truncated, so a mapping cannot lose its pages), else read.
     static func open(path: String, fs: any FileSystem) throws -> KOSearchIndex {
+        try KOSearchIndex(mapped(path: path, fs: fs))
+    }
+
+    /// The bytes of a derived knowledge file (this index, `KOVectorIndex`): mapped where the file system maps
+    /// (such files are only ever replaced by a rename, never truncated, so a mapping keeps its pages), else read.
+    static func mapped(path: String, fs: any FileSystem) throws(SystemError) -> MappedFile {
         let fd = try fs.open(path, .readOnly)
         defer { fs.close(fd) }
         let count = Int(try fs.size(fd))
-        if let m = fs.mapReadOnly(fd, count: count) { return try KOSearchIndex(m) }
-        return try KOSearchIndex(memory(try fs.read(fd, count: count, at: 0)))
+        if let m = fs.mapReadOnly(fd, count: count) { return m }
+        return memory(try fs.read(fd, count: count, at: 0))
     }
 
     /// `bytes` in memory of this process, freed with the index.

@@ -144,13 +144,9 @@ public final class KOVectorIndex {
         }
     }
 
-    /// The file at `path`, mapped where the file system maps (it is only ever replaced by a rename).
+    /// The file at `path` (`KOSearchIndex.mapped`).
     static func open(path: String, fs: any FileSystem) throws -> KOVectorIndex {
-        let fd = try fs.open(path, .readOnly)
-        defer { fs.close(fd) }
-        let count = Int(try fs.size(fd))
-        if let m = fs.mapReadOnly(fd, count: count) { return try KOVectorIndex(m) }
-        return try KOVectorIndex(KOSearchIndex.memory(try fs.read(fd, count: count, at: 0)))
+        try KOVectorIndex(KOSearchIndex.mapped(path: path, fs: fs))
     }
 
     /// The vectors for `knowledge`: read from `path` when current, else built (and written when `write`).
