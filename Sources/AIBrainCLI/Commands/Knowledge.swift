@@ -507,7 +507,7 @@ struct Embedder {
 
     /// The text a KO is embedded from (and whose XXH3 is its `text_hash`).
     static func text(_ k: KnowledgeObject, body: String) -> String {
-        k.title + "\n" + k.tags.joined(separator: ", ") + "\n" + body
+        KnowledgeObject.embeddingText(title: k.title, tags: k.tags, body: body)
     }
 
     /// Runs the command over `items`; every id must come back once with a vector of finite numbers.
@@ -614,15 +614,16 @@ struct KOEmbed: ParsableCommand {
                 return
             }
             let access = try ProjectionAccess(root: root)
-            // Each KO's text once (its body may have to be read from the log): hashed to skip unchanged ones.
+            // Unchanged KOs are found by the projection's text hash; a body is read from the log (once) only
+            // for a KO to embed, or when its hash is unknown.
             var todo: [(ko: KnowledgeObject, text: String, hash: UInt64)] = []
             for k in access.engine.knowledge.kos.values.sorted(by: { $0.id < $1.id })
             where (k.status == .approved || k.status == .proposed) && !k.title.isEmpty {
+                let current = k.vectorModel == e.model && k.vectorDimensions > 0
+                if current, k.textHash != 0, k.embeddedHash == k.textHash { continue }
                 let text = Embedder.text(k, body: try access.requireBody(of: k))
                 let hash = XXH3.hash(text)
-                if k.vectorModel != e.model || k.vectorDimensions == 0 || k.embeddedHash != hash {
-                    todo.append((k, text, hash))
-                }
+                if !current || k.embeddedHash != hash { todo.append((k, text, hash)) }
             }
             let a = CommandAppender(root: root, actor: who.actor, team: who.team)
             var drafts: [EventDraft] = []

@@ -54,6 +54,14 @@ public final class KnowledgeObject: SnapshotCodable {
     public var vectorModel = ""
     /// The `text_hash` of that embedding (0: none given).
     public var embeddedHash: UInt64 = 0
+    /// XXH3-64 of `embeddingText` as of the latest revision, so `ko embed` finds unchanged KOs without reading
+    /// their bodies; 0 when unknown (a revision without a body folded after a snapshot load).
+    public var textHash: UInt64 = 0
+
+    /// The text a KO is embedded from, and whose XXH3-64 is its `text_hash`.
+    public static func embeddingText(title: String, tags: [String], body: String) -> String {
+        title + "\n" + tags.joined(separator: ", ") + "\n" + body
+    }
 
     public init(id: String) { self.id = id }
 
@@ -107,6 +115,7 @@ public final class KnowledgeObject: SnapshotCodable {
             w.u8(0)
         }
         w.varint(UInt64(vectorDimensions))
+        w.u64(textHash)
     }
 
     public init(decoding r: inout SnapshotReader) throws(SnapshotReader.Failure) {
@@ -134,6 +143,7 @@ public final class KnowledgeObject: SnapshotCodable {
         let n = try r.varint()
         guard n <= 1 << 20 else { throw r.failure("embedding of \(n) dimensions") }
         vectorDimensions = Int(n)
+        textHash = try r.u64()
     }
 
     /// Checks one encoded KO and moves past it without building it: the same reads as `init(decoding:)`, field
@@ -164,6 +174,7 @@ public final class KnowledgeObject: SnapshotCodable {
         _ = try r.u64()  // embeddedHash
         try ref()  // vectorRef
         guard try r.varint() <= 1 << 20 else { throw r.failure("embedding dimensions") }
+        _ = try r.u64()  // textHash
     }
 }
 
@@ -272,6 +283,9 @@ public final class KnowledgeProjection: Projection {
                     k.legacyConsultations = Int(c)
                     k.legacySuccesses = f.int(.legacySuccesses).map { Int(max(0, min($0, c))) } ?? -1
                 }
+                k.textHash =
+                    k.bodyKnown
+                    ? XXH3.hash(KnowledgeObject.embeddingText(title: k.title, tags: k.tags, body: k.body)) : 0
                 if k.status == .unknown { k.status = .proposed }
                 if k.proposed == nil {
                     k.proposed = e.ref
