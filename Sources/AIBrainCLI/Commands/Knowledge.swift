@@ -381,10 +381,18 @@ struct KOSearchCommand: ParsableCommand {
             var vectors: KOVectorIndex?
             func loadVectors() throws -> KOVectorIndex {
                 do throws(KOVectorIndex.TooLarge) {
-                    return try KOVectorIndex.load(
+                    let v = try KOVectorIndex.load(
                         path: access.reader.paths.projections + "/ko-vectors.idx", fs: access.reader.fs,
                         knowledge: knowledge, write: true, vector: access.vector(of:)
                     ).index
+                    if !v.incomplete.isEmpty {
+                        Output.stderr(
+                            "aibrain: warning: the embedding of \(v.incomplete.prefix(3).joined(separator: ", "))"
+                                + (v.incomplete.count > 3 ? " and \(v.incomplete.count - 3) more" : "")
+                                + " could not be read from the log; the semantic arm leaves them out (`aibrain verify`)"
+                        )
+                    }
+                    return v
                 } catch {
                     throw CLIError(
                         .error, code: "index-too-large", "cannot build the vector index: \(error.description)")
