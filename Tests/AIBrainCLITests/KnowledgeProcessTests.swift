@@ -242,6 +242,17 @@ import Testing
         // 52 × 0.87 = 45.24 → 45 successes in the file against 41 at the export: 4 more.
         #expect(last["legacy_consultations"] as? Int == 50 && last["legacy_successes"] as? Int == 43, "\(last)")
         #expect(last["consultations"] as? Int == 2)
+        // An old tool added a member: a new revision that keeps it, and writes it back.
+        text = try String(contentsOfFile: path, encoding: .utf8)
+        text = text.replacingOccurrences(
+            of: #""consultation_count":52,"#, with: #""reviewer":"qa-lead","consultation_count":52,"#)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        let member = try aibrain(["import", "legacy", out, "--store", store, "-o", "json"], cwd: dir)
+        #expect(try member.json()["appended"] as? Int == 2, "\(member.stdout)")
+        let out2 = dir + "/exported-again"
+        #expect(try aibrain(["export", "legacy", out2, "--store", store], cwd: dir).status == 0)
+        let written = try String(contentsOfFile: out2 + "/knowledge/approved/KO-cm-001.json", encoding: .utf8)
+        #expect(written.contains(#""reviewer":"qa-lead""#), "\(written)")
     }
 
     /// Bad legacy input names the file, line and field; the good records are still imported; nothing already

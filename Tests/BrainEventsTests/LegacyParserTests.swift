@@ -48,13 +48,16 @@ import Testing
         for text in [
             "---\nid: KO-5\ntitle: a\ntitle: b\n---\n", "---\n{!t , &a , x: 1}\n---\n",
             "---\nid: KO-5\n\"a\\tb\": 1\n---\n", "---\nid: KO-5\n\(String(repeating: "k", count: 129)): 1\n---\n",
+            // One character, 130 scalars (combining marks): the limit counts scalars.
+            "---\nid: KO-5\n\"a\(String(repeating: "\u{301}", count: 129))\": 1\n---\n",
         ] {
             do {
                 _ = try KOMarkdown.parse(Array(text.utf8), file: "ko.md", defaultID: "KO-5")
                 Issue.record("accepted \(text.debugDescription)")
             } catch {
                 #expect(
-                    ["twice", "unique", "1 to 128 characters"].contains { error.description.contains($0) }, "\(error)")
+                    ["twice", "unique", "1 to 128 Unicode scalars"].contains { error.description.contains($0) },
+                    "\(error)")
             }
         }
     }

@@ -198,6 +198,26 @@ import Testing
         #expect(viaFile == ["KO-b", "KO-a"] && viaFile == KOSearch.search(q, index: idx, knowledge: k).map(\.id))
     }
 
+    /// The text hash (what lets `ko embed` skip unchanged KOs) comes only from revisions that carry a body, so a
+    /// fold from a snapshot (which keeps no body) and one from scratch write the same bytes.
+    @Test func theTextHashIsTheSameFromASnapshotAndFromScratch() throws {
+        let s = try TestStore("hash", fs: SimulatedFileSystem(seed: 8), clock: ManualClock())
+        try add(s, "KO-1", "Retry backoff", body: "jitter")
+        _ = try s.incremental()  // snapshots saved: the body is not in them
+        try s.emit("ko.proposed", task: nil, #"{"ko_id":"KO-1","title":"Retry with backoff"}"#)
+        let (incremental, _) = try s.incremental()
+        let scratch = try s.rebuild()
+        var a = SnapshotWriter()
+        incremental.knowledge.encode(&a)
+        var b = SnapshotWriter()
+        scratch.knowledge.encode(&b)
+        #expect(a.bytes == b.bytes)
+        #expect(scratch.knowledge.ko("KO-1")!.textHash == 0)
+        try add(s, "KO-2", "Locks", body: "concurrently")
+        let k2 = try s.rebuild().knowledge.ko("KO-2")!
+        #expect(k2.textHash == XXH3.hash(KnowledgeObject.embeddingText(title: "Locks", tags: [], body: "concurrently")))
+    }
+
     /// A snapshot load checks every KO with `KnowledgeObject.skip` and decodes one on first use: whatever skip
     /// accepts (any truncation or single-byte change of an encoded KO), the decoder accepts, consuming the
     /// same bytes; and lazily decoded KOs are the ones that were saved.

@@ -119,7 +119,10 @@ struct ImportLegacy: ParsableCommand {
                     ).json
                 if let x = m?.export {
                     // Written by `export legacy`: the counts it was made of, plus what an old tool added since.
-                    (counts, legacyFile) = (Self.countsOfExport(x, m!), x.legacyFile)
+                    counts = Self.countsOfExport(x, m!)
+                    // The original file's record, unless an old tool changed what export wrote from it (the
+                    // title or the kept members): then the file as it is now, a new revision.
+                    if Self.exportUnchanged(m!, x, title: ko.title) { legacyFile = x.legacyFile }
                 }
                 record("knowledge object", md != nil ? mdRel : jsonRel, nil) {
                     try koDrafts(
@@ -350,6 +353,19 @@ struct ImportLegacy: ParsableCommand {
 }
 
 extension ImportLegacy {
+    /// Whether a KO file's title and kept members are what `export legacy` wrote from the marker's record.
+    static func exportUnchanged(
+        _ file: LegacyFiles.KOMetadata, _ x: LegacyFiles.KOMetadata.ExportMarker, title: String
+    ) -> Bool {
+        var originalTitle: String?
+        var originalExtra: JSONValue = .object([])
+        if case .object(let m)? = x.legacyFile {
+            if case .string(let t)? = m.last(where: { $0.0 == "title" })?.1 { originalTitle = t }
+            if let e = m.last(where: { $0.0 == "extra" })?.1 { originalExtra = e }
+        }
+        return file.title == (originalTitle ?? title) && JSONValue.object(file.extra) == originalExtra
+    }
+
     /// The legacy counts of a KO file `export legacy` wrote: those of the KO's own import, plus any
     /// consultations and successes an old tool added to the totals since the export (never fewer).
     static func countsOfExport(_ x: LegacyFiles.KOMetadata.ExportMarker, _ file: LegacyFiles.KOMetadata)
@@ -358,8 +374,8 @@ extension ImportLegacy {
         var c = x.legacyConsultations
         var s = x.legacySuccesses
         if let now = file.consultationCount, let then = x.consultationCount, now > then {
-            c = (c ?? 0) + (now - then)
-            if let sn = file.successes, let st = x.successes, sn >= st { s = (s ?? 0) + (sn - st) }
+            c = min((c ?? 0) + (now - then), Int(Int32.max))
+            if let sn = file.successes, let st = x.successes, sn >= st { s = min((s ?? 0) + (sn - st), c!) }
         }
         return c.map { ($0, s) }
     }

@@ -224,14 +224,14 @@ public enum FrontMatter {
                 // must read back: names are kept short and printable (libFuzzer's legacy-session found a key
                 // of tabs that exported, escaped, past the limit).
                 let name = key.string
-                guard (1...128).contains(name.count),
+                guard (1...128).contains(name.unicodeScalars.count),
                     !name.unicodeScalars.contains(where: {
                         $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0.value == 0x2028 || $0.value == 0x2029
                     })
                 else {
                     throw LegacyError(
                         file: file, line: k.mark.map { $0.line + 1 },
-                        "a front matter name must be 1 to 128 characters without control characters, not "
+                        "a front matter name must be 1 to 128 Unicode scalars without control characters, not "
                             + JSONValue.string(String(name.prefix(40))).jsonText + (name.count > 40 ? "…" : ""),
                         hint: "rename it")
                 }

@@ -236,7 +236,7 @@ extension EventLog {
         }
         let mark = early
         var keep: [(name: String, fd: FileDescriptor, bytes: SegmentBytes, header: SegmentHeader)] = []
-        for f in files {
+        for (index, f) in files.enumerated() {
             if let h = f.header {
                 keep.append((f.name, f.fd, f.bytes, h))
                 continue
@@ -245,7 +245,7 @@ extension EventLog {
             if let reason = f.unsupported {
                 // This one, the ones not looked at yet and the ones kept so far: none is handed on.
                 fs.close(f.fd)
-                for g in files where g.name > f.name { fs.close(g.fd) }
+                for g in files[(index + 1)...] { fs.close(g.fd) }
                 for k in keep { fs.close(k.fd) }
                 throw EventLogError(.unsupported, reason, path: path, hint: "open this store with a newer aibrain")
             }
@@ -269,7 +269,7 @@ extension EventLog {
             recoveryActions.actions.append(.corruption(e.description))
             block(e)
             // Everything before this segment stays readable; nothing after it is trusted.
-            for g in files where g.name > f.name { fs.close(g.fd) }
+            for g in files[(index + 1)...] { fs.close(g.fd) }
             break
         }
         keep = try setAsideOrphans(keep, recover: recover)

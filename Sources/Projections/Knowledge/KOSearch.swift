@@ -222,6 +222,7 @@ public final class KOSearchIndex {
         }
         documentCount = Int(u32(12))
         termCount = Int(u32(16))
+        guard documentCount < Int(Int32.max) else { throw damaged("\(documentCount) documents: at most \(Int32.max)") }
         stamp = u64(20)
         totals = (Double(u64(28)), Double(u64(36)), Double(u64(44)))
         let strings = u64(52)
@@ -274,12 +275,14 @@ public final class KOSearchIndex {
 
     /// The KO id of document `doc` ("" for an entry outside the string area).
     public func id(_ doc: Int32) -> String {
+        guard doc >= 0, Int(doc) < documentCount else { return "" }
         let at = documentsAt + Int(doc) * Self.documentEntry
         return string(u32(at), u32(at + 4)).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
     /// Terms per field of document `doc`.
     func lengths(_ doc: Int32) -> (title: Double, tags: Double, body: Double) {
+        guard doc >= 0, Int(doc) < documentCount else { return (0, 0, 0) }
         let at = documentsAt + Int(doc) * Self.documentEntry
         return (Double(u32(at + 8)), Double(u32(at + 12)), Double(u32(at + 16)))
     }
@@ -304,6 +307,7 @@ public final class KOSearchIndex {
     /// is ASCII, so that bytes compare as Swift strings do — it lacks a `wanted` tag (lowercased), or lists
     /// projects but not `project`. The KO itself is checked for every document this lets through.
     func mayPass(_ doc: Int32, drafts: Bool, wanted: [[UInt8]], project: [UInt8]?) -> Bool {
+        guard doc >= 0, Int(doc) < documentCount else { return false }
         let at = documentsAt + Int(doc) * Self.documentEntry
         guard let f = string(u32(at + 20), u32(at + 24)), f.count >= 2 else { return true }
         switch KOStatus(rawValue: f[0]) {
@@ -591,10 +595,13 @@ public enum KOSearch {
         if let v = q.vector, let model = q.model, !v.isEmpty {
             // Cosines straight from the vector file; the filters run only on the documents ranked.
             var sims: [Int32: Double] = [:]
-            let current = vectors.flatMap {
-                $0.stamp == index.stamp && $0.documentCount == index.documentCount ? $0 : nil
+            // Document numbers must mean the same KOs: the same stamp and count, else built here (from the
+            // vectors in memory: a caller whose projection came from a snapshot passes its own).
+            func matches(_ v: KOVectorIndex) -> Bool {
+                v.stamp == index.stamp && v.documentCount == index.documentCount
             }
-            if let vi = current ?? (try? KOVectorIndex(knowledge: knowledge)) {
+            let current = vectors.flatMap { matches($0) ? $0 : nil }
+            if let vi = current ?? (try? KOVectorIndex(knowledge: knowledge)).flatMap({ matches($0) ? $0 : nil }) {
                 for (doc, c) in vi.similarities(v, model: model) where c >= q.minSimilarity { sims[doc] = c }
             }
             semantic = ranks(sims)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Turns knowledge-object text and queries into index terms, for prose and for code.
 ///
 /// - Words are runs of letters and digits; `_` joins identifier parts. An identifier such as
@@ -18,6 +20,9 @@ public enum KOText {
 
     /// The same, remembering stems in `stems` (an index build sees the same words over and over).
     public static func terms(_ text: String, stems: inout [[UInt8]: String]?) -> [String] {
+        // Canonically equivalent spellings (é precomposed or e + U+0301) give the same bytes: the index looks
+        // terms up by bytes.
+        let text = text.utf8.allSatisfy { $0 < 0x80 } ? text : text.precomposedStringWithCanonicalMapping
         var out: [String] = []
         var word: [UInt8] = []
         func flush() {

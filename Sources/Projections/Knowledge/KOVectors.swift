@@ -126,6 +126,7 @@ public final class KOVectorIndex {
             throw damaged("checksum mismatch")
         }
         documentCount = u32(12)
+        guard documentCount < Int(Int32.max) else { throw damaged("\(documentCount) documents: at most \(Int32.max)") }
         let stringsLength = u32(16)
         stamp = u64(24)
         let floats = u64(32)

@@ -55,7 +55,7 @@ public final class KnowledgeObject: SnapshotCodable {
     /// The `text_hash` of that embedding (0: none given).
     public var embeddedHash: UInt64 = 0
     /// XXH3-64 of `embeddingText` as of the latest revision, so `ko embed` finds unchanged KOs without reading
-    /// their bodies; 0 when unknown (a revision without a body folded after a snapshot load).
+    /// their bodies; 0 when the latest revision carried no body (then `ko embed` reads it).
     public var textHash: UInt64 = 0
 
     /// The text a KO is embedded from, and whose XXH3-64 is its `text_hash`.
@@ -283,8 +283,10 @@ public final class KnowledgeProjection: Projection {
                     k.legacyConsultations = Int(c)
                     k.legacySuccesses = f.int(.legacySuccesses).map { Int(max(0, min($0, c))) } ?? -1
                 }
+                // Only from a revision that carries its body: the same value whether the fold started from
+                // scratch or from a snapshot (which keeps no body), so `rebuild --check` stays byte-identical.
                 k.textHash =
-                    k.bodyKnown
+                    f.string(.body) != nil
                     ? XXH3.hash(KnowledgeObject.embeddingText(title: k.title, tags: k.tags, body: k.body)) : 0
                 if k.status == .unknown { k.status = .proposed }
                 if k.proposed == nil {
