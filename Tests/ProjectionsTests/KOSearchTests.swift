@@ -196,6 +196,14 @@ import Testing
         let idx = try KOSearchIndex(knowledge: k)
         let viaFile = KOSearch.search(q, index: idx, knowledge: k, vectors: b).map(\.id)
         #expect(viaFile == ["KO-b", "KO-a"] && viaFile == KOSearch.search(q, index: idx, knowledge: k).map(\.id))
+        // An arm of weight 0 brings no candidates (they used to join the results at score 0).
+        q.semanticWeight = 0
+        #expect(KOSearch.search(q, index: idx, knowledge: k, vectors: b).isEmpty)
+        q.text = "t"  // every title holds the term
+        q.semanticWeight = 1
+        q.lexicalWeight = 0
+        let semanticOnly = KOSearch.search(q, index: idx, knowledge: k, vectors: b)
+        #expect(semanticOnly.map(\.id) == ["KO-b", "KO-a"] && semanticOnly.allSatisfy { $0.lexical == nil })
     }
 
     /// The text hash (what lets `ko embed` skip unchanged KOs) comes only from revisions that carry a body, so a

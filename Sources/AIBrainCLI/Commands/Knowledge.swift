@@ -26,9 +26,7 @@ extension ProjectionAccess {
     /// nil when its event cannot be read (the caller must not cache or export a body it did not get).
     func body(of k: KnowledgeObject) -> String? {
         if k.bodyKnown { return k.body }
-        guard let ref = k.bodyRef, let e = try? event(ref) else { return nil }
-        let f = PayloadFields()
-        guard let b = e.payload.withUnsafeBytes({ f.scan($0) ? f.string(.body) : nil }) else { return nil }
+        guard let b = field(of: k.bodyRef, { $0.string(.body) }) else { return nil }
         k.body = b
         k.bodyKnown = true
         return b
@@ -37,12 +35,17 @@ extension ProjectionAccess {
     /// The embedding (reading it from its `ko.embedded` event after a snapshot load), nil when unreadable.
     func vector(of k: KnowledgeObject) -> [Float]? {
         if k.vectorKnown { return k.vector }
-        guard let ref = k.vectorRef, let e = try? event(ref) else { return nil }
-        let f = PayloadFields()
-        guard let v = e.payload.withUnsafeBytes({ f.scan($0) ? f.floats(.vector) : nil }) else { return nil }
+        guard let v = field(of: k.vectorRef, { $0.floats(.vector) }) else { return nil }
         k.vector = v
         k.vectorKnown = true
         return v
+    }
+
+    /// One payload field of the event at `ref`, nil when there is no such event or field.
+    private func field<T>(of ref: EventRef?, _ read: (PayloadFields) -> T?) -> T? {
+        guard let ref, let e = try? event(ref) else { return nil }
+        let f = PayloadFields()
+        return e.payload.withUnsafeBytes { f.scan($0) ? read(f) : nil }
     }
 
     /// The body, or exit 1 naming the KO and its event.
@@ -340,16 +343,19 @@ struct KOSearchCommand: ParsableCommand {
             let root = try store.locate()
             let now = try nowOption.milliseconds()
             let access = try ProjectionAccess(root: root)
+            func tooLarge(_ e: KnowledgeFileTooLarge) -> CLIError {
+                CLIError(
+                    .error, code: "index-too-large", "cannot build \(e.description)",
+                    hint: "retire knowledge objects no longer needed (`aibrain ko retire`)")
+            }
             let index: KOSearchIndex
             let rebuilt: String?
-            do throws(KOSearchIndex.TooLarge) {
+            do throws(KnowledgeFileTooLarge) {
                 (index, rebuilt) = try KOSearchIndex.load(
                     path: access.reader.paths.projections + "/ko-search.idx", fs: access.reader.fs,
                     knowledge: access.engine.knowledge, write: true, body: access.body(of:))
             } catch {
-                throw CLIError(
-                    .error, code: "index-too-large", "cannot build the search index: \(error.description)",
-                    hint: "retire knowledge objects no longer needed (`aibrain ko retire`)")
+                throw tooLarge(error)
             }
             let tagList = (tags ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter {
                 !$0.isEmpty
@@ -380,7 +386,7 @@ struct KOSearchCommand: ParsableCommand {
             // The embeddings, read only when the semantic arm can run (a --vector, or a configured embedder).
             var vectors: KOVectorIndex?
             func loadVectors() throws -> KOVectorIndex {
-                do throws(KOVectorIndex.TooLarge) {
+                do throws(KnowledgeFileTooLarge) {
                     let v = try KOVectorIndex.load(
                         path: access.reader.paths.projections + "/ko-vectors.idx", fs: access.reader.fs,
                         knowledge: knowledge, write: true, vector: access.vector(of:)
@@ -394,8 +400,7 @@ struct KOSearchCommand: ParsableCommand {
                     }
                     return v
                 } catch {
-                    throw CLIError(
-                        .error, code: "index-too-large", "cannot build the vector index: \(error.description)")
+                    throw tooLarge(error)
                 }
             }
             if ranking == .hybrid, q.vector != nil { vectors = try loadVectors() }
@@ -513,11 +518,6 @@ struct Embedder {
         return Embedder(command: c, model: (o["model"] as? String) ?? "default")
     }
 
-    /// The text a KO is embedded from (and whose XXH3 is its `text_hash`).
-    static func text(_ k: KnowledgeObject, body: String) -> String {
-        KnowledgeObject.embeddingText(title: k.title, tags: k.tags, body: body)
-    }
-
     /// Runs the command over `items`; every id must come back once with a vector of finite numbers.
     func embed(_ items: [(id: String, text: String)]) throws -> [String: [Float]] {
         let scratch = NSTemporaryDirectory() + "aibrain-embed-\(UUID().uuidString)"
@@ -629,7 +629,8 @@ struct KOEmbed: ParsableCommand {
             where (k.status == .approved || k.status == .proposed) && !k.title.isEmpty {
                 let current = k.vectorModel == e.model && k.vectorDimensions > 0
                 if current, k.textHash != 0, k.embeddedHash == k.textHash { continue }
-                let text = Embedder.text(k, body: try access.requireBody(of: k))
+                let text = KnowledgeObject.embeddingText(
+                    title: k.title, tags: k.tags, body: try access.requireBody(of: k))
                 let hash = XXH3.hash(text)
                 if !current || k.embeddedHash != hash { todo.append((k, text, hash)) }
             }

@@ -200,10 +200,7 @@ public enum FrontMatter {
                 case "false", "False", "FALSE": return .bool(false)
                 default:
                     // Only a JSON number stays a number (`01`, `1.`, `.5` are text: they are not JSON).
-                    if s.string.range(
-                        of: #"^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$"#, options: .regularExpression)
-                        != nil
-                    {
+                    if JSONScanner.isNumber(s.string) {
                         return .number(s.string)
                     }
                 }

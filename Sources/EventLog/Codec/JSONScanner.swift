@@ -255,6 +255,13 @@ public struct JSONScanner {
         return v
     }
 
+    /// Whether `text` is exactly one JSON number (RFC 8259), nothing around it.
+    public static func isNumber(_ text: String) -> Bool {
+        var s = JSONScanner(bytes: Array(text.utf8))
+        guard (try? s.number()) != nil else { return false }
+        return s.i == s.bytes.count
+    }
+
     /// Checks that `bytes` is exactly one JSON value (RFC 8259), surrounding white space allowed.
     public static func validate(_ bytes: [UInt8]) throws(Failure) {
         var s = JSONScanner(bytes: bytes)

@@ -10,7 +10,7 @@ import Foundation
 /// The index is its bytes: fixed-width document and term tables, a string area and the postings, queried in
 /// place (the file mapped read-only where the file system maps), so a query costs the checksum and the
 /// postings of its own terms, not a decode of every term of every KO.
-public final class KOSearchIndex {
+public final class KOSearchIndex: KnowledgeFile {
     public static let magic = Array("AIBKOIX1".utf8)
     /// 2: each term's postings carry their byte length; 3: fixed-width tables queried in place.
     public static let version: UInt16 = 3
@@ -33,6 +33,8 @@ public final class KOSearchIndex {
     /// KOs whose body could not be read while building: the index is used but not written (the next
     /// search tries again).
     public private(set) var incomplete: [String] = []
+    static let noun = "index"
+    static let unreadablePart = "the body"
 
     /// Keeps `bytes` alive: the file's mapping, or memory of this process.
     private let keeper: MappedFile
@@ -45,10 +47,8 @@ public final class KOSearchIndex {
     private let postingsAt: Int
     private let postingsCount: Int
 
-    public struct Damaged: Error, CustomStringConvertible {
-        public var reason: String
-        public var description: String { reason }
-    }
+    public typealias Damaged = KnowledgeFileDamaged
+    public typealias TooLarge = KnowledgeFileTooLarge
 
     // MARK: - Building
 
@@ -61,16 +61,12 @@ public final class KOSearchIndex {
         var incomplete: [String] = []
         let bytes = try Self.build(knowledge: knowledge, body: body, incomplete: &incomplete)
         do throws(Damaged) {
-            try self.init(Self.memory(bytes))
+            try self.init(inMemory(bytes))
         } catch {
             // Written by `build` a moment ago: it checks, or `build` has a bug.
             preconditionFailure("a freshly built search index does not check: \(error.reason)")
         }
         self.incomplete = incomplete
-    }
-
-    public struct TooLarge: Error, CustomStringConvertible {
-        public var description: String
     }
 
     /// The file's bytes for `knowledge` (layout: schemas/FORMAT.md, "Knowledge search index").
@@ -79,14 +75,14 @@ public final class KOSearchIndex {
     ) throws(TooLarge) -> [UInt8] {
         func fit(_ v: Int, _ what: String) throws(TooLarge) -> UInt32 {
             guard let x = UInt32(exactly: v) else {
-                throw TooLarge(description: "the knowledge search index's \(what) would pass 4 GiB (32-bit offsets)")
+                throw TooLarge(description: "the knowledge search index: its \(what) would outgrow a 32-bit field")
             }
             return x
         }
         // Documents are numbered in UTF-8 order of their ids: equal scores break ties by document number.
         let kos = knowledge.kos.values.filter { !$0.title.isEmpty }.sorted { utf8Less($0.id, $1.id) }
         guard kos.count < Int(Int32.max) else {
-            throw TooLarge(description: "the knowledge search index holds at most \(Int32.max) KOs")
+            throw TooLarge(description: "the knowledge search index: it holds at most \(Int32.max) KOs")
         }
         var stems: [[UInt8]: String]? = [:]
         var termIDs: [String: Int] = [:]
@@ -130,7 +126,8 @@ public final class KOSearchIndex {
             totals.0 += UInt64(title.count)
             totals.1 += UInt64(tags.count)
             totals.2 += UInt64(body.count)
-            for (term, c) in counts.sorted(by: { $0.key < $1.key }) {
+            // Each term's postings grow in document order whatever order its terms come in.
+            for (term, c) in counts {
                 postings[term].append(Posting(doc: Int32(doc), title: c.0, tags: c.1, body: c.2))
             }
         }
@@ -202,7 +199,7 @@ public final class KOSearchIndex {
 
     /// Checks the magic, version, checksum and that every table fits the file; term and document entries are
     /// checked against their areas when read (a crafted file with a good checksum never traps).
-    private init(_ keeper: MappedFile) throws(Damaged) {
+    init(_ keeper: MappedFile) throws(Damaged) {
         self.keeper = keeper
         let bytes = keeper.bytes
         self.bytes = bytes
@@ -238,29 +235,6 @@ public final class KOSearchIndex {
         stringsCount = Int(strings)
         postingsAt = stringsAt + stringsCount
         postingsCount = Int(postings)
-    }
-
-    /// The index at `path`: mapped where the file system maps (the file is only ever replaced by a rename,
-    /// never truncated, so a mapping cannot lose its pages), else read.
-    static func open(path: String, fs: any FileSystem) throws -> KOSearchIndex {
-        try KOSearchIndex(mapped(path: path, fs: fs))
-    }
-
-    /// The bytes of a derived knowledge file (this index, `KOVectorIndex`): mapped where the file system maps
-    /// (such files are only ever replaced by a rename, never truncated, so a mapping keeps its pages), else read.
-    static func mapped(path: String, fs: any FileSystem) throws(SystemError) -> MappedFile {
-        let fd = try fs.open(path, .readOnly)
-        defer { fs.close(fd) }
-        let count = Int(try fs.size(fd))
-        if let m = fs.mapReadOnly(fd, count: count) { return m }
-        return memory(try fs.read(fd, count: count, at: 0))
-    }
-
-    /// `bytes` in memory of this process, freed with the index.
-    static func memory(_ bytes: [UInt8]) -> MappedFile {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 8)
-        buffer.copyBytes(from: bytes)
-        return MappedFile(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<bytes.count])) { _ in buffer.deallocate() }
     }
 
     private func u32(_ at: Int) -> Int {
@@ -387,34 +361,14 @@ public final class KOSearchIndex {
         return out
     }
 
-    /// The index for `knowledge`: read from `path` when its stamp is current, else built (and written there
-    /// atomically when `write`; a failed write only costs the next query a rebuild).
+    /// The index for `knowledge` (`KnowledgeFile.load`).
     public static func load(
         path: String, fs: any FileSystem, knowledge: KnowledgeProjection, write: Bool,
         body: (KnowledgeObject) -> String? = { $0.body }
     ) throws(TooLarge) -> (index: KOSearchIndex, rebuiltBecause: String?) {
-        var why = "no index yet"
-        if (try? fs.stat(path)) != nil {
-            do {
-                let idx = try open(path: path, fs: fs)
-                if idx.stamp == knowledge.textStamp { return (idx, nil) }
-                why = "knowledge objects changed"
-            } catch let e as Damaged {
-                why = "index damaged (\(e.reason))"
-            } catch {
-                why = "index unreadable (\(error))"
-            }
+        try load(path: path, fs: fs, stamp: knowledge.textStamp, write: write) { () throws(TooLarge) in
+            try KOSearchIndex(knowledge: knowledge, body: body)
         }
-        let idx = try KOSearchIndex(knowledge: knowledge, body: body)
-        if !idx.incomplete.isEmpty {
-            return (
-                idx,
-                why + "; not saved: the body of \(idx.incomplete.prefix(3).joined(separator: ", ")) could not be read"
-            )
-        }
-        // Two searches may rebuild at once: each writes its own temporary file.
-        if write { try? fs.writeFileAtomically(path, idx.encode(), tmpSuffix: ProjectionStore.uniqueTmpSuffix) }
-        return (idx, why)
     }
 
     // MARK: - Scoring
@@ -548,20 +502,10 @@ public enum KOSearch {
             if let c = checked[doc] { return c }
             var result: KnowledgeObject?
             if index.mayPass(doc, drafts: q.includeDrafts, wanted: wantedBytes, project: projectBytes),
-                let k = knowledge.ko(index.id(doc))
+                let k = knowledge.ko(index.id(doc)),
+                passes(k, drafts: q.includeDrafts, wanted: wanted, project: q.project)
             {
-                var ok: Bool
-                switch k.status {
-                case .approved: ok = true
-                case .proposed: ok = q.includeDrafts
-                default: ok = false
-                }
-                if ok, !wanted.isEmpty {
-                    let have = Set(k.tags.map { $0.lowercased() })
-                    ok = wanted.allSatisfy(have.contains)
-                }
-                if ok, let p = q.project, !k.projects.isEmpty, !k.projects.contains(p) { ok = false }
-                result = ok ? k : nil
+                result = k
             }
             checked[doc] = result
             return result
@@ -590,9 +534,12 @@ public enum KOSearch {
         if let best = lexical.values.first(where: { $0.0 == 1 })?.1, q.minRelativeLexical > 0 {
             lexical = lexical.filter { $0.value.1 >= q.minRelativeLexical * best }
         }
-        let tag = ranks(index.tagMatches(terms).mapValues(Double.init), tieBreak: lexicalScores)
+        // An arm of weight 0 adds nothing: not ranked (its candidates would join the results at score 0).
+        if q.lexicalWeight <= 0 { lexical = [:] }
+        let tag =
+            q.tagWeight > 0 ? ranks(index.tagMatches(terms).mapValues(Double.init), tieBreak: lexicalScores) : [:]
         var semantic: [Int32: (Int, Double)] = [:]
-        if let v = q.vector, let model = q.model, !v.isEmpty {
+        if let v = q.vector, let model = q.model, !v.isEmpty, q.semanticWeight > 0 {
             // Cosines straight from the vector file; the filters run only on the documents ranked.
             var sims: [Int32: Double] = [:]
             // Document numbers must mean the same KOs: the same stamp and count, else built here (from the
@@ -631,6 +578,22 @@ public enum KOSearch {
         return Array(hits.prefix(max(q.limit, 0)))
     }
 
+    /// The filters on one KO: approved (or proposed, with `drafts`), every `wanted` tag (lowercased) among its
+    /// tags, and `project` among its projects unless it lists none.
+    static func passes(_ k: KnowledgeObject, drafts: Bool, wanted: [String], project: String?) -> Bool {
+        switch k.status {
+        case .approved: break
+        case .proposed: if !drafts { return false }
+        default: return false
+        }
+        if !wanted.isEmpty {
+            let have = Set(k.tags.map { $0.lowercased() })
+            guard wanted.allSatisfy(have.contains) else { return false }
+        }
+        if let p = project, !k.projects.isEmpty, !k.projects.contains(p) { return false }
+        return true
+    }
+
     /// The evaluation's baselines over approved KOs, best first: plain BM25 (title, tags and body as one field,
     /// k1 1.2, b 0.75), or tags only (KOs with the most query terms among their tags; ties by id).
     public static func baseline(
@@ -640,9 +603,7 @@ public enum KOSearch {
         let scores = plainBM25 ? index.bm25(terms, .plain) : index.tagMatches(terms).mapValues(Double.init)
         let wanted = tags.map { $0.lowercased() }
         return scores.filter { doc, _ in
-            guard let k = knowledge.ko(index.id(doc)), k.status == .approved else { return false }
-            let have = Set(k.tags.map { $0.lowercased() })
-            return wanted.allSatisfy(have.contains)
+            knowledge.ko(index.id(doc)).map { passes($0, drafts: false, wanted: wanted, project: nil) } ?? false
         }
         .sorted {
             if $0.value != $1.value { return $0.value > $1.value }

@@ -7,7 +7,7 @@ import Foundation
 /// read in place. Documents are numbered as in `KOSearchIndex` (every KO with a title, in UTF-8 order of its
 /// id), so a document number means the same KO in both. The projection's snapshot keeps only a reference to
 /// each embedding's event; the file is where the floats live between commands.
-public final class KOVectorIndex {
+public final class KOVectorIndex: KnowledgeFile {
     public static let magic = Array("AIBKOVX1".utf8)
     public static let version: UInt16 = 1
     static let headerSize = 8 + 2 + 2 + 4 + 4 + 4 + 8 + 8 + 8
@@ -27,9 +27,9 @@ public final class KOVectorIndex {
     private let floatsAt: Int
     private let floatsCount: Int
 
-    public struct TooLarge: Error, CustomStringConvertible {
-        public var description: String
-    }
+    public typealias TooLarge = KnowledgeFileTooLarge
+    static let noun = "vector index"
+    static let unreadablePart = "the embedding"
 
     // MARK: - Building
 
@@ -40,8 +40,8 @@ public final class KOVectorIndex {
     {
         var incomplete: [String] = []
         let bytes = try Self.build(knowledge: knowledge, vector: vector, incomplete: &incomplete)
-        do throws(KOSearchIndex.Damaged) {
-            try self.init(KOSearchIndex.memory(bytes))
+        do throws(KnowledgeFileDamaged) {
+            try self.init(inMemory(bytes))
         } catch {
             preconditionFailure("a freshly built vector index does not check: \(error.reason)")
         }
@@ -52,6 +52,9 @@ public final class KOVectorIndex {
         knowledge: KnowledgeProjection, vector: (KnowledgeObject) -> [Float]?, incomplete: inout [String]
     ) throws(TooLarge) -> [UInt8] {
         let kos = knowledge.kos.values.filter { !$0.title.isEmpty }.sorted { utf8Less($0.id, $1.id) }
+        guard kos.count < Int(Int32.max) else {
+            throw TooLarge(description: "the knowledge vector index holds at most \(Int32.max) KOs")
+        }
         var models: [String] = []
         var modelIndex: [String: UInt32] = [:]
         var documents = SnapshotWriter()
@@ -78,9 +81,6 @@ public final class KOVectorIndex {
             documents.u32(model)
             documents.u32(UInt32(dims))
             documents.u64(UInt64(at))
-        }
-        guard kos.count < Int(Int32.max) else {
-            throw TooLarge(description: "the knowledge vector index holds at most \(Int32.max) KOs")
         }
         var strings = SnapshotWriter()
         strings.strings(models)
@@ -109,11 +109,11 @@ public final class KOVectorIndex {
 
     // MARK: - Reading
 
-    private init(_ keeper: MappedFile) throws(KOSearchIndex.Damaged) {
+    init(_ keeper: MappedFile) throws(KnowledgeFileDamaged) {
         self.keeper = keeper
         let bytes = keeper.bytes
         self.bytes = bytes
-        func damaged(_ reason: String) -> KOSearchIndex.Damaged { KOSearchIndex.Damaged(reason: reason) }
+        func damaged(_ reason: String) -> KnowledgeFileDamaged { KnowledgeFileDamaged(reason: reason) }
         let n = bytes.count
         guard n >= Self.headerSize + 8, Array(bytes[0..<Self.magic.count]) == Self.magic else {
             throw damaged("not a knowledge vector index (magic)")
@@ -145,38 +145,14 @@ public final class KOVectorIndex {
         }
     }
 
-    /// The file at `path` (`KOSearchIndex.mapped`).
-    static func open(path: String, fs: any FileSystem) throws -> KOVectorIndex {
-        try KOVectorIndex(KOSearchIndex.mapped(path: path, fs: fs))
-    }
-
-    /// The vectors for `knowledge`: read from `path` when current, else built (and written when `write`).
+    /// The vectors for `knowledge` (`KnowledgeFile.load`).
     public static func load(
         path: String, fs: any FileSystem, knowledge: KnowledgeProjection, write: Bool,
         vector: (KnowledgeObject) -> [Float]? = { $0.vector }
     ) throws(TooLarge) -> (index: KOVectorIndex, rebuiltBecause: String?) {
-        var why = "no vector index yet"
-        if (try? fs.stat(path)) != nil {
-            do {
-                let idx = try open(path: path, fs: fs)
-                if idx.stamp == knowledge.textStamp { return (idx, nil) }
-                why = "knowledge objects changed"
-            } catch let e as KOSearchIndex.Damaged {
-                why = "vector index damaged (\(e.reason))"
-            } catch {
-                why = "vector index unreadable (\(error))"
-            }
+        try load(path: path, fs: fs, stamp: knowledge.textStamp, write: write) { () throws(TooLarge) in
+            try KOVectorIndex(knowledge: knowledge, vector: vector)
         }
-        let idx = try KOVectorIndex(knowledge: knowledge, vector: vector)
-        if !idx.incomplete.isEmpty {
-            return (
-                idx,
-                why
-                    + "; not saved: the embedding of \(idx.incomplete.prefix(3).joined(separator: ", ")) could not be read"
-            )
-        }
-        if write { try? fs.writeFileAtomically(path, idx.encode(), tmpSuffix: ProjectionStore.uniqueTmpSuffix) }
-        return (idx, why)
     }
 
     /// Cosine similarity of `query` to every document embedded by `model` with the same dimensions.
