@@ -34,10 +34,11 @@ public final class KOSearchIndex: KnowledgeFile {
     /// search tries again).
     public private(set) var incomplete: [String] = []
     static let noun = "index"
+    static let kind = "knowledge search index"
     static let unreadablePart = "the body"
 
     /// Keeps `bytes` alive: the file's mapping, or memory of this process.
-    private let keeper: MappedFile
+    let keeper: MappedFile
     /// The whole file, checksum included.
     private let bytes: UnsafeRawBufferPointer
     private let documentsAt: Int
@@ -192,9 +193,6 @@ public final class KOSearchIndex: KnowledgeFile {
         return w.bytes
     }
 
-    /// The file's bytes.
-    public func encode() -> [UInt8] { Array(bytes) }
-
     // MARK: - Reading
 
     /// Checks the magic, version, checksum and that every table fits the file; term and document entries are
@@ -203,20 +201,11 @@ public final class KOSearchIndex: KnowledgeFile {
         self.keeper = keeper
         let bytes = keeper.bytes
         self.bytes = bytes
-        func u16(_ at: Int) -> UInt16 { bytes.loadUnaligned(fromByteOffset: at, as: UInt16.self).littleEndian }
         func u32(_ at: Int) -> UInt32 { bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian }
         func u64(_ at: Int) -> UInt64 { bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian }
         let n = bytes.count
         func damaged(_ reason: String) -> Damaged { Damaged(reason: reason) }
-        guard n >= Self.headerSize + 8, Array(bytes[0..<Self.magic.count]) == Self.magic else {
-            throw damaged("not a knowledge search index (magic)")
-        }
-        guard u16(8) == Self.version else {
-            throw damaged("index version \(u16(8)), this aibrain reads \(Self.version)")
-        }
-        guard XXH3.hash(UnsafeRawBufferPointer(rebasing: bytes[..<(n - 8)])) == u64(n - 8) else {
-            throw damaged("checksum mismatch")
-        }
+        try Self.checkFrame(bytes)
         documentCount = Int(u32(12))
         termCount = Int(u32(16))
         guard documentCount < Int(Int32.max) else { throw damaged("\(documentCount) documents: at most \(Int32.max)") }

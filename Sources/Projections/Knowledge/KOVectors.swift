@@ -21,7 +21,7 @@ public final class KOVectorIndex: KnowledgeFile {
     /// KOs whose embedding could not be read while building: the file is used but not written.
     public private(set) var incomplete: [String] = []
 
-    private let keeper: MappedFile
+    let keeper: MappedFile
     private let bytes: UnsafeRawBufferPointer
     private let documentsAt: Int
     private let floatsAt: Int
@@ -29,6 +29,7 @@ public final class KOVectorIndex: KnowledgeFile {
 
     public typealias TooLarge = KnowledgeFileTooLarge
     static let noun = "vector index"
+    static let kind = "knowledge vector index"
     static let unreadablePart = "the embedding"
 
     // MARK: - Building
@@ -105,8 +106,6 @@ public final class KOVectorIndex: KnowledgeFile {
         return w.bytes
     }
 
-    public func encode() -> [UInt8] { Array(bytes) }
-
     // MARK: - Reading
 
     init(_ keeper: MappedFile) throws(KnowledgeFileDamaged) {
@@ -115,16 +114,9 @@ public final class KOVectorIndex: KnowledgeFile {
         self.bytes = bytes
         func damaged(_ reason: String) -> KnowledgeFileDamaged { KnowledgeFileDamaged(reason: reason) }
         let n = bytes.count
-        guard n >= Self.headerSize + 8, Array(bytes[0..<Self.magic.count]) == Self.magic else {
-            throw damaged("not a knowledge vector index (magic)")
-        }
-        func u16(_ at: Int) -> UInt16 { bytes.loadUnaligned(fromByteOffset: at, as: UInt16.self).littleEndian }
+        try Self.checkFrame(bytes)
         func u32(_ at: Int) -> Int { Int(bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian) }
         func u64(_ at: Int) -> UInt64 { bytes.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian }
-        guard u16(8) == Self.version else { throw damaged("vector index version \(u16(8)), this aibrain reads 1") }
-        guard XXH3.hash(UnsafeRawBufferPointer(rebasing: bytes[..<(n - 8)])) == u64(n - 8) else {
-            throw damaged("checksum mismatch")
-        }
         documentCount = u32(12)
         guard documentCount < Int(Int32.max) else { throw damaged("\(documentCount) documents: at most \(Int32.max)") }
         let stringsLength = u32(16)

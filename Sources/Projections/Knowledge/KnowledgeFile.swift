@@ -6,13 +6,20 @@ import EventLog
 protocol KnowledgeFile: AnyObject {
     /// What the file is called in reasons ("index", "vector index").
     static var noun: String { get }
+    /// The file's full name in errors ("knowledge search index").
+    static var kind: String { get }
+    static var magic: [UInt8] { get }
+    /// The u16 at byte 8.
+    static var version: UInt16 { get }
+    static var headerSize: Int { get }
     /// What `incomplete` lists the KOs for ("the body", "the embedding").
     static var unreadablePart: String { get }
     var stamp: UInt64 { get }
     /// KOs whose text could not be read while building: the file is used, not written (the next command
     /// tries again).
     var incomplete: [String] { get }
-    func encode() -> [UInt8]
+    /// The file's bytes (its mapping, or memory of this process).
+    var keeper: MappedFile { get }
     /// Checks a file's bytes (magic, version, checksum, tables that fit).
     init(_ keeper: MappedFile) throws(KnowledgeFileDamaged)
 }
@@ -29,6 +36,26 @@ public struct KnowledgeFileTooLarge: Error, CustomStringConvertible {
 }
 
 extension KnowledgeFile {
+    /// The file's bytes, as written.
+    func encode() -> [UInt8] { Array(keeper.bytes) }
+
+    /// The frame every derived knowledge file shares: magic, u16 version at byte 8, a header, and the XXH3-64 of
+    /// every byte before the last 8.
+    static func checkFrame(_ bytes: UnsafeRawBufferPointer) throws(KnowledgeFileDamaged) {
+        let n = bytes.count
+        guard n >= headerSize + 8, Array(bytes[0..<magic.count]) == magic else {
+            throw KnowledgeFileDamaged(reason: "not a \(kind) (magic)")
+        }
+        let v = bytes.loadUnaligned(fromByteOffset: 8, as: UInt16.self).littleEndian
+        guard v == version else {
+            throw KnowledgeFileDamaged(reason: "\(kind) version \(v), this aibrain reads \(version)")
+        }
+        let sum = bytes.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self).littleEndian
+        guard XXH3.hash(UnsafeRawBufferPointer(rebasing: bytes[..<(n - 8)])) == sum else {
+            throw KnowledgeFileDamaged(reason: "checksum mismatch")
+        }
+    }
+
     /// The file at `path` when its stamp is `stamp`, else `build()`'s (and written there atomically when
     /// `write` and complete; a failed write only costs the next command a rebuild), with why it was rebuilt.
     static func load(
