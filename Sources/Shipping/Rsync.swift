@@ -149,8 +149,7 @@ struct Rsync {
             "--compare-dest=../log/", "--prune-empty-dirs", "--include=/*/", "--include=/*/*.seg", "--exclude=*",
             "--out-format=%n\t%l", source + "/", destination + "/",
         ]
-        let r = try run(args, doing: "shipping segments from \(source) to \(destination)")
-        return Self.parseTransfers(r.stdoutText)
+        return Self.parseTransfers(try run(args, doing: "shipping segments from \(source) to \(destination)"))
     }
 
     /// Copies one file to `destination` (a file path whose directory exists).
@@ -172,8 +171,56 @@ struct Rsync {
         _ = try run(args, doing: "reading the peer's catalog at \(store)")
     }
 
-    private func run(_ args: [String], doing: String) throws(ShipError) -> Subprocess.Result {
-        let r = try Subprocess.run(args)
+    /// How often a transfer that lost a race with another transfer into the same directory runs again.
+    static let raceRetries = 4
+
+    /// Runs rsync; returns what it printed on stdout (over every attempt).
+    ///
+    /// Rule: a transfer that failed only because another transfer into the same directory ran at once is run
+    /// again, at most `raceRetries` times. Why: `--delay-updates` stages finished files in one shared
+    /// `.rsync-partial/`; when two transfers (a cron push and a pull, two pushes of one store) receive the same
+    /// file, the first to finish renames it into place and the other's rename fails with ENOENT (exit 23),
+    /// though the file is there, complete. Running again sends only what is still missing
+    /// (`--ignore-existing`). Any other error is reported at once. What if broken: concurrent shipping into
+    /// one store fails at random, and a user's cron line reports errors for transfers that were fine.
+    private func run(_ args: [String], doing: String) throws(ShipError) -> String {
+        var out: [UInt8] = []
+        var attempt = 0
+        while true {
+            let r = try Subprocess.run(args)
+            out += r.stdout
+            if r.signal == nil, r.status == 23, attempt < Self.raceRetries, Self.lostARace(r.stderrText) {
+                attempt += 1
+                usleep(UInt32(20_000 << attempt) + UInt32.random(in: 0..<20_000))
+                continue
+            }
+            try check(r, doing: doing)
+            return String(decoding: out, as: UTF8.self)
+        }
+    }
+
+    /// True when every line rsync printed on stderr comes from a race over the shared partial directory: a
+    /// staged file renamed away by another transfer, or the directory removed by it (rsync 3.1–3.4 print the
+    /// same messages, with or without the `[receiver]` role).
+    static func lostARace(_ stderr: String) -> Bool {
+        let lines = stderr.split(whereSeparator: \.isNewline)
+        guard !lines.isEmpty else { return false }
+        var raced = false
+        for line in lines where !line.isEmpty {
+            if line.hasPrefix("rsync error: some files/attrs were not transferred") { continue }
+            let staged = line.hasPrefix("rsync: ") && line.contains(".rsync-partial")
+            if staged && line.hasSuffix("No such file or directory (2)")
+                || line.hasPrefix("Unable to create partial-dir for ")
+            {
+                raced = true
+                continue
+            }
+            return false
+        }
+        return raced
+    }
+
+    private func check(_ r: Subprocess.Result, doing: String) throws(ShipError) {
         if let sig = r.signal {
             throw ShipError(
                 .rsyncFailed, "\(doing): rsync was killed by signal \(sig)",
@@ -186,14 +233,17 @@ struct Rsync {
                 "\(doing): rsync exited with status \(r.status ?? -1) (\(Self.meaning(r.status ?? -1)))\(detail.isEmpty ? "" : ": \(detail)")",
                 hint: Self.hint(r.status ?? -1, stderr: r.stderrText))
         }
-        return r
     }
 
+    /// The `--out-format=%n\t%l` lines, each path once (a transfer run again after a race lists again what
+    /// it had received but could not rename).
     static func parseTransfers(_ text: String) -> [Transferred] {
         var out: [Transferred] = []
+        var seen: Set<String> = []
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: "\t")
             guard parts.count == 2, !parts[0].hasSuffix("/"), let n = Int64(parts[1]) else { continue }
+            guard seen.insert(String(parts[0])).inserted else { continue }
             out.append(Transferred(path: String(parts[0]), bytes: n))
         }
         return out
@@ -220,6 +270,10 @@ struct Rsync {
     }
 
     static func hint(_ status: Int32, stderr: String) -> String {
+        if status == 23, lostARace(stderr) {
+            return
+                "other transfers into the same incoming/ kept running at the same time; run the command again (a finished file is never sent twice)"
+        }
         if stderr.contains("No such file or directory") {
             return "check that the peer path exists and contains .aibrain (run `aibrain init` there first)"
         }

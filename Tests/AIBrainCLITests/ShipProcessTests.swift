@@ -258,6 +258,42 @@ import Testing
         #expect(!logNames.contains { $0.contains(".rsync") || lastComponent($0).hasPrefix(".") })
     }
 
+    /// Pushes and pulls into one store at once (cron pushes from a store, a pull from the other side, an
+    /// adoption): `--delay-updates` stages files in one shared `.rsync-partial/`, and a transfer that loses
+    /// the rename race to another is run again instead of failing. Every command succeeds and every event
+    /// arrives once.
+    @Test func concurrentTransfersIntoOneStoreAllSucceed() throws {
+        _ = try requireTool("rsync")
+        let (a, _) = try makeStore("race-a", origin: "orchestrator")
+        let (b, _) = try makeStore("race-b", origin: "credentialmate")
+        var events = 0
+        for round in 0..<3 {
+            for s in 0..<12 {
+                let lines = (0..<5).map { i in
+                    #"{"type":"task.note","task_id":"T-\#(round)-\#(s)","event_id":"race-\#(round)-\#(s)-\#(i)","data":{"n":\#(i)}}"#
+                }
+                #expect(
+                    try aibrain(["emit", "--stream"], cwd: a, stdin: lines.joined(separator: "\n") + "\n").status == 0)
+                #expect(try aibrain(["seal"], cwd: a).status == 0)
+                events += lines.count
+            }
+            let ops: [([String], String)] = [
+                (["ship", "push", b], a), (["ship", "push", b], a), (["ship", "push", b], a),
+                (["ship", "pull", a], b), (["ship", "adopt"], b),
+            ]
+            onThreads(ops.count) { t in
+                let r = try! aibrain(ops[t].0, cwd: ops[t].1)
+                #expect(r.status == 0, "round \(round): \(ops[t].0.joined(separator: " ")): \(r.stderr)")
+            }
+        }
+        #expect(try aibrain(["ship", "adopt"], cwd: b).status == 0)
+        let stats = try aibrain(["stats", "-o", "json"], cwd: b)
+        let rows = (try stats.json()["origins"] as? [[String: Any]]) ?? []
+        let held = rows.reduce(0) { $0 + (($1["events"] as? Int) ?? 0) }
+        #expect(held == events, "the receiver holds \(held) of \(events) events: \(stats.stdout)")
+        #expect(try aibrain(["verify"], cwd: b).status == 0)
+    }
+
     /// host:path peers through a remote shell (a stand-in for ssh that runs the command locally, as sshd would).
     @Test func shipsToHostPathPeersThroughARemoteShell() throws {
         _ = try requireTool("rsync")
