@@ -194,19 +194,17 @@ struct Rsync {
                 usleep(UInt32(20_000 << attempt) + UInt32.random(in: 0..<20_000))
                 continue
             }
-            try check(r, doing: doing)
+            try check(r, doing: attempt == 0 ? doing : "\(doing) (tried \(attempt + 1) times)")
             return String(decoding: out, as: UTF8.self)
         }
     }
 
     /// True when every line rsync printed on stderr comes from a race over the shared partial directory: a
-    /// staged file renamed away by another transfer, or the directory removed by it (rsync 3.1–3.4 print the
-    /// same messages, with or without the `[receiver]` role).
+    /// staged file renamed away by another transfer, or the directory removed by it (the messages of rsync
+    /// 3.5.0, here; older versions print them without the `[receiver]` role, which this does not require).
     static func lostARace(_ stderr: String) -> Bool {
-        let lines = stderr.split(whereSeparator: \.isNewline)
-        guard !lines.isEmpty else { return false }
         var raced = false
-        for line in lines where !line.isEmpty {
+        for line in stderr.split(whereSeparator: \.isNewline) {
             if line.hasPrefix("rsync error: some files/attrs were not transferred") { continue }
             let staged = line.hasPrefix("rsync: ") && line.contains(".rsync-partial")
             if staged && line.hasSuffix("No such file or directory (2)")

@@ -1,9 +1,10 @@
+import Foundation
 import Testing
 
 @testable import Shipping
 
 /// Which rsync failures are a lost race over the shared `.rsync-partial/` (run again) and which are errors
-/// (reported at once). The stderr lines are what rsync 3.2.7 printed when three transfers ran into one
+/// (reported at once). The stderr lines are what rsync 3.5.0 printed when three transfers ran into one
 /// directory at once (the ship process tests run the real thing).
 @Suite struct RsyncTests {
     static let renamedAway =
